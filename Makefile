@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine with Python 3.11: `make book` and `make test`.
+# Both create .venv from requirements.txt once (again when requirements.txt or pyproject.toml change).
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test lint clean-book
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build book/
+	@echo "The book is in book/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean-book:
+	rm -rf book/_build
