@@ -1,0 +1,27 @@
+import pandas as pd
+
+from ntkbook.experiments import cached_frame
+
+
+def test_cache_reuses_only_identical_parameters(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"x": [len(calls)]})
+
+    first = cached_frame("demo", {"a": 1}, compute, cache_dir=tmp_path)
+    again = cached_frame("demo", {"a": 1}, compute, cache_dir=tmp_path)
+    other = cached_frame("demo", {"a": 2}, compute, cache_dir=tmp_path)
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(first, again)
+    assert other["x"].item() == 2
+    refreshed = cached_frame("demo", {"a": 1}, compute, cache_dir=tmp_path, refresh=True)
+    assert refreshed["x"].item() == 3
+
+
+def test_cache_rejects_non_frames(tmp_path):
+    import pytest
+
+    with pytest.raises(TypeError, match="DataFrame"):
+        cached_frame("demo", {}, lambda: [1, 2], cache_dir=tmp_path)
