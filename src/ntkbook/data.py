@@ -1,0 +1,756 @@
+"""Data sets for the book: MNIST, CIFAR-10, scikit-learn's digits, image folders and synthetic data with a chosen
+Gram spectrum; preprocessing (flatten, [0, 1] pixels, unit rows); seeded, stratified, non-overlapping samples.
+
+Where `load(name, split)` looks, in order:
+
+1. **An offline data folder**, `data_dir` or else the environment variable `NTKBOOK_DATA`. For a data set that
+   has a folder there (`<root>/<name>/`), that folder is authoritative: nothing is downloaded for it. It may hold
+   the canonical files (`mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`; the CIFAR-10 python batches
+   in `cifar10/cifar-10-batches-py/` or `cifar10/`, or `cifar10/cifar-10-python.tar.gz`) or an image-folder
+   layout `<root>/<name>/<split>/<class>/*.{png,jpg,jpeg}`. Image folders work for any `name`, so a reader's own
+   data set loads the same way.
+2. **The download cache** `<cache>/downloads/<name>/` (cache = `cache_dir`, else `NTKBOOK_CACHE`, else the
+   platform's per-user cache folder such as ~/.cache/ntkbook).
+3. **A download** of the canonical archive (when `download=True`) with pooch, from the usual public mirrors, with
+   pinned MD5 checksums and a progress bar. A file whose checksum does not match is downloaded once more, then
+   the load fails.
+
+Parsed arrays are cached as uint8 `.npz` files under `<cache>/arrays/`, keyed by the source files' paths, sizes
+and modification times, so a changed folder is parsed again and a repeated load is fast.
+
+Split names are "train" and "test" (MNIST's "t10k" is "test"). Class names: "0".."9" for MNIST and digits; the
+ten CIFAR-10 names in their canonical order (airplane, automobile, ..., truck); folder names, naturally sorted,
+for other image folders.
+
+`load("synthetic", split, n=..., d=..., kappa=..., seed=...)` returns a `SyntheticDataset` (same fields as
+`Dataset`, but the data are real-valued, not pixels) built on `synthetic_gram_data`.
+"""
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from ntkbook import _data_formats as fmt
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "MNIST_CLASSES",
+    "Dataset",
+    "Split",
+    "SyntheticDataset",
+    "cache_root",
+    "download",
+    "flatten",
+    "gram_condition_number",
+    "load",
+    "preprocess",
+    "signed_labels",
+    "synthetic_gram_data",
+    "train_test_split",
+    "unit_rows",
+]
+
+MNIST_CLASSES = tuple(str(i) for i in range(10))
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+DIGITS_CLASSES = MNIST_CLASSES
+BUILTIN = ("mnist", "cifar10", "digits", "synthetic")
+_SPLITS = ("train", "test")
+_FORMAT_VERSION = 1  # bump to invalidate every cached array
+
+MNIST_MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+CIFAR10_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+# Canonical archives and their MD5 checksums (as published with the data sets).
+MNIST_FILES = {
+    ("train", "images"): ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    ("train", "labels"): ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    ("test", "images"): ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    ("test", "labels"): ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+CIFAR10_TARBALL = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
+_CIFAR10_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+
+
+# --------------------------------------------------------------------------------------------------- containers
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One split of an image data set.
+
+    images: float32 in [0, 1], shape (N, H, W) (grayscale) or (N, H, W, C); labels: int64 (N,) indexing `classes`;
+    classes: tuple of class names; name, split: as passed to `load`; source: where the arrays came from.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    name: str
+    split: str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, split={self.split!r}, images={self.images.dtype}{self.images.shape}, "
+            f"classes={len(self.classes)}, source={self.source!r})"
+        )
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SyntheticDataset(Dataset):
+    """`load("synthetic", ...)`: rows of `synthetic_gram_data` (float64 (n, d), real-valued, NOT pixels in [0, 1]).
+
+    labels: 1 where a row's coordinate along the top right singular vector v_1 is positive, else 0 (a target
+    aligned with the top eigenvector of G); classes ("negative", "positive"); kappa, seed: the generator's
+    arguments. For split "train", kappa(X X^T) == kappa exactly; "test" draws fresh rows z diag(s) V^T with
+    z ~ N(0, I/n) from the same row space and spectrum.
+    """
+
+    kappa: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A train/test sample for an experiment.
+
+    x_train (n_train, d), x_test (n_test, d): float64 flattened pixels in [0, 1], NOT unit-normalised (attacks
+    work in pixel space; models normalise). y_train, y_test: int64 class indices 0..C-1 into `classes`.
+    note: "" unless the reader must be told something (e.g. that train and test were drawn, disjointly, from the
+    test split); chapters print it. name, source: the data set and where its arrays came from.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+    note: str = ""
+    name: str = ""
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Split(name={self.name!r}, x_train={self.x_train.shape}, x_test={self.x_test.shape}, "
+            f"classes={self.classes}, note={self.note!r})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- preprocessing
+def flatten(images) -> np.ndarray:
+    """Flatten each example: (N, *shape) -> (N, prod(shape)) (a view when possible; dtype kept)."""
+    images = np.asarray(images)
+    if images.ndim < 1:
+        raise ValueError("flatten expects an array with a leading example axis, got a scalar")
+    return images.reshape(images.shape[0], -1)
+
+
+def unit_rows(x) -> np.ndarray:
+    """Scale every row to unit l2 norm: x_i / ||x_i||_2, in float64. (N, d) -> (N, d).
+
+    Raises ValueError naming the first all-zero row (it has no direction; drop it or add an offset).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"unit_rows expects a 2-D array (N, d), got shape {x.shape}; flatten images first")
+    norms = np.linalg.norm(x, axis=1)
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise ValueError(f"row {zero[0]} of {len(x)} is all zeros and cannot be scaled to unit norm; drop it")
+    return x / norms[:, None]
+
+
+def preprocess(images) -> np.ndarray:
+    """The paper's input map: unit_rows(flatten(images)), float64 (N, d) with ||x_i||_2 = 1."""
+    return unit_rows(flatten(images))
+
+
+def signed_labels(y) -> np.ndarray:
+    """Binary class indices {0, 1} -> {-1.0, +1.0} (class 0 -> -1, class 1 -> +1), float64 (N,)."""
+    y = np.asarray(y)
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"signed_labels expects binary labels in {{0, 1}}, got values {np.unique(y)[:10]}")
+    return 2.0 * y.astype(np.float64) - 1.0
+
+
+def gram_condition_number(x, *, normalise: bool = True) -> float:
+    """Condition number of G = X X^T over its top r = min(n, d) eigenvalues, computed in float64 via the SVD.
+
+    kappa = sigma_1(X)^2 / sigma_r(X)^2 (the plain kappa(G) when n <= d; the effective kappa_d(G) when n > d).
+    normalise=True first applies `unit_rows` (as the models do), which changes kappa of synthetic data.
+    x: (n, d) or images (n, ...). Raises ValueError when sigma_r == 0 (G restricted to rank r is singular).
+    """
+    x = flatten(x).astype(np.float64)
+    if normalise:
+        x = unit_rows(x)
+    s = np.linalg.svd(x, compute_uv=False)
+    if s[-1] <= 0:
+        raise ValueError(f"X has rank < min(n, d) = {len(s)}: kappa of its Gram matrix is infinite")
+    return float((s[0] / s[-1]) ** 2)
+
+
+# ----------------------------------------------------------------------------------------------- synthetic data
+def _haar_orthonormal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """(rows, cols) matrix with orthonormal columns, Haar-distributed (QR of a Gaussian with the sign fix)."""
+    q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
+    return q * np.sign(np.diag(r))
+
+
+def _synthetic_factors(n: int, d: int, kappa: float, seed: int):
+    """(U (n, n), s (n,), V (d, n)) with s geometric from s_1 to s_1/sqrt(kappa) and sum(s^2) = n."""
+    if not (isinstance(n, int | np.integer) and isinstance(d, int | np.integer)) or n < 1 or d < 1:
+        raise ValueError(f"n and d must be positive integers, got n={n!r}, d={d!r}")
+    if n > d:
+        raise ValueError(
+            f"synthetic_gram_data needs n <= d (got n={n}, d={d}): for n > d, G = X X^T has rank d and an "
+            "infinite condition number; choose d >= n"
+        )
+    if not np.isfinite(kappa) or kappa < 1:
+        raise ValueError(f"kappa must be a finite number >= 1, got {kappa!r}")
+    rng = np.random.default_rng(seed)
+    u = _haar_orthonormal(rng, n, n)
+    v = _haar_orthonormal(rng, d, n)
+    s = np.sqrt(float(kappa)) ** (-np.linspace(0.0, 1.0, n)) if n > 1 else np.ones(1)
+    s *= np.sqrt(n / np.sum(s**2))  # mean squared row norm 1
+    return u, s, v
+
+
+def synthetic_gram_data(n: int, d: int, kappa: float, *, seed: int = 0) -> np.ndarray:
+    """Gaussian-like data X (n, d), float64, whose Gram matrix G = X X^T has condition number exactly `kappa`.
+
+    X = U diag(s) V^T with U (n, n) and V (d, n) Haar-random orthonormal factors and singular values
+    s_i = c * kappa^(-(i-1)/(2(n-1))) (geometric, so the eigenvalues s_i^2 of G run from lambda_1 to
+    lambda_1/kappa), c chosen so that the mean squared row norm is 1. Needs n <= d and kappa >= 1.
+    Note: unit-normalising the rows changes kappa; see `gram_condition_number(X)`.
+    """
+    u, s, v = _synthetic_factors(n, d, kappa, seed)
+    return (u * s) @ v.T
+
+
+def _load_synthetic(split: str, *, n: int, d: int, kappa: float, seed: int = 0, n_test: int | None = None):
+    u, s, v = _synthetic_factors(n, d, kappa, seed)
+    if split == "train":
+        x = (u * s) @ v.T
+    elif split == "test":
+        rng = np.random.default_rng([seed, 1])
+        z = rng.standard_normal((n if n_test is None else n_test, n)) / np.sqrt(n)
+        x = (z * s) @ v.T
+    else:
+        raise ValueError(f"split must be 'train' or 'test' for synthetic data, got {split!r}")
+    labels = ((x @ v[:, 0]) > 0).astype(np.int64)
+    return SyntheticDataset(
+        images=x,
+        labels=labels,
+        classes=("negative", "positive"),
+        name="synthetic",
+        split=split,
+        source=f"synthetic_gram_data(n={n}, d={d}, kappa={kappa}, seed={seed})",
+        kappa=float(kappa),
+        seed=seed,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- file locations
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """`cache_dir`, else `NTKBOOK_CACHE`, else the platform's per-user cache folder (e.g. ~/.cache/ntkbook)."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("NTKBOOK_CACHE") or platformdirs.user_cache_dir("ntkbook"))
+
+
+def _data_root(data_dir) -> Path | None:
+    root = data_dir if data_dir is not None else os.environ.get("NTKBOOK_DATA")
+    if not root:
+        return None
+    root = Path(root)
+    if not root.is_dir():
+        origin = "data_dir" if data_dir is not None else "NTKBOOK_DATA"
+        raise FileNotFoundError(
+            f"{origin}={root} is not a folder; point it at a folder holding mnist/, cifar10/ ..."
+        )
+    return root
+
+
+def _find_first(folder: Path, names: Sequence[str]) -> Path | None:
+    for n in names:
+        if (folder / n).is_file():
+            return folder / n
+    return None
+
+
+def _mnist_candidates(split: str, part: str) -> list[str]:
+    stem = MNIST_FILES[(split, part)][0].removesuffix(".gz")
+    return [stem + ".gz", stem]
+
+
+def _locate_canonical(name: str, split: str, folder: Path, looked: list[str]):
+    """Canonical files for (name, split) in `folder`: ('idx', [images, labels]) | ('batches', [...]) | ('tar', [..])."""
+    if name == "mnist":
+        found = []
+        for part in ("images", "labels"):
+            cands = _mnist_candidates(split, part)
+            looked.extend(str(folder / c) for c in cands)
+            found.append(_find_first(folder, cands))
+        if all(found):
+            return "idx", found
+        return None
+    if name == "cifar10":
+        for sub in (folder / "cifar-10-batches-py", folder):
+            paths = [sub / b for b in _CIFAR10_BATCHES[split]]
+            looked.append(str(sub / _CIFAR10_BATCHES[split][0]) + (" ..." if len(paths) > 1 else ""))
+            if all(p.is_file() for p in paths):
+                return "batches", paths
+        tar = folder / CIFAR10_TARBALL[0]
+        looked.append(str(tar))
+        if tar.is_file():
+            return "tar", [tar]
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- downloads
+def _make_downloader():
+    """The HTTP downloader pooch uses (tests replace this function with a fake that needs no network)."""
+    import pooch
+
+    from ntkbook.progress import progress_enabled
+
+    return pooch.HTTPDownloader(progressbar=progress_enabled(), timeout=60)
+
+
+def _fetch(filename: str, md5: str, mirrors: Sequence[str], folder: Path, downloader=None) -> Path:
+    """Download `filename` into `folder` from the first mirror that answers, checking its MD5 with pooch.
+
+    A file whose checksum does not match is downloaded once more; a second mismatch raises ValueError. When no
+    mirror answers, raises ConnectionError listing the URLs and the manual alternative.
+    """
+    import pooch
+    import requests
+
+    downloader = downloader if downloader is not None else _make_downloader()
+    errors, mismatches, i = [], 0, 0
+    while i < len(mirrors):
+        url = mirrors[i] + filename
+        try:
+            return Path(
+                pooch.retrieve(
+                    url, known_hash=f"md5:{md5}", fname=filename, path=folder, downloader=downloader
+                )
+            )
+        except ValueError as err:
+            if "hash" not in str(err).lower():
+                raise
+            mismatches += 1
+            errors.append(f"{url}: checksum mismatch")
+            if mismatches >= 2:
+                raise ValueError(
+                    f"checksum mismatch for {filename}: two downloads ({', '.join(e.split(':')[0] for e in errors[-2:])}) "
+                    f"did not have the pinned MD5 {md5}. The mirror may serve a changed or broken file; download it "
+                    f"by hand, check its MD5, and put it in {folder} or in NTKBOOK_DATA"
+                ) from err
+        except (requests.RequestException, OSError) as err:
+            errors.append(f"{url}: {type(err).__name__}: {err}")
+            i += 1
+    raise ConnectionError(
+        f"could not download {filename} from any mirror:\n  " + "\n  ".join(errors) + "\n"
+        f"Download it by hand into {folder}, or set NTKBOOK_DATA to a folder that holds it."
+    )
+
+
+def download(name: str, split: str = "train", *, cache_dir=None, downloader=None) -> list[Path]:
+    """Download the canonical files of `name` ("mnist" | "cifar10") needed for `split` into <cache>/downloads.
+
+    Returns the local paths (already-present files with the right checksum are not downloaded again).
+    `downloader` is any pooch downloader (callable(url, output_file, pooch)); None = HTTP with a progress bar.
+    """
+    return _download_files(_canonical_name(name), _canonical_split(split), cache_root(cache_dir), downloader)
+
+
+def _download_files(name: str, split: str, cache: Path, downloader=None) -> list[Path]:
+    folder = cache / "downloads" / name
+    if name == "mnist":
+        return [
+            _fetch(*MNIST_FILES[(split, part)], MNIST_MIRRORS, folder, downloader)
+            for part in ("images", "labels")
+        ]
+    if name == "cifar10":
+        return [_fetch(*CIFAR10_TARBALL, CIFAR10_MIRRORS, folder, downloader)]
+    raise ValueError(f"download() knows only 'mnist' and 'cifar10', not {name!r}")
+
+
+# -------------------------------------------------------------------------------------------------------- cache
+def _source_key(name: str, split: str, kind: str, paths: Sequence[Path]) -> str:
+    h = hashlib.sha256(f"{_FORMAT_VERSION}|{name}|{split}|{kind}".encode())
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"|{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:20]
+
+
+def _cached_arrays(cache_file: Path, parse: Callable[[], tuple[np.ndarray, np.ndarray, tuple[str, ...]]]):
+    """(images uint8, labels int64, classes) from `cache_file`, else from `parse()` (then written atomically)."""
+    if cache_file.is_file():
+        try:
+            with np.load(cache_file, allow_pickle=False) as z:
+                return z["images"], z["labels"], tuple(str(c) for c in z["classes"])
+        except (OSError, ValueError, KeyError) as err:
+            warnings.warn(
+                f"ignoring unreadable array cache {cache_file} ({err}); parsing the source again",
+                stacklevel=3,
+            )
+    images, labels, classes = parse()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
+        tmp.replace(cache_file)
+    except OSError as err:
+        warnings.warn(
+            f"could not write the array cache {cache_file} ({err}); loads stay slow. Set NTKBOOK_CACHE to a "
+            "writable folder",
+            stacklevel=3,
+        )
+    return images, labels, classes
+
+
+def _check_labels(labels: np.ndarray, n_classes: int, where: str) -> np.ndarray:
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{where}: labels must lie in 0..{n_classes - 1}, found {labels.min()}..{labels.max()}"
+        )
+    return labels
+
+
+def _parse_canonical(name: str, kind: str, paths: list[Path], split: str):
+    if kind == "idx":
+        images, labels = fmt.read_idx(paths[0]), fmt.read_idx(paths[1])
+        if images.dtype != np.uint8 or images.ndim != 3:
+            raise ValueError(
+                f"{paths[0]}: MNIST images must be uint8 of shape (N, H, W), got {images.dtype} {images.shape}"
+            )
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise ValueError(f"{paths[1]} has {labels.shape} labels for {len(images)} images in {paths[0]}")
+        return images, _check_labels(labels, 10, str(paths[1])), MNIST_CLASSES
+    if kind == "batches":
+        parts = [fmt.read_cifar_batch(p) for p in paths]
+        images, labels = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    else:
+        images, labels = fmt.read_cifar_tarball(paths[0], _CIFAR10_BATCHES[split])
+    return images, _check_labels(labels, 10, str(paths[0])), CIFAR10_CLASSES
+
+
+def _known_classes(name: str) -> tuple[str, ...] | None:
+    return {"mnist": MNIST_CLASSES, "cifar10": CIFAR10_CLASSES}.get(name)
+
+
+def _load_image_folder(name: str, split: str, split_dir: Path, cache: Path):
+    folder_classes, files = fmt.list_image_folder(split_dir)
+    known = _known_classes(name)
+    if known is not None:
+        if set(folder_classes) != set(known):
+            raise ValueError(
+                f"{split_dir} has class folders {folder_classes}; {name} needs exactly {list(known)}"
+            )
+        order = [folder_classes.index(c) for c in known]
+        classes, files = known, [files[i] for i in order]
+    else:
+        classes = tuple(folder_classes)
+    flat = [p for group in files for p in group]
+    key = _source_key(name, split, "folder", flat)
+
+    def parse():
+        images = fmt.read_images(flat)
+        labels = np.repeat(np.arange(len(files), dtype=np.int64), [len(g) for g in files])
+        return images, labels, classes
+
+    images, labels, classes = _cached_arrays(cache / "arrays" / f"{name}-{split}-{key}.npz", parse)
+    return images, labels, classes, f"image folder {split_dir} ({len(flat)} files)"
+
+
+# --------------------------------------------------------------------------------------------------------- load
+def _canonical_name(name: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"data set name must be a non-empty string, got {name!r}")
+    low = name.lower().replace("-", "")
+    return {"mnist": "mnist", "cifar10": "cifar10", "digits": "digits", "synthetic": "synthetic"}.get(
+        low, name
+    )
+
+
+def _canonical_split(split: str) -> str:
+    if not isinstance(split, str) or not split:
+        raise ValueError(f"split must be a non-empty string such as 'train' or 'test', got {split!r}")
+    return "test" if split.lower() in ("t10k", "test") else split
+
+
+def _load_digits(split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
+    if split != "test":
+        raise FileNotFoundError(
+            f"digits has no {split!r} split: scikit-learn's load_digits() is the UCI optdigits *test* set (1,797 "
+            "images). Use load('digits', 'test'), or train_test_split('digits', ..., allow_split_from_test=True) "
+            "to draw disjoint train and test subsets from it"
+        )
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.float32) / np.float32(16.0)  # pixel values 0..16
+    return (
+        images,
+        bunch.target.astype(np.int64),
+        DIGITS_CLASSES,
+        "scikit-learn load_digits (UCI optdigits test set)",
+    )
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    data_dir=None,
+    cache_dir=None,
+    download: bool = True,
+    **synthetic_options,
+) -> Dataset:
+    """Load one split of a data set as a `Dataset` (images float32 in [0, 1], (N, H, W) or (N, H, W, C)).
+
+    name: "mnist" | "cifar10" | "digits" | "synthetic" | the name of an image folder `<data_dir>/<name>/`.
+    split: "train" | "test" (MNIST's "t10k" means "test"); image folders accept any split folder name.
+    data_dir: offline data folder (default: NTKBOOK_DATA); cache_dir: cache folder (default: NTKBOOK_CACHE or
+    the platform's); download: allow downloading mnist/cifar10 when no local copy exists.
+    synthetic_options (only for "synthetic"): n, d, kappa, seed=0, n_test=None; see `SyntheticDataset`.
+
+    Raises ValueError (unknown data set, bad file, unknown option) or FileNotFoundError (split not found: the
+    message lists every place it looked and how to get the data).
+    """
+    name, split = _canonical_name(name), _canonical_split(split)
+    if name == "synthetic":
+        missing = {"n", "d", "kappa"} - synthetic_options.keys()
+        unknown = synthetic_options.keys() - {"n", "d", "kappa", "seed", "n_test"}
+        if missing or unknown:
+            raise ValueError(
+                f"load('synthetic', ...) needs n=, d=, kappa= (and optionally seed=, n_test=); "
+                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        return _load_synthetic(split, **synthetic_options)
+    if synthetic_options:
+        raise ValueError(f"unknown keyword arguments for load({name!r}): {sorted(synthetic_options)}")
+
+    root = _data_root(data_dir)
+    cache = cache_root(cache_dir)
+    if name == "digits":
+        images, labels, classes, source = _load_digits(split)
+        return Dataset(images, labels, classes, name, split, source)
+
+    builtin = name in ("mnist", "cifar10")
+    if not builtin and (root is None or not (root / name).is_dir()):
+        where = f"no folder {root / name}" if root is not None else "NTKBOOK_DATA is not set"
+        raise ValueError(
+            f"unknown data set {name!r} ({where}). Built in: {list(BUILTIN)}; your own image data loads from "
+            f"<NTKBOOK_DATA or data_dir>/{name}/<split>/<class>/*.png|jpg"
+        )
+    if builtin and split not in _SPLITS:
+        raise ValueError(f"{name} has splits 'train' and 'test' (or 't10k'), not {split!r}")
+
+    looked: list[str] = []
+    result = None
+    offline = root / name if root is not None and (root / name).is_dir() else None
+    if offline is not None:
+        found = _locate_canonical(name, split, offline, looked) if builtin else None
+        if found is not None:
+            kind, paths = found
+            key = _source_key(name, split, kind, paths)
+            arrays = _cached_arrays(
+                cache / "arrays" / f"{name}-{split}-{key}.npz",
+                lambda: _parse_canonical(name, kind, paths, split),
+            )
+            result = (*arrays, f"{kind} files in {offline}")
+        else:
+            looked.append(str(offline / split / "<class>/*.png|jpg"))
+            if (offline / split).is_dir():
+                result = _load_image_folder(name, split, offline / split, cache)
+    if result is None and builtin:
+        dl = cache / "downloads" / name
+        found = _locate_canonical(name, split, dl, looked)
+        if found is None and download and offline is None:
+            _download_files(name, split, cache)
+            found = _locate_canonical(name, split, dl, [])
+        if found is not None:
+            kind, paths = found
+            key = _source_key(name, split, kind, paths)
+            arrays = _cached_arrays(
+                cache / "arrays" / f"{name}-{split}-{key}.npz",
+                lambda: _parse_canonical(name, kind, paths, split),
+            )
+            result = (*arrays, f"downloaded {kind} files in {dl}")
+    if result is None:
+        raise FileNotFoundError(_not_found_message(name, split, looked, offline, download))
+    images, labels, classes, source = result
+    scale = np.float32(255.0) if images.dtype == np.uint8 else np.float32(1.0)
+    return Dataset(
+        np.divide(images, scale, dtype=np.float32), labels.astype(np.int64), classes, name, split, source
+    )
+
+
+def _not_found_message(name, split, looked, offline, download) -> str:
+    lines = [f"no {split!r} split of {name!r} found. Looked for:"] + [f"  {p}" for p in looked]
+    if name in ("mnist", "cifar10"):
+        files = (
+            ", ".join(MNIST_FILES[(split, part)][0] for part in ("images", "labels"))
+            if name == "mnist"
+            else CIFAR10_TARBALL[0]
+        )
+        mirror = (MNIST_MIRRORS if name == "mnist" else CIFAR10_MIRRORS)[0]
+        if offline is not None:
+            lines.append(
+                f"The offline folder {offline} (from data_dir/NTKBOOK_DATA) is used for {name} and nothing is "
+                f"downloaded for it. Put {files} (from {mirror}) into {offline}, or unset NTKBOOK_DATA to let "
+                "ntkbook download them."
+            )
+        elif not download:
+            lines.append(
+                f"Call load(..., download=True) to fetch {files} from {mirror}, or set NTKBOOK_DATA."
+            )
+        else:
+            lines.append("Set NTKBOOK_DATA to an offline folder holding them.")
+    else:
+        lines.append(f"Put images in {offline}/{split}/<class>/ or choose one of the splits present there.")
+    lines.append(
+        "For experiments, train_test_split(..., allow_split_from_test=True) draws disjoint train and test "
+        "subsets from the test split when the train split is missing."
+    )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------ splits
+def _allocate(n: int, weights: np.ndarray) -> np.ndarray:
+    """Largest-remainder allocation of n items over classes in proportion to integer `weights` (<= weights)."""
+    weights = np.asarray(weights, dtype=np.int64)
+    total = int(weights.sum())
+    if n > total:
+        raise ValueError(f"cannot draw {n} items from {total}")
+    exact = n * weights / total if total else np.zeros(len(weights))
+    counts = np.floor(exact).astype(np.int64)
+    short = n - int(counts.sum())
+    if short:
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts
+
+
+def _select_classes(ds: Dataset, classes: Sequence[str] | None):
+    """(images, labels relabelled 0..k-1, class names) restricted to `classes` in the given order."""
+    if classes is None:
+        return ds.images, ds.labels, ds.classes
+    if isinstance(classes, str):
+        raise ValueError(
+            f"classes must be a sequence of class names such as ('3', '8'), got the string {classes!r}"
+        )
+    classes = tuple(str(c) for c in classes)
+    unknown = [c for c in classes if c not in ds.classes]
+    if unknown:
+        raise ValueError(f"unknown class name(s) {unknown} for {ds.name}; its classes are {list(ds.classes)}")
+    if len(set(classes)) != len(classes) or len(classes) < 2:
+        raise ValueError(f"classes must name at least two distinct classes, got {classes}")
+    old = np.array([ds.classes.index(c) for c in classes])
+    keep = np.isin(ds.labels, old)
+    relabel = np.full(len(ds.classes), -1, dtype=np.int64)
+    relabel[old] = np.arange(len(old))
+    return ds.images[keep], relabel[ds.labels[keep]], classes
+
+
+def _stratified_indices(labels: np.ndarray, n_classes: int, sizes: Sequence[int], rng: np.random.Generator):
+    """Disjoint index sets of the given sizes, each stratified by class, each shuffled."""
+    pools = [rng.permutation(np.flatnonzero(labels == c)) for c in range(n_classes)]
+    available = np.array([len(p) for p in pools])
+    taken = np.zeros(n_classes, dtype=np.int64)
+    out = []
+    for size in sizes:
+        counts = _allocate(size, available - taken)
+        idx = np.concatenate([pools[c][taken[c] : taken[c] + counts[c]] for c in range(n_classes)])
+        taken += counts
+        out.append(rng.permutation(idx))
+    return out
+
+
+def train_test_split(
+    name: str,
+    n_train: int,
+    n_test: int,
+    *,
+    classes: Sequence[str] | None = None,
+    seed: int = 0,
+    allow_split_from_test: bool = False,
+    data_dir=None,
+) -> Split:
+    """A seeded, stratified, non-overlapping sample of `n_train` training and `n_test` test examples.
+
+    Training examples come from the train split and test examples from the test split. If the train split is
+    missing and `allow_split_from_test=True`, both are drawn, disjointly, from the test split and `Split.note`
+    says so. classes=None keeps all classes; classes=("3", "8") keeps those, relabelled 0..k-1 in that order.
+    Within a split, class counts follow the pool's class proportions (largest remainder); the same seed gives
+    the same split. x: float64 flattened pixels in [0, 1], shape (n, d).
+    Raises ValueError when n_train + n_test (or either) exceeds the data, or a class name is unknown.
+    """
+    if name == "synthetic" or _canonical_name(name) == "synthetic":
+        raise ValueError(
+            "train_test_split does not apply to synthetic data; use load('synthetic', ...) or "
+            "synthetic_gram_data"
+        )
+    for label, value in (("n_train", n_train), ("n_test", n_test)):
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+    rng = np.random.default_rng(seed)
+    note = ""
+    try:
+        train = load(name, "train", data_dir=data_dir)
+    except FileNotFoundError as err:
+        if not allow_split_from_test:
+            raise FileNotFoundError(
+                f"{err}\n(train_test_split: pass allow_split_from_test=True to draw both from the test split)"
+            ) from err
+        train = None
+    test = load(name, "test", data_dir=data_dir)
+    x_test_pool, y_test_pool, cls = _select_classes(test, classes)
+    if train is None:
+        if n_train + n_test > len(y_test_pool):
+            raise ValueError(
+                f"n_train + n_test = {n_train} + {n_test} = {n_train + n_test} exceeds the {len(y_test_pool)} "
+                f"examples of the {name} test split{' in classes ' + str(cls) if classes is not None else ''} "
+                "(train and test are both drawn from it); lower n_train or n_test"
+            )
+        i_train, i_test = _stratified_indices(y_test_pool, len(cls), [n_train, n_test], rng)
+        x_train, y_train = x_test_pool[i_train], y_test_pool[i_train]
+        note = (
+            f"The {name} train split is not available here, so the {n_train} training and {n_test} test examples "
+            f"were both drawn, disjointly, from the {name} test split ({test.source})."
+        )
+        source = test.source
+    else:
+        x_train_pool, y_train_pool, _ = _select_classes(train, classes)
+        for label, n, pool in (("n_train", n_train, y_train_pool), ("n_test", n_test, y_test_pool)):
+            if n > len(pool):
+                raise ValueError(f"{label} = {n} exceeds the {len(pool)} available examples; lower it")
+        (i_train,) = _stratified_indices(y_train_pool, len(cls), [n_train], rng)
+        (i_test,) = _stratified_indices(y_test_pool, len(cls), [n_test], rng)
+        x_train, y_train = x_train_pool[i_train], y_train_pool[i_train]
+        source = f"train: {train.source}; test: {test.source}"
+    return Split(
+        x_train=flatten(x_train).astype(np.float64),
+        y_train=y_train.astype(np.int64),
+        x_test=flatten(x_test_pool[i_test]).astype(np.float64),
+        y_test=y_test_pool[i_test].astype(np.int64),
+        classes=tuple(cls),
+        note=note,
+        name=name,
+        source=source,
+    )
