@@ -1,0 +1,263 @@
+"""ntkbook.kernels: Theorem 4.1 (G^3), condition numbers, thresholds, Theorem 4.2 (NT vs closed form),
+the softmax -> linear limit, and Proposition 4.5's sensitivity bound. Tolerances are stated at each assert."""
+
+import math
+
+import numpy as np
+import pytest
+
+import ntkbook  # noqa: F401  (before neural_tangents)
+from ntkbook import kernels as K
+
+
+def unit_rows(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def X():
+    """20 unit rows in R^50 with positive entries (correlated, like images), float64."""
+    return unit_rows(np.random.default_rng(0).random((20, 50)))
+
+
+def spd_with_eigenvalues(lam, seed=0):
+    n = len(lam)
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)))
+    return (Q * np.asarray(lam)) @ Q.T
+
+
+# ---------------------------------------------------------------- Theorem 4.1
+
+
+def test_linear_kernel_of_attention_features_is_G_cubed(X):
+    from jax.experimental import enable_x64
+
+    G3 = K.gram_induced_kernel(X)
+    with enable_x64():
+        phi = np.asarray(K.linearized_attention(X))
+    assert phi.dtype == np.float64
+    np.testing.assert_allclose(phi, K.gram(X) @ X, rtol=1e-13, atol=0)
+    # float64 precision: relative to the largest entry, 1e-13 (entries ~ n^2 = 400, eps ~ 2e-16)
+    assert np.max(np.abs(phi @ phi.T - G3)) <= 1e-13 * np.max(np.abs(G3))
+    assert np.max(np.abs(G3 - np.linalg.matrix_power(K.gram(X), 3))) <= 1e-13 * np.max(np.abs(G3))
+
+
+def test_triple_sum_equals_matrix_form(X):
+    ref = K.gram_induced_kernel_triple_sum(X[:12])
+    fast = K.gram_induced_kernel(X[:12])
+    assert np.max(np.abs(ref - fast)) <= 1e-13 * np.max(np.abs(ref))
+    with pytest.raises(ValueError, match="max_n"):
+        K.gram_induced_kernel_triple_sum(np.ones((41, 2)))
+
+
+def test_linearized_attention_queries_and_gradient(X):
+    import jax
+    from jax.experimental import enable_x64
+
+    q = unit_rows(np.random.default_rng(1).random((3, 50)))
+    with enable_x64():
+        out = np.asarray(K.linearized_attention(X, q))
+        np.testing.assert_allclose(out, K.attention_feature_map(X, q), rtol=1e-13)
+        # d/dq sum(out) = 1^T X^T X summed over output columns: X^T X 1
+        g = np.asarray(jax.grad(lambda qq: K.linearized_attention(X, qq).sum())(q))
+    np.testing.assert_allclose(g, np.tile(X.T @ X @ np.ones(50), (3, 1)), rtol=1e-12)
+    with pytest.raises(ValueError, match="features"):
+        K.linearized_attention(X, np.ones((2, 7)))
+    with pytest.raises(ValueError, match="2-D"):
+        K.linearized_attention(X[0])
+
+
+def test_gram_rejects_bad_input():
+    with pytest.raises(ValueError, match="2-D"):
+        K.gram(np.ones(5))
+    with pytest.raises(ValueError, match="NaN"):
+        K.gram(np.array([[1.0, np.nan]]))
+
+
+# ---------------------------------------------------------------- condition numbers
+
+
+def test_condition_number_of_known_spectrum():
+    lam = np.geomspace(1.0, 1e-3, 8)
+    assert K.condition_number(spd_with_eigenvalues(lam)) == pytest.approx(1e3, rel=1e-9)
+    assert K.condition_number(spd_with_eigenvalues(lam), rank=4) == pytest.approx(lam[0] / lam[3], rel=1e-12)
+    np.testing.assert_allclose(K.eigenvalues(spd_with_eigenvalues(lam)), lam, rtol=1e-9)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_condition_number_of_powers(X, k):
+    G = K.gram(X[:10])  # n = 10 < d = 50: positive definite
+    kappa = K.condition_number(G)
+    assert 10 < kappa < 1e4  # the data are correlated: a non-trivial test
+    # kappa(G^k) = kappa(G)^k; float64 matrix powers keep ~1e-9 relative accuracy while kappa^k << 1e16
+    assert K.condition_number(np.linalg.matrix_power(G, k)) == pytest.approx(kappa**k, rel=1e-7)
+
+
+def test_effective_condition_number_on_rank_deficient_gram():
+    rng = np.random.default_rng(2)
+    X = unit_rows(rng.normal(size=(40, 10)))  # n = 40 > d = 10: rank(G) = 10
+    G = K.gram(X)
+    with pytest.raises(ValueError, match="singular"):
+        K.condition_number(G)
+    s = np.linalg.svd(X, compute_uv=False)
+    assert K.effective_condition_number(G, 10) == pytest.approx((s[0] / s[9]) ** 2, rel=1e-10)
+    assert K.numerical_rank(G) == 10
+    # n <= d: kappa_d is the plain condition number
+    Gs = K.gram(X[:8])
+    assert K.effective_condition_number(Gs, 10) == pytest.approx(K.condition_number(Gs), rel=1e-14)
+    # data whose rank is below d: kappa_d is infinite and says so
+    Xl = np.hstack([X[:, :6], np.zeros((40, 4))])
+    with pytest.raises(ValueError, match="numerical rank 6"):
+        K.effective_condition_number(K.gram(Xl), 10)
+
+
+def test_condition_number_errors():
+    with pytest.raises(ValueError, match="square"):
+        K.condition_number(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="symmetric"):
+        K.condition_number(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        K.condition_number(-np.eye(3))
+    with pytest.raises(ValueError, match="rank must be"):
+        K.condition_number(np.eye(3), rank=4)
+    with pytest.raises(ValueError, match="singular"):
+        K.condition_number(spd_with_eigenvalues([1.0, 0.5, -1e-3]))
+    with pytest.raises(ValueError, match="d must be"):
+        K.effective_condition_number(np.eye(3), 0)
+    # rtol=0 accepts a tiny positive eigenvalue
+    assert K.condition_number(np.diag([1.0, 1e-17]), rtol=0) == pytest.approx(1e17)
+
+
+# ---------------------------------------------------------------- width thresholds
+
+
+def test_width_thresholds_arithmetic():
+    assert K.width_threshold_v1(10.0, 0.1) == pytest.approx(1e8, rel=1e-14)
+    assert K.width_threshold_v2(10.0, math.e) == pytest.approx(1e6 * math.e, rel=1e-14)
+    # the paper's v1 numbers: kappa = 1.2e3 (MNIST) -> 3.0e18, 8.7e3 (CIFAR-10) -> 4.3e23 at eps = 1
+    assert K.width_threshold_v1(1.2e3, 1.0) == pytest.approx(2.985984e18, rel=1e-12)
+    assert math.log10(K.width_threshold_v1(8.7e3, 1.0)) == pytest.approx(23.64, abs=0.01)
+    # v2 with n = 60,000 / 50,000 gives about 2e24 and 2e29 (PAPER.md)
+    assert K.width_threshold_v2(1.2e3, 60_000) == pytest.approx(2.985984e18 * 60_000 * math.log(60_000), rel=1e-12)
+    assert math.log10(K.width_threshold_v2(1.2e3, 60_000)) == pytest.approx(24.29, abs=0.01)
+    assert math.log10(K.width_threshold_v2(8.7e3, 50_000)) == pytest.approx(29.37, abs=0.01)
+    out = K.width_threshold_v1(np.array([1.0, 2.0]), 0.5)
+    np.testing.assert_allclose(out, [4.0, 256.0])
+    for bad in [(0.5, 1.0), (2.0, 0.0), (np.nan, 1.0)]:
+        with pytest.raises(ValueError):
+            K.width_threshold_v1(*bad)
+    with pytest.raises(ValueError, match="n must be"):
+        K.width_threshold_v2(2.0, 1)
+
+
+# ---------------------------------------------------------------- Theorem 4.2
+
+
+def test_neural_tangents_matches_arccos_closed_form(X):
+    Z = X[:12]
+    Z2 = unit_rows(np.random.default_rng(3).normal(size=(5, 50)))
+    nt = K.first_layer_ntk_nt(Z, np.vstack([Z[:3], Z2]))
+    cf = K.first_layer_ntk(Z, np.vstack([Z[:3], Z2]))
+    assert nt.dtype == np.float64
+    # off the coincident pairs float64 agreement; at theta = 0 arccos(1 - eps) ~ sqrt(2 eps) limits both to ~3e-9
+    off = np.ones_like(cf, dtype=bool)
+    off[np.arange(3), np.arange(3)] = False
+    assert np.max(np.abs(nt - cf)[off]) <= 1e-12
+    assert np.max(np.abs(nt - cf)) <= 1e-8
+    np.testing.assert_allclose(np.diag(cf[:3, :3]), 0.5, rtol=1e-12)  # (pi - 0)/(2 pi) * 1
+
+
+def test_arccos_kernels_match_monte_carlo():
+    rng = np.random.default_rng(4)
+    Z = unit_rows(rng.normal(size=(4, 6)))
+    W = rng.normal(size=(6, 400_000))
+    P = Z @ W
+    mc0 = (P > 0).astype(float) @ (P > 0).T.astype(float) / W.shape[1]
+    mc1 = np.maximum(P, 0) @ np.maximum(P, 0).T / W.shape[1]
+    # Monte Carlo standard error <= 0.5 / sqrt(4e5) ~ 8e-4: allow 5 sigma
+    assert np.max(np.abs(mc0 - K.arccos0(Z, Z))) < 4e-3
+    assert np.max(np.abs(mc1 - K.arccos1(Z, Z))) < 4e-3
+    with pytest.raises(ValueError, match="zero rows"):
+        K.arccos0(np.zeros((1, 6)), Z)
+    with pytest.raises(ValueError, match="features"):
+        K.first_layer_ntk(Z, Z[:, :3])
+
+
+# ---------------------------------------------------------------- softmax -> linearized attention
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_softmax_error_falls_as_one_over_temperature(X, normalize):
+    temps = np.array([1e2, 1e3, 1e4])
+    err = np.array([K.softmax_linearization_error(X, temperature=t, normalize=normalize) for t in temps])
+    slopes = np.diff(np.log10(err)) / np.diff(np.log10(temps))
+    # O(1/T): slope -1 within 2 %
+    np.testing.assert_allclose(slopes, -1.0, atol=0.02)
+    assert err[-1] < 1e-3
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_expm1_path_matches_direct_softmax(X, normalize):
+    t, n = 10.0, X.shape[0]
+    A = K.softmax_attention(X, temperature=t, normalize=normalize)
+    if normalize:
+        S = n * t * (A - X.mean(axis=0))
+    else:
+        S = t * (A - X.sum(axis=0))
+    L = K.softmax_linear_limit(X, normalize=normalize)
+    direct = np.linalg.norm(S - L) / np.linalg.norm(L)
+    assert K.softmax_linearization_error(X, temperature=t, normalize=normalize) == pytest.approx(direct, rel=1e-8)
+    # the normalised softmax is a Nadaraya-Watson average: rows are convex combinations of the keys
+    if normalize:
+        w = np.exp(X @ X.T / t)
+        np.testing.assert_allclose(A, (w / w.sum(1, keepdims=True)) @ X, rtol=1e-12)
+    with pytest.raises(ValueError, match="temperature"):
+        K.softmax_attention(X, temperature=0.0)
+
+
+# ---------------------------------------------------------------- Proposition 4.5
+
+
+def test_sensitivity_bound_holds_for_random_and_adversarial_delta(X):
+    rng = np.random.default_rng(5)
+    j = 7
+    bound = K.sensitivity_bound(X, X[j], eps=1.0)
+    assert bound == pytest.approx(np.abs(np.linalg.matrix_power(K.gram(X), 2)[:, j]).sum(), rel=1e-13)
+    g = K.gram_kernel_gradient(X, X[j])
+    deltas = [unit_rows(rng.normal(size=(200, 50))), [g / np.linalg.norm(g)], [np.sign(g) / math.sqrt(50)]]
+    ratios = [abs(K.gram_kernel_first_order_change(X, X[j], d)) / bound for d in np.vstack(deltas)]
+    assert max(ratios) <= 1.0 + 1e-12
+    # gradient-aligned delta is the worst case in l2: ratio = ||X^T G X x_j||_2 / ||G X x_j||_1
+    assert ratios[200] == pytest.approx(max(ratios), rel=1e-12)
+    # the change is exact (K is linear in its first argument): compare with phi features
+    d = deltas[0][0]
+    phi = lambda x: K.attention_feature_map(X, x)  # noqa: E731
+    exact = phi(X[3] + d) @ phi(X[j]) - phi(X[3]) @ phi(X[j])
+    assert K.gram_kernel_first_order_change(X, X[j], d) == pytest.approx(exact, rel=1e-10)
+    with pytest.raises(ValueError, match="unit rows"):
+        K.sensitivity_bound(2 * X, X[j])
+
+
+def test_transductive_change_matches_finite_difference(X):
+    d = unit_rows(np.random.default_rng(6).normal(size=(1, 50)))[0]
+    h = 1e-5
+    for i, j in [(3, 5), (4, 4)]:
+        Xp, Xm = X.copy(), X.copy()
+        Xp[i] += h * d
+        Xm[i] -= h * d
+        fd = (K.gram_induced_kernel(Xp) - K.gram_induced_kernel(Xm))[i, j] / (2 * h)
+        # central difference of a cubic: error O(h^2) ~ 1e-10 relative
+        assert K.gram_kernel_transductive_change(X, i, j, d) == pytest.approx(fd, rel=1e-7)
+    with pytest.raises(ValueError, match="index rows"):
+        K.gram_kernel_transductive_change(X, 20, 0, d)
+
+
+def test_polynomial_kernel_sensitivity_is_local(X):
+    d = unit_rows(np.random.default_rng(7).normal(size=(1, 50)))[0]
+    h = 1e-6
+    fd = (K.polynomial_kernel((X[0] + h * d)[None], X[1:2]) - K.polynomial_kernel((X[0] - h * d)[None], X[1:2]))
+    first = K.polynomial_kernel_first_order_change(X[0], X[1], d, degree=3)
+    assert first == pytest.approx(fd[0, 0] / (2 * h), rel=1e-7)
+    assert abs(first) <= K.polynomial_sensitivity_bound(X[0], X[1], eps=1.0, degree=3) <= 3.0
+    with pytest.raises(ValueError, match="degree"):
+        K.polynomial_kernel(X, X, degree=0)
