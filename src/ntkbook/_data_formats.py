@@ -132,34 +132,39 @@ def natural_key(name: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
-def list_image_folder(split_dir: Path) -> tuple[list[str], list[list[Path]]]:
-    """Class folder names (natural order) and, for each, its image files (natural order).
+def list_image_folder(split_dir: Path) -> tuple[list[str], list[list[str]], list[tuple[int, int]]]:
+    """Class folder names, each class's image files, and every file's (size, mtime_ns), all in natural order.
 
     Reads `<split_dir>/<class>/*.{png,jpg,jpeg}` (suffix case-insensitive); hidden files and other suffixes are
-    ignored. Raises ValueError when there are no class folders or a class folder holds no images.
+    ignored. Returns (classes, files per class as str paths, stats for the flattened file list). Raises
+    ValueError when there are no class folders or a class folder holds no images.
     """
     classes = sorted(
         (e.name for e in os.scandir(split_dir) if e.is_dir() and not e.name.startswith(".")), key=natural_key
     )
     if not classes:
         raise ValueError(f"{split_dir} holds no class folders; expected {split_dir}/<class>/*.png|jpg")
-    files = []
+    files, stats = [], []
     for cls in classes:
-        names = sorted(
+        folder = os.path.join(split_dir, cls)
+        entries = sorted(
             (
-                e.name
-                for e in os.scandir(split_dir / cls)
-                if e.is_file() and not e.name.startswith(".") and e.name.lower().endswith(IMAGE_SUFFIXES)
+                e
+                for e in os.scandir(folder)
+                if not e.name.startswith(".") and e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file()
             ),
-            key=natural_key,
+            key=lambda e: natural_key(e.name),
         )
-        if not names:
-            raise ValueError(f"class folder {split_dir / cls} holds no .png/.jpg/.jpeg images")
-        files.append([split_dir / cls / n for n in names])
-    return classes, files
+        if not entries:
+            raise ValueError(f"class folder {folder} holds no .png/.jpg/.jpeg images")
+        files.append([e.path for e in entries])
+        for e in entries:
+            st = e.stat()
+            stats.append((st.st_size, st.st_mtime_ns))
+    return classes, files, stats
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: str | os.PathLike) -> np.ndarray:
     """Decode one image file to uint8: (H, W) for grayscale ('L', '1'), (H, W, 3) RGB for everything else."""
     from PIL import Image, UnidentifiedImageError
 
@@ -171,7 +176,7 @@ def read_image(path: Path) -> np.ndarray:
         raise ValueError(f"{path} is not a readable image ({err}); delete or replace it") from err
 
 
-def read_images(paths: Sequence[Path], *, workers: int | None = None) -> np.ndarray:
+def read_images(paths: Sequence[str | os.PathLike], *, workers: int | None = None) -> np.ndarray:
     """Decode image files into one uint8 array (N, H, W) or (N, H, W, 3), in the order of `paths`.
 
     A thread pool overlaps file I/O with decoding (PIL releases the GIL while decoding). If some images are

@@ -100,7 +100,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (
-            f"Dataset(name={self.name!r}, split={self.split!r}, images={self.images.dtype}{self.images.shape}, "
+            f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, images={self.images.dtype}{self.images.shape}, "
             f"classes={len(self.classes)}, source={self.source!r})"
         )
 
@@ -387,11 +387,13 @@ def _download_files(name: str, split: str, cache: Path, downloader=None) -> list
 
 
 # -------------------------------------------------------------------------------------------------------- cache
-def _source_key(name: str, split: str, kind: str, paths: Sequence[Path]) -> str:
+def _source_key(name: str, split: str, kind: str, paths: Sequence, stats: Sequence | None = None) -> str:
+    """Hash of the format version, (name, split, kind) and every source file's absolute path, size and mtime."""
     h = hashlib.sha256(f"{_FORMAT_VERSION}|{name}|{split}|{kind}".encode())
-    for p in paths:
-        st = os.stat(p)
-        h.update(f"|{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    if stats is None:
+        stats = [(st.st_size, st.st_mtime_ns) for st in map(os.stat, paths)]
+    for p, (size, mtime) in zip(paths, stats, strict=True):
+        h.update(f"|{os.path.abspath(p)}|{size}|{mtime}".encode())
     return h.hexdigest()[:20]
 
 
@@ -454,23 +456,23 @@ def _known_classes(name: str) -> tuple[str, ...] | None:
 
 
 def _load_image_folder(name: str, split: str, split_dir: Path, cache: Path):
-    folder_classes, files = fmt.list_image_folder(split_dir)
-    known = _known_classes(name)
-    if known is not None:
-        if set(folder_classes) != set(known):
-            raise ValueError(
-                f"{split_dir} has class folders {folder_classes}; {name} needs exactly {list(known)}"
-            )
-        order = [folder_classes.index(c) for c in known]
-        classes, files = known, [files[i] for i in order]
-    else:
-        classes = tuple(folder_classes)
+    """(images uint8, labels, classes, source) from `<split_dir>/<class>/*.png|jpg`, through the array cache.
+
+    Classes: the canonical tuple for mnist/cifar10 (the folders must match it exactly), else the folder names.
+    """
+    folder_classes, files, stats = fmt.list_image_folder(split_dir)
+    classes = _known_classes(name) or tuple(folder_classes)
+    if set(folder_classes) != set(classes):
+        raise ValueError(
+            f"{split_dir} has class folders {folder_classes}; {name} needs exactly {list(classes)}"
+        )
     flat = [p for group in files for p in group]
-    key = _source_key(name, split, "folder", flat)
+    key = _source_key(name, split, "folder", flat, stats)
 
     def parse():
         images = fmt.read_images(flat)
-        labels = np.repeat(np.arange(len(files), dtype=np.int64), [len(g) for g in files])
+        folder_label = np.array([classes.index(c) for c in folder_classes], dtype=np.int64)
+        labels = np.repeat(folder_label, [len(g) for g in files])
         return images, labels, classes
 
     images, labels, classes = _cached_arrays(cache / "arrays" / f"{name}-{split}-{key}.npz", parse)
