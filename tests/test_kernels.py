@@ -261,3 +261,52 @@ def test_polynomial_kernel_sensitivity_is_local(X):
     assert abs(first) <= K.polynomial_sensitivity_bound(X[0], X[1], eps=1.0, degree=3) <= 3.0
     with pytest.raises(ValueError, match="degree"):
         K.polynomial_kernel(X, X, degree=0)
+
+
+# ---------------------------------------------------------------- chapter-1 tables
+
+
+def test_softmax_linearization_table(X):
+    df = K.softmax_linearization_table(X, [10.0, 100.0])
+    assert len(df) == 4 and set(df.form) == {"normalised", "unnormalised"}
+    row = df[(df.form == "unnormalised") & (df.temperature == 100.0)].rel_error.item()
+    assert row == K.softmax_linearization_error(X, temperature=100.0, normalize=False)
+
+
+def test_sensitivity_table_against_direct_formulas(X):
+    df = K.sensitivity_table(X, [2, 9], n_random=50, seed=1)
+    assert len(df) == 2 * 2 * (50 + 2)
+    fixed = df[df.reading == "data fixed"]
+    assert fixed.ratio.max() <= 1.0 + 1e-12  # Proposition 4.5, paper's reading
+    for j, grp in fixed.groupby("j"):
+        g = K.gram_kernel_gradient(X, X[j])
+        worst = grp[grp.delta == "gradient"].ratio.item()
+        assert worst == pytest.approx(np.linalg.norm(g) / K.sensitivity_bound(X, X[j]), rel=1e-12)
+        assert worst == pytest.approx(grp.ratio.max(), rel=1e-12)
+    tr = df[(df.reading == "transductive") & (df.delta == "gradient")].iloc[0]
+    g = K.gram_kernel_transductive_gradient(X, int(tr.i), int(tr.j))
+    assert abs(tr.change) == pytest.approx(np.linalg.norm(g), rel=1e-12)
+    assert (df.i != df.j).all()
+
+
+def test_sensitivity_growth_table_matches_slow_reference():
+    rng = np.random.default_rng(8)
+    X = unit_rows(rng.random((120, 30)))
+    df = K.sensitivity_growth_table(X, [20, 60, 120], n_targets=4, seed=3)
+    perm = np.random.default_rng(3).permutation(120)
+    for _, r in df.iterrows():
+        Xn = X[perm[: int(r.n)]]
+        j = int(r.j)
+        assert r.g3_bound == pytest.approx(K.sensitivity_bound(Xn, X[j]), rel=1e-12)
+        G2 = np.linalg.matrix_power(K.gram(Xn), 2)
+        t = int(np.flatnonzero(perm[: int(r.n)] == j)[0])
+        assert r.g3_bound == pytest.approx(np.abs(G2[:, t]).sum(), rel=1e-12)
+        assert r.g3_worst <= r.g3_bound
+        assert r.poly_bound_max <= 3.0
+    # positive, correlated data: the G^3 bound grows like n^2 (slope in [1.8, 2.2]); the polynomial one does not
+    means = df.groupby("n")[["g3_bound", "poly_bound_max"]].mean()
+    slope = np.polyfit(np.log(means.index.to_numpy(float)), np.log(means.g3_bound.to_numpy()), 1)[0]
+    assert 1.8 < slope < 2.2
+    assert means.poly_bound_max.max() / means.poly_bound_max.min() < 1.5
+    with pytest.raises(ValueError, match="between 2"):
+        K.sensitivity_growth_table(X, [500])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "gram",
@@ -37,11 +38,15 @@ __all__ = [
     "attention_feature_map",
     "gram_kernel_gradient",
     "gram_kernel_first_order_change",
+    "gram_kernel_transductive_gradient",
     "gram_kernel_transductive_change",
     "sensitivity_bound",
     "polynomial_kernel",
     "polynomial_kernel_first_order_change",
     "polynomial_sensitivity_bound",
+    "softmax_linearization_table",
+    "sensitivity_table",
+    "sensitivity_growth_table",
 ]
 
 
@@ -384,6 +389,11 @@ def width_threshold_v2(kappa_d, n):
 # ----------------------------------------------------------------------------------------------------------
 
 
+def _g_times_col(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """G v = X (X^T v) in O(n d), without forming G. X: (n, d), v: (n,) -> (n,)."""
+    return X @ (X.T @ v)
+
+
 def attention_feature_map(X, x) -> np.ndarray:
     """phi(x) = X^T X x, the linearized-attention feature of a point x against the data X (float64).
 
@@ -404,7 +414,7 @@ def gram_kernel_gradient(X, x_j) -> np.ndarray:
     X = _matrix(X, "X")
     x_j = _vector(x_j, "x_j")
     _same_width(X, x_j[None], "X", "x_j")
-    return X.T @ (gram(X) @ (X @ x_j))
+    return X.T @ _g_times_col(X, X @ x_j)
 
 
 def gram_kernel_first_order_change(X, x_j, delta) -> float:
@@ -432,31 +442,40 @@ def sensitivity_bound(X, x_j, eps: float = 1.0) -> float:
     _same_width(X, x_j[None], "X", "x_j")
     if not eps >= 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
-    return float(np.abs(gram(X) @ (X @ x_j)).sum() * eps)
+    return float(np.abs(_g_times_col(X, X @ x_j)).sum() * eps)
+
+
+def gram_kernel_transductive_gradient(X, i: int, j: int) -> np.ndarray:
+    """Gradient of (G^3)_ij with respect to training row x_i itself (G recomputed), shape (d,).
+
+    With v = X delta, dG = e_i v^T + v e_i^T and dK = dG G^2 + G dG G + G^2 dG, so dK_ij = c . v with
+    c = G^2 e_j + (G^2)_ij e_i + G_ii G e_j + G_ij G e_i + (G^2)_ii e_j + [i = j] G^2 e_i, and the gradient is X^T c.
+    The first term of c gives `gram_kernel_gradient` (data held fixed); the others are the paths through the moved
+    x_i inside the data set, which Proposition 4.5's bound does not cover. X: (n, d).
+    """
+    X = _matrix(X, "X")
+    n = X.shape[0]
+    if not (0 <= i < n and 0 <= j < n):
+        raise ValueError(f"i and j must index rows of X (0..{n - 1}), got {i}, {j}")
+    gi, gj = X @ X[i], X @ X[j]  # columns i and j of G
+    g2i, g2j = _g_times_col(X, gi), _g_times_col(X, gj)  # columns i and j of G^2
+    c = g2j + gi[i] * gj + gi[j] * gi
+    c[i] += g2j[i]
+    c[j] += g2i[i]
+    if i == j:
+        c += g2i
+    return X.T @ c
 
 
 def gram_kernel_transductive_change(X, i: int, j: int, delta) -> float:
     """First-order change of (G^3)_ij when training row x_i itself moves by delta (G is recomputed).
 
-    With v = X delta, dG = e_i v^T + v e_i^T and dK = dG G^2 + G dG G + G^2 dG, so
-    dK_ij = v.(G^2)_{:,j} + v_i (G^2)_ij + G_ii (G v)_j + (G v)_i G_ij + (G^2)_ii v_j + [i = j] (G^2 v)_i.
-    The first term is `gram_kernel_first_order_change`; the others are the paths through the moved x_i inside the
-    data set, which Proposition 4.5's bound does not cover. X: (n, d), delta: (d,) -> float.
+    = delta . gram_kernel_transductive_gradient(X, i, j); see there for the formula. X: (n, d), delta: (d,).
     """
-    X = _matrix(X, "X")
     delta = _vector(delta, "delta")
+    X = _matrix(X, "X")
     _same_width(X, delta[None], "X", "delta")
-    n = X.shape[0]
-    if not (0 <= i < n and 0 <= j < n):
-        raise ValueError(f"i and j must index rows of X (0..{n - 1}), got {i}, {j}")
-    G = gram(X)
-    G2 = G @ G
-    v = X @ delta
-    Gv = G @ v
-    out = v @ G2[:, j] + v[i] * G2[i, j] + G[i, i] * Gv[j] + Gv[i] * G[i, j] + G2[i, i] * v[j]
-    if i == j:
-        out += G2[i] @ v
-    return float(out)
+    return float(delta @ gram_kernel_transductive_gradient(X, i, j))
 
 
 def polynomial_kernel(X1, X2, degree: int = 3) -> np.ndarray:
@@ -485,3 +504,90 @@ def polynomial_sensitivity_bound(x_i, x_j, eps: float = 1.0, degree: int = 3) ->
     if x_i.shape != x_j.shape:
         raise ValueError(f"x_i and x_j must have the same length, got {x_i.shape}, {x_j.shape}")
     return float(degree * abs(x_i @ x_j) ** (degree - 1) * np.linalg.norm(x_j) * eps)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Tables for Chapter 1 (tidy pandas.DataFrames, one row per measurement)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def softmax_linearization_table(X, temperatures) -> pd.DataFrame:
+    """`softmax_linearization_error` of X against itself for each temperature, both forms.
+
+    X: (n, d); temperatures: 1-D, > 0. Columns: temperature, form ("normalised" softmax or "unnormalised" exp),
+    rel_error. Cost O(n^2 d) per row.
+    """
+    X = _matrix(X, "X")
+    rows = [
+        {"temperature": float(t), "form": "normalised" if norm else "unnormalised",
+         "rel_error": softmax_linearization_error(X, temperature=float(t), normalize=norm)}
+        for norm in (True, False)
+        for t in np.asarray(temperatures, dtype=np.float64).ravel()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _unit_directions(rng: np.random.Generator, count: int, d: int) -> np.ndarray:
+    z = rng.normal(size=(count, d))
+    return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
+def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Proposition 4.5 checked for each target j: |dK(x_i, x_j)| / (||G X x_j||_1 eps) over many delta, eps = 1.
+
+    X: (n, d) unit rows; targets: indices j into X; for each j the moved point is a different training row
+    i (drawn with `seed`). Perturbations, all with ||delta||_2 = 1 (ratios do not depend on eps, the changes being
+    linear in delta): `random` (n_random Gaussian directions), and for each reading its adversarial pair: `sign`
+    (sign of the gradient / sqrt(d), the l_inf-style attack) and `gradient` (the gradient direction, the l2
+    worst case). Readings: `data fixed` (K(x, x_j) as a function of x, the paper's) and `transductive` (x_i moves
+    inside X, so G moves too: `gram_kernel_transductive_gradient`).
+    Columns: j, i, reading, delta, change, bound, ratio.
+    """
+    X = _matrix(X, "X")
+    n, d = X.shape
+    rng = np.random.default_rng(seed)
+    rows = []
+    for j in np.asarray(targets, dtype=int).ravel():
+        i = int((j + 1 + rng.integers(n - 1)) % n)  # any row but j
+        bound = sensitivity_bound(X, X[j], eps=1.0)
+        randoms = _unit_directions(rng, n_random, d)
+        for reading, grad in (("data fixed", gram_kernel_gradient(X, X[j])),
+                              ("transductive", gram_kernel_transductive_gradient(X, i, int(j)))):
+            deltas = {"random": randoms, "sign": (np.sign(grad) / math.sqrt(d))[None],
+                      "gradient": (grad / np.linalg.norm(grad))[None]}
+            for kind, ds in deltas.items():
+                for change in ds @ grad:
+                    rows.append({"j": int(j), "i": i, "reading": reading, "delta": kind,
+                                 "change": float(change), "bound": bound, "ratio": abs(float(change)) / bound})
+    return pd.DataFrame(rows)
+
+
+def sensitivity_growth_table(X, ns, *, n_targets: int = 10, degree: int = 3, seed: int = 0) -> pd.DataFrame:
+    """How the sensitivity of K = G^3 grows with the data-set size n, beside a polynomial kernel's (eps = 1).
+
+    X: (N, d) unit rows; ns: sizes <= N (the first n rows of a seeded permutation, nested). For n_targets rows j
+    of each subset: `g3_bound` = ||G X x_j||_1 (Proposition 4.5), `g3_worst` = ||X^T G X x_j||_2 (the largest
+    first-order change over ||delta||_2 = 1), and for the polynomial kernel (x . x_j)^p over the other points x of
+    the subset `poly_bound_max` = max_i p |x_i . x_j|^(p-1) (attained by delta = x_j, so also the worst change) and
+    `poly_bound_mean`. Columns: n, j, g3_bound, g3_worst, poly_bound_max, poly_bound_mean. O(n d) per row.
+    """
+    X = _matrix(X, "X")
+    N = X.shape[0]
+    ns = sorted({int(v) for v in np.asarray(ns).ravel()})
+    if ns[0] < 2 or ns[-1] > N:
+        raise ValueError(f"every n must be between 2 and the {N} rows of X, got {ns}")
+    if n_targets > ns[0]:
+        raise ValueError(f"n_targets = {n_targets} exceeds the smallest n = {ns[0]}")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(N)
+    targets = perm[:n_targets]
+    rows = []
+    for n in ns:
+        Xn = X[perm[:n]]
+        for t, j in enumerate(targets):
+            w = _g_times_col(Xn, Xn @ X[j])
+            poly = degree * np.abs(np.delete(Xn @ X[j], t)) ** (degree - 1)
+            rows.append({"n": n, "j": int(j), "g3_bound": float(np.abs(w).sum()),
+                         "g3_worst": float(np.linalg.norm(Xn.T @ w)),
+                         "poly_bound_max": float(poly.max()), "poly_bound_mean": float(poly.mean())})
+    return pd.DataFrame(rows)
