@@ -135,3 +135,15 @@ def test_adversarial_training_lowers_the_adversarial_loss(arch):
     assert robust_loss(adv) < robust_loss(std)
     with pytest.raises(ValueError, match="rounds"):
         attacks.adversarial_train(arch, params0, signs, x, t, cfg, eps=0.1, rounds=61)
+
+
+def test_per_row_budget_moves_only_chosen_rows():
+    x = _data()
+    c = jnp.asarray(np.random.default_rng(4).uniform(size=x.shape), dtype=jnp.float32)
+    budget = np.zeros((x.shape[0], 1))
+    budget[[1, 5]] = 0.2
+    for name in attacks.ATTACKS:
+        x_adv = attacks.attack(name, bowl_loss, x, budget, steps=5, args=(c,))
+        moved = np.flatnonzero(np.abs(np.asarray(x_adv - x)).max(axis=1) > 0)
+        assert moved.tolist() == [1, 5], name
+        assert float(jnp.max(jnp.abs(x_adv - x))) <= 0.2 + 1e-6

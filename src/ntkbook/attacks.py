@@ -9,7 +9,8 @@ The attacks are generic: they ascend any differentiable scalar `loss_fn(x, *args
   of the first axis), `x_{k+1} = Π(x_k + η sign g_{k+1})`;
 
 with `Π(u) = clip(clip(u, x − ε, x + ε), 0, 1)` (the projection onto the ball-box intersection, coordinate-wise).
-Pass `loss_fn` as a module-level function (or one cached object) with array `args`: the attacks are jitted with
+`eps` may also be an array broadcastable to x (e.g. (n, 1) per row, 0 on rows that must not move; see
+`ntkbook.malleability.row_budget`); default step sizes scale with it. Pass `loss_fn` as a module-level function (or one cached object) with array `args`: the attacks are jitted with
 `loss_fn` static, so the same function and shapes compile once.
 
 For training-data attacks on MLP-Attn the loss is written through `ntkbook.models.features(arch, x, x)`: the
@@ -31,8 +32,8 @@ ATTACKS = ("fgsm", "pgd", "mim")
 
 
 def _check(x, eps: float, steps: int | None = None) -> None:
-    if not eps >= 0:
-        raise ValueError(f"eps (the ℓ∞ budget) must be >= 0; got {eps}")
+    if isinstance(eps, jax.core.Tracer) or not np.all(np.asarray(eps) >= 0):
+        raise ValueError(f"eps (the ℓ∞ budget: a number, or an array broadcastable to x) must be >= 0; got {eps}")
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps}")
     if not isinstance(x, jax.core.Tracer):
