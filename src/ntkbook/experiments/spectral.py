@@ -1,0 +1,557 @@
+"""Chapter 2: spectral amplification (Theorem 4.7) and the width it demands, measured.
+
+Everything here returns tidy `pandas.DataFrame`s and works in float64 unless a function says otherwise.
+
+- Real data: the spectrum of G = X X^T as a function of n, with and without unit rows (`gram_spectrum`,
+  `kappa_vs_n`), and the n at which kappa(G) reaches a given value (`n_at_kappa`).
+- Theorem 4.7 and its depth remark: kappa(G^p) measured from the matrix power against kappa(G)^p, in float64
+  and float32 (`power_condition_table`, `depth_table`); the truncated attention kernel (`truncation_table`).
+- Beyond the paper, the width law on synthetic data with a chosen kappa(G): the distance of the finite-width
+  empirical NTK from its infinite-width limit as a function of the width m (`ntk_error_curve`, with the brute
+  force `ntk_error_curve_bruteforce`), the smallest width that meets a tolerance (`first_width_below`), the
+  sweep over kappa, architectures and seeds (`width_law_sweep`, `width_law_summary`) and log-log exponent fits
+  with confidence intervals (`fit_power_law`, `width_law_fits`).
+
+Two error criteria for ||K_m - K_inf||_op, both reported:
+- "op": relative to ||K_inf||_op (the kernel is close in the usual relative sense);
+- "eig": relative to lambda_min(K_inf) (the perturbation is smaller than the smallest eigenvalue, the
+  requirement behind the paper's kappa^6: by Weyl's inequality it keeps every eigenvalue of K_m within that
+  fraction of lambda_min(K_inf), so K_m stays positive definite with kappa(K_m) <= (1+t)/(1-t) kappa(K_inf)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ntkbook import data as _data
+from ntkbook import kernels as _kernels
+
+ARCH_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
+
+__all__ = [
+    "ARCH_LABELS",
+    "gram_spectrum",
+    "spectrum_summary",
+    "kappa_vs_n",
+    "n_at_kappa",
+    "power_condition_table",
+    "depth_table",
+    "truncation_table",
+    "feature_matrix",
+    "kernel_conditions",
+    "ntk_error_curve",
+    "ntk_error_curve_bruteforce",
+    "first_width_below",
+    "width_law_sweep",
+    "width_law_summary",
+    "fit_power_law",
+    "width_law_fits",
+]
+
+_EPS64 = np.finfo(np.float64).eps
+
+
+def _rows(x, name: str = "x") -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"{name} must be a non-empty 2-D array (n, d), got shape {a.shape}; flatten images first")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
+
+
+def _powers_of_two(widths: Sequence[int]) -> np.ndarray:
+    w = np.asarray(list(widths), dtype=np.int64)
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError("widths must be a non-empty sequence of positive integers")
+    if np.any(w < 1) or np.any(np.diff(w) <= 0):
+        raise ValueError(f"widths must be positive and strictly increasing, got {w.tolist()}")
+    return w
+
+
+# ---------------------------------------------------------------------------------------------------------
+# spectra of real data
+# ---------------------------------------------------------------------------------------------------------
+
+
+def gram_spectrum(x, *, normalise: bool = True) -> np.ndarray:
+    """The top r = min(n, d) eigenvalues of G = X X^T, largest first, float64.
+
+    x: (n, d) -> (r,). normalise=True applies `ntkbook.data.unit_rows` first (the paper's inputs).
+    Fast path: the non-zero eigenvalues of X X^T (n, n) and X^T X (d, d) coincide, so the smaller of the two is
+    diagonalised (eigvalsh). Cost O(n d min(n, d) + min(n, d)^3) instead of O(n^3); checked against
+    `ntkbook.kernels.eigenvalues(gram(x))` in the tests.
+    """
+    x = _rows(x)
+    if normalise:
+        x = _data.unit_rows(x)
+    n, d = x.shape
+    small = x @ x.T if n <= d else x.T @ x
+    return np.linalg.eigvalsh(small)[::-1]
+
+
+def spectrum_summary(lam, n: int, d: int) -> dict:
+    """Condition numbers read off the top-min(n, d) eigenvalues `lam` (largest first) of an (n, n) Gram matrix.
+
+    Returns a dict with
+    - kappa: lambda_1 / lambda_n, the plain condition number (inf when n > d, where G is singular, or when
+      lambda_n is below the float64 noise floor rtol * lambda_1, rtol = n eps, as in `kernels.condition_number`);
+    - kappa_d: lambda_1 / lambda_r, r = min(n, d), the effective condition number of the rank-r truncation
+      (inf when lambda_r is below the noise floor: data whose rank is below d, e.g. always-black pixels);
+    - numerical_rank: how many eigenvalues exceed the noise floor; kappa_numerical: lambda_1 over the smallest
+      of those (finite by construction: the condition number over the part of G float64 can see);
+    - lambda_1, lambda_r.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    r = min(int(n), int(d))
+    if lam.ndim != 1 or lam.size != r:
+        raise ValueError(f"lam must hold the top min(n, d) = {r} eigenvalues, got shape {lam.shape}")
+    if lam[0] <= 0:
+        raise ValueError(f"the largest eigenvalue is {lam[0]:.3g} <= 0; not a Gram matrix of non-zero data")
+    floor = int(n) * _EPS64 * lam[0]
+    visible = lam > floor
+    rank = int(visible.sum())
+    kappa_d = float(lam[0] / lam[r - 1]) if lam[r - 1] > floor else np.inf
+    kappa = kappa_d if int(n) <= int(d) else np.inf
+    return {
+        "kappa": kappa,
+        "kappa_d": kappa_d,
+        "numerical_rank": rank,
+        "kappa_numerical": float(lam[0] / lam[rank - 1]),
+        "lambda_1": float(lam[0]),
+        "lambda_r": float(lam[r - 1]),
+    }
+
+
+def kappa_vs_n(
+    x,
+    ns: Sequence[int],
+    *,
+    normalise: Sequence[bool] = (True, False),
+    seeds: Sequence[int] = (0,),
+    dataset: str = "",
+    progress_bar: bool = True,
+) -> pd.DataFrame:
+    """kappa(G), kappa_d(G) and the numerical rank of random n-subsets of the rows of x, for each n.
+
+    x: (N, d) pool of flattened examples. For each seed, one random permutation of the pool is drawn
+    (numpy default_rng(seed)) and the first n rows are used, so the subsets are nested in n.
+    Returns one row per (normalised, seed, n) with the columns of `spectrum_summary` and dataset, n, d,
+    normalised, seed.
+    """
+    from ntkbook.progress import progress
+
+    x = _rows(x)
+    N, d = x.shape
+    ns = [int(n) for n in ns]
+    if not ns or min(ns) < 2 or max(ns) > N:
+        raise ValueError(f"every n must be between 2 and the pool size {N}, got {ns}")
+    rows = []
+    jobs = [(norm, seed, n) for norm in normalise for seed in seeds for n in ns]
+    for norm, seed, n in progress(jobs, desc=f"kappa vs n {dataset}", disable=None if progress_bar else True):
+        perm = np.random.default_rng(seed).permutation(N)
+        lam = gram_spectrum(x[perm[:n]], normalise=norm)
+        rows.append({"dataset": dataset, "normalised": bool(norm), "seed": int(seed), "n": n, "d": d,
+                     **spectrum_summary(lam, n, d)})
+    return pd.DataFrame(rows)
+
+
+def n_at_kappa(ns, kappas, target: float) -> float:
+    """The n at which kappa(n) first reaches `target`, by linear interpolation of log kappa in log n.
+
+    ns: (k,) increasing; kappas: (k,) finite or inf. Returns nan when kappa never reaches the target within
+    the grid, and ns[0] when it is already above at the smallest n (the value is then only an upper bound).
+    """
+    ns = np.asarray(ns, dtype=np.float64)
+    kap = np.asarray(kappas, dtype=np.float64)
+    if ns.shape != kap.shape or ns.ndim != 1 or ns.size < 1:
+        raise ValueError(f"ns and kappas must be 1-D of the same length, got {ns.shape} and {kap.shape}")
+    if np.any(np.diff(ns) <= 0):
+        raise ValueError("ns must be strictly increasing")
+    if not target > 0:
+        raise ValueError(f"target must be > 0, got {target}")
+    above = np.flatnonzero(kap >= target)
+    if above.size == 0:
+        return float("nan")
+    i = int(above[0])
+    if i == 0:
+        return float(ns[0])
+    k0, k1 = kap[i - 1], kap[i]
+    if not np.isfinite(k1):
+        return float(ns[i])
+    t = (np.log(target) - np.log(k0)) / (np.log(k1) - np.log(k0))
+    return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Theorem 4.7, depth and precision
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _kappa_in(K: np.ndarray, dtype) -> float:
+    """lambda_max / lambda_min of symmetric K by eigvalsh in `dtype`; inf when lambda_min <= 0 there."""
+    lam = np.linalg.eigvalsh(np.asarray(K, dtype=dtype))
+    if lam[0] <= 0:
+        return float("inf")
+    return float(lam[-1]) / float(lam[0])
+
+
+def power_condition_table(G, powers: Sequence[int], *, dtypes: Sequence[str] = ("float64",)) -> pd.DataFrame:
+    """kappa(G^p) measured on the matrix power against the prediction kappa(G)^p (Theorem 4.7 for p = 3).
+
+    G: (n, n) symmetric positive definite. For each dtype in `dtypes` ("float64", "float32") and p in `powers`,
+    G is cast to that dtype, raised to the p-th power by repeated products in that dtype, and its condition
+    number is read from eigvalsh in that dtype ("measured"; inf when the computed lambda_min <= 0, i.e. the
+    matrix is not even positive definite at that precision). "predicted" is kappa(G)^p with kappa(G) from
+    float64. "resolvable" says whether predicted * n * eps(dtype) < 1, i.e. whether lambda_min(G^p) is above
+    the rounding noise of that precision. rel_error = |measured / predicted - 1|.
+    Columns: dtype, p, kappa_G, predicted, measured, rel_error, resolvable.
+    """
+    G = _kernels._symmetric(G, "G")
+    n = G.shape[0]
+    kappa_G = _kernels.condition_number(G, rtol=0)
+    rows = []
+    for name in dtypes:
+        if name not in ("float64", "float32"):
+            raise ValueError(f"dtypes must be 'float64' or 'float32', got {name!r}")
+        dt = np.dtype(name)
+        Gd = G.astype(dt)
+        for p in powers:
+            p = int(p)
+            if p < 1:
+                raise ValueError(f"powers must be positive integers, got {p}")
+            Gp = Gd.copy()
+            for _ in range(p - 1):
+                Gp = Gp @ Gd
+            Gp = 0.5 * (Gp + Gp.T)
+            measured = _kappa_in(Gp, dt)
+            predicted = kappa_G**p
+            rows.append({
+                "dtype": name, "p": p, "kappa_G": kappa_G, "predicted": predicted, "measured": measured,
+                "rel_error": abs(measured / predicted - 1.0) if np.isfinite(measured) else float("inf"),
+                "resolvable": bool(predicted * n * np.finfo(dt).eps < 1.0),
+            })
+    return pd.DataFrame(rows)
+
+
+def depth_table(G, depths: Sequence[int], *, dtype: str = "float64") -> pd.DataFrame:
+    """k stacked linearized-attention layers: kernel G^(2k+1), condition number kappa(G)^(2k+1).
+
+    The linear kernel of k stacked parameter-free attention layers X -> G X -> G^2 X ... -> G^k X is
+    (G^k X)(G^k X)^T = G^(2k+1). G: (n, n); depths: k = 0, 1, 2, ... Returns `power_condition_table` rows
+    (p = 2k + 1) with a column k.
+    """
+    ks = [int(k) for k in depths]
+    if any(k < 0 for k in ks):
+        raise ValueError(f"depths must be >= 0, got {ks}")
+    table = power_condition_table(G, [2 * k + 1 for k in ks], dtypes=(dtype,))
+    table.insert(0, "k", ks)
+    return table
+
+
+def truncation_table(x, ranks: Sequence[int], *, normalise: bool = True, measure: bool = True) -> pd.DataFrame:
+    """Truncated (rank-r) linearized attention: how much of the amplification survives.
+
+    x: (n, d), unit rows if normalise. G = X X^T = U diag(lambda) U^T; the rank-r attention uses
+    G_r = U_r diag(lambda_1..r) U_r^T in place of G, so Phi_r = G_r X and its linear kernel
+    K_r = Phi_r Phi_r^T = G_r G G_r = U_r diag(lambda^3) U_r^T has condition number (on its rank r)
+    kappa(K_r) = (lambda_1 / lambda_r)^3 = kappa(G_r)^3, and the v1 width requirement kappa(G_r)^6.
+    measure=True also builds K_r as a matrix and reads lambda_1 / lambda_r of it (float64 eigvalsh): the check of
+    the formula. Columns: r, kappa_G_r, kappa_kernel_predicted, kappa_kernel_measured, width_v1 (eps = 1).
+    """
+    x = _rows(x)
+    if normalise:
+        x = _data.unit_rows(x)
+    n = x.shape[0]
+    rmax = min(n, x.shape[1])
+    G = _kernels.gram(x)
+    lam, U = np.linalg.eigh(G)
+    lam, U = lam[::-1], U[:, ::-1]
+    rows = []
+    for r in ranks:
+        r = int(r)
+        if not 1 <= r <= rmax:
+            raise ValueError(f"ranks must be between 1 and min(n, d) = {rmax}, got {r}")
+        if lam[r - 1] <= n * _EPS64 * lam[0]:
+            raise ValueError(f"lambda_{r} of G is at the float64 noise floor; choose r <= the numerical rank "
+                             f"({int(np.sum(lam > n * _EPS64 * lam[0]))})")
+        kappa_r = float(lam[0] / lam[r - 1])
+        row = {"r": r, "kappa_G_r": kappa_r, "kappa_kernel_predicted": kappa_r**3,
+               "width_v1": _kernels.width_threshold_v1(kappa_r, 1.0)}
+        if measure:
+            Gr = (U[:, :r] * lam[:r]) @ U[:, :r].T
+            phi = Gr @ x
+            mu = _kernels.eigenvalues(phi @ phi.T)
+            row["kappa_kernel_measured"] = float(mu[0] / mu[r - 1])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the width law: finite-width NTK against its limit
+# ---------------------------------------------------------------------------------------------------------
+
+
+def feature_matrix(arch: str, x) -> np.ndarray:
+    """The unit-norm MLP inputs z of `arch` for the training set x itself, float64 (n, d).
+
+    `ntkbook.models.features(arch, x, x)` run under `jax.experimental.enable_x64()`: relu -> unit_rows(x);
+    attn -> unit_rows(G Xhat) with Xhat = unit_rows(x), G = Xhat Xhat^T (attention over the training set).
+    """
+    import jax.numpy as jnp
+    from jax.experimental import enable_x64
+
+    from ntkbook import models
+
+    x = _rows(x)
+    with enable_x64():
+        z = models.features(arch, jnp.asarray(x, dtype=jnp.float64), jnp.asarray(x, dtype=jnp.float64))
+        return np.asarray(z, dtype=np.float64)
+
+
+def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFrame:
+    """Condition numbers of the kernels each architecture sees on the data x (n, d), n <= d, float64.
+
+    Per arch: kappa_G = kappa(Xhat Xhat^T) of the unit rows; kappa_features = kappa(Z Z^T) of the actual
+    features z (`feature_matrix`; for attn about kappa_G^3, Theorem 4.7, up to the row normalisation after
+    attention), from the SVD of Z (`ntkbook.data.gram_condition_number`, accurate beyond 1e16 where eigvalsh of
+    Z Z^T is not); kappa_K_inf = kappa of the infinite-width NTK `kernels.first_layer_ntk(Z, Z)`;
+    lambda_min_K_inf and norm_K_inf (its extreme eigenvalues).
+    """
+    x = _rows(x)
+    if x.shape[0] > x.shape[1]:
+        raise ValueError(f"kernel_conditions needs n <= d (got n={x.shape[0]}, d={x.shape[1]}): for n > d the "
+                         "linear kernels are singular")
+    kappa_G = _data.gram_condition_number(x, normalise=True)
+    rows = []
+    for arch in archs:
+        z = feature_matrix(arch, x)
+        K = _kernels.first_layer_ntk(z, z)
+        lam = _kernels.eigenvalues(K)
+        rows.append({"arch": arch, "model": ARCH_LABELS[arch], "kappa_G": kappa_G,
+                     "kappa_features": _data.gram_condition_number(z, normalise=False),
+                     "kappa_K_inf": _kernels.condition_number(K, rtol=0),
+                     "lambda_min_K_inf": float(lam[-1]), "norm_K_inf": float(lam[0])})
+    return pd.DataFrame(rows)
+
+
+def _first_layer(z: np.ndarray, width: int, seed: int) -> np.ndarray:
+    """W (d, width) float64 from `ntkbook.models.init_network(PRNGKey(seed), d, width, 1)`."""
+    import jax
+
+    from ntkbook import models
+
+    params, _ = models.init_network(jax.random.PRNGKey(int(seed)), z.shape[1], int(width), 1)
+    return np.asarray(params["W"], dtype=np.float64)
+
+
+def _errors(D: np.ndarray, lam: np.ndarray) -> tuple[float, float]:
+    op = float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (D + D.T)))))
+    return op / lam[0], op / lam[-1]
+
+
+def ntk_error_curve(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
+    """||K_m - K_inf||_op for the nested networks of each width m, relative to ||K_inf|| and to lambda_min(K_inf).
+
+    z: (n, d) unit-norm features (`feature_matrix`). One network of the largest width M is drawn
+    (`models.init_network`, key PRNGKey(seed)); the network of width m is its first m neurons, so each width has
+    exactly the distribution of a fresh initialisation and the widths share their randomness (a coupling that
+    makes the sweep cost one width-M kernel). Fast path: with A = 1[z W > 0] (n, M),
+    K_m = (A_{:, :m} A_{:, :m}^T / m) * (z z^T), accumulated block by block between consecutive widths.
+    K_inf = `kernels.first_layer_ntk(z, z)`. Checked against `ntk_error_curve_bruteforce`.
+    Returns columns width, err_op = ||K_m - K_inf||_op / ||K_inf||_op, err_eig = ||K_m - K_inf||_op / lambda_min.
+    """
+    z = _rows(z, "z")
+    w = _powers_of_two(widths)
+    K_inf = _kernels.first_layer_ntk(z, z)
+    lam = _kernels.eigenvalues(K_inf)
+    C = z @ z.T
+    W = _first_layer(z, int(w[-1]), seed)
+    A = (z @ W > 0).astype(np.float64)
+    S = np.zeros_like(C)
+    prev, rows = 0, []
+    for m in w:
+        block = A[:, prev:m]
+        S += block @ block.T
+        prev = int(m)
+        err_op, err_eig = _errors(S / m * C - K_inf, lam)
+        rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
+    return pd.DataFrame(rows)
+
+
+def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
+    """Slow reference for `ntk_error_curve`: each width's kernel built from scratch.
+
+    For each m, the empirical NTK of the first m neurons is `ntkbook.models.empirical_ntk({"W": W[:, :m]}, z, z)`
+    (jax, float64) and the errors are computed from it. Same columns as `ntk_error_curve`.
+    """
+    import jax.numpy as jnp
+    from jax.experimental import enable_x64
+
+    from ntkbook import models
+
+    z = _rows(z, "z")
+    w = _powers_of_two(widths)
+    K_inf = _kernels.first_layer_ntk(z, z)
+    lam = _kernels.eigenvalues(K_inf)
+    W = _first_layer(z, int(w[-1]), seed)
+    rows = []
+    with enable_x64():
+        zj = jnp.asarray(z, dtype=jnp.float64)
+        for m in w:
+            K_m = np.asarray(models.empirical_ntk({"W": jnp.asarray(W[:, :m])}, zj, zj), dtype=np.float64)
+            err_op, err_eig = _errors(K_m - K_inf, lam)
+            rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
+    return pd.DataFrame(rows)
+
+
+def first_width_below(widths, errors, tol: float) -> float:
+    """The smallest width whose error is <= tol (the first crossing on the grid), or nan if none is.
+
+    widths: (k,) increasing; errors: (k,). nan means m* lies beyond the largest width tried (censored).
+    """
+    w = _powers_of_two(widths)
+    e = np.asarray(errors, dtype=np.float64)
+    if e.shape != w.shape:
+        raise ValueError(f"widths and errors must have the same length, got {w.shape} and {e.shape}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+    hit = np.flatnonzero(e <= tol)
+    return float(w[hit[0]]) if hit.size else float("nan")
+
+
+def width_law_sweep(
+    *,
+    n: int,
+    d: int,
+    kappas: Sequence[float],
+    seeds: Sequence[int],
+    widths: Sequence[int],
+    archs: Sequence[str] = ("relu", "attn"),
+    data_seed: int = 0,
+    progress_bar: bool = True,
+) -> pd.DataFrame:
+    """Error curves of the empirical NTK at initialisation on synthetic data with a chosen kappa(G).
+
+    For each nominal kappa: x = `ntkbook.data.synthetic_gram_data(n, d, kappa, seed=data_seed)` (n <= d); the
+    conditions of `kernel_conditions(x, archs)`; for each arch and network seed, `ntk_error_curve`.
+    Returns one row per (kappa, arch, seed, width): kappa_nominal, arch, model, seed, width, err_op, err_eig,
+    kappa_G (of the unit rows the models see), kappa_features, kappa_K_inf, n, d.
+    """
+    from ntkbook.progress import progress
+
+    frames = []
+    jobs = [(k, a, s) for k in kappas for a in archs for s in seeds]
+    conds = {}
+    for kappa, arch, seed in progress(jobs, desc="width law", disable=None if progress_bar else True):
+        if kappa not in conds:
+            x = _data.synthetic_gram_data(int(n), int(d), float(kappa), seed=int(data_seed))
+            conds[kappa] = (x, kernel_conditions(x, archs).set_index("arch"))
+        x, cond = conds[kappa]
+        z = feature_matrix(arch, x)
+        curve = ntk_error_curve(z, widths, seed=int(seed))
+        c = cond.loc[arch]
+        curve.insert(0, "kappa_nominal", float(kappa))
+        curve.insert(1, "arch", arch)
+        curve.insert(2, "model", ARCH_LABELS[arch])
+        curve.insert(3, "seed", int(seed))
+        for col in ("kappa_G", "kappa_features", "kappa_K_inf"):
+            curve[col] = float(c[col])
+        curve["n"], curve["d"] = int(n), int(d)
+        frames.append(curve)
+    return pd.concat(frames, ignore_index=True)
+
+
+def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) -> pd.DataFrame:
+    """m* per (kappa, arch): the median over seeds of each seed's first width meeting the tolerance.
+
+    curves: `width_law_sweep` output. For criterion c in (op, eig), each seed's m*_c = `first_width_below`
+    (nan = beyond the largest width); the median over seeds counts those as +inf, so m_star_c is nan (censored)
+    when more than half the seeds never met the tolerance. Columns: kappa_nominal, arch, model, kappa_G,
+    kappa_features, kappa_K_inf, m_star_op, m_star_eig, censored_op, censored_eig, n_seeds, max_width.
+    """
+    rows = []
+    for (kappa, arch), g in curves.groupby(["kappa_nominal", "arch"], sort=True):
+        stars = {"op": [], "eig": []}
+        for _, s in g.groupby("seed"):
+            s = s.sort_values("width")
+            stars["op"].append(first_width_below(s["width"], s["err_op"], tol_op))
+            stars["eig"].append(first_width_below(s["width"], s["err_eig"], tol_eig))
+        row = {"kappa_nominal": kappa, "arch": arch, "model": ARCH_LABELS[arch]}
+        for col in ("kappa_G", "kappa_features", "kappa_K_inf"):
+            row[col] = float(g[col].iloc[0])
+        for c, vals in stars.items():
+            med = float(np.median(np.where(np.isnan(vals), np.inf, vals)))
+            row[f"m_star_{c}"] = med if np.isfinite(med) else float("nan")
+            row[f"censored_{c}"] = not np.isfinite(med)
+        row["n_seeds"] = int(g["seed"].nunique())
+        row["max_width"] = int(g["width"].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_power_law(x, y, *, level: float = 0.95) -> dict:
+    """Least-squares fit of log10 y = a + b log10 x: the exponent b with a `level` confidence interval.
+
+    x, y: (k,) positive; non-finite pairs are dropped (counted in n_dropped). The interval is
+    b +- t_{k-2, (1+level)/2} * se(b) (scipy.stats.linregress). Needs at least 3 usable points.
+    Returns dict(exponent, lo, hi, log10_prefactor, r2, n_points, n_dropped).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    if np.any(ok & ((x <= 0) | (y <= 0))):
+        raise ValueError("a power-law fit needs positive x and y")
+    if ok.sum() < 3:
+        raise ValueError(f"a power-law fit with an interval needs at least 3 finite points, got {int(ok.sum())}")
+    lx, ly = np.log10(x[ok]), np.log10(y[ok])
+    if np.ptp(lx) == 0:
+        raise ValueError("x must take at least two distinct values")
+    res = stats.linregress(lx, ly)
+    k = int(ok.sum())
+    half = float(stats.t.ppf(0.5 + level / 2, k - 2) * res.stderr) if k > 2 else float("nan")
+    return {"exponent": float(res.slope), "lo": float(res.slope - half), "hi": float(res.slope + half),
+            "log10_prefactor": float(res.intercept), "r2": float(res.rvalue**2), "n_points": k,
+            "n_dropped": int((~ok).sum())}
+
+
+# (quantity on y, quantity on x, the theory's exponent, what the theory says)
+_FITS = (
+    ("kappa_features", "kappa_G", {"relu": 1.0, "attn": 3.0}, "kappa(ZZ^T) vs kappa(G)"),
+    ("kappa_K_inf", "kappa_G", {"relu": np.nan, "attn": 3.0}, "kappa(K_inf) vs kappa(G)"),
+    ("m_star_op", "kappa_G", {"relu": 0.0, "attn": 6.0}, "m*_op vs kappa(G)"),
+    ("m_star_eig", "kappa_G", {"relu": 0.0, "attn": 6.0}, "m*_eig vs kappa(G)"),
+    ("m_star_eig", "kappa_K_inf", {"relu": 2.0, "attn": 2.0}, "m*_eig vs kappa(K_inf)"),
+)
+
+
+def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Log-log exponents of the width-law summary, per architecture, beside the theory's value.
+
+    Fits (y vs x): kappa(Z Z^T) and kappa(K_inf) against kappa(G) (theory: 3 for MLP-Attn by Theorem 4.7, 1 for
+    2L-ReLU whose features are the data); m*_op and m*_eig against kappa(G) (theory: 6 for MLP-Attn, kappa^6/eps^2;
+    0 for 2L-ReLU, 1/eps^2); m*_eig against kappa(K_inf) (2: m ~ kappa(K)^2 / eps^2 is the mechanism behind the 6).
+    The paper states no exponent for kappa(K_inf) of 2L-ReLU (theory nan there).
+    Censored m* (beyond the largest width) are dropped and counted. Columns: model, arch, fit, y, x, exponent, lo,
+    hi, theory, consistent (theory inside the interval), r2, n_points, n_dropped.
+    """
+    rows = []
+    for arch, g in summary.groupby("arch", sort=False):
+        for ycol, xcol, theory, label in _FITS:
+            try:
+                fit = fit_power_law(g[xcol], g[ycol], level=level)
+            except ValueError as err:
+                fit = {"exponent": np.nan, "lo": np.nan, "hi": np.nan, "log10_prefactor": np.nan, "r2": np.nan,
+                       "n_points": int(np.isfinite(g[ycol]).sum()), "n_dropped": int((~np.isfinite(g[ycol])).sum()),
+                       "error": str(err)}
+            th = theory[arch]
+            rows.append({"model": ARCH_LABELS[arch], "arch": arch, "fit": label, "y": ycol, "x": xcol, **fit,
+                         "theory": th,
+                         "consistent": bool(fit["lo"] - 1e-9 <= th <= fit["hi"] + 1e-9) if np.isfinite(th) else None})
+    return pd.DataFrame(rows)

@@ -1,0 +1,155 @@
+"""Chapter 2's figures: condition numbers of real data against n, depth and truncation, and the width law.
+
+Each function takes the tidy tables of `ntkbook.experiments.spectral` and returns a `matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_kappa_vs_n", "plot_depth", "plot_truncation", "plot_width_law"]
+
+_MODEL_ORDER = ("2L-ReLU", "MLP-Attn")
+
+
+def plot_kappa_vs_n(table: pd.DataFrame, paper: Mapping[str, float] | None = None) -> plt.Figure:
+    """kappa(G) against n, one panel per data set (log-log), from `kappa_vs_n` tables concatenated.
+
+    Solid: unit rows (the paper's inputs); dashed: raw pixels. Markers: kappa_d (top min(n, d) eigenvalues), drawn
+    where finite; crosses: kappa over the numerical rank (where kappa_d is infinite, i.e. the data's rank is below
+    d). Medians over seeds. A dotted vertical line marks n = d, a horizontal line the paper's value (`paper`,
+    dataset -> kappa).
+    """
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.0), squeeze=False)
+    for ax, name in zip(axes[0], datasets, strict=True):
+        sub = table[table["dataset"] == name]
+        for norm, style in ((True, "-"), (False, "--")):
+            g = sub[sub["normalised"] == norm]
+            if g.empty:
+                continue
+            med = g.replace(np.inf, np.nan).groupby("n")[["kappa_d", "kappa_numerical"]].median()
+            label = "unit rows" if norm else "raw pixels"
+            ax.plot(med.index, med["kappa_d"], style, marker="o", color="C0" if norm else "C1",
+                    label=f"$\\kappa_d(G)$, {label}")
+            inf = g.groupby("n")["kappa_d"].apply(lambda s: bool(np.isinf(s).any()))
+            ninf = med.index[inf.reindex(med.index).to_numpy()]
+            if len(ninf):
+                ax.plot(ninf, med.loc[ninf, "kappa_numerical"], style, marker="x", color="C2" if norm else "C3",
+                        label=f"numerical rank only ($\\kappa_d=\\infty$), {label}")
+        d = int(sub["d"].iloc[0])
+        ax.axvline(d, color="grey", ls=":", lw=1)
+        ax.text(d, ax.get_ylim()[0], f" n = d = {d}", rotation=90, va="bottom", ha="right", fontsize=8,
+                color="grey")
+        if paper and name in paper:
+            ax.axhline(paper[name], color="k", ls="-.", lw=1, label=f"paper: $\\kappa$ = {paper[name]:.2g}")
+        ax.set(xscale="log", yscale="log", xlabel="number of examples n", ylabel="condition number of G",
+               title=name)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_depth(table: pd.DataFrame) -> plt.Figure:
+    """kappa(G^(2k+1)) measured in float64 against kappa(G)^(2k+1), versus the depth k (`depth_table`, with a
+    `dataset` column when several). The shaded band is where kappa exceeds 1/(n eps64): float64 cannot
+    resolve lambda_min there."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    groups = table.groupby("dataset", sort=False) if "dataset" in table else [("", table)]
+    for i, (name, g) in enumerate(groups):
+        ax.plot(g["k"], g["predicted"], "--", color=f"C{i}", label=f"{name}: $\\kappa(G)^{{2k+1}}$")
+        ok = g[np.isfinite(g["measured"])]
+        ax.plot(ok["k"], ok["measured"], "o", color=f"C{i}", label=f"{name}: measured on $G^{{2k+1}}$")
+        bad = g[~np.isfinite(g["measured"])]
+        if len(bad):
+            ax.plot(bad["k"], bad["predicted"], "x", color=f"C{i}", ms=9,
+                    label=f"{name}: $\\lambda_{{min}} \\leq 0$ in float64")
+    if "n" in table:
+        floor = 1.0 / (float(table["n"].max()) * np.finfo(np.float64).eps)
+        ax.axhspan(floor, ax.get_ylim()[1] * 10, color="grey", alpha=0.15, lw=0)
+        ax.text(table["k"].min(), floor * 2, "beyond float64 resolution", fontsize=8, color="grey")
+    ax.set(yscale="log", xlabel="stacked attention layers k", ylabel="condition number of $G^{2k+1}$",
+           xticks=sorted(table["k"].unique()))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_truncation(table: pd.DataFrame) -> plt.Figure:
+    """kappa of the rank-r attention kernel K_r = G_r G G_r against r (`truncation_table` rows with a
+    `dataset` column): predicted (lines) and measured on the matrix (markers); the right axis reads the
+    implied v1 width kappa(G_r)^6 (eps = 1)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for i, (name, g) in enumerate(table.groupby("dataset", sort=False)):
+        ax.plot(g["r"], g["kappa_kernel_predicted"], "-", color=f"C{i}", label=f"{name}: $\\kappa(G_r)^3$")
+        if "kappa_kernel_measured" in g:
+            ax.plot(g["r"], g["kappa_kernel_measured"], "o", color=f"C{i}", ms=4,
+                    label=f"{name}: measured $\\kappa(K_r)$")
+    ax.set(xscale="log", yscale="log", xlabel="rank r kept in the attention",
+           ylabel="condition number of the kernel $K_r$")
+    right = ax.secondary_yaxis("right", functions=(lambda k: np.power(np.maximum(k, 1e-300), 2.0),
+                                                   lambda m: np.power(np.maximum(m, 1e-300), 0.5)))
+    right.set_ylabel("v1 width $\\kappa(G_r)^6$ (neurons)")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFrame | None = None) -> plt.Figure:
+    """Three panels from `width_law_sweep`, `width_law_summary` and `width_law_fits`.
+
+    (a) median over seeds of ||K_m - K_inf||_op / ||K_inf||_op (solid) and / lambda_min(K_inf) (dotted) against
+    the width m, MLP-Attn, one colour per kappa(G); (b) kappa(Z Z^T) and kappa(K_inf) against kappa(G), with the
+    slope-3 line of Theorem 4.7; (c) m* for both criteria against kappa(G), with a slope-6 guide.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
+    ax = axes[0]
+    attn = curves[curves["arch"] == "attn"]
+    kappas = sorted(attn["kappa_nominal"].unique())
+    cmap = plt.get_cmap("viridis")
+    for i, k in enumerate(kappas):
+        g = attn[attn["kappa_nominal"] == k].groupby("width")[["err_op", "err_eig"]].median()
+        c = cmap(i / max(len(kappas) - 1, 1))
+        kg = float(attn.loc[attn["kappa_nominal"] == k, "kappa_G"].iloc[0])
+        ax.plot(g.index, g["err_op"], "-", color=c, label=f"$\\kappa(G)$ = {kg:.2g}")
+        ax.plot(g.index, g["err_eig"], ":", color=c)
+    ax.set(xscale="log", yscale="log", xlabel="width m (neurons)",
+           ylabel="$\\|K_m - K_\\infty\\|_{op}$ / scale",
+           title="(a) MLP-Attn: solid / $\\|K_\\infty\\|$, dotted / $\\lambda_{min}$")
+    ax.legend(fontsize=7)
+
+    ax = axes[1]
+    for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
+        g = summary[summary["model"] == model].sort_values("kappa_G")
+        ax.plot(g["kappa_G"], g["kappa_features"], "s--", color=f"C{j}", label=f"{model}: $\\kappa(ZZ^T)$")
+        ax.plot(g["kappa_G"], g["kappa_K_inf"], "o-", color=f"C{j}", label=f"{model}: $\\kappa(K_\\infty)$")
+    kg = np.geomspace(summary["kappa_G"].min(), summary["kappa_G"].max(), 20)
+    ax.plot(kg, kg**3, "k:", lw=1, label="$\\kappa(G)^3$")
+    ax.set(xscale="log", yscale="log", xlabel="$\\kappa(G)$ of the unit-norm data",
+           ylabel="condition number", title="(b) amplification: features vs NTK")
+    ax.legend(fontsize=7)
+
+    ax = axes[2]
+    for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
+        g = summary[summary["model"] == model].sort_values("kappa_G")
+        ax.plot(g["kappa_G"], g["m_star_op"], "o-", color=f"C{j}", label=f"{model}: $m^*$, rel. to $\\|K_\\infty\\|$")
+        ax.plot(g["kappa_G"], g["m_star_eig"], "s--", color=f"C{j}",
+                label=f"{model}: $m^*$, rel. to $\\lambda_{{min}}$")
+    lo = np.nanmin(summary[["m_star_op", "m_star_eig"]].to_numpy())
+    ax.plot(kg, lo * (kg / kg[0]) ** 6, "k:", lw=1, label="slope 6 ($\\kappa^6$)")
+    top = float(summary["max_width"].max())
+    ax.axhline(top, color="grey", lw=1, ls="-.", label=f"largest width tried ({top:.0f})")
+    ax.set(xscale="log", yscale="log", xlabel="$\\kappa(G)$ of the unit-norm data", ylabel="$m^*$ (neurons)",
+           ylim=(max(lo / 4, 1), top * 30), title="(c) the width needed")
+    if fits is not None:
+        f = fits[(fits["y"] == "m_star_eig") & (fits["x"] == "kappa_G")]
+        txt = "\n".join(f"{r.model}: slope {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]" for r in f.itertuples())
+        ax.text(0.98, 0.03, "$m^*$ rel. to $\\lambda_{min}$:\n" + txt, transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=7, bbox={"fc": "white", "alpha": 0.8, "lw": 0})
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
