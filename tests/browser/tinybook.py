@@ -1,0 +1,135 @@
+"""Tiny Jupyter Books written into a temporary folder, to show that the book checks catch what they claim to.
+
+`write_tiny_book(root)` writes a book with the project's own extensions (offline assets, build environment) and
+four pages: `environment.md` (the build-environment tables), `intro.md` (math), `good.ipynb` (a chapter that keeps the chapter contract: re-run note, glued
+figure, "Paper vs this book" table; executed by the build) and `bad.ipynb` (stored outputs, not executed: a
+traceback, a broken image, a dangling link, raw `$...$`, a console error, an external load, and none of the
+contract). `write_failing_book(root)` writes a book whose only chapter raises, to show the build fails.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+ROOT = Path(__file__).resolve().parents[2]
+EXT_DIR = ROOT / "book" / "_ext"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def _config(execute_excludes: list[str]) -> str:
+    return f"""title: tiny book
+author: tests
+only_build_toc_files: true
+execute:
+  execute_notebooks: cache
+  timeout: 120
+  allow_errors: false
+  exclude_patterns: {json.dumps(execute_excludes)}
+parse:
+  myst_enable_extensions: [amsmath, dollarmath, colon_fence]
+html:
+  use_download_button: true
+launch_buttons:
+  notebook_interface: jupyterlab
+  binderhub_url: ""
+  colab_url: ""
+  thebe: false
+sphinx:
+  local_extensions:
+    offline_assets: {EXT_DIR}
+    build_environment: {EXT_DIR}
+  config:
+    html_context:
+      default_mode: light
+    nb_execution_raise_on_error: true
+    nb_execution_show_tb: true
+    numfig: true
+    mathjax_path: mathjax/tex-mml-chtml.js
+    ntkbook_requirements: {ROOT / "requirements.txt"}
+"""
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+GOOD_CELLS = [
+    v4.new_markdown_cell("# A good chapter\n\nThe claim: $\\kappa(G^3) = \\kappa(G)^3$."),
+    v4.new_markdown_cell(
+        "```{note}\nTo re-run this chapter, open it in JupyterLab (`.venv/bin/jupyter lab book/`), edit the "
+        "parameters cell, or run `papermill book/good.ipynb out.ipynb -p profile paper`.\n```"),
+    v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
+    v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nimport pandas as pd\n"
+        "from myst_nb import glue\n"
+        "fig, ax = plt.subplots(figsize=(3, 2))\nax.plot([1, 2, 3], [1, 8, 27])\n"
+        "ax.set_xlabel('kappa(G)')\nax.set_ylabel('kappa(G^3)')\n"
+        "glue('fig_cube', fig, display=False)\nglue('ratio', 27.0, display=False)\nplt.close(fig)"),
+    v4.new_markdown_cell(
+        "```{glue:figure} fig_cube\n:name: fig-cube\n\nThe cube of a condition number.\n```\n\n"
+        "As {numref}`fig-cube` shows, the ratio reaches {glue:text}`ratio:.3g`, and\n\n"
+        "$$\n\\kappa(G^3) = \\lambda_1^3/\\lambda_n^3.\n$$"),
+    v4.new_markdown_cell("## Paper vs this book"),
+    v4.new_code_cell("pd.DataFrame({'quantity': ['kappa^3'], 'paper': [27.0], 'this book': [27.0], "
+                     "'verdict': ['agrees']})"),
+]
+
+
+def _bad_cells():
+    error = v4.new_output("error", ename="ValueError", evalue="deliberately broken",
+                          traceback=["Traceback (most recent call last)", "ValueError: deliberately broken"])
+    broken = v4.new_code_cell("raise ValueError('deliberately broken')", outputs=[error], execution_count=1)
+    return [
+        v4.new_markdown_cell("# A broken chapter\n\nMath that typesets: $x^2$."),
+        v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
+        broken,
+        v4.new_markdown_cell(
+            "<p>Raw math left as text: $\\alpha + \\beta$.</p>\n\n"
+            '<img src="_static/no-such-figure.png" alt="broken image">\n\n'
+            '<img src="http://127.0.0.1:9/offline-check.png" alt="an external load">\n\n'
+            '<a href="good.html#no-such-anchor">a dangling anchor</a> and '
+            '<a href="no-such-page.html">a missing page</a>\n\n'
+            '<script>console.error("deliberate console error")</script>'),
+    ]
+
+
+def write_tiny_book(root: Path) -> Path:
+    """Write the tiny good/bad book into `root` (created); returns `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "_config.yml").write_text(_config(["bad.ipynb"]))
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: good\n  - file: bad\n"
+                                   "  - file: environment\n")
+    (root / "environment.md").write_text("# Environment\n\n```{build-environment} machine\n```\n\n"
+                                         "```{build-environment} packages\n```\n\n```{nb-exec-table}\n```\n")
+    (root / "intro.md").write_text("# Tiny book\n\nInline $a^2 + b^2 = c^2$ and display\n\n$$\n\\sum_i x_i\n$$\n\n"
+                                   "```{tableofcontents}\n```\n")
+    nbformat.write(_notebook(GOOD_CELLS), root / "good.ipynb")
+    nbformat.write(_notebook(_bad_cells()), root / "bad.ipynb")
+    return root
+
+
+def write_failing_book(root: Path) -> Path:
+    """Write a one-chapter book whose chapter raises when executed; returns `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "_config.yml").write_text(_config([]))
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: fails\n")
+    (root / "intro.md").write_text("# Failing book\n")
+    cells = [v4.new_markdown_cell("# Fails"), v4.new_code_cell("raise RuntimeError('a failing cell')")]
+    nbformat.write(_notebook(cells), root / "fails.ipynb")
+    return root
+
+
+def build(root: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `jupyter-book build <root>` (the venv's, beside this Python) and return the finished process."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run([str(jupyter_book), "build", str(root)], capture_output=True, text=True,
+                          timeout=timeout)

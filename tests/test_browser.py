@@ -1,0 +1,380 @@
+"""The rendered book as a reader sees it: offline pages, checked in headless Chromium.
+
+- Unit tests (fast, no browser): the Sphinx extensions in book/_ext (offline MathJax, no thebe loader, the
+  build-environment tables), the build-log check in tools/, and the checker's verdicts on made-up page facts.
+- `browser` tests on the built book (book/_build/html): every page opened from disk with the network cut off;
+  screenshots into book/_build/screenshots/. They skip when the book is not built, unless
+  NTKBOOK_REQUIRE_BOOK=1 (set by .ci/run's browser phase, after the build).
+- `browser` + `slow` tests that build tiny books in a temporary folder: the checker passes a good chapter and
+  reports a traceback, a broken image, raw TeX, a dangling link, a console error and an external load on a bad
+  one; a failing cell fails `jupyter-book build`.
+
+Chromium is Debian's /usr/bin/chromium (NTKBOOK_CHROMIUM overrides), driven by Playwright; without it the
+browser tests skip with a message, and fail in CI (CI=true), where .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXT_DIR = ROOT / "book" / "_ext"
+HTML = ROOT / "book" / "_build" / "html"
+SCREENSHOTS = ROOT / "book" / "_build" / "screenshots"
+sys.path.insert(0, str(EXT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import build_environment  # noqa: E402  (book/_ext)
+import offline_assets  # noqa: E402  (book/_ext)
+from browser import bookcheck, tinybook  # noqa: E402
+
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_build_log = _load_tool("check_build_log")
+
+
+def chromium_or_skip() -> str:
+    """Path of the Chromium to drive; skip (fail in CI) when it is missing."""
+    path = os.environ.get("NTKBOOK_CHROMIUM", bookcheck.CHROMIUM)
+    if not Path(path).is_file():
+        message = (f"Chromium not found at {path}: install Debian's `chromium` package (apt-get install chromium) "
+                   "or set NTKBOOK_CHROMIUM to run the browser tests")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (.ci/run installs it; CI must not skip these)")
+        pytest.skip(message)
+    return path
+
+
+# ---- offline_assets ------------------------------------------------------------------------------------
+
+
+def test_mathjax_comes_from_the_pinned_wheel():
+    source = offline_assets.mathjax_source_dir()
+    assert (source / offline_assets.ENTRY).stat().st_size > 100_000
+    assert offline_assets.mathjax_version().startswith("3.")
+
+
+def test_copy_mathjax_brings_the_fonts_and_extensions(tmp_path):
+    entry = offline_assets.copy_mathjax(offline_assets.mathjax_source_dir(), tmp_path)
+    assert entry == tmp_path / "mathjax" / "tex-mml-chtml.js" and entry.is_file()
+    fonts = list((tmp_path / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert len(fonts) > 10, "the CommonHTML fonts must be served locally"
+    assert (tmp_path / "mathjax" / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
+    # no other combined build is shipped (they would only add weight)
+    assert not (tmp_path / "mathjax" / "tex-svg.js").exists()
+
+
+@pytest.mark.parametrize("path, remote", [
+    ("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", True),
+    ("//cdn.example/mathjax.js", True),
+    ("mathjax/tex-mml-chtml.js", False),
+])
+def test_is_remote(path, remote):
+    assert offline_assets.is_remote(path) is remote
+
+
+class _Config:
+    def __init__(self, mathjax_path, thebe=False):
+        self.mathjax_path = mathjax_path
+        self.html_theme_options = {"launch_buttons": {"thebe": thebe}}
+
+
+def test_mathjax_path_defaults_to_the_local_copy_and_refuses_a_cdn():
+    from sphinx.errors import ExtensionError
+    from sphinx.ext.mathjax import MATHJAX_URL
+
+    config = _Config(MATHJAX_URL)
+    offline_assets._use_local_mathjax(None, config)
+    assert config.mathjax_path == offline_assets.LOCAL_PATH
+    with pytest.raises(ExtensionError, match="network"):
+        offline_assets._use_local_mathjax(None, _Config("https://cdn.example/mathjax/tex-chtml.js"))
+
+
+def test_thebe_loader_is_dropped_only_without_a_thebe_button():
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = [_JavaScript("_static/doctools.js"), _JavaScript(None, body='const THEBE_JS_URL = "https://x"'),
+               _JavaScript("sphinx-thebe.js", **{"async": "async"}), _JavaScript("mathjax/tex-mml-chtml.js")]
+
+    class App:
+        config = _Config(offline_assets.LOCAL_PATH)
+
+    context = {"script_files": list(scripts)}
+    offline_assets._drop_thebe_loader(App, "page", "page.html", context, None)
+    assert [str(s.filename) for s in context["script_files"]] == ["_static/doctools.js", "mathjax/tex-mml-chtml.js"]
+    App.config = _Config(offline_assets.LOCAL_PATH, thebe=True)
+    context = {"script_files": list(scripts)}
+    offline_assets._drop_thebe_loader(App, "page", "page.html", context, None)
+    assert len(context["script_files"]) == 4
+
+
+def test_book_config_uses_the_local_extensions():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    local = config["sphinx"]["local_extensions"]
+    assert set(local) >= {"offline_assets", "build_environment"}
+    assert all((ROOT / "book" / path / f"{name}.py").is_file() for name, path in local.items())
+    assert config["sphinx"]["config"]["mathjax_path"] == offline_assets.LOCAL_PATH
+    assert config["sphinx"]["config"]["numfig"] is True
+    assert config["html"]["use_download_button"] is True
+    assert config["launch_buttons"]["thebe"] is False
+
+
+# ---- build_environment ---------------------------------------------------------------------------------
+
+
+def test_parse_requirements_reads_pins_only():
+    text = "# comment\njax==0.5.3\njax[cuda12]==0.5.3  # gpu\nnumpy>=2\n-e .\n\npandas == 3.1.1 ; python_version>'3'\n"
+    assert build_environment.parse_requirements(text) == [("jax", "0.5.3"), ("jax", "0.5.3"), ("pandas", "3.1.1")]
+
+
+def test_package_rows_report_installed_versions(tmp_path):
+    import sphinx
+
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"sphinx=={sphinx.__version__}\nno-such-package-ntkbook==1.0\n")
+    assert build_environment.package_rows(req) == [("sphinx", sphinx.__version__, sphinx.__version__),
+                                                   ("no-such-package-ntkbook", "1.0", "not installed")]
+    from sphinx.errors import ExtensionError
+
+    with pytest.raises(ExtensionError, match="ntkbook_requirements"):
+        build_environment.package_rows(tmp_path / "missing.txt")
+
+
+def test_machine_rows_describe_this_machine():
+    import datetime as dt
+
+    started = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    rows = dict(build_environment.machine_rows(started, ROOT))
+    assert rows["build started (UTC)"] == "2026-01-02 03:04:05"
+    assert rows["Python"].startswith(".".join(map(str, sys.version_info[:2])))
+    assert f"of {os.cpu_count()} logical cores" in rows["CPU"]
+    assert rows["JAX backend and devices"].split(":")[0] in ("cpu", "gpu", "tpu", "cuda")
+
+
+def test_table_has_header_and_rows():
+    table = build_environment.table(("a", "b"), [("1", "2"), ("3", "4")])
+    assert table.astext().split() == ["a", "b", "1", "2", "3", "4"]
+
+
+# ---- the build log -------------------------------------------------------------------------------------
+
+LOG = """\
+Running Sphinx v7.4.7
+[IPKernelApp] WARNING | Kernel is running over TCP without encryption.
+/book/intro.md:12: WARNING: image file not readable: fig.png [image.not_readable]
+/book/appendix.md:3: WARNING: Include file '/x/results/a.md' not found or reading it failed
+/book/ch.ipynb:4: WARNING: 'myst' cross-reference target not found: 'fig-x' [myst.xref_missing]
+/book/ch.ipynb:9: WARNING: Non-consecutive header level increase; H1 to H3 [myst.header]
+"""
+
+
+def test_build_log_check_finds_missing_files():
+    missing, other = check_build_log.classify(LOG)
+    assert len(missing) == 3 and "fig.png" in missing[0] and "results/a.md" in missing[1]
+    assert len(other) == 1 and "header" in other[0]
+    assert check_build_log.classify("build succeeded.\n") == ([], [])
+
+
+# ---- the checker's verdicts, from made-up page facts ---------------------------------------------------
+
+GOOD_FACTS = {
+    "images": [{"src": "fig.png", "ok": True, "w": 640, "h": 480}],
+    "mathNodes": 2, "mathjax": "ready", "typeset": 2, "mathErrors": [],
+    "plainText": "The claim: <math>. Prices are $5 each.", "outputs": ["  x  y\n0 1 2"], "tracebackBlocks": 0,
+    "figures": [{"id": "fig-a", "number": "Fig. 1", "images": [True]}],
+    "paperVs": [{"heading": "Paper vs this book#", "tables": 1, "rows": 3}],
+    "notes": ["Note To re-run it, open it in JupyterLab and edit the parameters cell, or use papermill."],
+    "downloads": ["_sources/ch.ipynb"],
+}
+
+
+def _checks(facts, chapter=True):
+    return sorted({p.check for p in bookcheck._page_problems(Path("ch.html"), facts, chapter)})
+
+
+def test_checker_passes_good_facts():
+    assert _checks(GOOD_FACTS) == []
+
+
+@pytest.mark.parametrize("change, check", [
+    ({"images": [{"src": "x.png", "ok": False, "w": 0, "h": 0}]}, ["image"]),
+    ({"mathjax": "absent"}, ["math"]),
+    ({"typeset": 1}, ["math"]),
+    ({"mathErrors": ["Undefined control sequence \\foo"]}, ["math"]),
+    ({"plainText": "left as text: $\\alpha$ here"}, ["raw-math"]),
+    ({"plainText": "and $<math>$ around"}, ["raw-math"]),
+    ({"plainText": "a \\(x\\) left"}, ["raw-math"]),
+    ({"tracebackBlocks": 1}, ["traceback"]),
+    ({"outputs": ["Traceback (most recent call last): ValueError"]}, ["traceback"]),
+    ({"figures": []}, ["chapter-figure"]),
+    ({"figures": [{"id": "f", "number": "Fig. 1", "images": []}]}, ["chapter-figure"]),
+    ({"figures": [{"id": "f", "number": "", "images": [True]}]}, ["chapter-figure"]),
+    ({"paperVs": []}, ["chapter-paper-vs-book"]),
+    ({"paperVs": [{"heading": "Paper vs this book", "tables": 0, "rows": 0}]}, ["chapter-paper-vs-book"]),
+    ({"notes": ["Note: nothing about running"]}, ["chapter-rerun-note"]),
+    ({"downloads": []}, ["chapter-download"]),
+])
+def test_checker_reports_each_fault(change, check):
+    assert _checks({**GOOD_FACTS, **change}) == check
+
+
+def test_chapter_checks_apply_to_chapters_only():
+    assert _checks({**GOOD_FACTS, "figures": [], "paperVs": [], "notes": [], "downloads": []}, chapter=False) == []
+
+
+def test_link_check_on_files(tmp_path):
+    (tmp_path / "a.html").write_text('<h1 id="top">A</h1><a href="b.html#sec">ok</a><a href="b.html#nope">bad</a>'
+                                     '<a href="c.html">missing</a><a href="https://arxiv.org/abs/1">external</a>'
+                                     '<script src="https://cdn.example/x.js"></script><a href="#top">self</a>')
+    (tmp_path / "b.html").write_text('<section id="sec"></section><img src="_static/img.png">')
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "img.png").write_bytes(b"png")
+    problems = bookcheck.check_links(tmp_path)
+    assert sorted((p.page, p.check) for p in problems) == [("a.html", "external-load"), ("a.html", "link"),
+                                                           ("a.html", "link")]
+    assert any("nope" in p.detail for p in problems) and any("c.html" in p.detail for p in problems)
+
+
+# ---- the built book, in the browser --------------------------------------------------------------------
+
+
+def toc_chapters() -> list[str]:
+    """The notebooks `_toc.yml` lists (chapter stems)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return [f for f in files if (ROOT / "book" / f"{f}.ipynb").is_file()]
+
+
+@pytest.fixture(scope="module")
+def built_book() -> Path:
+    if not (HTML / "index.html").is_file():
+        message = f"the book is not built ({HTML / 'index.html'} is missing): run `make book` first"
+        if os.environ.get("NTKBOOK_REQUIRE_BOOK"):
+            pytest.fail(message)
+        pytest.skip(message + " (.ci/run runs these tests after its build)")
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def browser_report(built_book):
+    chromium = chromium_or_skip()
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    return bookcheck.check_pages(built_book, SCREENSHOTS, chromium)
+
+
+def _fmt(problems) -> str:
+    return "\n".join(map(str, problems))
+
+
+@pytest.mark.browser
+def test_built_book_links_resolve(built_book):
+    problems = bookcheck.check_links(built_book)
+    assert not problems, "broken links or external loads in the built book:\n" + _fmt(problems)
+
+
+@pytest.mark.browser
+def test_built_book_has_every_page(built_book):
+    pages = {p.stem for p in bookcheck.pages(built_book)}
+    chapters = {p.stem for p in bookcheck.pages(built_book) if bookcheck.is_chapter(p)}
+    assert set(toc_chapters()) <= chapters, "every notebook in _toc.yml must be built as a chapter page"
+    assert {"intro", "bibliography", "environment"} <= pages
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("check", ["console", "external-request", "missing-file", "image", "math", "raw-math",
+                                   "traceback", "link"])
+def test_built_book_pages_in_browser(browser_report, check):
+    problems = [p for p in browser_report if p.check == check]
+    assert not problems, f"[{check}] problems in the built book:\n" + _fmt(problems)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("check", ["chapter-figure", "chapter-paper-vs-book", "chapter-rerun-note",
+                                   "chapter-download"])
+def test_built_book_chapters_keep_the_contract(browser_report, check):
+    problems = [p for p in browser_report if p.check == check]
+    assert not problems, f"[{check}] chapters break the chapter contract:\n" + _fmt(problems)
+
+
+@pytest.mark.browser
+def test_screenshot_of_every_page(browser_report, built_book):
+    expected = {p.stem for p in bookcheck.pages(built_book) if bookcheck.redirect_target(p) is None}
+    shots = {p.stem for p in SCREENSHOTS.glob("*.png") if p.stat().st_size > 1000}
+    assert expected <= shots, f"missing screenshots: {sorted(expected - shots)}"
+
+
+@pytest.mark.browser
+def test_built_book_environment_page_is_fresh(built_book):
+    text = (built_book / "environment.html").read_text()
+    assert "build started (UTC)" in text and "jupyter-book" in text and "Run Time (s)" in text
+    for chapter in toc_chapters():
+        assert chapter in text, f"no run time for {chapter} on the environment page"
+
+
+# ---- tiny books in a temporary folder: the checks catch what they claim to -------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_book(tmp_path_factory) -> Path:
+    root = tinybook.write_tiny_book(tmp_path_factory.mktemp("tinybook"))
+    done = tinybook.build(root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return root / "_build" / "html"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_checker_passes_the_good_chapter_and_catches_the_broken_one(tiny_book, tmp_path):
+    chromium = chromium_or_skip()
+    problems = bookcheck.check_book(tiny_book, tmp_path / "shots", chromium)
+    good = [p for p in problems if p.page != "bad.html"]
+    assert not good, "false alarms on good pages:\n" + _fmt(good)
+    found = {p.check for p in problems if p.page == "bad.html"}
+    expected = {"traceback", "image", "missing-file", "raw-math", "link", "console", "external-request",
+                "external-load", "chapter-figure", "chapter-paper-vs-book", "chapter-rerun-note"}
+    assert expected <= found, f"missed {sorted(expected - found)}:\n" + _fmt(problems)
+    assert (tmp_path / "shots" / "good.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_tiny_book_is_offline_and_has_its_environment_page(tiny_book):
+    assert (tiny_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    intro = (tiny_book / "intro.html").read_text()
+    assert 'src="_static/mathjax/tex-mml-chtml.js' in intro and "cdn.jsdelivr" not in intro
+    assert "THEBE_JS_URL" not in (tiny_book / "good.html").read_text()
+    env = (tiny_book / "environment.html").read_text()
+    assert "build started (UTC)" in env and "jupyter-book" in env and "Run Time (s)" in env
+    assert "good" in env and "not installed" not in env
+
+
+@pytest.mark.slow
+def test_a_failing_cell_fails_the_build(tmp_path):
+    done = tinybook.build(tinybook.write_failing_book(tmp_path / "failing"))
+    assert done.returncode != 0, "a chapter whose cell raises must fail `jupyter-book build`"
+    assert "a failing cell" in done.stdout + done.stderr
