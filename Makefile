@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint clean-book
+.PHONY: book test lint clean-book check-book
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -18,6 +18,11 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build book/
 	@echo "The book is in book/_build/html/index.html"
+
+# The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
+# (Debian's /usr/bin/chromium) with the network cut off; screenshots land in book/_build/screenshots/.
+check-book: $(STAMP)
+	NTKBOOK_REQUIRE_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

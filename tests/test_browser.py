@@ -2,8 +2,8 @@
 
 - Unit tests (fast, no browser): the Sphinx extensions in book/_ext (offline MathJax, no thebe loader, the
   build-environment tables), the build-log check in tools/, and the checker's verdicts on made-up page facts.
-- `browser` tests on the built book (book/_build/html): every page opened from disk with the network cut off;
-  screenshots into book/_build/screenshots/. They skip when the book is not built, unless
+- `browser` tests on the built book (book/_build/html, or NTKBOOK_BOOK_HTML): every page opened from disk with
+  the network cut off; screenshots into book/_build/screenshots/ (beside the html folder). They skip when the book is not built, unless
   NTKBOOK_REQUIRE_BOOK=1 (set by .ci/run's browser phase, after the build).
 - `browser` + `slow` tests that build tiny books in a temporary folder: the checker passes a good chapter and
   reports a traceback, a broken image, raw TeX, a dangling link, a console error and an external load on a bad
@@ -26,8 +26,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXT_DIR = ROOT / "book" / "_ext"
-HTML = ROOT / "book" / "_build" / "html"
-SCREENSHOTS = ROOT / "book" / "_build" / "screenshots"
+HTML = Path(os.environ.get("NTKBOOK_BOOK_HTML", ROOT / "book" / "_build" / "html"))  # another build: set it
+SCREENSHOTS = HTML.parent / "screenshots"
 sys.path.insert(0, str(EXT_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -92,9 +92,10 @@ def memory_gib() -> str:
 def accelerator() -> str:
     """What JAX computes on, asked of a fresh interpreter (so this process never holds GPU memory).
 
-    E.g. 'cpu: TFRT_CPU_0' or 'gpu: NVIDIA H100 80GB HBM3'; when the query fails the text says why.
+    E.g. 'cpu: 1 device (cpu)' or 'gpu: 1 device (NVIDIA H100 80GB HBM3)'; when the query fails the text says why.
     """
-    code = "import jax; print(jax.default_backend() + ': ' + ', '.join(d.device_kind for d in jax.devices()))"
+    code = ("import jax; d = jax.devices(); print(f'{jax.default_backend()}: {len(d)} device' + 's' * (len(d) > 1)"
+            " + ' (' + ', '.join(sorted({x.device_kind for x in d})) + ')')")
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", TF_CPP_MIN_LOG_LEVEL="3")
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
