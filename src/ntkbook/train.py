@@ -1,0 +1,229 @@
+"""Training the first layer W of `ntkbook.models` networks: the paper's Adam protocol and full-batch gradient descent.
+
+Loss (mean over the examples of a batch) plus an L2 penalty on W:
+
+    L(W) = mean_i loss(f(z_i), t_i) + (l2 / 2) ||W||_F^2        (gradient of the penalty: l2 * W)
+
+with `loss = "xent"`: softmax cross-entropy against one-hot targets (C classes), or `loss = "mse"`:
+`0.5 * mean_c (f_c - t_c)^2` (the normalisation of `neural_tangents.predict.gradient_descent_mse`, whose
+`expm1(-eta Theta t / (n C))` is exact for this loss under gradient flow). Only W is trained; the readout signs stay.
+
+Building blocks, public so that other trainers (e.g. PGD adversarial training, which perturbs the inputs between
+epochs) can reuse them:
+
+- `optimizer(config)` -> the optax transformation; `init_opt_state(params, config)`;
+- `run_epoch(params, opt_state, signs, z, t, key, config)` -> `(params, opt_state, mean_batch_loss)`: one jitted
+  pass over seeded minibatches (a `lax.scan` over batches);
+- `epoch_key(config, epoch)` -> the shuffling key of an epoch, so a custom loop shuffles exactly as `train` does.
+"""
+
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+
+from ntkbook.models import apply_network
+from ntkbook.progress import progress
+
+LOSSES = ("xent", "mse")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The paper's protocol: Adam (lr 1e-3), minibatches of 128, L2 penalty 1e-3, for `epochs` epochs.
+
+    `seed` drives the minibatch shuffling only (the initialisation has its own key in `models.init_network`).
+    """
+
+    epochs: int
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    l2: float = 1e-3
+    loss: str = "xent"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.epochs < 0 or self.batch_size < 1 or self.learning_rate <= 0 or self.l2 < 0:
+            raise ValueError(f"invalid TrainConfig {self}: need epochs >= 0, batch_size >= 1, lr > 0, l2 >= 0")
+
+
+def targets(y: np.ndarray, n_classes: int, loss: str) -> jnp.ndarray:
+    """Training targets from class indices y (N,) in 0..C-1.
+
+    xent: one-hot (N, C). mse with C = 2: one column of +-1 (class 0 -> -1, class 1 -> +1), shape (N, 1).
+    mse with C > 2: one-hot (N, C) (used for the equal-time gradient-descent comparison on 10 classes).
+    """
+    y = np.asarray(y)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() >= n_classes)):
+        raise ValueError(f"y must be class indices in 0..{n_classes - 1} with shape (N,), got shape {y.shape}")
+    if loss == "mse" and n_classes == 2:
+        return jnp.asarray(2.0 * y[:, None] - 1.0, dtype=jnp.float32)
+    return jax.nn.one_hot(y, n_classes, dtype=jnp.float32)
+
+
+def _per_example_loss(f: jnp.ndarray, t: jnp.ndarray, loss: str) -> jnp.ndarray:
+    """(N, C), (N, C) -> (N,): softmax cross-entropy, or 0.5 * mean over outputs of squared error."""
+    if loss == "xent":
+        return optax.softmax_cross_entropy(f, t)
+    return 0.5 * jnp.mean((f - t) ** 2, axis=-1)
+
+
+def loss_fn(
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, loss: str, l2: float, weights=None
+) -> jnp.ndarray:
+    """`sum_i w_i loss(f(z_i), t_i) / sum_i w_i + (l2/2) ||W||_F^2`; z (N, d), t (N, C); weights (N,) default 1.
+
+    The weights let a fixed-size batch carry padding rows (weight 0), so every epoch sees every example once.
+    """
+    f = apply_network(params, signs, z)
+    if f.shape != t.shape:
+        raise ValueError(f"network outputs {f.shape} but targets are {t.shape}: init the network with n_out = t.shape[1]")
+    per = _per_example_loss(f, t, loss)
+    data = jnp.mean(per) if weights is None else jnp.sum(weights * per) / jnp.sum(weights)
+    return data + 0.5 * l2 * jnp.sum(params["W"] ** 2)
+
+
+def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """`optax.adam(config.learning_rate)` (the L2 penalty is part of the loss, not decoupled weight decay)."""
+    return optax.adam(config.learning_rate)
+
+
+def init_opt_state(params: dict, config: TrainConfig):
+    """Adam's initial state for params."""
+    return optimizer(config).init(params)
+
+
+def epoch_key(config: TrainConfig, epoch: int) -> jax.Array:
+    """The key that shuffles epoch `epoch` (0-based): `fold_in(PRNGKey(config.seed), epoch)`."""
+    return jax.random.fold_in(jax.random.PRNGKey(config.seed), epoch)
+
+
+def _batches(n: int, batch_size: int, key: jax.Array) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """A seeded permutation of 0..n-1 cut into ceil(n/B) batches of B indices, (nb, B), with 0/1 weights (nb, B).
+
+    The last batch is padded with repeats of the first indices at weight 0.
+    """
+    nb = -(-n // batch_size)
+    perm = jax.random.permutation(key, n)
+    pad = nb * batch_size - n
+    idx = jnp.concatenate([perm, perm[:pad]]).reshape(nb, batch_size)
+    w = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(nb, batch_size)
+    return idx, w
+
+
+def _run_epoch(params, opt_state, signs, z, t, key, config: TrainConfig):
+    opt = optimizer(config)
+    idx, w = _batches(z.shape[0], min(config.batch_size, z.shape[0]), key)
+
+    def step(carry, batch):
+        p, s = carry
+        bi, bw = batch
+        value, grads = jax.value_and_grad(loss_fn)(p, signs, z[bi], t[bi], config.loss, config.l2, bw)
+        updates, s = opt.update(grads, s, p)
+        return (optax.apply_updates(p, updates), s), value
+
+    (params, opt_state), values = jax.lax.scan(step, (params, opt_state), (idx, w))
+    return params, opt_state, jnp.mean(values)
+
+
+run_epoch = jax.jit(_run_epoch, static_argnames=("config",))
+run_epoch.__doc__ = """One epoch of Adam over seeded minibatches, jitted: returns `(params, opt_state, mean batch loss)`.
+
+`z` (n, d) features and `t` (n, C) targets of the whole training set; `key` shuffles (use `epoch_key`). Every
+example is used once per epoch (the last, short batch is padded at weight 0). Recompiles per distinct config/shape.
+"""
+
+
+def train(
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, desc: str = "train"
+) -> tuple[dict, pd.DataFrame]:
+    """Train W with Adam for `config.epochs` epochs; returns `(params, history)`.
+
+    history: one row per epoch with `epoch` (1-based), `batch_loss` (mean minibatch objective during the epoch),
+    `loss` (full objective on (z, t) after the epoch, penalty included), `data_loss` (without the penalty) and
+    `accuracy` (argmax agreement for C > 1, sign agreement for one output). Same inputs and seed -> same result.
+    """
+    z, t = jnp.asarray(z), jnp.asarray(t)
+    if z.ndim != 2 or t.ndim != 2 or z.shape[0] != t.shape[0]:
+        raise ValueError(f"z must be (n, d) and t (n, C) with the same n, got {z.shape} and {t.shape}")
+    opt_state = init_opt_state(params, config)
+    rows = []
+    for epoch in progress(range(config.epochs), desc=desc):
+        params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch), config)
+        rows.append({"epoch": epoch + 1, "batch_loss": float(batch_loss), **evaluate(params, signs, z, t, config)})
+    return params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy"])
+
+
+def evaluate(params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig) -> dict:
+    """`{"loss", "data_loss", "accuracy"}` of the network on (z, t) under config's loss and L2 penalty."""
+    data = float(loss_fn(params, signs, z, t, config.loss, 0.0))
+    total = data + 0.5 * config.l2 * float(jnp.sum(params["W"] ** 2))
+    return {"loss": total, "data_loss": data, "accuracy": accuracy(apply_network(params, signs, z), t)}
+
+
+def accuracy(f: jnp.ndarray, t: jnp.ndarray) -> float:
+    """Fraction of rows where the prediction matches: argmax for C > 1 outputs, sign for one (+-1 targets)."""
+    if f.shape[1] == 1:
+        return float(jnp.mean(jnp.sign(f[:, 0]) == jnp.sign(t[:, 0])))
+    return float(jnp.mean(jnp.argmax(f, axis=1) == jnp.argmax(t, axis=1)))
+
+
+def _gd_step(params, signs, z, t, learning_rate, l2):
+    grads = jax.grad(loss_fn)(params, signs, z, t, "mse", l2)
+    return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
+
+
+@jax.jit
+def _gd_steps(params, signs, z, t, learning_rate, l2, steps_arr):
+    def body(p, _):
+        return _gd_step(p, signs, z, t, learning_rate, l2), None
+
+    params, _ = jax.lax.scan(body, params, steps_arr)
+    return params
+
+
+def train_gd(
+    params: dict,
+    signs: jnp.ndarray,
+    z: jnp.ndarray,
+    t: jnp.ndarray,
+    *,
+    learning_rate: float,
+    steps: int,
+    l2: float = 0.0,
+    record_every: int | None = None,
+) -> tuple[dict, pd.DataFrame]:
+    """Full-batch gradient descent on the MSE objective: `W <- W - eta grad L(W)` for `steps` steps.
+
+    With `l2 = 0` the linearised network follows `neural_tangents.predict.gradient_descent_mse(K, t,
+    learning_rate=eta)` at time `steps` (continuous time `eta * steps`; exact up to the time discretisation, which
+    is small when `eta * lambda_max(Theta) / (n C) << 1`). history: rows (`step`, `loss`, `data_loss`, `accuracy`)
+    every `record_every` steps (default: 10 records) and at the end.
+    """
+    if steps < 0 or learning_rate <= 0:
+        raise ValueError(f"need steps >= 0 and learning_rate > 0, got {steps}, {learning_rate}")
+    z, t = jnp.asarray(z), jnp.asarray(t)
+    record_every = record_every or max(1, steps // 10)
+    cfg = TrainConfig(epochs=0, loss="mse", l2=l2, learning_rate=learning_rate)
+    rows, done = [{"step": 0, **evaluate(params, signs, z, t, cfg)}], 0
+    while done < steps:
+        chunk = min(record_every, steps - done)
+        params = _gd_steps(params, signs, z, t, learning_rate, l2, jnp.zeros(chunk))
+        done += chunk
+        rows.append({"step": done, **evaluate(params, signs, z, t, cfg)})
+    return params, pd.DataFrame(rows)
+
+
+def timed(fn, *args, **kwargs):
+    """`(fn(*args, **kwargs), seconds)` with the result's jax arrays blocked until ready."""
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn(*args, **kwargs))
+    return out, time.perf_counter() - start
