@@ -292,6 +292,14 @@ def test_unreadable_image(tmp_path):
     assert "broken.jpg" in str(err.value)
 
 
+def test_truncated_jpeg(tmp_path):
+    path = tmp_path / "x.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ValueError, match="not a readable image"):
+        fmt.read_image(path)
+
+
 def test_mixed_image_sizes(tmp_path):
     write_folder(tmp_path / "toy" / "test", ["a"], per_class=2, shape=(6, 5, 3))
     write_png(tmp_path / "toy" / "test" / "b" / "big.png", np.zeros((7, 5, 3), np.uint8))
@@ -307,9 +315,10 @@ def test_empty_class_folder(tmp_path):
         data.load("toy", "test", data_dir=tmp_path)
 
 
-def test_threaded_read_matches_one_by_one(tmp_path):
+def test_threaded_read_matches_one_by_one(tmp_path, monkeypatch):
     written = write_folder(tmp_path / "f", ["a", "b"], per_class=40)
     paths = list(written)
+    monkeypatch.setattr(fmt, "CHUNK", 7)  # 80 files -> 12 chunks over 4 threads
     np.testing.assert_array_equal(fmt.read_images(paths, workers=4), fmt.read_images(paths, workers=1))
     np.testing.assert_array_equal(fmt.read_images(paths, workers=1), np.stack([written[p] for p in paths]))
 

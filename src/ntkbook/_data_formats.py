@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+CHUNK = 250  # files per thread-pool task in read_images
+DEFAULT_WORKERS = 4  # threads in read_images; see benchmarks/results/data_loading.md
 
 # IDX type codes (third byte of the magic number) -> big-endian numpy dtype.
 _IDX_DTYPES = {
@@ -170,7 +172,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     try:
         with Image.open(path) as im:
-            im = im.convert("L") if im.mode in ("L", "1") else im.convert("RGB")
+            im.load()  # decode now, so that a truncated file raises here
+            if im.mode not in ("L", "RGB"):
+                im = im.convert("L") if im.mode == "1" else im.convert("RGB")
             return np.asarray(im, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ValueError(f"{path} is not a readable image ({err}); delete or replace it") from err
@@ -184,12 +188,17 @@ def read_images(paths: Sequence[str | os.PathLike], *, workers: int | None = Non
     Raises ValueError naming two files when the images do not all have the same height and width.
     """
     if workers is None:
-        workers = min(8, (os.cpu_count() or 1) + 2)
-    if workers <= 1:
+        workers = DEFAULT_WORKERS
+    paths = list(paths)
+    if workers <= 1 or len(paths) < 2 * CHUNK:
         arrays = [read_image(p) for p in paths]
     else:
+        # one task per chunk of files: a future per file costs more than decoding a 32x32 JPEG
+        chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            arrays = list(pool.map(read_image, paths, chunksize=64))
+            arrays = [
+                a for part in pool.map(lambda chunk: [read_image(p) for p in chunk], chunks) for a in part
+            ]
     if not arrays:
         raise ValueError("no image files to read")
     first = arrays[0].shape[:2]
