@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,7 +54,7 @@ def chromium_or_skip() -> str:
     if not Path(path).is_file():
         message = (f"Chromium not found at {path}: install Debian's `chromium` package (apt-get install chromium) "
                    "or set NTKBOOK_CHROMIUM to run the browser tests")
-        if os.environ.get("CI", "").lower() == "true":
+        if _in_ci():
             pytest.fail(message + " (.ci/run installs it; CI must not skip these)")
         pytest.skip(message)
     return path
@@ -288,6 +290,10 @@ def browser_report(built_book):
     return bookcheck.check_pages(built_book, SCREENSHOTS, chromium)
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def _fmt(problems) -> str:
     return "\n".join(map(str, problems))
 
@@ -327,6 +333,37 @@ def test_screenshot_of_every_page(browser_report, built_book):
     expected = {p.stem for p in bookcheck.pages(built_book) if bookcheck.redirect_target(p) is None}
     shots = {p.stem for p in SCREENSHOTS.glob("*.png") if p.stat().st_size > 1000}
     assert expected <= shots, f"missing screenshots: {sorted(expected - shots)}"
+
+
+@pytest.mark.browser
+def test_index_typesets_math_with_the_network_off(built_book):
+    """index.html opened by a Chromium that has no network at all (`unshare -rn`: a fresh network namespace
+    with only a downed loopback) shows the intro with every formula typeset."""
+    chromium = chromium_or_skip()
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode:
+        message = "`unshare -rn` cannot make a network namespace here (needs root or user namespaces)"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    index = built_book / "index.html"
+    landing = built_book / (bookcheck.redirect_target(index) or "index.html")
+    formulas = len(re.findall(r'<(?:span|div) class="math', landing.read_text()))
+    assert formulas > 0, f"{landing.name} has no math to typeset"
+    dom = subprocess.run(["unshare", "-rn", "--", chromium, "--headless", *bookcheck.CHROMIUM_ARGS,
+                          "--virtual-time-budget=30000", "--dump-dom", index.as_uri()],
+                         capture_output=True, text=True, timeout=180).stdout
+    assert dom.count("<mjx-container") >= formulas, (
+        f"offline, {dom.count('<mjx-container')} of {formulas} formulas on {landing.name} were typeset")
+    assert "<mjx-merror" not in dom
+
+
+@pytest.mark.browser
+def test_built_book_bibliography_lists_the_references(built_book):
+    keys = re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.MULTILINE)
+    entries = (built_book / "bibliography.html").read_text().count('role="doc-biblioentry"')
+    assert entries >= 1, "the bibliography page lists no reference"
+    if ":all:" in (ROOT / "book" / "bibliography.md").read_text():
+        assert entries == len(keys), f"{entries} entries listed, {len(keys)} in references.bib"
 
 
 @pytest.mark.browser
