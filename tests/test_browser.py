@@ -224,6 +224,8 @@ def test_checker_passes_good_facts():
     ({"figures": []}, ["chapter-figure"]),
     ({"figures": [{"id": "f", "number": "Fig. 1", "images": []}]}, ["chapter-figure"]),
     ({"figures": [{"id": "f", "number": "", "images": [True]}]}, ["chapter-figure"]),
+    ({"figures": [{"id": "f", "number": "Fig. 1", "images": [True]},
+                  {"id": "t", "number": "Fig. 2", "images": [], "tables": 1}]}, []),
     ({"paperVs": []}, ["chapter-paper-vs-book"]),
     ({"paperVs": [{"heading": "Paper vs this book", "tables": 0, "rows": 0}]}, ["chapter-paper-vs-book"]),
     ({"notes": ["Note: nothing about running"]}, ["chapter-rerun-note"]),

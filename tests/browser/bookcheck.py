@@ -10,11 +10,11 @@
   `\\(`, `\\[` left as plain text outside code;
 - `traceback`: no cell output holds a traceback;
 - `link`: every internal link points at a file that exists and, with `#anchor`, at an id on that page;
-- chapter pages only (the notebooks): `chapter-figure` at least one numbered figure with an image (myst-nb's
-  glue:figure), every figure image loaded; `chapter-paper-vs-book` a heading containing "Paper vs this book"
-  whose section holds an HTML table with rows; `chapter-rerun-note` a note admonition on re-running the chapter
-  (JupyterLab, and the parameters cell or papermill); `chapter-download` the "download .ipynb" button, whose
-  file exists.
+- chapter pages only (the notebooks): `chapter-figure` at least one figure with an image (myst-nb's
+  glue:figure), every figure numbered ("Fig. N", so it needs a caption) and holding an image (or a table) that
+  loaded; `chapter-paper-vs-book` a heading containing "Paper vs this book" whose section holds an HTML table
+  with rows; `chapter-rerun-note` a note admonition on re-running the chapter (JupyterLab, and the parameters
+  cell or papermill); `chapter-download` the "download .ipynb" button (its file is checked with the links).
 
 A full-page screenshot of each page is saved as `<screenshot_dir>/<page>.png`.
 Run it by hand on a built book: `python tests/browser/bookcheck.py book/_build/html`.
@@ -179,7 +179,8 @@ async () => {
     tracebackBlocks: document.querySelectorAll(".cell_output .traceback, .output.traceback, .output.error").length,
     figures: [...document.querySelectorAll("figure")].map(f => ({
         id: f.id, number: text(f.querySelector(".caption-number") || document.createElement("i")),
-        images: [...f.querySelectorAll("img")].map(i => i.naturalWidth > 0)})),
+        images: [...f.querySelectorAll("img")].map(i => i.naturalWidth > 0),
+        tables: f.querySelectorAll("table").length})),
     paperVs: paperVs,
     notes: [...document.querySelectorAll(".admonition.note")].map(text),
     downloads: [...document.querySelectorAll("a.btn-download-source-button, a[href$='.ipynb']")]
@@ -219,7 +220,7 @@ def _page_problems(page: Path, facts: dict, chapter: bool) -> list[Problem]:
         if not figures:
             out.append(Problem(name, "chapter-figure", "no figure with an image (use myst-nb glue:figure)"))
         for fig in facts["figures"]:
-            if not fig["images"]:
+            if not fig["images"] and not fig.get("tables"):
                 out.append(Problem(name, "chapter-figure", f"figure {fig['id'] or '?'} holds no image"))
             elif not all(fig["images"]):
                 out.append(Problem(name, "chapter-figure", f"figure {fig['id'] or '?'} has an image that did "
