@@ -4,6 +4,7 @@ the softmax -> linear limit, and Proposition 4.5's sensitivity bound. Tolerances
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import ntkbook  # noqa: F401  (before neural_tangents)
@@ -310,3 +311,32 @@ def test_sensitivity_growth_table_matches_slow_reference():
     assert means.poly_bound_max.max() / means.poly_bound_max.min() < 1.5
     with pytest.raises(ValueError, match="between 2"):
         K.sensitivity_growth_table(X, [500])
+
+
+# ---------------------------------------------------------------- chapter-1 figures (ntkbook.plotting.attention)
+
+
+def test_loglog_slope_and_figures(X):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from ntkbook.plotting import attention as figs
+
+    x = np.array([1.0, 10.0, 100.0])
+    assert figs.loglog_slope(x, 3 * x**-1.5) == pytest.approx((-1.5, math.log10(3)), rel=1e-12)
+    with pytest.raises(ValueError, match="positive"):
+        figs.loglog_slope(x, -x)
+    lin = K.softmax_linearization_table(X, [1.0, 10.0, 100.0]).assign(dataset="toy")
+    sens = K.sensitivity_table(X, [0], n_random=5).assign(dataset="toy")
+    growth = K.sensitivity_growth_table(X, [5, 10, 20], n_targets=2).assign(dataset="toy")
+    pd_frame = pd.DataFrame({"dataset": "toy", "features": "x", "angle_deg": [1.0, 2.0]})
+    for fig in (figs.softmax_linearization_figure(lin), figs.sensitivity_ratio_figure(sens),
+                figs.sensitivity_growth_figure(growth), figs.feature_angle_figure(pd_frame),
+                figs.gram_heatmaps_figure({"G": K.gram(X)}, np.arange(20) % 3)):
+        assert isinstance(fig, Figure) and fig.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="lacks columns"):
+        figs.softmax_linearization_figure(lin.drop(columns="dataset"))
+    with pytest.raises(ValueError, match="shape"):
+        figs.gram_heatmaps_figure({"G": np.eye(3)}, np.arange(4))
