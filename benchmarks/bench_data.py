@@ -58,9 +58,12 @@ def cpu_name() -> str:
 
 def commit() -> str:
     try:
-        return subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
+        mine = ["src/ntkbook/data.py", "src/ntkbook/_data_formats.py", "benchmarks/bench_data.py"]
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *mine]).returncode != 0
+        return head + (" with uncommitted changes to the data code" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

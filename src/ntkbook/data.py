@@ -289,7 +289,8 @@ def _find_first(folder: Path, names: Sequence[str]) -> Path | None:
 
 def _mnist_candidates(split: str, part: str) -> list[str]:
     stem = MNIST_FILES[(split, part)][0].removesuffix(".gz")
-    return [stem + ".gz", stem]
+    dotted = stem.replace("-idx", ".idx")  # another common spelling: train-images.idx3-ubyte
+    return [stem + ".gz", stem, dotted + ".gz", dotted]
 
 
 def _locate_canonical(name: str, split: str, folder: Path, looked: list[str]):
@@ -298,7 +299,7 @@ def _locate_canonical(name: str, split: str, folder: Path, looked: list[str]):
         found = []
         for part in ("images", "labels"):
             cands = _mnist_candidates(split, part)
-            looked.extend(str(folder / c) for c in cands)
+            looked.append(f"{folder / cands[1]}[.gz] (or {cands[3]}[.gz])")
             found.append(_find_first(folder, cands))
         if all(found):
             return "idx", found
@@ -625,7 +626,10 @@ def _not_found_message(name, split, looked, offline, download) -> str:
         else:
             lines.append("Set NTKBOOK_DATA to an offline folder holding them.")
     else:
-        lines.append(f"Put images in {offline}/{split}/<class>/ or choose one of the splits present there.")
+        present = sorted(e.name for e in os.scandir(offline) if e.is_dir()) if offline is not None else []
+        lines.append(
+            f"Put images in {offline}/{split}/<class>/, or choose one of the splits present: {present}."
+        )
     lines.append(
         "For experiments, train_test_split(..., allow_split_from_test=True) draws disjoint train and test "
         "subsets from the test split when the train split is missing."
