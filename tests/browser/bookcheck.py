@@ -140,13 +140,13 @@ def check_links(html_dir: Path) -> list[Problem]:
 _PAGE_FACTS = r"""
 async () => {
   for (const img of document.images) { img.loading = "eager"; }
-  await Promise.all([...document.images].map(img => img.complete ? null :
-      new Promise(done => { img.addEventListener("load", done); img.addEventListener("error", done); })));
+  const within = (promise, ms, late) => Promise.race([promise, new Promise(done => setTimeout(() => done(late), ms))]);
+  await within(Promise.all([...document.images].map(img => img.complete ? null :
+      new Promise(done => { img.addEventListener("load", done); img.addEventListener("error", done); }))), 30000);
   const mathNodes = document.querySelectorAll("span.math, div.math").length;
   let mathjax = "absent";
   if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
-    await window.MathJax.startup.promise;
-    mathjax = "ready";
+    mathjax = await within(window.MathJax.startup.promise.then(() => "ready"), 60000, "still typesetting after 60 s");
   } else if (window.MathJax) {
     mathjax = "not started";
   }
