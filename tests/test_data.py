@@ -526,6 +526,9 @@ def test_digits():
     assert ds.classes == data.MNIST_CLASSES and set(ds.labels) == set(range(10))
     with pytest.raises(FileNotFoundError, match="UCI optdigits"):
         data.load("digits", "train")
+    s = data.train_test_split("digits", 100, 50, classes=("3", "8"), allow_split_from_test=True)
+    assert s.x_train.shape == (100, 64) and "digits has no train split" in s.note
+    assert s.x_train.max() == 1.0
 
 
 # ----------------------------------------------------------------------------------------- preprocessing

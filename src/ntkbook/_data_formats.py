@@ -189,16 +189,18 @@ def read_images(paths: Sequence[str | os.PathLike], *, workers: int | None = Non
     """
     if workers is None:
         workers = DEFAULT_WORKERS
+    from ntkbook.progress import progress
+
     paths = list(paths)
-    if workers <= 1 or len(paths) < 2 * CHUNK:
-        arrays = [read_image(p) for p in paths]
+    # one task per chunk of files: a future per file costs more than decoding a 32x32 JPEG
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    bar = dict(total=len(chunks), desc=f"decoding {len(paths)} images", unit="chunk")
+    if workers <= 1 or len(chunks) < 2:
+        parts = [[read_image(p) for p in chunk] for chunk in progress(chunks, **bar)]
     else:
-        # one task per chunk of files: a future per file costs more than decoding a 32x32 JPEG
-        chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            arrays = [
-                a for part in pool.map(lambda chunk: [read_image(p) for p in chunk], chunks) for a in part
-            ]
+            parts = list(progress(pool.map(lambda chunk: [read_image(p) for p in chunk], chunks), **bar))
+    arrays = [a for part in parts for a in part]
     if not arrays:
         raise ValueError("no image files to read")
     first = arrays[0].shape[:2]

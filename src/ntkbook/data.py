@@ -28,6 +28,7 @@ for other image folders.
 
 import hashlib
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -412,10 +413,9 @@ def _cached_arrays(cache_file: Path, parse: Callable[[], tuple[np.ndarray, np.nd
     images, labels, classes = parse()
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        with tempfile.NamedTemporaryFile(dir=cache_file.parent, suffix=".tmp", delete=False) as f:
             np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
-        tmp.replace(cache_file)
+        Path(f.name).replace(cache_file)  # atomic: readers never see a half-written file
     except OSError as err:
         warnings.warn(
             f"could not write the array cache {cache_file} ({err}); loads stay slow. Set NTKBOOK_CACHE to a "
@@ -736,9 +736,10 @@ def train_test_split(
             )
         i_train, i_test = _stratified_indices(y_test_pool, len(cls), [n_train, n_test], rng)
         x_train, y_train = x_test_pool[i_train], y_test_pool[i_train]
+        why = "has no train split" if name == "digits" else "train split is not available here"
         note = (
-            f"The {name} train split is not available here, so the {n_train} training and {n_test} test examples "
-            f"were both drawn, disjointly, from the {name} test split ({test.source})."
+            f"The {name} {why}, so the {n_train} training and {n_test} test examples were both drawn, "
+            f"disjointly, from the {name} test split ({test.source})."
         )
         source = test.source
     else:
