@@ -362,6 +362,17 @@ def test_array_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     assert len(data.load("toy", "test", data_dir=tmp_path)) == 5
 
 
+def test_corrupt_array_cache_is_parsed_again(tmp_path):
+    write_mnist(tmp_path / "mnist", "test", *tiny_mnist(4))
+    data.load("mnist", "test", data_dir=tmp_path)
+    (cached,) = (tmp_path / "cache" / "arrays").glob("mnist-test-*.npz")
+    cached.write_bytes(b"PK garbage")
+    with pytest.warns(UserWarning, match="ignoring unreadable array cache"):
+        assert len(data.load("mnist", "test", data_dir=tmp_path)) == 4
+    assert len(data.load("mnist", "test", data_dir=tmp_path)) == 4  # rewritten: no warning now
+    assert not list((tmp_path / "cache" / "arrays").glob("*.tmp"))
+
+
 def test_changed_mtime_reparses(tmp_path):
     images, labels = tiny_mnist(5)
     p_img, _ = write_mnist(tmp_path / "mnist", "test", images, labels)
@@ -446,8 +457,9 @@ def test_download_no_mirror_answers(tmp_path, fake_mnist):
 def test_checksum_mismatch_redownloads_once_then_fails(tmp_path, fake_mnist):
     blobs, _, _ = fake_mnist
     bad = FakeDownloader({k: v + b"tampered" for k, v in blobs.items()})
-    with pytest.raises(ValueError, match="checksum mismatch for t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(ValueError, match="checksum mismatch for t10k-images-idx3-ubyte.gz") as err:
         data.download("mnist", "test", downloader=bad)
+    assert f"from {data.MNIST_MIRRORS[0]}t10k-images-idx3-ubyte.gz and" in str(err.value)
     assert len(bad.calls) == 2  # downloaded once more, then failed
     assert not (tmp_path / "cache" / "downloads" / "mnist" / "t10k-images-idx3-ubyte.gz").exists()
 
@@ -689,6 +701,12 @@ def test_synthetic_condition_number_exact(n, d, kappa):
     assert eig[-1] / eig[0] == pytest.approx(kappa if n > 1 else 1.0, rel=1e-8)
     assert np.mean(np.sum(x**2, axis=1)) == pytest.approx(1.0, rel=1e-12)
     assert data.gram_condition_number(x, normalise=False) == pytest.approx(kappa if n > 1 else 1.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("kappa", [1e8, 1e12])
+def test_synthetic_large_kappa_via_svd(kappa):
+    x = data.synthetic_gram_data(50, 80, kappa, seed=0)
+    assert data.gram_condition_number(x, normalise=False) == pytest.approx(kappa, rel=1e-8)
 
 
 def test_synthetic_seeded_and_errors():
