@@ -462,6 +462,14 @@ def _parse_canonical(name: str, kind: str, paths: list[Path], split: str):
     return images, _check_labels(labels, 10, str(paths[0])), CIFAR10_CLASSES
 
 
+def _canonical_arrays(name: str, split: str, kind: str, paths: list[Path], cache: Path):
+    """(images uint8, labels, classes) of canonical files, through the array cache keyed by the files."""
+    key = _source_key(name, split, kind, paths)
+    return _cached_arrays(
+        cache / "arrays" / f"{name}-{split}-{key}.npz", lambda: _parse_canonical(name, kind, paths, split)
+    )
+
+
 def _known_classes(name: str) -> tuple[str, ...] | None:
     return {"mnist": MNIST_CLASSES, "cifar10": CIFAR10_CLASSES}.get(name)
 
@@ -580,13 +588,7 @@ def load(
     if offline is not None:
         found = _locate_canonical(name, split, offline, looked) if builtin else None
         if found is not None:
-            kind, paths = found
-            key = _source_key(name, split, kind, paths)
-            arrays = _cached_arrays(
-                cache / "arrays" / f"{name}-{split}-{key}.npz",
-                lambda: _parse_canonical(name, kind, paths, split),
-            )
-            result = (*arrays, f"{kind} files in {offline}")
+            result = (*_canonical_arrays(name, split, *found, cache), f"{found[0]} files in {offline}")
         else:
             looked.append(str(offline / split / "<class>/*.png|jpg"))
             if (offline / split).is_dir():
@@ -598,13 +600,7 @@ def load(
             _download_files(name, split, cache)
             found = _locate_canonical(name, split, dl, [])
         if found is not None:
-            kind, paths = found
-            key = _source_key(name, split, kind, paths)
-            arrays = _cached_arrays(
-                cache / "arrays" / f"{name}-{split}-{key}.npz",
-                lambda: _parse_canonical(name, kind, paths, split),
-            )
-            result = (*arrays, f"downloaded {kind} files in {dl}")
+            result = (*_canonical_arrays(name, split, *found, cache), f"downloaded {found[0]} files in {dl}")
     if result is None:
         raise FileNotFoundError(_not_found_message(name, split, looked, offline, download))
     images, labels, classes, source = result
