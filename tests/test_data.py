@@ -492,6 +492,25 @@ def test_download_over_file_url(tmp_path, monkeypatch, fake_mnist):
     np.testing.assert_array_equal(data.load("mnist", "test").labels, labels)
 
 
+def test_default_downloader_is_pooch_http_with_timeout(monkeypatch):
+    import pooch
+
+    monkeypatch.setenv("NTKBOOK_PROGRESS", "0")
+    downloader = data._make_downloader()
+    assert isinstance(downloader, pooch.HTTPDownloader)
+    assert downloader.kwargs.get("timeout") == 60 and downloader.progressbar is False
+
+
+def test_offline_folder_without_this_dataset_falls_through_to_download(tmp_path, monkeypatch, fake_mnist):
+    blobs, _, labels = fake_mnist
+    (tmp_path / "offline" / "cifar10").mkdir(parents=True)  # a data folder that has no mnist/
+    fake = FakeDownloader(blobs)
+    monkeypatch.setattr(data, "_make_downloader", lambda: fake)
+    ds = data.load("mnist", "test", data_dir=tmp_path / "offline")
+    np.testing.assert_array_equal(ds.labels, labels)
+    assert len(fake.calls) == 2
+
+
 def test_offline_folder_is_authoritative_no_download(tmp_path, monkeypatch):
     write_mnist(tmp_path / "mnist", "test", *tiny_mnist(4))
     monkeypatch.setattr(data, "_make_downloader", fail_download)
