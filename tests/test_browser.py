@@ -180,13 +180,16 @@ Running Sphinx v7.4.7
 /book/appendix.md:3: WARNING: Include file '/x/results/a.md' not found or reading it failed
 /book/ch.ipynb:4: WARNING: 'myst' cross-reference target not found: 'fig-x' [myst.xref_missing]
 /book/ch.ipynb:9: WARNING: Non-consecutive header level increase; H1 to H3 [myst.header]
+/book/ch.ipynb:140005: WARNING: Failed to format text/plain data: could not convert string to float: 'np.float64(0.99)' [mystnb.glue]
+/book/ch.ipynb:60002: WARNING: stderr was found in the cell outputs of cell 6 [mystnb.stderr]
 """
 
 
 def test_build_log_check_finds_missing_files():
     missing, other = check_build_log.classify(LOG)
-    assert len(missing) == 3 and "fig.png" in missing[0] and "results/a.md" in missing[1]
-    assert len(other) == 1 and "header" in other[0]
+    assert len(missing) == 4 and "fig.png" in missing[0] and "results/a.md" in missing[1]
+    assert "mystnb.glue" in missing[3]
+    assert len(other) == 2 and "header" in other[0] and "stderr" in other[1]
     assert check_build_log.classify("build succeeded.\n") == ([], [])
 
 
@@ -219,6 +222,7 @@ def test_checker_passes_good_facts():
     ({"plainText": "left as text: $\\alpha$ here"}, ["raw-math"]),
     ({"plainText": "and $<math>$ around"}, ["raw-math"]),
     ({"plainText": "a \\(x\\) left"}, ["raw-math"]),
+    ({"plainText": "the ratio is np.float64(0.99) here"}, ["repr-leak"]),
     ({"tracebackBlocks": 1}, ["traceback"]),
     ({"outputs": ["Traceback (most recent call last): ValueError"]}, ["traceback"]),
     ({"figures": []}, ["chapter-figure"]),
@@ -316,7 +320,7 @@ def test_built_book_has_every_page(built_book):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("check", ["console", "external-request", "missing-file", "image", "math", "raw-math",
-                                   "traceback", "link"])
+                                   "repr-leak", "traceback", "link"])
 def test_built_book_pages_in_browser(browser_report, check):
     problems = [p for p in browser_report if p.check == check]
     assert not problems, f"[{check}] problems in the built book:\n" + _fmt(problems)
@@ -395,7 +399,7 @@ def test_checker_passes_the_good_chapter_and_catches_the_broken_one(tiny_book, t
     good = [p for p in problems if p.page != "bad.html"]
     assert not good, "false alarms on good pages:\n" + _fmt(good)
     found = {p.check for p in problems if p.page == "bad.html"}
-    expected = {"traceback", "image", "missing-file", "raw-math", "link", "console", "external-request",
+    expected = {"traceback", "image", "missing-file", "raw-math", "repr-leak", "link", "console", "external-request",
                 "external-load", "chapter-figure", "chapter-paper-vs-book", "chapter-rerun-note"}
     assert expected <= found, f"missed {sorted(expected - found)}:\n" + _fmt(problems)
     assert (tmp_path / "shots" / "good.png").stat().st_size > 10_000

@@ -7,7 +7,8 @@
   the page is seen exactly as with the network off); `missing-file`: no local file the page loads is missing;
 - `image`: every `<img>` loaded with a non-zero natural size;
 - `math`: where the page has math, MathJax has typeset all of it, with no TeX errors; `raw-math`: no `$...$`,
-  `\\(`, `\\[` left as plain text outside code;
+  `\\(`, `\\[` left as plain text outside code; `repr-leak`: no Python repr such as `np.float64(0.9)` in the
+  prose (a glued numpy scalar);
 - `traceback`: no cell output holds a traceback;
 - `link`: every internal link points at a file that exists and, with `#anchor`, at an id on that page;
 - chapter pages only (the notebooks): `chapter-figure` at least one figure with an image (myst-nb's
@@ -35,6 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 PAPER_VS_BOOK = re.compile(r"paper\s+vs\.?\s+this\s+book", re.IGNORECASE)
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
+REPR_LEAK = re.compile(r"\bnp\.(?:float|u?int|bool|complex|str)\w*\(|\barray\(\[|<[\w.]+ object at 0x")
 RAW_MATH = re.compile(r"\$[^$\n]{1,300}?\$|\\\(|\\\)|\\\[|\\\]|\\begin\{")
 
 
@@ -209,6 +211,10 @@ def _page_problems(page: Path, facts: dict, chapter: bool) -> list[Problem]:
     for match in list(RAW_MATH.finditer(facts["plainText"]))[:5]:
         start = max(0, match.start() - 40)
         out.append(Problem(name, "raw-math", f"TeX left as text: ...{facts['plainText'][start:match.end() + 40]!r}"))
+    for match in list(REPR_LEAK.finditer(facts["plainText"]))[:3]:
+        start = max(0, match.start() - 40)
+        out.append(Problem(name, "repr-leak", f"a Python repr in the prose (glue a plain float/int): "
+                                              f"...{facts['plainText'][start:match.end() + 40]!r}"))
     if facts["tracebackBlocks"]:
         out.append(Problem(name, "traceback", f"{facts['tracebackBlocks']} cell output(s) render an error"))
     for text in facts["outputs"]:

@@ -1,10 +1,11 @@
 """Tiny Jupyter Books written into a temporary folder, to show that the book checks catch what they claim to.
 
 `write_tiny_book(root)` writes a book with the project's own extensions (offline assets, build environment) and
-four pages: `environment.md` (the build-environment tables), `intro.md` (math), `good.ipynb` (a chapter that keeps the chapter contract: re-run note, glued
-figure, "Paper vs this book" table; executed by the build) and `bad.ipynb` (stored outputs, not executed: a
-traceback, a broken image, a dangling link, raw `$...$`, a console error, an external load, and none of the
-contract). `write_failing_book(root)` writes a book whose only chapter raises, to show the build fails.
+four pages: `intro.md` (math), `environment.md` (the build-environment tables), `good.ipynb` (a chapter that
+keeps the chapter contract: re-run note, glued figure, "Paper vs this book" table; executed by the build) and
+`bad.ipynb` (stored outputs, not executed: a traceback, a broken image, a dangling link, raw `$...$`, a numpy
+repr in the prose, a console error, an external load, and none of the contract). `write_failing_book(root)`
+writes a book whose only chapter raises, to show the build fails.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _bad_cells():
         v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
         broken,
         v4.new_markdown_cell(
-            "<p>Raw math left as text: $\\alpha + \\beta$.</p>\n\n"
+            "<p>Raw math left as text: $\\alpha + \\beta$. A leaked repr: np.float64(0.99).</p>\n\n"
             '<img src="_static/no-such-figure.png" alt="broken image">\n\n'
             '<img src="http://127.0.0.1:9/offline-check.png" alt="an external load">\n\n'
             '<a href="good.html#no-such-anchor">a dangling anchor</a> and '
