@@ -108,6 +108,7 @@ def test_depth_table_kappa_grows_monotonically_as_kappa_to_2k_plus_1():
 def test_truncation_table_measured_matches_formula():
     x = np.abs(_gaussian(30, 60, seed=3)) + 0.1
     t = sp.truncation_table(x, [1, 2, 5, 10, 30])
+    assert t["resolvable"].all()
     np.testing.assert_allclose(t["kappa_kernel_measured"], t["kappa_kernel_predicted"], rtol=1e-6)
     assert t["kappa_G_r"].iloc[0] == 1.0 and np.all(np.diff(t["kappa_G_r"]) > 0)
     np.testing.assert_allclose(t["width_v1"], t["kappa_G_r"] ** 6)
@@ -129,6 +130,19 @@ def test_kernel_conditions_attention_features_cube_kappa():
     np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-12)
     assert t.loc["attn", "kappa_K_inf"] == pytest.approx(
         kernels.condition_number(kernels.first_layer_ntk(z, z)), rel=1e-10)
+
+
+@pytest.mark.parametrize("kappa", [3.0, 100.0, 1e4])
+def test_ntk_condition_bounded_by_schur(kappa):
+    """kappa(A * C) <= min(kappa(C), kappa(A)) for PSD A with constant diagonal and C with unit diagonal."""
+    x = data.synthetic_gram_data(16, 32, kappa, seed=3)
+    t = sp.kernel_conditions(x)
+    bound = np.minimum(t["kappa_features"], t["kappa_arccos"])
+    assert np.all(t["kappa_K_inf"] <= bound * (1 + 1e-9))
+    # the bound is not vacuous for MLP-Attn: its NTK is far better conditioned than its features' kernel
+    attn = t.set_index("arch").loc["attn"]
+    if kappa >= 100:
+        assert attn["kappa_K_inf"] < 1e-3 * attn["kappa_features"]
 
 
 @pytest.mark.parametrize("arch", ["relu", "attn"])

@@ -152,7 +152,7 @@ def kappa_vs_n(
         raise ValueError(f"every n must be between 2 and the pool size {N}, got {ns}")
     rows = []
     jobs = [(norm, seed, n) for norm in normalise for seed in seeds for n in ns]
-    for norm, seed, n in progress(jobs, desc=f"kappa vs n {dataset}", disable=None if progress_bar else True):
+    for norm, seed, n in progress(jobs, desc=f"kappa vs n {dataset}", **({} if progress_bar else {"disable": True})):
         perm = np.random.default_rng(seed).permutation(N)
         lam = gram_spectrum(x[perm[:n]], normalise=norm)
         rows.append({"dataset": dataset, "normalised": bool(norm), "seed": int(seed), "n": n, "d": d,
@@ -261,7 +261,8 @@ def truncation_table(x, ranks: Sequence[int], *, normalise: bool = True, measure
     K_r = Phi_r Phi_r^T = G_r G G_r = U_r diag(lambda^3) U_r^T has condition number (on its rank r)
     kappa(K_r) = (lambda_1 / lambda_r)^3 = kappa(G_r)^3, and the v1 width requirement kappa(G_r)^6.
     measure=True also builds K_r as a matrix and reads lambda_1 / lambda_r of it (float64 eigvalsh): the check of
-    the formula. Columns: r, kappa_G_r, kappa_kernel_predicted, kappa_kernel_measured, width_v1 (eps = 1).
+    the formula (meaningful where `resolvable`: kappa(G_r)^3 n eps64 < 1). Columns: r, kappa_G_r,
+    kappa_kernel_predicted, width_v1 (eps = 1), resolvable, kappa_kernel_measured.
     """
     x = _rows(x)
     if normalise:
@@ -281,7 +282,8 @@ def truncation_table(x, ranks: Sequence[int], *, normalise: bool = True, measure
                              f"({int(np.sum(lam > n * _EPS64 * lam[0]))})")
         kappa_r = float(lam[0] / lam[r - 1])
         row = {"r": r, "kappa_G_r": kappa_r, "kappa_kernel_predicted": kappa_r**3,
-               "width_v1": _kernels.width_threshold_v1(kappa_r, 1.0)}
+               "width_v1": _kernels.width_threshold_v1(kappa_r, 1.0),
+               "resolvable": bool(kappa_r**3 * n * _EPS64 < 1.0)}
         if measure:
             Gr = (U[:, :r] * lam[:r]) @ U[:, :r].T
             phi = Gr @ x
@@ -319,8 +321,10 @@ def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFram
     Per arch: kappa_G = kappa(Xhat Xhat^T) of the unit rows; kappa_features = kappa(Z Z^T) of the actual
     features z (`feature_matrix`; for attn about kappa_G^3, Theorem 4.7, up to the row normalisation after
     attention), from the SVD of Z (`ntkbook.data.gram_condition_number`, accurate beyond 1e16 where eigvalsh of
-    Z Z^T is not); kappa_K_inf = kappa of the infinite-width NTK `kernels.first_layer_ntk(Z, Z)`;
-    lambda_min_K_inf and norm_K_inf (its extreme eigenvalues).
+    Z Z^T is not); kappa_arccos = kappa of the arc-cosine factor A = `kernels.arccos0(Z, Z)`;
+    kappa_K_inf = kappa of the infinite-width NTK K = A * Z Z^T (`kernels.first_layer_ntk(Z, Z)`);
+    lambda_min_K_inf and norm_K_inf (its extreme eigenvalues). Schur's bounds give
+    kappa_K_inf <= min(kappa_features, kappa_arccos) (the chapter's proposition; checked in the tests).
     """
     x = _rows(x)
     if x.shape[0] > x.shape[1]:
@@ -334,6 +338,7 @@ def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFram
         lam = _kernels.eigenvalues(K)
         rows.append({"arch": arch, "model": ARCH_LABELS[arch], "kappa_G": kappa_G,
                      "kappa_features": _data.gram_condition_number(z, normalise=False),
+                     "kappa_arccos": _kernels.condition_number(_kernels.arccos0(z, z), rtol=0),
                      "kappa_K_inf": _kernels.condition_number(K, rtol=0),
                      "lambda_min_K_inf": float(lam[-1]), "norm_K_inf": float(lam[0])})
     return pd.DataFrame(rows)
@@ -440,14 +445,14 @@ def width_law_sweep(
     For each nominal kappa: x = `ntkbook.data.synthetic_gram_data(n, d, kappa, seed=data_seed)` (n <= d); the
     conditions of `kernel_conditions(x, archs)`; for each arch and network seed, `ntk_error_curve`.
     Returns one row per (kappa, arch, seed, width): kappa_nominal, arch, model, seed, width, err_op, err_eig,
-    kappa_G (of the unit rows the models see), kappa_features, kappa_K_inf, n, d.
+    kappa_G (of the unit rows the models see), kappa_features, kappa_arccos, kappa_K_inf, n, d.
     """
     from ntkbook.progress import progress
 
     frames = []
     jobs = [(k, a, s) for k in kappas for a in archs for s in seeds]
     conds = {}
-    for kappa, arch, seed in progress(jobs, desc="width law", disable=None if progress_bar else True):
+    for kappa, arch, seed in progress(jobs, desc="width law", **({} if progress_bar else {"disable": True})):
         if kappa not in conds:
             x = _data.synthetic_gram_data(int(n), int(d), float(kappa), seed=int(data_seed))
             conds[kappa] = (x, kernel_conditions(x, archs).set_index("arch"))
@@ -459,7 +464,7 @@ def width_law_sweep(
         curve.insert(1, "arch", arch)
         curve.insert(2, "model", ARCH_LABELS[arch])
         curve.insert(3, "seed", int(seed))
-        for col in ("kappa_G", "kappa_features", "kappa_K_inf"):
+        for col in ("kappa_G", "kappa_features", "kappa_arccos", "kappa_K_inf"):
             curve[col] = float(c[col])
         curve["n"], curve["d"] = int(n), int(d)
         frames.append(curve)
@@ -472,7 +477,7 @@ def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) ->
     curves: `width_law_sweep` output. For criterion c in (op, eig), each seed's m*_c = `first_width_below`
     (nan = beyond the largest width); the median over seeds counts those as +inf, so m_star_c is nan (censored)
     when more than half the seeds never met the tolerance. Columns: kappa_nominal, arch, model, kappa_G,
-    kappa_features, kappa_K_inf, m_star_op, m_star_eig, censored_op, censored_eig, n_seeds, max_width.
+    kappa_features, kappa_arccos, kappa_K_inf, m_star_op, m_star_eig, censored_op, censored_eig, n_seeds, max_width.
     """
     rows = []
     for (kappa, arch), g in curves.groupby(["kappa_nominal", "arch"], sort=True):
@@ -482,7 +487,7 @@ def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) ->
             stars["op"].append(first_width_below(s["width"], s["err_op"], tol_op))
             stars["eig"].append(first_width_below(s["width"], s["err_eig"], tol_eig))
         row = {"kappa_nominal": kappa, "arch": arch, "model": ARCH_LABELS[arch]}
-        for col in ("kappa_G", "kappa_features", "kappa_K_inf"):
+        for col in ("kappa_G", "kappa_features", "kappa_arccos", "kappa_K_inf"):
             row[col] = float(g[col].iloc[0])
         for c, vals in stars.items():
             med = float(np.median(np.where(np.isnan(vals), np.inf, vals)))
@@ -499,6 +504,7 @@ def fit_power_law(x, y, *, level: float = 0.95) -> dict:
 
     x, y: (k,) positive; non-finite pairs are dropped (counted in n_dropped). The interval is
     b +- t_{k-2, (1+level)/2} * se(b) (scipy.stats.linregress). Needs at least 3 usable points.
+    A constant y gives exponent 0 with the empty interval [0, 0] (r2 nan).
     Returns dict(exponent, lo, hi, log10_prefactor, r2, n_points, n_dropped).
     """
     x = np.asarray(x, dtype=np.float64)
@@ -513,8 +519,11 @@ def fit_power_law(x, y, *, level: float = 0.95) -> dict:
     lx, ly = np.log10(x[ok]), np.log10(y[ok])
     if np.ptp(lx) == 0:
         raise ValueError("x must take at least two distinct values")
-    res = stats.linregress(lx, ly)
     k = int(ok.sum())
+    if np.ptp(ly) == 0:  # a constant y (e.g. the same power-of-two width everywhere): slope exactly 0
+        return {"exponent": 0.0, "lo": 0.0, "hi": 0.0, "log10_prefactor": float(ly[0]), "r2": float("nan"),
+                "n_points": k, "n_dropped": int((~ok).sum())}
+    res = stats.linregress(lx, ly)
     half = float(stats.t.ppf(0.5 + level / 2, k - 2) * res.stderr) if k > 2 else float("nan")
     return {"exponent": float(res.slope), "lo": float(res.slope - half), "hi": float(res.slope + half),
             "log10_prefactor": float(res.intercept), "r2": float(res.rvalue**2), "n_points": k,
@@ -538,18 +547,26 @@ def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFram
     2L-ReLU whose features are the data); m*_op and m*_eig against kappa(G) (theory: 6 for MLP-Attn, kappa^6/eps^2;
     0 for 2L-ReLU, 1/eps^2); m*_eig against kappa(K_inf) (2: m ~ kappa(K)^2 / eps^2 is the mechanism behind the 6).
     The paper states no exponent for kappa(K_inf) of 2L-ReLU (theory nan there).
-    Censored m* (beyond the largest width) are dropped and counted. Columns: model, arch, fit, y, x, exponent, lo,
-    hi, theory, consistent (theory inside the interval), r2, n_points, n_dropped.
+    Censored m* (beyond the largest width) are dropped and counted. m* is only known to a factor 2 (the
+    power-of-two grid), so for the m* fits the interval is widened by grid_resolution = log10(2) / (the span of
+    log10 x over the points used) on each side. Columns: model, arch, fit, y, x, exponent, lo, hi,
+    grid_resolution, theory, consistent (theory inside the interval), r2, n_points, n_dropped.
     """
     rows = []
     for arch, g in summary.groupby("arch", sort=False):
         for ycol, xcol, theory, label in _FITS:
             try:
                 fit = fit_power_law(g[xcol], g[ycol], level=level)
+                res = 0.0
+                if ycol.startswith("m_star"):
+                    used = np.isfinite(g[xcol]) & np.isfinite(g[ycol])
+                    res = float(np.log10(2.0) / np.ptp(np.log10(g.loc[used, xcol])))
+                    fit["lo"], fit["hi"] = fit["lo"] - res, fit["hi"] + res
+                fit["grid_resolution"] = res
             except ValueError as err:
                 fit = {"exponent": np.nan, "lo": np.nan, "hi": np.nan, "log10_prefactor": np.nan, "r2": np.nan,
                        "n_points": int(np.isfinite(g[ycol]).sum()), "n_dropped": int((~np.isfinite(g[ycol])).sum()),
-                       "error": str(err)}
+                       "grid_resolution": np.nan, "error": str(err)}
             th = theory[arch]
             rows.append({"model": ARCH_LABELS[arch], "arch": arch, "fit": label, "y": ycol, "x": xcol, **fit,
                          "theory": th,

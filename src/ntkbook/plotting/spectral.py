@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import LogLocator, NullFormatter
 
 __all__ = ["plot_kappa_vs_n", "plot_depth", "plot_truncation", "plot_width_law"]
 
@@ -42,13 +43,13 @@ def plot_kappa_vs_n(table: pd.DataFrame, paper: Mapping[str, float] | None = Non
                 ax.plot(ninf, med.loc[ninf, "kappa_numerical"], style, marker="x", color="C2" if norm else "C3",
                         label=f"numerical rank only ($\\kappa_d=\\infty$), {label}")
         d = int(sub["d"].iloc[0])
-        ax.axvline(d, color="grey", ls=":", lw=1)
-        ax.text(d, ax.get_ylim()[0], f" n = d = {d}", rotation=90, va="bottom", ha="right", fontsize=8,
-                color="grey")
+        ax.axvline(d, color="grey", ls=":", lw=1, label=f"n = d = {d}")
         if paper and name in paper:
             ax.axhline(paper[name], color="k", ls="-.", lw=1, label=f"paper: $\\kappa$ = {paper[name]:.2g}")
         ax.set(xscale="log", yscale="log", xlabel="number of examples n", ylabel="condition number of G",
                title=name)
+        ax.xaxis.set_major_locator(LogLocator(base=10))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
