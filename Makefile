@@ -22,7 +22,7 @@ book: $(STAMP)
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
 # (Debian's /usr/bin/chromium) with the network cut off; screenshots land in book/_build/screenshots/.
 check-book: $(STAMP)
-	NTKBOOK_REQUIRE_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
+	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
