@@ -340,3 +340,24 @@ def test_loglog_slope_and_figures(X):
         figs.softmax_linearization_figure(lin.drop(columns="dataset"))
     with pytest.raises(ValueError, match="shape"):
         figs.gram_heatmaps_figure({"G": np.eye(3)}, np.arange(4))
+
+
+# ---------------------------------------------------------------- real data (MNIST / CIFAR-10 test splits)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_theorem_4_1_and_bound_on_real_images(real_data_dir, name):
+    from ntkbook import data
+
+    split = data.train_test_split(name, 150, 5, seed=0, allow_split_from_test=True, data_dir=real_data_dir)
+    X = data.unit_rows(split.x_train)
+    phi = K.gram(X) @ X
+    G3 = K.gram_induced_kernel(X)
+    assert np.max(np.abs(phi @ phi.T - G3)) <= 1e-13 * np.max(np.abs(G3))
+    ref = K.gram_induced_kernel_triple_sum(X[:8])
+    assert np.max(np.abs(ref - K.gram_induced_kernel(X[:8]))) <= 1e-13 * np.max(np.abs(ref))
+    df = K.sensitivity_table(X, [0, 1], n_random=20)
+    assert df[df.reading == "data fixed"].ratio.max() <= 1.0 + 1e-12
+    # images are positively correlated: the bound is a sizeable fraction of n^2
+    assert K.sensitivity_bound(X, X[0]) > 0.05 * len(X) ** 2
