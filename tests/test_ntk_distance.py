@@ -184,3 +184,24 @@ def test_train_helpers_used_here_are_consistent():
     params, signs = models.init_network(jax.random.PRNGKey(0), 8, 256, 3)
     _, hist = train.train_gd(params, signs, jnp.asarray(z), t, learning_rate=eta, steps=50)
     assert np.all(np.diff(hist["data_loss"]) <= 1e-7)
+
+
+def test_kernel_spectrum_table_on_digits():
+    t = E.kernel_spectrum_table(("digits",), n_train=50, n_test=10)
+    assert list(t["model"]) == ["2L-ReLU", "MLP-Attn"]
+    assert np.all((t["top_share"] > 0) & (t["top_share"] <= 1)) and np.all(t["kappa_K"] >= 1)
+    # attention averages over the data set: its features are more aligned than the inputs
+    relu, attn = t.iloc[0], t.iloc[1]
+    assert attn["mean_cosine"] > relu["mean_cosine"] and attn["top_share"] > relu["top_share"]
+    assert relu["kappa_G"] == attn["kappa_G"] > 1
+
+
+def test_estimate_seconds_scales_with_work():
+    import pandas as pd
+
+    frame = pd.DataFrame({"dataset": "d", "arch": "relu", "protocol": ["adam", "gd"], "width": [256, 256],
+                          "seconds": [2.0, 4.0]})
+    est = E.estimate_seconds(frame, n_train_run=100, epochs_run=10, gd_steps_run=10, widths=[512], seeds=2,
+                             n_train=200, epochs=10, gd_steps=20)
+    # adam: 2 s x (2 widths x 2 n x 1) x 2 seeds = 16; gd: 4 s x (2 x 2 x 2) x 2 = 64
+    assert est == pytest.approx(80.0)

@@ -108,6 +108,10 @@ def test_same_seed_identical_different_seed_differs():
     c, _ = train.train(params, signs, z, t, train.TrainConfig(epochs=3, batch_size=16, seed=8))
     assert np.array_equal(a["W"], b["W"]) and ha.equals(hb)
     assert not np.array_equal(a["W"], c["W"])
+    # evaluating less often changes nothing but the NaN columns
+    d, hd = train.train(params, signs, z, t, cfg, eval_every=2)
+    assert np.array_equal(a["W"], d["W"]) and hd["batch_loss"].equals(ha["batch_loss"])
+    assert hd["loss"].isna().tolist() == [True, False, False] and hd["loss"].iloc[-1] == ha["loss"].iloc[-1]
 
 
 def test_train_config_validation():

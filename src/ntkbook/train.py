@@ -143,22 +143,31 @@ example is used once per epoch (the last, short batch is padded at weight 0). Re
 
 
 def train(
-    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, desc: str = "train"
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, desc: str = "train",
+    eval_every: int = 1, show_progress: bool = True,
 ) -> tuple[dict, pd.DataFrame]:
     """Train W with Adam for `config.epochs` epochs; returns `(params, history)`.
 
     history: one row per epoch with `epoch` (1-based), `batch_loss` (mean minibatch objective during the epoch),
-    `loss` (full objective on (z, t) after the epoch, penalty included), `data_loss` (without the penalty) and
-    `accuracy` (argmax agreement for C > 1, sign agreement for one output). Same inputs and seed -> same result.
+    and, every `eval_every` epochs and after the last (NaN otherwise), `loss` (full objective on (z, t) after the
+    epoch, penalty included), `data_loss` (without the penalty) and `accuracy` (argmax agreement for C > 1, sign
+    agreement for one output). Same inputs and seed -> same result. `show_progress=False` hides the epoch bar
+    (which `ntkbook.progress` shows only in interactive sessions anyway).
     """
+    if eval_every < 1:
+        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     z, t = jnp.asarray(z), jnp.asarray(t)
     if z.ndim != 2 or t.ndim != 2 or z.shape[0] != t.shape[0]:
         raise ValueError(f"z must be (n, d) and t (n, C) with the same n, got {z.shape} and {t.shape}")
     opt_state = init_opt_state(params, config)
     rows = []
-    for epoch in progress(range(config.epochs), desc=desc):
+    epochs = progress(range(config.epochs), desc=desc) if show_progress else range(config.epochs)
+    for epoch in epochs:
         params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch), config)
-        rows.append({"epoch": epoch + 1, "batch_loss": float(batch_loss), **evaluate(params, signs, z, t, config)})
+        row = {"epoch": epoch + 1, "batch_loss": float(batch_loss)}
+        if (epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs:
+            row.update(evaluate(params, signs, z, t, config))
+        rows.append(row)
     return params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy"])
 
 

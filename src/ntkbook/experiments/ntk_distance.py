@@ -15,7 +15,8 @@ For each data set x model x width x seed, two protocols are run from the same in
   `eta = gd_rate * n C / lambda_max(K_inf)`, `gd_steps` steps. Its counterpart is exact in the kernel regime:
   `f_NTK(t) = nt.predict.gradient_descent_mse(K_inf, Y, learning_rate=eta)` at the same time, started from the
   network's own initial outputs, so the distance measures only how far training left the infinite-width kernel
-  regime (plus a time-discretisation error below about `gd_rate / (2e)` of each mode).
+  regime. NT's formula is continuous time; for `gd_rate <= 1` every kernel eigenmode's discrete decay
+  `(1 - c)^T` differs from `exp(-c T)` by at most about `0.27 / T` of its amplitude (c <= gd_rate its step rate).
 
 Metrics per run (test set): `dist_abs = ||f_m - f_NTK||_F` over test points x outputs (comparable with Table 1),
 `dist_rel = dist_abs / ||f_NTK||_F`, `dist_abs_zero_init` (counterpart started from f0 = 0),
@@ -39,6 +40,7 @@ from ntkbook.experiments.cache import cached_frame
 from ntkbook.progress import progress
 
 MODEL_NAMES = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
+ARCH_OF = {name: arch for arch, name in MODEL_NAMES.items()}
 PROTOCOLS = ("adam", "gd")
 
 
@@ -101,7 +103,7 @@ def _accuracy(f, y) -> float:
 
 def run_width(
     z_train, y_train, z_test, y_test, k_inf, *, width: int, seed: int, epochs: int, gd_steps: int,
-    gd_rate: float = 0.1, batch_size: int = 128, learning_rate: float = 1e-3, l2: float = 1e-3,
+    gd_rate: float = 1.0, batch_size: int = 128, learning_rate: float = 1e-3, l2: float = 1e-3,
     protocols: Sequence[str] = PROTOCOLS,
 ) -> list[dict]:
     """Both protocols for one (width, seed) from the same initialisation; one row (dict) per protocol.
@@ -124,7 +126,8 @@ def run_width(
             t = train.targets(y_train, n_classes, "xent")
             cfg = train.TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, l2=l2,
                                     loss="xent", seed=seed)
-            params, hist = train.train(params0, signs, z_train, t, cfg, desc=f"m={width}")
+            params, hist = train.train(params0, signs, z_train, t, cfg, eval_every=max(epochs, 1),
+                                       show_progress=False)
             y1 = train.targets(y_train, n_classes, "mse")
             f_ntk = ntk_ridge_predictor(ktt_inf, kst_inf, y1, n * n_classes * l2, f0_train, f0_test)
             f_krr = ntk_ridge_predictor(ktt_inf, kst_inf, y1, n * n_classes * l2)
@@ -163,7 +166,7 @@ def ntk_distance_sweep(
     n_test: int = 200,
     epochs: int = 20,
     gd_steps: int = 200,
-    gd_rate: float = 0.1,
+    gd_rate: float = 1.0,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     l2: float = 1e-3,
@@ -196,24 +199,24 @@ def ntk_distance_sweep(
               "protocols": list(protocols), "data": {k: s.note for k, s in splits.items()}}
 
     def compute() -> pd.DataFrame:
-        rows = []
-        jobs = [(name, arch) for name in datasets for arch in archs]
-        for name, arch in jobs:
+        rows, prepared = [], {}
+        jobs = [(name, arch, width, seed) for name in datasets for arch in archs for width in widths for seed in seeds]
+        for name, arch, width, seed in progress(jobs, desc="ntk distance sweep"):
+            if (name, arch) not in prepared:
+                s = splits[name]
+                xtr = jnp.asarray(s.x_train, jnp.float32)
+                z_train = models.features(arch, xtr, xtr)
+                z_test = models.features(arch, jnp.asarray(s.x_test, jnp.float32), xtr)
+                xu = data.unit_rows(s.x_train)
+                g = xu @ xu.T
+                kappa = kernels.condition_number(g, rank=kernels.numerical_rank(g))
+                prepared[(name, arch)] = (z_train, z_test, infinite_kernels(z_train, z_test), kappa)
+            z_train, z_test, k_inf, kappa = prepared[(name, arch)]
             s = splits[name]
-            xtr = jnp.asarray(s.x_train, jnp.float32)
-            z_train = models.features(arch, xtr, xtr)
-            z_test = models.features(arch, jnp.asarray(s.x_test, jnp.float32), xtr)
-            k_inf = infinite_kernels(z_train, z_test)
-            xu = data.unit_rows(s.x_train)
-            g = xu @ xu.T
-            kappa = kernels.condition_number(g, rank=kernels.numerical_rank(g))
-            for width in progress(widths, desc=f"{name} {arch}"):
-                for seed in seeds:
-                    for row in run_width(z_train, s.y_train, z_test, s.y_test, k_inf, width=width, seed=seed,
-                                         epochs=epochs, gd_steps=gd_steps, gd_rate=gd_rate, batch_size=batch_size,
-                                         learning_rate=learning_rate, l2=l2, protocols=protocols):
-                        rows.append({"dataset": name, "arch": arch, "model": MODEL_NAMES[arch], **row,
-                                     "kappa_G": kappa})
+            for row in run_width(z_train, s.y_train, z_test, s.y_test, k_inf, width=width, seed=seed, epochs=epochs,
+                                 gd_steps=gd_steps, gd_rate=gd_rate, batch_size=batch_size,
+                                 learning_rate=learning_rate, l2=l2, protocols=protocols):
+                rows.append({"dataset": name, "arch": arch, "model": MODEL_NAMES[arch], **row, "kappa_G": kappa})
         return pd.DataFrame(rows)
 
     return cached_frame("ntk_distance", params, compute, cache_dir=cache_dir, refresh=refresh), notes
@@ -278,4 +281,57 @@ def table1(frame: pd.DataFrame, protocol: str = "adam", widths: Sequence[int] | 
             same = our_trend.split()[-1] == p["trend"].split()[-1]
             row["verdict"] = "trend agrees" if same else "trend differs"
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def estimate_seconds(frame: pd.DataFrame, *, n_train_run: int, epochs_run: int, gd_steps_run: int,
+                     widths: Sequence[int], seeds: int, n_train: int, epochs: int, gd_steps: int,
+                     min_width: int = 256) -> float:
+    """Extrapolated run time (s) of a sweep from the per-run timings of a smaller one (an estimate, not a measure).
+
+    Cost model: a run's seconds are proportional to its work `m n T` (T = epochs for "adam", gd_steps for "gd");
+    the rate seconds / work is the median over the measured runs with `width >= min_width` (where the arithmetic,
+    not the overhead, dominates), per data set, model and protocol. The target sweep has the same data sets, models
+    and protocols as `frame`, the given widths, `seeds` seeds, n_train, epochs and gd_steps. Ignores compilation and
+    the kernel-predictor solves, which grow like n^3 (small for n <= a few thousand).
+    """
+    steps_run = {"adam": epochs_run, "gd": gd_steps_run}
+    steps_new = {"adam": epochs, "gd": gd_steps}
+    big = frame[frame["width"] >= min(min_width, frame["width"].max())]
+    total = 0.0
+    for (_, _, protocol), g in big.groupby(["dataset", "arch", "protocol"]):
+        rate = float(np.median(g["seconds"] / (g["width"] * n_train_run * steps_run[protocol])))
+        total += rate * seeds * sum(w * n_train * steps_new[protocol] for w in widths)
+    return total
+
+
+def kernel_spectrum_table(datasets: Sequence[str] = ("mnist", "cifar10"), *, n_train: int = 256, n_test: int = 100,
+                          data_seed: int = 0, data_dir=None) -> pd.DataFrame:
+    """Spectral summary of each model's infinite-width NTK on the training set, one row per (dataset, model).
+
+    Columns: `mean_cosine` (mean off-diagonal <z_i, z_j> of the unit-norm features), `top_share` (lambda_1 / trace
+    of K_inf), `kappa_K` (lambda_1 / lambda_r of K_inf, r its numerical rank), `kappa_G` (the same for the Gram
+    matrix of the unit-norm inputs), all float64. Same split as `ntk_distance_sweep` with the same n_train and
+    n_test and data_seed (pass the same values to get the same training rows).
+    """
+    from ntkbook import data, kernels
+
+    rows = []
+    for name in datasets:
+        s = data.train_test_split(name, n_train, n_test, seed=data_seed, allow_split_from_test=True,
+                                  data_dir=data_dir)
+        xu = data.unit_rows(s.x_train)
+        g = xu @ xu.T
+        kappa_g = kernels.condition_number(g, rank=kernels.numerical_rank(g))
+        for arch in models.ARCHITECTURES:
+            xtr = jnp.asarray(s.x_train, jnp.float32)
+            z = np.asarray(models.features(arch, xtr, xtr), np.float64)
+            z /= np.linalg.norm(z, axis=1, keepdims=True)
+            k, _ = infinite_kernels(z, z[:1])
+            lam = kernels.eigenvalues(k)
+            cos = z @ z.T
+            rows.append({"dataset": name, "model": MODEL_NAMES[arch],
+                         "mean_cosine": float((cos.sum() - np.trace(cos)) / (len(z) * (len(z) - 1))),
+                         "top_share": float(lam[0] / lam.sum()),
+                         "kappa_K": kernels.condition_number(k, rank=kernels.numerical_rank(k)), "kappa_G": kappa_g})
     return pd.DataFrame(rows)

@@ -1,0 +1,101 @@
+"""Benchmark: the exact two-layer empirical NTK (`ntkbook.models.empirical_ntk`) against neural-tangents' generic
+`empirical_ntk_fn` (NTK_VECTOR_PRODUCTS and JACOBIAN_CONTRACTION), in the same run, on the same network and inputs.
+Writes benchmarks/results/ntk.md.
+
+Run by hand: `.venv/bin/python benchmarks/bench_ntk.py [--sizes 1000x784x1024 1000x784x4096] [--outputs 10]`.
+Inputs are n random unit rows in d dimensions (uniform pixels, then unit-normalised, like the images); the network
+has width m and C outputs; NT computes the per-output block (`trace_axes=(-1,)`, a mean over outputs), the same
+(n, n) matrix as the fast path. Each NT call is timed once, compilation included (a second call would reuse the
+compiled function but NT's cost is dominated by the contraction itself); the fast path is timed after one warm-up
+call, best of 5. Float32 throughout; "max rel. diff." is max |K_fast - K_NT| / max |K_NT|.
+STRUCTURED_DERIVATIVES is not timed: it fails on the pinned JAX 0.5.3 (see ntkbook.models).
+"""
+
+import argparse
+import datetime as dt
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import ntkbook  # noqa: F401  (quiet TensorFlow first)
+from ntkbook import models
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ntk.md"
+
+
+def timed(fn, *args, **kwargs):
+    """(seconds, result) of one call, blocking until the jax result is ready."""
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args, **kwargs))
+    return time.perf_counter() - t0, out
+
+
+def bench(n: int, d: int, m: int, c: int, seed: int = 0) -> list[dict]:
+    """Rows (implementation, seconds, max rel. diff.) for one problem size."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, d)).astype(np.float32)
+    z = jnp.asarray(x / np.linalg.norm(x, axis=1, keepdims=True))
+    params, signs = models.init_network(jax.random.PRNGKey(seed), d, m, c)
+    fast = jax.jit(models.empirical_ntk)
+    _, k_fast = timed(fast, params, z, z)
+    t_fast = min(timed(fast, params, z, z)[0] for _ in range(5))
+    rows = [{"implementation": "ntkbook fast path (two matrix products)", "seconds": t_fast, "rel": 0.0}]
+    for impl in ("ntk_vector_products", "jacobian_contraction"):
+        t, k_nt = timed(models.empirical_ntk_nt, params, signs, z, z, implementation=impl)
+        rel = float(jnp.max(jnp.abs(k_fast - k_nt)) / jnp.max(jnp.abs(k_nt)))
+        rows.append({"implementation": f"neural-tangents {impl.upper()}", "seconds": t, "rel": rel})
+    return [{"n": n, "d": d, "m": m, "C": c, **r} for r in rows]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores (1-minute load {load:.1f} at the start), jax {jax.__version__} on "
+            f"{jax.default_backend()}, {platform.system()} {platform.release()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000x784x1024"], help="n x d x m, e.g. 1000x784x1024")
+    parser.add_argument("--outputs", type=int, default=1, help="number of outputs C (default 1: NT cost and memory grow with C)")
+    parser.add_argument("--no-write", action="store_true", help="print the table without writing ntk.md")
+    args = parser.parse_args()
+    where = machine()
+    rows = []
+    for size in args.sizes:
+        n, d, m = (int(v) for v in size.lower().split("x"))
+        rows += bench(n, d, m, args.outputs)
+    lines = [
+        "## Empirical NTK: two-layer fast path vs neural-tangents",
+        "",
+        f"Recorded {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {where}, by `benchmarks/bench_ntk.py` "
+        "(float32; NT timed once with compilation, the fast path best of 5 after warm-up).",
+        "",
+        "| n | d | m | C | implementation | seconds | speed-up | max rel. diff. to fast path |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        base = next(q["seconds"] for q in rows if (q["n"], q["d"], q["m"]) == (r["n"], r["d"], r["m"])
+                    and q["implementation"].startswith("ntkbook"))
+        lines.append(f"| {r['n']} | {r['d']} | {r['m']} | {r['C']} | {r['implementation']} | {r['seconds']:.3g} | "
+                     f"{r['seconds'] / base:.0f}x | {r['rel']:.1e} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+        print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
