@@ -345,13 +345,14 @@ def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFram
 
 
 def _first_layer(z: np.ndarray, width: int, seed: int) -> np.ndarray:
-    """W (d, width) float64 from `ntkbook.models.init_network(PRNGKey(seed), d, width, 1)`."""
+    """W (d, width) from `ntkbook.models.init_network(PRNGKey(seed), d, width, 1)`, in its own dtype (float32
+    unless x64 is on); callers cast the columns they use to float64."""
     import jax
 
     from ntkbook import models
 
     params, _ = models.init_network(jax.random.PRNGKey(int(seed)), z.shape[1], int(width), 1)
-    return np.asarray(params["W"], dtype=np.float64)
+    return np.asarray(params["W"])
 
 
 def _errors(D: np.ndarray, lam: np.ndarray) -> tuple[float, float]:
@@ -366,7 +367,8 @@ def ntk_error_curve(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     (`models.init_network`, key PRNGKey(seed)); the network of width m is its first m neurons, so each width has
     exactly the distribution of a fresh initialisation and the widths share their randomness (a coupling that
     makes the sweep cost one width-M kernel). Fast path: with A = 1[z W > 0] (n, M),
-    K_m = (A_{:, :m} A_{:, :m}^T / m) * (z z^T), accumulated block by block between consecutive widths.
+    K_m = (A_{:, :m} A_{:, :m}^T / m) * (z z^T), accumulated block by block between consecutive widths (A is
+    formed one block at a time, in float64).
     K_inf = `kernels.first_layer_ntk(z, z)`. Checked against `ntk_error_curve_bruteforce`.
     Returns columns width, err_op = ||K_m - K_inf||_op / ||K_inf||_op, err_eig = ||K_m - K_inf||_op / lambda_min.
     """
@@ -376,11 +378,10 @@ def ntk_error_curve(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     lam = _kernels.eigenvalues(K_inf)
     C = z @ z.T
     W = _first_layer(z, int(w[-1]), seed)
-    A = (z @ W > 0).astype(np.float64)
     S = np.zeros_like(C)
     prev, rows = 0, []
     for m in w:
-        block = A[:, prev:m]
+        block = (z @ W[:, prev:m].astype(np.float64) > 0).astype(np.float64)  # one block at a time: O(n M) memory
         S += block @ block.T
         prev = int(m)
         err_op, err_eig = _errors(S / m * C - K_inf, lam)
@@ -408,7 +409,8 @@ def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd
     with enable_x64():
         zj = jnp.asarray(z, dtype=jnp.float64)
         for m in w:
-            K_m = np.asarray(models.empirical_ntk({"W": jnp.asarray(W[:, :m])}, zj, zj), dtype=np.float64)
+            Wm = jnp.asarray(W[:, :m].astype(np.float64))
+            K_m = np.asarray(models.empirical_ntk({"W": Wm}, zj, zj), dtype=np.float64)
             err_op, err_eig = _errors(K_m - K_inf, lam)
             rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
     return pd.DataFrame(rows)
