@@ -1,10 +1,11 @@
 """Sphinx extension: the book's pages load nothing from the network, so they read the same offline.
 
 1. MathJax 3 comes from the book's own static files. Sphinx's default `mathjax_path` is a CDN URL; this
-extension copies MathJax 3 out of the pinned PyPI wheel `django-static-mathjax` (it carries MathJax 3.2.2's `es5/` build as plain files and has no dependencies; Django
-itself is not needed) into `<html>/_static/mathjax/` and points `mathjax_path` there. The copy holds the entry
-script `tex-mml-chtml.js` and the parts it loads on demand: TeX extensions (`input/`), the CommonHTML fonts
-(`output/chtml/`), the menu (`ui/`) and the accessibility components (`a11y/`, `sre/`).
+extension copies MathJax 3 out of the pinned PyPI wheel `django-static-mathjax` (it carries MathJax 3.2.2's
+`es5/` build as plain files and has no dependencies; Django itself is not needed) into `<html>/_static/mathjax/`
+and points `mathjax_path` there. The copy holds the entry script `tex-mml-chtml.js` and the parts it loads on
+demand: TeX extensions (`input/`), the CommonHTML fonts (`output/chtml/`), the menu (`ui/`) and the
+accessibility components (`a11y/`, `sre/`).
 
 Configuration (the `sphinx: config:` block of `_config.yml`): `mathjax_path` may be left unset or set to
 `mathjax/tex-mml-chtml.js`; a remote URL is refused with an error, since the book must read offline.
