@@ -227,7 +227,7 @@ def test_figures_are_built():
     c = sp.width_law_sweep(n=6, d=12, kappas=[3.0, 30.0, 300.0], seeds=[0], widths=[4, 64, 1024],
                            progress_bar=False)
     s = sp.width_law_summary(c, tol_op=0.3, tol_eig=3.0)
-    assert len(ps.plot_width_law(c, s, sp.width_law_fits(s)).axes) == 3
+    assert len(ps.plot_width_law(c, s, sp.width_law_fits(s)).axes) == 4
 
 
 @pytest.mark.realdata

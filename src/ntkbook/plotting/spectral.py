@@ -17,6 +17,13 @@ __all__ = ["plot_kappa_vs_n", "plot_depth", "plot_truncation", "plot_width_law"]
 _MODEL_ORDER = ("2L-ReLU", "MLP-Attn")
 
 
+def _slope_text(r) -> str:
+    """'model: slope b [lo, hi]' for a `width_law_fits` row, or why there is no fit."""
+    if not np.isfinite(r.exponent):
+        return f"{r.model}: no fit ({r.n_points} uncensored points)"
+    return f"{r.model}: slope {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
+
+
 def plot_kappa_vs_n(table: pd.DataFrame, paper: Mapping[str, float] | None = None) -> plt.Figure:
     """kappa(G) against n, one panel per data set (log-log), from `kappa_vs_n` tables concatenated.
 
@@ -101,13 +108,15 @@ def plot_truncation(table: pd.DataFrame) -> plt.Figure:
 
 
 def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFrame | None = None) -> plt.Figure:
-    """Three panels from `width_law_sweep`, `width_law_summary` and `width_law_fits`.
+    """Four panels (2 x 2) from `width_law_sweep`, `width_law_summary` and `width_law_fits`.
 
     (a) median over seeds of ||K_m - K_inf||_op / ||K_inf||_op (solid) and / lambda_min(K_inf) (dotted) against
     the width m, MLP-Attn, one colour per kappa(G); (b) kappa(Z Z^T) and kappa(K_inf) against kappa(G), with the
-    slope-3 line of Theorem 4.7; (c) m* for both criteria against kappa(G), with a slope-6 guide.
+    slope-3 line of Theorem 4.7; (c) m* for both criteria against kappa(G), with a slope-6 guide; (d) m*_eig
+    against kappa(K_inf), with a slope-2 guide (the mechanism m ~ kappa(K)^2 / eps^2).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
+    fig, axes = plt.subplots(2, 2, figsize=(11.0, 8.6))
+    axes = axes.ravel()
     ax = axes[0]
     attn = curves[curves["arch"] == "attn"]
     kappas = sorted(attn["kappa_nominal"].unique())
@@ -148,9 +157,28 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
            ylim=(max(lo / 4, 1), top * 30), title="(c) the width needed")
     if fits is not None:
         f = fits[(fits["y"] == "m_star_eig") & (fits["x"] == "kappa_G")]
-        txt = "\n".join(f"{r.model}: slope {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]" for r in f.itertuples())
+        txt = "\n".join(_slope_text(r) for r in f.itertuples())
         ax.text(0.98, 0.03, "$m^*$ rel. to $\\lambda_{min}$:\n" + txt, transform=ax.transAxes, ha="right",
                 va="bottom", fontsize=7, bbox={"fc": "white", "alpha": 0.8, "lw": 0})
+    ax.legend(fontsize=7, loc="upper left")
+
+    ax = axes[3]
+    for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
+        g = summary[summary["model"] == model].sort_values("kappa_K_inf")
+        ax.plot(g["kappa_K_inf"], g["m_star_eig"], "s--", color=f"C{j}", label=f"{model}")
+    kk = np.geomspace(summary["kappa_K_inf"].min(), summary["kappa_K_inf"].max(), 20)
+    ok = summary.dropna(subset=["m_star_eig"])
+    if len(ok):
+        c = float(np.median(ok["m_star_eig"] / ok["kappa_K_inf"] ** 2))
+        ax.plot(kk, c * kk**2, "k:", lw=1, label="slope 2 ($\\kappa(K_\\infty)^2$)")
+    ax.axhline(top, color="grey", lw=1, ls="-.", label=f"largest width tried ({top:.0f})")
+    ax.set(xscale="log", yscale="log", xlabel="$\\kappa(K_\\infty)$ of the infinite-width NTK",
+           ylabel="$m^*$ rel. to $\\lambda_{min}$ (neurons)", title="(d) the mechanism: $m^* \\sim \\kappa(K)^2$")
+    if fits is not None:
+        f = fits[(fits["y"] == "m_star_eig") & (fits["x"] == "kappa_K_inf")]
+        txt = "\n".join(_slope_text(r) for r in f.itertuples())
+        ax.text(0.98, 0.03, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+                bbox={"fc": "white", "alpha": 0.8, "lw": 0})
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
