@@ -93,6 +93,10 @@ def test_power_table_checks_theorem_4_7_in_float64_and_float32_fails():
     assert not t.loc[("float32", 3), "resolvable"]
     assert t.loc[("float32", 3), "rel_error"] > 0.5
     assert t.loc[("float32", 1), "rel_error"] < 1e-2
+    with pytest.raises(ValueError, match="symmetric"):
+        sp.power_condition_table(np.triu(G), [3])
+    with pytest.raises(ValueError, match="float64"):
+        sp.power_condition_table(G, [3], dtypes=("float16",))
 
 
 def test_depth_table_kappa_grows_monotonically_as_kappa_to_2k_plus_1():

@@ -211,8 +211,11 @@ def power_condition_table(G, powers: Sequence[int], *, dtypes: Sequence[str] = (
     the rounding noise of that precision. rel_error = |measured / predicted - 1|.
     Columns: dtype, p, kappa_G, predicted, measured, rel_error, resolvable.
     """
-    G = _kernels._symmetric(G, "G")
+    G = _rows(G, "G")
     n = G.shape[0]
+    if G.shape != (n, n) or not np.allclose(G, G.T, rtol=0, atol=1e-12 * np.abs(G).max()):
+        raise ValueError(f"G must be a symmetric (n, n) matrix, got shape {G.shape}; pass a Gram matrix X X^T")
+    G = 0.5 * (G + G.T)
     kappa_G = _kernels.condition_number(G, rtol=0)
     rows = []
     for name in dtypes:
