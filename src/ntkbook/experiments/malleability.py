@@ -133,7 +133,7 @@ class Config:
     decay: float = 1.0
     adv_rounds: int = 10
     poison_fractions: tuple[float, ...] = (0.02, 0.05, 0.1)
-    poison_targets: int = 4
+    poison_targets: int = 3
 
     def __post_init__(self):
         named = (*self.tasks, *self.sweep_tasks, *self.intervention_tasks, *self.adv_tasks, *self.poison_tasks)
@@ -443,27 +443,34 @@ def _ratio(attn: float, relu: float) -> float:
 
 
 def ratio_verdict(task: str, ratio: float, attn_ci: tuple[float, float], relu_ci: tuple[float, float]) -> str:
-    """Verdict on the paper's ratio claim for `task` (`PAPER_RATIO_CLAIMS`), given our ratio and both intervals.
+    """Verdict on the paper's ratio claim for `task` (`PAPER_RATIO_CLAIMS`, a range [L, H]), given our ratio of mean
+    flip rates and both (mean, 95 % half-width) intervals over seeds.
 
-    "holds" if the ratio lies in the claimed range; otherwise "direction holds (weaker|stronger)" if MLP-Attn is
-    higher with disjoint intervals, "≈ equal" if the intervals overlap, and "reversed" if ReLU is higher."""
+    "holds" if the ratio lies in [L, H]; "does not hold" if the intervals exclude the claim (the largest ratio they
+    allow, attn_hi / relu_lo, is below L, or the smallest, attn_lo / relu_hi, is above H), saying which model is
+    higher when the intervals separate; otherwise "not resolved" (the intervals are too wide to decide)."""
     if task not in PAPER_RATIO_CLAIMS:
         return "no paper claim for this task"
     low, high = PAPER_RATIO_CLAIMS[task]
     (am, ah), (rm, rh) = attn_ci, relu_ci
     ah, rh = (0.0 if not np.isfinite(ah) else ah), (0.0 if not np.isfinite(rh) else rh)
+    claim = f"the paper claims {low:g}–{high:g}×"
     if np.isnan(ratio):
         return "undefined (no flips in either model)"
     if np.isinf(ratio):
-        return f"direction holds (2L-ReLU has no flips; the paper claims {low:g}–{high:g}×)"
+        return f"2L-ReLU has no flips, the ratio is unbounded ({claim})"
     if low <= ratio <= high:
-        return f"holds ({ratio:.2g}× in the claimed {low:g}–{high:g}×)"
-    separated = am - ah > rm + rh
-    if separated:
-        return f"direction holds, {'weaker' if ratio < low else 'stronger'} ({ratio:.2g}× vs {low:g}–{high:g}×)"
-    if rm - rh > am + ah:
-        return f"reversed ({ratio:.2g}×; the paper claims {low:g}–{high:g}×)"
-    return f"not resolved: intervals overlap ({ratio:.2g}×; the paper claims {low:g}–{high:g}×)"
+        return f"holds ({ratio:.2g}×; {claim})"
+    attn_lo, attn_hi, relu_lo, relu_hi = max(am - ah, 0.0), am + ah, max(rm - rh, 0.0), rm + rh
+    if relu_lo > 0 and attn_hi < low * relu_lo:
+        if relu_lo > attn_hi:
+            return f"does not hold: reversed, 2L-ReLU flips more ({ratio:.2g}×; {claim})"
+        if attn_lo > relu_hi:
+            return f"does not hold: MLP-Attn flips more, but only {ratio:.2g}× ({claim})"
+        return f"does not hold: {ratio:.2g}×, the intervals exclude the claim ({claim})"
+    if relu_hi > 0 and attn_lo > high * relu_hi:
+        return f"does not hold: stronger than claimed ({ratio:.2g}×; {claim})"
+    return f"not resolved: intervals too wide ({ratio:.2g}×; {claim})"
 
 
 def attack_table(frame: pd.DataFrame, tasks: Sequence[str], paper: dict, eps: float) -> pd.DataFrame:
@@ -680,3 +687,104 @@ def poisoning_table(poison: pd.DataFrame, frame: pd.DataFrame, eps: float) -> pd
             row[f"PGD flip rate {protocol} (%)"] = _fmt(*mean_ci(f.flip_rate)[:2])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def poisoning_vs_malleability(poison: pd.DataFrame, frame: pd.DataFrame, eps: float) -> pd.DataFrame:
+    """Per (task, model, seed, protocol): the PGD flip rate at ε (malleability) beside the poisoning success rate
+    (over all targets and fractions), to ask whether the more malleable unit is the easier one to poison."""
+    flips = frame[(frame.training == "standard") & (frame.intervention == "adversarial") & (frame.attack == "pgd")
+                  & np.isclose(frame.eps, eps)]
+    rows = []
+    for (task, arch, seed), g in poison.groupby(["task", "arch", "seed"], sort=False):
+        for protocol in ("a", "b"):
+            f = flips[(flips.task == task) & (flips.arch == arch) & (flips.seed == seed) & (flips.protocol == protocol)]
+            rows.append({"task": task, "arch": arch, "seed": seed, "protocol": protocol,
+                         "flip_rate": float(f.flip_rate.mean()) if len(f) else float("nan"),
+                         "success": float(g[f"success_{protocol}"].mean())})
+    return pd.DataFrame(rows)
+
+
+def malleability_predicts_poisoning(pairs: pd.DataFrame) -> pd.DataFrame:
+    """From `poisoning_vs_malleability`: per task and protocol, which model is more malleable (higher mean flip
+    rate), which is easier to poison (higher mean success), whether they agree, and Spearman ρ between flip rate
+    and success over the (model, seed) units (NaN when either is constant)."""
+    rows = []
+    for (task, protocol), g in pairs.groupby(["task", "protocol"], sort=False):
+        means = g.groupby("arch")[["flip_rate", "success"]].mean()
+        more_malleable = ARCH_LABELS[means.flip_rate.idxmax()]
+        easier = ARCH_LABELS[means.success.idxmax()]
+        ok = g.flip_rate.nunique() > 1 and g.success.nunique() > 1
+        rho = float(stats.spearmanr(g.flip_rate, g.success).statistic) if ok else float("nan")
+        rows.append({"task": TASKS[task]["label"], "protocol": protocol, "more malleable": more_malleable,
+                     "easier to poison": easier, "agree": more_malleable == easier,
+                     "Spearman ρ (flip rate, success) over units": round(rho, 2) if np.isfinite(rho) else rho,
+                     "units": len(g)})
+    return pd.DataFrame(rows)
+
+
+#: Wall-clock seconds of whole chapter runs (fresh cache), measured on the machines named; the chapter shows
+#: them beside the time of its own run. None: not measured.
+MEASURED_SECONDS = {
+    "quick": {"seconds": 57.0, "machine": "2 CPU cores shared with other jobs (load about 5), papermill, fresh cache"},
+    "default": {"seconds": 235.0, "machine": "2 CPU cores shared with other jobs (load about 6), papermill, fresh cache"},
+    "paper": {"seconds": None, "machine": "not run: no GPU was lent to this session, and on CPU it takes hours"},
+}
+
+
+def task_key(task: str) -> str:
+    return task.replace("-", "_")
+
+
+def claim_summary(frame: pd.DataFrame, config: Config) -> dict:
+    """Named numbers and verdict strings for the chapter's prose (glued, never typed), NaN or "not run in this
+    profile" where a task was not run. Keys (task with "-" as "_", protocol p in a/b):
+    `ratio_<task>_<p>` attention/ReLU ratio of the PGD flip rate at ε; `flip_<arch>_<task>_<p>` that flip rate;
+    `verdict_<task>_<p>` the verdict on the ratio claim (PGD row); `random_ratio_<task>_<p>` the ratio under the
+    random-sign control; `control_<arch>_<task>` the flip rate of retraining on clean data with another minibatch
+    order; `t4_<task>_<p>` the verdict on Table 4; `sweep_same_ranking_<p>` whether the model with the higher flip
+    rate is the same at every ε of the sweep (MNIST)."""
+    out: dict = {}
+    std = frame[(frame.training == "standard") & (frame.intervention == "adversarial") & np.isclose(frame.eps, config.eps)]
+    t2 = attack_table(frame, [t for t in ("mnist", "cifar10") if t in config.tasks], PAPER_TABLE2, config.eps)
+    t3 = attack_table(frame, [t for t in ("mnist-3v8", "cifar10-auto-air") if t in config.tasks], PAPER_TABLE3, config.eps)
+    both = pd.concat([t2, t3], ignore_index=True)
+    t4 = adversarial_training_table(frame, [t for t in ("mnist", "cifar10") if t in config.adv_tasks], config.eps)
+    for task in ("mnist", "cifar10", "mnist-3v8", "cifar10-auto-air"):
+        k = task_key(task)
+        for p in ("a", "b"):
+            for arch in ("relu", "attn"):
+                g = std[(std.task == task) & (std.arch == arch) & (std.attack == "pgd") & (std.protocol == p)]
+                out[f"flip_{arch}_{k}_{p}"] = float(100 * g.flip_rate.mean()) if len(g) else float("nan")
+            out[f"ratio_{k}_{p}"] = _ratio(out[f"flip_attn_{k}_{p}"], out[f"flip_relu_{k}_{p}"])
+            row = both[(both.task == TASKS[task]["label"]) & (both.attack == "PGD") & (both.protocol == p)] if len(both) else both
+            out[f"verdict_{k}_{p}"] = row.verdict.iloc[0] if len(row) else "not run in this profile"
+            r = std[(std.task == task) & (std.attack == "random") & (std.protocol == p)]
+            out[f"random_ratio_{k}_{p}"] = _ratio(r[r.arch == "attn"].flip_rate.mean(), r[r.arch == "relu"].flip_rate.mean()) if len(r) else float("nan")
+            row4 = t4[(t4.task == TASKS[task]["label"]) & (t4.protocol == p)] if len(t4) else t4
+            out[f"t4_{k}_{p}"] = row4.verdict.iloc[0] if len(row4) else "not run in this profile"
+        for arch in ("relu", "attn"):
+            c = frame[(frame.intervention == "control") & (frame.task == task) & (frame.arch == arch)]
+            out[f"control_{arch}_{k}"] = float(100 * c.flip_rate.mean()) if len(c) else float("nan")
+    sweep = eps_sweep_frame(frame)
+    for p in ("a", "b"):
+        s = sweep[(sweep.task == "mnist") & (sweep.protocol == p)].pivot_table(index="eps", columns="arch", values="mean")
+        if {"relu", "attn"} <= set(s.columns) and len(s) > 1:
+            higher = (s["attn"] > s["relu"]).to_numpy()
+            out[f"sweep_same_ranking_{p}"] = (
+                "yes: MLP-Attn higher at every ε" if higher.all() else
+                "yes: 2L-ReLU higher at every ε" if (s["relu"] > s["attn"]).all() else "no: the ranking changes with ε")
+        else:
+            out[f"sweep_same_ranking_{p}"] = "not run in this profile"
+    # plain Python types, so that glue's text/plain is "0.61", not "np.float64(0.61)"
+    return {k: float(v) if isinstance(v, np.floating | float) else v for k, v in out.items()}
+
+
+def poisoning_answer(prediction: pd.DataFrame) -> str:
+    """One sentence from `malleability_predicts_poisoning`: in how many (task, protocol) cases the more malleable
+    model is also the easier one to poison."""
+    if prediction.empty:
+        return "the poisoning experiment was not run in this profile"
+    agree = int(prediction.agree.sum())
+    total = len(prediction)
+    verdict = "yes" if agree == total else "no" if agree == 0 else "not consistently"
+    return f"{verdict}: in {agree} of {total} (task, protocol) cases the more malleable model is also the easier to poison"
