@@ -224,3 +224,18 @@ def test_claim_summary_values_are_plain_python(tiny_run):
     frame, _, _ = tiny_run
     values = M.claim_summary(frame, TINY).values()
     assert all(type(v) in (float, str) for v in values)
+
+
+def test_figures_have_labelled_axes(tiny_run):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ntkbook.plotting import malleability as P
+
+    frame, poison, _ = tiny_run
+    for fig in (P.flip_rate_vs_eps(M.eps_sweep_frame(frame)), P.poisoning_success(poison)):
+        axes = fig.get_axes()
+        assert len(axes) == 2 and all(ax.get_xlabel() for ax in axes) and axes[0].get_ylabel()
+        assert all(ax.lines for ax in axes)
+    with pytest.raises(ValueError, match="more than one"):
+        P.flip_rate_vs_eps(M.eps_sweep_frame(frame[frame.eps.isin([0.0, 0.3])]))
