@@ -81,7 +81,7 @@ def main() -> None:
         f"Recorded {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {where}, by `benchmarks/bench_ntk.py` "
         "(float32; NT timed once with compilation, the fast path best of 5 after warm-up).",
         "",
-        "| n | d | m | C | implementation | seconds | speed-up | max rel. diff. to fast path |",
+        "| n | d | m | C | implementation | seconds | time / fast path | max rel. diff. to fast path |",
         "|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:

@@ -131,7 +131,8 @@ def _fake_frame():
                     rows.append({"dataset": "mnist", "arch": "relu", "model": model, "width": w, "seed": seed,
                                  "protocol": protocol, "dist_abs": v + 0.1 * seed, "dist_rel": 0.1 * v,
                                  "kernel_dist_init": 1 / w, "kernel_dist_final": 2 / w,
-                                 "kernel_movement": 0.5 / w})
+                                 "kernel_movement": 0.5 / w, "dist_abs_zero_init": v * (-1) ** (w == 1024),
+                                 "test_acc": 0.5, "ntk_test_acc": 0.6, "train_loss": 1.0})
     return pd.DataFrame(rows)
 
 
@@ -142,6 +143,19 @@ def test_table1_sets_ours_beside_the_paper():
     assert relu["our trend"] == "decreasing" and relu["verdict"] == "trend agrees"
     attn = t[t["model"] == "MLP-Attn"].iloc[0]
     assert attn["our trend"] == "increasing" and attn["verdict"] == "trend agrees"  # paper: "... then increasing"
+    assert attn["trend under equal-time GD"] == "increasing" and attn["GD verdict"] == "trend agrees"
+    assert relu["trend vs KRR from f0=0"].startswith("non-monotonic")
+    assert relu["ours m=4096"] == pytest.approx(3.05)
+
+
+def test_slopes_and_summary():
+    f = _fake_frame()
+    slopes = E.loglog_slopes(f)
+    assert slopes.loc[("mnist", "relu", "adam"), "kernel_dist_init"] == pytest.approx(-1.0)
+    s = E.summary_at_width(f, 1024)
+    assert set(s.index.get_level_values("model")) == {"2L-ReLU", "MLP-Attn"}
+    with pytest.raises(ValueError, match="width 7"):
+        E.summary_at_width(f, 7)
 
 
 def test_figures_draw():

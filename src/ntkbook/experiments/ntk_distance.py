@@ -255,33 +255,78 @@ def trend(widths: Sequence[float], values: Sequence[float], *, tol: float = 0.05
     return "non-monotonic, then " + ("increasing" if last > 0 else "decreasing")
 
 
-def table1(frame: pd.DataFrame, protocol: str = "adam", widths: Sequence[int] | None = None) -> pd.DataFrame:
-    """Our Table 1 beside the paper's: mean dist_abs over seeds at the paper's widths that we ran, our trend over all
-    widths we ran, the paper's numbers and trend, and a verdict ("trend agrees" / "trend differs").
-
-    frame: `ntk_distance_sweep` output. One row per (model, dataset).
-    """
+def _trends(frame: pd.DataFrame, protocol: str, column: str) -> dict[tuple[str, str], str]:
+    """{(model, dataset): trend of the seed-mean of `column` over width} for one protocol."""
     sub = frame[frame["protocol"] == protocol]
-    mean = sub.groupby(["model", "dataset", "width"])["dist_abs"].mean().reset_index()
-    paper_widths = [16, 1024, 4096] if widths is None else list(widths)
+    mean = sub.groupby(["model", "dataset", "width"])[column].mean().reset_index()
+    return {key: trend(g["width"], g[column]) for key, g in mean.groupby(["model", "dataset"], sort=False)}
+
+
+def table1(frame: pd.DataFrame, widths: Sequence[int] | None = None) -> pd.DataFrame:
+    """Our Table 1 beside the paper's, one row per (model, dataset).
+
+    Columns: mean `dist_abs` over seeds under the paper protocol ("adam") at `widths` (default: those of 16 / 1024 /
+    4096 that were run, NaN otherwise); `our trend` over all widths run; the paper's numbers and trend; `verdict`
+    ("trend agrees" / "trend differs", comparing the direction at large width, i.e. the last word of the trend);
+    `trend under equal-time GD` and its verdict `GD verdict`; `trend vs KRR from f0=0` (adam, the counterpart
+    started from zero outputs). frame: `ntk_distance_sweep` output.
+    """
+    sub = frame[frame["protocol"] == "adam"]
+    mean = sub.groupby(["model", "dataset", "width"])["dist_abs"].mean()
+    widths = [w for w in (16, 1024, 4096) if w in set(frame["width"])] if widths is None else list(widths)
+    adam, zero = _trends(frame, "adam", "dist_abs"), _trends(frame, "adam", "dist_abs_zero_init")
+    gd = _trends(frame, "gd", "dist_abs") if "gd" in set(frame["protocol"]) else {}
     rows = []
-    for (model, dataset), g in mean.groupby(["model", "dataset"], sort=False):
-        ours = dict(zip(g["width"], g["dist_abs"], strict=True))
-        p = PAPER_TABLE1[(PAPER_TABLE1["model"] == model) & (PAPER_TABLE1["dataset"] == dataset)]
+    for model, dataset in adam:
         row = {"model": model, "dataset": dataset}
-        for w in paper_widths:
-            row[f"ours m={w}"] = ours.get(w, np.nan)
-        our_trend = trend(list(ours), list(ours.values()))
-        row["our trend"] = our_trend
+        for w in widths:
+            row[f"ours m={w}"] = mean.get((model, dataset, w), np.nan)
+        row["our trend"] = adam[(model, dataset)]
+        p = PAPER_TABLE1[(PAPER_TABLE1["model"] == model) & (PAPER_TABLE1["dataset"] == dataset)]
         if len(p):
             p = p.iloc[0]
             for w in (16, 1024, 4096):
                 row[f"paper m={w}"] = p[f"m={w}"]
             row["paper trend"] = p["trend"]
-            same = our_trend.split()[-1] == p["trend"].split()[-1]
-            row["verdict"] = "trend agrees" if same else "trend differs"
+            row["verdict"] = _verdict(row["our trend"], p["trend"])
+        if gd:
+            row["trend under equal-time GD"] = gd[(model, dataset)]
+            if len(p):
+                row["GD verdict"] = _verdict(gd[(model, dataset)], p["trend"])
+        row["trend vs KRR from f0=0"] = zero[(model, dataset)]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _verdict(ours: str, paper: str) -> str:
+    return "trend agrees" if ours.split()[-1] == paper.split()[-1] else "trend differs"
+
+
+def loglog_slopes(frame: pd.DataFrame, columns: Sequence[str] = ("dist_abs", "kernel_dist_init",
+                                                                  "kernel_dist_final")) -> pd.DataFrame:
+    """Least-squares slope of log(seed-mean of each column) against log(width), per (dataset, arch, protocol).
+
+    Returns a DataFrame indexed by (dataset, arch, protocol) with one column per metric; -0.5 is the Monte Carlo
+    rate m^(-1/2).
+    """
+    out = {}
+    for key, sub in frame.groupby(["dataset", "arch", "protocol"]):
+        row = {}
+        for col in columns:
+            g = sub.groupby("width")[col].mean()
+            row[col] = float(np.polyfit(np.log(g.index.to_numpy(float)), np.log(g.to_numpy()), 1)[0])
+        out[key] = row
+    return pd.DataFrame.from_dict(out, orient="index").rename_axis(["dataset", "arch", "protocol"])
+
+
+def summary_at_width(frame: pd.DataFrame, width: int,
+                     columns: Sequence[str] = ("test_acc", "ntk_test_acc", "train_loss", "kernel_movement")
+                     ) -> pd.DataFrame:
+    """Seed-means of `columns` at one width, indexed by (dataset, model, protocol)."""
+    sub = frame[frame["width"] == width]
+    if sub.empty:
+        raise ValueError(f"width {width} is not in the frame (widths: {sorted(set(frame['width']))})")
+    return sub.groupby(["dataset", "model", "protocol"])[list(columns)].mean()
 
 
 def estimate_seconds(frame: pd.DataFrame, *, n_train_run: int, epochs_run: int, gd_steps_run: int,

@@ -10,8 +10,9 @@ SEED_BAND = ("pi", 100)  # the band spans the seeds' minimum to maximum (stays p
 
 
 def _plain_log_ticks(ax) -> None:
-    """Label a log y axis with plain numbers (0.5, 1, 2) instead of 5x10^-1."""
+    """Label a log y axis at 1, 2, 5 x 10^k with plain numbers (0.5, 1, 2) instead of 5x10^-1."""
     fmt = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(fmt)
     ax.yaxis.set_minor_formatter(mticker.NullFormatter())
 
