@@ -102,7 +102,8 @@ class Config:
     learning_rate, l2: the Adam protocol (`ntkbook.train.TrainConfig`); ridge: λ of `(K_m + λI)^{-1}`;
     tau: the top fraction whose sign flips are counted; eps: the ℓ∞ budget in pixel space for Tables 2–4;
     eps_sweep: the budgets of the sweep (PGD, Adversarial intervention); steps, step_size (None: 2.5 ε / steps for
-    PGD, ε / steps for MIM), decay (MIM's μ); adv_rounds: how often PGD adversarial training refreshes its attack;
+    PGD, ε / steps for MIM), decay (MIM's μ); adv_rounds: how often PGD adversarial training refreshes its attack, adv_eps: its budget
+    (None: the same ε as the attacks);
     tasks, sweep_tasks, intervention_tasks, adv_tasks, poison_tasks: which tasks get the main tables, the ε sweep,
     the Curated/Transformed interventions, adversarial training and the poisoning experiment; seeds: one unit per
     seed (split, initialisation and minibatch order all follow it); poison_fractions: fractions of the training
@@ -132,6 +133,7 @@ class Config:
     step_size: float | None = None
     decay: float = 1.0
     adv_rounds: int = 10
+    adv_eps: float | None = None
     poison_fractions: tuple[float, ...] = (0.02, 0.05, 0.1)
     poison_targets: int = 3
 
@@ -146,6 +148,8 @@ class Config:
             raise ValueError(f"n_train, n_test, width, epochs, steps and the number of seeds must be >= 1: {self}")
         if not 0 < self.tau <= 1 or self.ridge <= 0 or self.eps <= 0:
             raise ValueError(f"need 0 < tau <= 1, ridge > 0 and eps > 0; got {self.tau}, {self.ridge}, {self.eps}")
+        if self.adv_eps is not None and not self.adv_eps > 0:
+            raise ValueError(f"adv_eps must be > 0 (or None for eps); got {self.adv_eps}")
         if not all(0 < p <= 1 for p in self.poison_fractions):
             raise ValueError(f"poison_fractions must lie in (0, 1]; got {self.poison_fractions}")
 
@@ -336,7 +340,8 @@ def unit_run(task: str, arch: str, seed: int, config: Config, *, training: str =
     x, x_test = split.x_train, split.x_test
     params0, signs = _models.init_network(jax.random.PRNGKey(seed), x.shape[1], config.width, t.shape[1])
     tcfg = config.train_config(loss, seed)
-    adv = {"eps": config.eps, "steps": config.steps, "step_size": config.step_size, "rounds": config.adv_rounds}
+    adv_eps = config.eps if config.adv_eps is None else config.adv_eps
+    adv = {"eps": adv_eps, "steps": config.steps, "step_size": config.step_size, "rounds": config.adv_rounds}
 
     def fit_on(xx, tt, cfg=tcfg):
         return fit(arch, params0, signs, xx, tt, cfg, training=training, **adv)
