@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build book/
+	NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
 	@echo "The book is in book/_build/html/index.html"
 
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium

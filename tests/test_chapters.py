@@ -11,7 +11,8 @@ CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_runs_with_quick_profile(path, tmp_path):
+def test_chapter_runs_with_quick_profile(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("NTKBOOK_PROGRESS", "0")  # the kernel inherits it: no progress bars in outputs
     papermill = pytest.importorskip("papermill")
     if not os.environ.get("NTKBOOK_DATA") and os.environ.get("NTKBOOK_REQUIRE_REAL_DATA"):
         pytest.fail("NTKBOOK_DATA must be set where real data is required")
