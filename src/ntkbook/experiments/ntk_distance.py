@@ -4,13 +4,14 @@ For each data set x model x width x seed, two protocols are run from the same in
 
 - "adam" (the paper's): Adam, minibatches, L2 penalty, cross-entropy on 10 classes, `epochs` epochs. Its kernel
   counterpart `f_NTK` is the NTK kernel-ridge regressor on one-hot targets,
-  `f_NTK(x) = f0(x) + K_inf(x, X) (K_inf(X, X) + r I)^(-1) (Y - f0(X))` with `r = n C l2` (the ridge that the same
-  L2 penalty gives the linearised network under the MSE loss `0.5 mean (f - y)^2`), from
-  `nt.predict.gradient_descent_mse(..., t=None)` started from the network's own initial outputs f0 (in the NTK
-  parameterisation f0 is an O(1) random function at every width; starting the kernel predictor there removes it
-  from the distance). `dist_abs_zero_init` is the same distance to the plain KRR started from zero outputs. There is no exact kernel counterpart of Adam on cross-entropy; this one is the usual
-  `f_NTK` (the converged kernel predictor), so the distance mixes the departure from the kernel regime with the
-  difference of loss, optimiser and training time.
+  `f_NTK(x) = f0(x) + K_inf(x, X) (K_inf(X, X) + r I)^(-1) (Y - f0(X))` with `r = n C l2` (the ridge that an L2
+  penalty `(l2/2)||W - W0||^2` gives the linearised network under the MSE loss `0.5 mean (f - y)^2`; the paper's
+  penalty is on W itself, which also shrinks the initial function), from `nt.predict.gradient_descent_mse(...,
+  t=None)` started from the network's own initial outputs f0 (in the NTK parameterisation f0 is an O(1) random
+  function at every width; starting the kernel predictor there removes it from the distance). `dist_abs_zero_init`
+  is the same distance to the plain KRR started from zero outputs. There is no exact kernel counterpart of Adam on
+  cross-entropy; this one is the usual `f_NTK` (the converged kernel predictor), so the distance mixes the
+  departure from the kernel regime with the difference of loss, optimiser, penalty and training time.
 - "gd" (the equal-time check): full-batch gradient descent on MSE with one-hot targets, no penalty, learning rate
   `eta = gd_rate * n C / lambda_max(K_inf)`, `gd_steps` steps. Its counterpart is exact in the kernel regime:
   `f_NTK(t) = nt.predict.gradient_descent_mse(K_inf, Y, learning_rate=eta)` at the same time, started from the
