@@ -165,3 +165,18 @@ def test_empirical_ntk_converges_to_infinite_ntk_as_one_over_sqrt_width():
     slope = np.polyfit(np.log(widths), np.log(errors), 1)[0]
     assert -0.6 < slope < -0.4, (slope, errors)
     assert errors[-1] < 0.02
+
+
+def test_features_and_network_work_under_jit_and_grad():
+    """Attacks differentiate the loss through the features of a perturbed training set, under jit."""
+    x = _data(20)
+    params, signs = models.init_network(jax.random.PRNGKey(1), 12, 16, 2)
+
+    @jax.jit
+    def out(xt):
+        return jnp.sum(models.apply_network(params, signs, models.features("attn", xt, xt)) ** 2)
+
+    np.testing.assert_allclose(out(x), jnp.sum(models.apply_network(params, signs, models.features("attn", x, x)) ** 2),
+                               rtol=1e-5)
+    g = jax.jit(jax.grad(out))(x)
+    assert g.shape == x.shape and np.all(np.isfinite(g)) and np.abs(g).max() > 0
