@@ -35,11 +35,23 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - t0, out
 
 
-def bench(n: int, d: int, m: int, c: int, seed: int = 0, max_jacobian_gb: float = 4.0) -> list[dict]:
+def nt_kernel(params, signs, z, implementation: str, nt_batch: int | None):
+    """NT's empirical NTK of the network on z, optionally computed in (nt_batch x nt_batch) blocks by `nt.batch`."""
+    if not nt_batch:
+        return models.empirical_ntk_nt(params, signs, z, z, implementation=implementation)
+    import neural_tangents as nt  # here, after ntkbook has silenced TensorFlow
+
+    fn = nt.empirical_ntk_fn(models.nt_apply_fn(signs, params["W"].shape[0]), trace_axes=(-1,), vmap_axes=0,
+                             implementation=models.NT_IMPLEMENTATIONS[implementation])
+    return nt.batch(fn, batch_size=nt_batch, store_on_device=True)(z, z, params)
+
+
+def bench(n: int, d: int, m: int, c: int, seed: int = 0, max_jacobian_gb: float = 4.0,
+          nt_batch: int | None = None) -> list[dict]:
     """Rows (implementation, seconds, max rel. diff.) for one problem size.
 
-    JACOBIAN_CONTRACTION materialises the (n, C, d*m) float32 Jacobian; it is skipped (a row says so) when that
-    would exceed `max_jacobian_gb`, to stay clear of the memory of a shared machine.
+    JACOBIAN_CONTRACTION materialises the (rows, C, d*m) float32 Jacobian (rows = n, or nt_batch when batched); it
+    is skipped (a row says so) when that would exceed `max_jacobian_gb`, to stay clear of a shared machine's memory.
     """
     rng = np.random.default_rng(seed)
     x = rng.uniform(size=(n, d)).astype(np.float32)
@@ -50,14 +62,15 @@ def bench(n: int, d: int, m: int, c: int, seed: int = 0, max_jacobian_gb: float 
     t_fast = min(timed(fast, params, z, z)[0] for _ in range(5))
     rows = [{"implementation": "ntkbook fast path (two matrix products)", "seconds": t_fast, "rel": 0.0}]
     for impl in ("ntk_vector_products", "jacobian_contraction"):
-        jac_gb = n * c * d * m * 4 / 1e9
+        jac_gb = (nt_batch or n) * c * d * m * 4 / 1e9
         if impl == "jacobian_contraction" and jac_gb > max_jacobian_gb:
             rows.append({"implementation": f"neural-tangents {impl.upper()} (skipped: its Jacobian needs "
                                            f"{jac_gb:.1f} GB)", "seconds": float("nan"), "rel": float("nan")})
             continue
-        t, k_nt = timed(models.empirical_ntk_nt, params, signs, z, z, implementation=impl)
+        t, k_nt = timed(nt_kernel, params, signs, z, impl, nt_batch)
         rel = float(jnp.max(jnp.abs(k_fast - k_nt)) / jnp.max(jnp.abs(k_nt)))
-        rows.append({"implementation": f"neural-tangents {impl.upper()}", "seconds": t, "rel": rel})
+        how = f" (nt.batch, blocks of {nt_batch})" if nt_batch else ""
+        rows.append({"implementation": f"neural-tangents {impl.upper()}{how}", "seconds": t, "rel": rel})
     return [{"n": n, "d": d, "m": m, "C": c, **r} for r in rows]
 
 
@@ -79,13 +92,16 @@ def main() -> None:
     parser.add_argument("--outputs", type=int, default=1, help="number of outputs C (default 1: NT cost and memory grow with C)")
     parser.add_argument("--max-jacobian-gb", type=float, default=4.0,
                         help="skip JACOBIAN_CONTRACTION when its Jacobian would exceed this many GB (default 4)")
+    parser.add_argument("--nt-batch", type=int, default=0,
+                        help="compute NT's kernels in blocks of this many rows with nt.batch (0: one call)")
+    parser.add_argument("--append", action="store_true", help="append the table to ntk.md instead of replacing it")
     parser.add_argument("--no-write", action="store_true", help="print the table without writing ntk.md")
     args = parser.parse_args()
     where = machine()
     rows = []
     for size in args.sizes:
         n, d, m = (int(v) for v in size.lower().split("x"))
-        rows += bench(n, d, m, args.outputs, max_jacobian_gb=args.max_jacobian_gb)
+        rows += bench(n, d, m, args.outputs, max_jacobian_gb=args.max_jacobian_gb, nt_batch=args.nt_batch or None)
     lines = [
         "## Empirical NTK: two-layer fast path vs neural-tangents",
         "",
@@ -107,6 +123,8 @@ def main() -> None:
     print(text)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        if args.append and RESULTS.exists():
+            text = RESULTS.read_text() + "\n" + text.split("\n", 2)[2]  # keep one heading
         RESULTS.write_text(text)
         print(f"wrote {RESULTS}")
 
