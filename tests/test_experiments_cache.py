@@ -25,3 +25,11 @@ def test_cache_rejects_non_frames(tmp_path):
 
     with pytest.raises(TypeError, match="DataFrame"):
         cached_frame("demo", {}, lambda: [1, 2], cache_dir=tmp_path)
+
+
+def test_cache_key_follows_the_source_code(monkeypatch):
+    from ntkbook.experiments import cache
+
+    before = cache.params_key("demo", {"a": 1})
+    monkeypatch.setattr(cache, "source_fingerprint", lambda: "changed")
+    assert cache.params_key("demo", {"a": 1}) != before

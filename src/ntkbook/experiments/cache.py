@@ -1,10 +1,12 @@
 """On-disk caching of sweep results, keyed by the sweep's name and its full parameter set.
 
-A cached table is reused only when every parameter, and the ntkbook version, matches; anything else recomputes.
+A cached table is reused only when every parameter and the ntkbook source code (a hash of every module of the
+package) match; anything else recomputes, so a fix in the library never serves results of the old code.
 Results go to `<cache>/results/<kind>-<hash>.parquet|pkl` with the parameters beside them as JSON, so a reader can
 see what produced a file.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -20,11 +22,20 @@ def cache_root() -> Path:
     return Path(os.environ.get("NTKBOOK_CACHE") or platformdirs.user_cache_dir("ntkbook"))
 
 
-def params_key(kind: str, params: Mapping) -> str:
-    """A stable hash of `kind` and the JSON form of `params` (keys sorted)."""
-    from ntkbook import __version__
+@functools.cache
+def source_fingerprint() -> str:
+    """SHA-256 of the ntkbook package's Python sources (paths and contents), computed once per process."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
-    blob = json.dumps({"kind": kind, "params": params, "version": __version__}, sort_keys=True, default=str)
+
+def params_key(kind: str, params: Mapping) -> str:
+    """A stable hash of `kind`, the JSON form of `params` (keys sorted) and `source_fingerprint()`."""
+    blob = json.dumps({"kind": kind, "params": params, "source": source_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
