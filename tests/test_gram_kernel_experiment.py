@@ -1,0 +1,204 @@
+"""ntkbook.experiments.gram_kernel: Chapter 1's profiles, per-dataset checks and verdict table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ntkbook  # noqa: F401  (before neural_tangents)
+from ntkbook import kernels as K
+from ntkbook.experiments import gram_kernel as GK
+
+
+def unit_rows(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def Xs():
+    """Two toy 'data sets' with positive entries (correlated, like images), unit rows."""
+    rng = np.random.default_rng(5)
+    return {"a": unit_rows(rng.random((60, 12))), "b": unit_rows(rng.random((60, 9)) + 0.5)}
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def test_profile_knobs_resolution():
+    knobs = GK.profile_knobs("quick", n_theorem=None, n_sens=123)
+    assert set(knobs) == set(GK.PROFILES["quick"])
+    assert knobs["n_theorem"] == 200 and knobs["n_sens"] == 123
+    assert GK.profile_knobs("default")["growth_ns"][-1] == 3200
+    assert all(set(p) == set(GK.PROFILES["default"]) for p in GK.PROFILES.values())
+    knobs["growth_ns"].append(1)  # a deep copy: the profiles stay as they are
+    assert GK.PROFILES["quick"]["growth_ns"] == [25, 50, 100, 200, 400]
+    with pytest.raises(ValueError, match="profile must be one of"):
+        GK.profile_knobs("fast")
+    with pytest.raises(ValueError, match="unknown knobs"):
+        GK.profile_knobs("quick", n_tehorem=5)
+    assert GK.sample_size(n_theorem=10, n_attention=5, n_ntk=3, n_sens=7, growth_ns=[4, 40], n_heatmap=20) == 40
+
+
+def test_loglog_slope_matches_plotting_helper():
+    from ntkbook.plotting import attention as figs
+
+    x = np.array([1.0, 3.0, 10.0, 100.0])
+    y = 2.5 * x**-1.3 * (1 + 0.01 * np.array([1, -1, 1, -1]))
+    assert GK.loglog_slope(x, y) == figs.loglog_slope(x, y)[0]
+    assert GK.loglog_slope(x, 4 * x**2) == pytest.approx(2.0, rel=1e-12)
+    with pytest.raises(ValueError, match="positive"):
+        GK.loglog_slope(x, -x)
+    with pytest.raises(ValueError, match="same shape"):
+        GK.loglog_slope(x, x[:2])
+
+
+# ---------------------------------------------------------------- softmax -> linear
+
+
+def test_linearization_frame_and_slopes(Xs):
+    temps = np.logspace(0, 4, 9)
+    lin = GK.linearization_frame(Xs, 30, temps)
+    assert len(lin) == 2 * 2 * len(temps) and set(lin.columns) == {"temperature", "form", "rel_error", "dataset"}
+    one = lin[(lin.dataset == "b") & (lin.form == "normalised") & (lin.temperature == temps[3])].rel_error.item()
+    assert one == K.softmax_linearization_error(Xs["b"][:30], temperature=temps[3])
+    slopes = GK.linearization_slopes(lin)
+    assert slopes.name == "fitted slope (T >= 10)" and list(slopes.index.names) == ["dataset", "form"]
+    assert len(slopes) == 4 and np.all(np.abs(slopes.to_numpy() + 1) < 0.05)  # error O(1/T)
+    g = lin[(lin.dataset == "a") & (lin.form == "unnormalised") & (lin.temperature >= 10)]
+    ref = np.polyfit(np.log10(g.temperature), np.log10(g.rel_error), 1)[0]
+    assert slopes[("a", "unnormalised")] == pytest.approx(ref, rel=1e-12)
+    X = Xs["a"]
+    assert GK.sqrt_d_linearization_error(X) == K.softmax_linearization_error(X, temperature=math.sqrt(12))
+
+
+# ---------------------------------------------------------------- Theorem 4.1
+
+
+def test_theorem_4_1_table_against_explicit_products(Xs):
+    table = GK.theorem_4_1_table(Xs, 40, 6)
+    assert list(table.index) == ["a", "b"] and table.loc["a", "d"] == 12 and table.loc["b", "n"] == 40
+    assert (table.dtype == "float64").all() and (table["n (triple sum)"] == 6).all()
+    worst = GK.theorem_4_1_worst(table)
+    assert worst == max(table["PhiPhi^T vs G^3"].max(), table["triple sum vs G^3"].max())
+    assert 0 <= worst < 1e-12
+    fake = table.copy()
+    fake.loc["b", "triple sum vs G^3"] = 0.5
+    assert GK.theorem_4_1_worst(fake) == 0.5
+
+
+def test_top_eigen_share_against_G_cubed(Xs):
+    X = Xs["a"]
+    G3 = np.linalg.matrix_power(X @ X.T, 3)
+    assert GK.top_eigen_share(X) == pytest.approx(np.linalg.eigvalsh(G3).max() / np.trace(G3), rel=1e-10)
+    assert GK.mean_similarity(X) == pytest.approx(
+        np.mean([X[i] @ X[j] for i in range(60) for j in range(i + 1, 60)]), rel=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        GK.mean_similarity(X[:1])
+
+
+# ---------------------------------------------------------------- Theorem 4.2
+
+
+def test_theorem_4_2_table_against_slow_angles(Xs):
+    from jax.experimental import enable_x64
+
+    from ntkbook import models
+
+    small = {"a": Xs["a"][:15]}
+    table, angles = GK.theorem_4_2_table(small, {"a": Xs["a"][50:53]}, 10)
+    assert list(table.index) == [("a", "2L-ReLU"), ("a", "MLP-Attn")]
+    assert (table["kernel shape"] == "(13, 10)").all()
+    assert (table["max |NT - closed form|"] < 1e-7).all()
+    assert (table["off-diagonal max"] <= table["max |NT - closed form|"]).all()
+    assert list(angles.columns) == ["dataset", "features", "angle_deg"] and len(angles) == 2 * 45
+    with enable_x64():
+        Z = np.asarray(models.features("attn", Xs["a"][:10], Xs["a"][:10]))
+    slow = [math.degrees(math.acos(min(1.0, float(Z[i] @ Z[j])))) for i in range(10) for j in range(i + 1, 10)]
+    got = angles[angles.features == "MLP-Attn"].angle_deg.to_numpy()
+    assert np.sort(got) == pytest.approx(np.sort(slow), abs=1e-6)
+    assert table.loc[("a", "MLP-Attn"), "median angle (deg)"] == pytest.approx(np.median(slow), abs=1e-6)
+    # attention pulls the features together (positive data)
+    assert table.loc[("a", "MLP-Attn"), "median angle (deg)"] < table.loc[("a", "2L-ReLU"), "median angle (deg)"]
+
+
+# ---------------------------------------------------------------- Proposition 4.5
+
+
+def test_sensitivity_frame_summary_and_pivot(Xs):
+    sens = GK.sensitivity_frame(Xs, 40, 3, n_random=20, seed=2)
+    assert len(sens) == 2 * 2 * 3 * (20 + 2)
+    direct = GK.sensitivity_table(Xs["b"][:40], np.arange(3), n_random=20, seed=2)
+    pd.testing.assert_frame_equal(sens[sens.dataset == "b"].drop(columns="dataset").reset_index(drop=True), direct)
+    summary = GK.sensitivity_summary(sens)
+    assert summary["n_deltas"] == len(sens)
+    assert summary["fixed_max"] == max(r for r, rd in zip(sens.ratio, sens.reading, strict=True) if rd == "data fixed")
+    assert 0 < summary["fixed_max"] <= 1 + 1e-12  # Proposition 4.5
+    piv = GK.sensitivity_max_ratios(sens)
+    assert list(piv.columns) == ["max ratio, random", "max ratio, sign", "max ratio, gradient"]
+    assert piv.loc[("a", "transductive"), "max ratio, sign"] == sens[
+        (sens.dataset == "a") & (sens.reading == "transductive") & (sens.delta == "sign")].ratio.max()
+    # the gradient direction is the l2 worst case
+    assert (piv["max ratio, gradient"] >= piv["max ratio, random"]).all()
+
+
+def test_growth_slopes_and_values_against_direct_means(Xs):
+    ns = [10, 20, 40, 60]
+    growth = GK.growth_frame(Xs, ns, n_targets=3, degree=3, seed=4)
+    assert len(growth) == 2 * len(ns) * 3
+    slopes = GK.growth_slopes(growth)
+    assert list(slopes.index) == ["a", "b"] and list(slopes.columns) == ["bound", "worst", "poly"]
+    g = growth[growth.dataset == "b"]
+    means = g.groupby("n").g3_worst.mean()
+    ref = np.polyfit(np.log10(means.index.to_numpy(float)), np.log10(means.to_numpy()), 1)[0]
+    assert slopes.loc["b", "worst"] == pytest.approx(ref, rel=1e-12)
+    assert (slopes.bound > 1.5).all() and (slopes.poly.abs() < 0.5).all()  # ~n^2 against ~n^0
+    at_max = GK.growth_at_max(growth)
+    assert at_max.loc["a", "g3_bound"] == pytest.approx(
+        growth[(growth.dataset == "a") & (growth.n == 60)].g3_bound.mean(), rel=1e-12)
+    shown = GK.growth_slope_table(slopes, 5)
+    assert list(shown.columns) == ["slope of ||G X x_j||_1 vs n", "slope of G^3 worst change",
+                                   "slope of (x.y)^5 worst change"]
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+GOOD = dict(lin_slopes=[-1.01, -0.99], thm41_worst=3e-16, n_theorem=100, n_triple=8, nt_max=2e-8, nt_off=1e-15,
+            fixed_max=0.9, trans_max=0.95, n_deltas=400, g3_slopes=[1.9, 2.0], poly_slopes=[0.1, 0.2],
+            poly_degree=3)
+
+
+def test_verdict_table_positive_and_negative():
+    good = GK.verdict_table(**GOOD)
+    assert list(good.columns) == ["paper", "this book", "verdict"] and len(good) == 5
+    assert not good.verdict.str.contains("NOT|VIOLATED|not confirmed|exceeds").any()
+    assert "fitted slopes -1.010 to -0.990" in good.iloc[0]["this book"]
+    assert "over 400 random/adversarial deltas" in good.iloc[3]["this book"]
+    bad = GK.verdict_table(**{**GOOD, "lin_slopes": [-1.0, -0.9], "thm41_worst": 1e-9, "nt_max": 1e-6,
+                              "fixed_max": 1.01, "g3_slopes": [1.4, 2.0]})
+    assert bad.verdict.tolist() == ["NOT reproduced: slope differs from -1", "NOT reproduced", "NOT reproduced",
+                                    "VIOLATED", "not confirmed"]
+    trans = GK.verdict_table(**{**GOOD, "trans_max": 1.2, "poly_slopes": [0.6]})
+    assert trans.iloc[3].verdict.endswith("; the transductive reading exceeds it")
+    assert trans.iloc[4].verdict == "not confirmed"
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.mark.realdata
+def test_chapter_checks_on_real_images(real_data_dir):
+    Xs = {}
+    for name in ("mnist", "cifar10"):
+        d = GK.load_unit_data(name, 120, 4, seed=0, data_dir=real_data_dir)
+        assert d["x"].shape[0] == 120 and d["x_test"].shape[0] == 4 and d["n_classes"] == 10
+        assert np.allclose(np.linalg.norm(d["x"], axis=1), 1.0)
+        assert d["note"]  # only the test splits are available: the loader says so
+        Xs[name] = d["x"]
+    assert GK.theorem_4_1_worst(GK.theorem_4_1_table(Xs, 120, 6)) < 1e-12
+    summary = GK.sensitivity_summary(GK.sensitivity_frame(Xs, 120, 2, n_random=10, seed=0))
+    assert summary["fixed_max"] <= 1 + 1e-12
+    assert GK.mean_similarity(Xs["cifar10"]) > GK.mean_similarity(Xs["mnist"]) > 0
