@@ -9,6 +9,7 @@ import pytest
 
 import ntkbook  # noqa: F401  (before neural_tangents)
 from ntkbook import kernels as K
+from ntkbook.experiments import gram_kernel as GK
 
 
 def unit_rows(x):
@@ -264,18 +265,18 @@ def test_polynomial_kernel_sensitivity_is_local(X):
         K.polynomial_kernel(X, X, degree=0)
 
 
-# ---------------------------------------------------------------- chapter-1 tables
+# ---------------------------------------------------------------- chapter-1 tables (ntkbook.experiments.gram_kernel)
 
 
 def test_softmax_linearization_table(X):
-    df = K.softmax_linearization_table(X, [10.0, 100.0])
+    df = GK.softmax_linearization_table(X, [10.0, 100.0])
     assert len(df) == 4 and set(df.form) == {"normalised", "unnormalised"}
     row = df[(df.form == "unnormalised") & (df.temperature == 100.0)].rel_error.item()
     assert row == K.softmax_linearization_error(X, temperature=100.0, normalize=False)
 
 
 def test_sensitivity_table_against_direct_formulas(X):
-    df = K.sensitivity_table(X, [2, 9], n_random=50, seed=1)
+    df = GK.sensitivity_table(X, [2, 9], n_random=50, seed=1)
     assert len(df) == 2 * 2 * (50 + 2)
     fixed = df[df.reading == "data fixed"]
     assert fixed.ratio.max() <= 1.0 + 1e-12  # Proposition 4.5, paper's reading
@@ -293,7 +294,7 @@ def test_sensitivity_table_against_direct_formulas(X):
 def test_sensitivity_growth_table_matches_slow_reference():
     rng = np.random.default_rng(8)
     X = unit_rows(rng.random((120, 30)))
-    df = K.sensitivity_growth_table(X, [20, 60, 120], n_targets=4, seed=3)
+    df = GK.sensitivity_growth_table(X, [20, 60, 120], n_targets=4, seed=3)
     perm = np.random.default_rng(3).permutation(120)
     for _, r in df.iterrows():
         Xn = X[perm[: int(r.n)]]
@@ -310,7 +311,7 @@ def test_sensitivity_growth_table_matches_slow_reference():
     assert 1.8 < slope < 2.2
     assert means.poly_bound_max.max() / means.poly_bound_max.min() < 1.5
     with pytest.raises(ValueError, match="between 2"):
-        K.sensitivity_growth_table(X, [500])
+        GK.sensitivity_growth_table(X, [500])
 
 
 # ---------------------------------------------------------------- chapter-1 figures (ntkbook.plotting.attention)
@@ -328,9 +329,9 @@ def test_loglog_slope_and_figures(X):
     assert figs.loglog_slope(x, 3 * x**-1.5) == pytest.approx((-1.5, math.log10(3)), rel=1e-12)
     with pytest.raises(ValueError, match="positive"):
         figs.loglog_slope(x, -x)
-    lin = K.softmax_linearization_table(X, [1.0, 10.0, 100.0]).assign(dataset="toy")
-    sens = K.sensitivity_table(X, [0], n_random=5).assign(dataset="toy")
-    growth = K.sensitivity_growth_table(X, [5, 10, 20], n_targets=2).assign(dataset="toy")
+    lin = GK.softmax_linearization_table(X, [1.0, 10.0, 100.0]).assign(dataset="toy")
+    sens = GK.sensitivity_table(X, [0], n_random=5).assign(dataset="toy")
+    growth = GK.sensitivity_growth_table(X, [5, 10, 20], n_targets=2).assign(dataset="toy")
     pd_frame = pd.DataFrame({"dataset": "toy", "features": "x", "angle_deg": [1.0, 2.0]})
     for fig in (figs.softmax_linearization_figure(lin), figs.sensitivity_ratio_figure(sens),
                 figs.sensitivity_growth_figure(growth), figs.feature_angle_figure(pd_frame),
@@ -357,7 +358,7 @@ def test_theorem_4_1_and_bound_on_real_images(real_data_dir, name):
     assert np.max(np.abs(phi @ phi.T - G3)) <= 1e-13 * np.max(np.abs(G3))
     ref = K.gram_induced_kernel_triple_sum(X[:8])
     assert np.max(np.abs(ref - K.gram_induced_kernel(X[:8]))) <= 1e-13 * np.max(np.abs(ref))
-    df = K.sensitivity_table(X, [0, 1], n_random=20)
+    df = GK.sensitivity_table(X, [0, 1], n_random=20)
     assert df[df.reading == "data fixed"].ratio.max() <= 1.0 + 1e-12
     # images are positively correlated: the bound is a sizeable fraction of n^2
     assert K.sensitivity_bound(X, X[0]) > 0.05 * len(X) ** 2

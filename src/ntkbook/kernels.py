@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 __all__ = [
     "gram",
@@ -44,9 +43,6 @@ __all__ = [
     "polynomial_kernel",
     "polynomial_kernel_first_order_change",
     "polynomial_sensitivity_bound",
-    "softmax_linearization_table",
-    "sensitivity_table",
-    "sensitivity_growth_table",
 ]
 
 
@@ -522,87 +518,3 @@ def polynomial_sensitivity_bound(x_i, x_j, eps: float = 1.0, degree: int = 3) ->
     if x_i.shape != x_j.shape:
         raise ValueError(f"x_i and x_j must have the same length, got {x_i.shape}, {x_j.shape}")
     return float(degree * abs(x_i @ x_j) ** (degree - 1) * np.linalg.norm(x_j) * eps)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Tables for Chapter 1 (tidy pandas.DataFrames, one row per measurement)
-# ----------------------------------------------------------------------------------------------------------
-
-
-def softmax_linearization_table(X, temperatures) -> pd.DataFrame:
-    """`softmax_linearization_error` of X against itself for each temperature, both forms.
-
-    X: (n, d); temperatures: 1-D, > 0. Columns: temperature, form ("normalised" softmax or "unnormalised" exp),
-    rel_error. Cost O(n^2 d) once, then O(n^3) per temperature.
-    """
-    X = _matrix(X, "X")
-    temps = np.asarray(temperatures, dtype=np.float64).ravel()
-    frames = [pd.DataFrame({"temperature": temps, "form": "normalised" if norm else "unnormalised",
-                            "rel_error": _linearization_errors(X, X, temps, norm)}) for norm in (True, False)]
-    return pd.concat(frames, ignore_index=True)
-
-
-def _unit_directions(rng: np.random.Generator, count: int, d: int) -> np.ndarray:
-    z = rng.normal(size=(count, d))
-    return z / np.linalg.norm(z, axis=1, keepdims=True)
-
-
-def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.DataFrame:
-    """Proposition 4.5 checked for each target j: |dK(x_i, x_j)| / (||G X x_j||_1 eps) over many delta, eps = 1.
-
-    X: (n, d) unit rows; targets: indices j into X; for each j the moved point is a different training row
-    i (drawn with `seed`). Perturbations, all with ||delta||_2 = 1 (ratios do not depend on eps, the changes being
-    linear in delta): `random` (n_random Gaussian directions), and for each reading its adversarial pair: `sign`
-    (sign of the gradient / sqrt(d), the l_inf-style attack) and `gradient` (the gradient direction, the l2
-    worst case). Readings: `data fixed` (K(x, x_j) as a function of x, the paper's) and `transductive` (x_i moves
-    inside X, so G moves too: `gram_kernel_transductive_gradient`).
-    Columns: j, i, reading, delta, change, bound, ratio.
-    """
-    X = _matrix(X, "X")
-    n, d = X.shape
-    rng = np.random.default_rng(seed)
-    rows = []
-    for j in np.asarray(targets, dtype=int).ravel():
-        i = int((j + 1 + rng.integers(n - 1)) % n)  # any row but j
-        bound = sensitivity_bound(X, X[j], eps=1.0)
-        randoms = _unit_directions(rng, n_random, d)
-        for reading, grad in (("data fixed", gram_kernel_gradient(X, X[j])),
-                              ("transductive", gram_kernel_transductive_gradient(X, i, int(j)))):
-            deltas = {"random": randoms, "sign": (np.sign(grad) / math.sqrt(d))[None],
-                      "gradient": (grad / np.linalg.norm(grad))[None]}
-            for kind, ds in deltas.items():
-                for change in ds @ grad:
-                    rows.append({"j": int(j), "i": i, "reading": reading, "delta": kind,
-                                 "change": float(change), "bound": bound, "ratio": abs(float(change)) / bound})
-    return pd.DataFrame(rows)
-
-
-def sensitivity_growth_table(X, ns, *, n_targets: int = 10, degree: int = 3, seed: int = 0) -> pd.DataFrame:
-    """How the sensitivity of K = G^3 grows with the data-set size n, beside a polynomial kernel's (eps = 1).
-
-    X: (N, d) unit rows; ns: sizes <= N (the first n rows of a seeded permutation, nested). For n_targets rows j
-    of each subset: `g3_bound` = ||G X x_j||_1 (Proposition 4.5), `g3_worst` = ||X^T G X x_j||_2 (the largest
-    first-order change over ||delta||_2 = 1), and for the polynomial kernel (x . x_j)^p over the other points x of
-    the subset `poly_bound_max` = max_i p |x_i . x_j|^(p-1) (attained by delta = x_j, so also the worst change) and
-    `poly_bound_mean`. Columns: n, j, g3_bound, g3_worst, poly_bound_max, poly_bound_mean. O(n d) per row.
-    """
-    X = _matrix(X, "X")
-    N = X.shape[0]
-    ns = sorted({int(v) for v in np.asarray(ns).ravel()})
-    if ns[0] < 2 or ns[-1] > N:
-        raise ValueError(f"every n must be between 2 and the {N} rows of X, got {ns}")
-    if n_targets > ns[0]:
-        raise ValueError(f"n_targets = {n_targets} exceeds the smallest n = {ns[0]}")
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(N)
-    targets = perm[:n_targets]
-    rows = []
-    for n in ns:
-        Xn = X[perm[:n]]
-        for t, j in enumerate(targets):
-            w = _g_times_col(Xn, Xn @ X[j])
-            poly = degree * np.abs(np.delete(Xn @ X[j], t)) ** (degree - 1)
-            rows.append({"n": n, "j": int(j), "g3_bound": float(np.abs(w).sum()),
-                         "g3_worst": float(np.linalg.norm(Xn.T @ w)),
-                         "poly_bound_max": float(poly.max()), "poly_bound_mean": float(poly.mean())})
-    return pd.DataFrame(rows)
