@@ -11,6 +11,11 @@ Everything here returns tidy `pandas.DataFrame`s and works in float64 unless a f
   force `ntk_error_curve_bruteforce`), the smallest width that meets a tolerance (`first_width_below`), the
   sweep over kappa, architectures and seeds (`width_law_sweep`, `width_law_summary`) and log-log exponent fits
   with confidence intervals (`fit_power_law`, `width_law_fits`).
+- The chapter's assembly: its profiles (`PROFILES`, `resolve_profile`), the per-dataset runs on seeded subsets
+  (`precision_tables`, `kappa_vs_n_tables`, `depth_tables`, `truncation_tables`, `real_kernel_tables`), the
+  numbers its prose quotes, keyed by their glue names (`precision_numbers`, `kappa_numbers`, `depth_check`,
+  `truncation_numbers`, `width_law_numbers`, `real_kernel_numbers`), and the 'Paper vs this book' table with
+  its verdict rules (`paper_vs_book_table`, `fit_verdict`).
 
 Two error criteria for ||K_m - K_inf||_op, both reported:
 - "op": relative to ||K_inf||_op (the kernel is close in the usual relative sense);
@@ -730,33 +735,27 @@ def normalisation_ratio(kappa_n: pd.DataFrame) -> tuple[float, float]:
     return float(ratio.min()), float(ratio.max())
 
 
-class _Row(dict):
-    """A dict whose keys read as attributes (for the f-strings below)."""
-
-    __getattr__ = dict.__getitem__
-
-
 def kd_sentence(s: dict, d: int) -> str:
     """The chapter's Markdown sentence on kappa_d at the largest n of one data set.
 
     s: one entry of `kappa_summary` (n_big, kappa_big, rank_big, kappa_big_num); d: the data dimension. Three
     cases: n_big <= d (kappa_d = kappa), kappa_d infinite (rank below d), or full rank beyond d."""
-    s = _Row(s)
-    if s.n_big <= d:
-        return f"at our largest $n$ = {s.n_big:,} (still $\\le d$ = {d}), $\\kappa_d = \\kappa$ = {s.kappa_big:.2e}"
-    if not np.isfinite(s.kappa_big):
-        return (f"at our largest $n$ = {s.n_big:,} the images span only {s.rank_big} of the $d$ = {d} pixel "
+    n_big, kd = s["n_big"], s["kappa_big"]
+    if n_big <= d:
+        return f"at our largest $n$ = {n_big:,} (still $\\le d$ = {d}), $\\kappa_d = \\kappa$ = {kd:.2e}"
+    if not np.isfinite(kd):
+        return (f"at our largest $n$ = {n_big:,} the images span only {s['rank_big']} of the $d$ = {d} pixel "
                 f"directions (some pixels are black in every image), so $\\kappa_d = \\infty$ and only the condition "
-                f"number over the numerical rank is finite ({s.kappa_big_num:.2e})")
-    return f"the images have full rank $d$ = {d} and $\\kappa_d$ = {s.kappa_big:.2e} at $n$ = {s.n_big:,}"
+                f"number over the numerical rank is finite ({s['kappa_big_num']:.2e})")
+    return f"the images have full rank $d$ = {d} and $\\kappa_d$ = {kd:.2e} at $n$ = {n_big:,}"
 
 
 def kd_verdict(summary: dict, paper_kappa: dict = PAPER_KAPPA) -> str:
     """The verdict's Markdown clause on kappa_d at the largest n, for every data set of `kappa_summary`."""
     return "; ".join(
-        f"for {name}, " + ("$\\kappa_d = \\infty$" if not np.isfinite(s.kappa_big) else
-                           f"$\\kappa_d$ = {s.kappa_big:.2e} (paper: {paper_kappa[name]:.2g})")
-        for name, s in ((k, _Row(v)) for k, v in summary.items()))
+        f"for {name}, " + ("$\\kappa_d = \\infty$" if not np.isfinite(s["kappa_big"]) else
+                           f"$\\kappa_d$ = {s['kappa_big']:.2e} (paper: {paper_kappa[name]:.2g})")
+        for name, s in summary.items())
 
 
 def depth_tables(pools: dict, n: int, depths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
@@ -889,19 +888,19 @@ def _fmt(v) -> str:
 
 def _threshold_rows(name: str, s) -> list[dict]:
     """The three table rows (kappa, v1 width, v2 width) of one data set; s: its entry of `kappa_summary`."""
-    s = _Row(s)
-    label, kd, kn, N = DATASET_LABELS.get(name, name), s.kappa_big, s.kappa_big_num, PAPER_N[name]
+    label, kd, kn, N = DATASET_LABELS.get(name, name), s["kappa_big"], s["kappa_big_num"], PAPER_N[name]
+    n_big, n_match = s["n_big"], s["n_match"]
     v1 = _kernels.width_threshold_v1
     v2 = _kernels.width_threshold_v2
     return [
         {"quantity": f"kappa(G), {label}", "paper": f"{PAPER_KAPPA[name]:.2g}",
-         "this book": f"{s.kappa_100:.3g} at n = 100; reached at n ~ {s.n_match:.0f}; "
-                      f"kappa_d = {_fmt(kd)} at n = {s.n_big}",
-         "verdict": f"reproduced only by the plain kappa of ~{s.n_match:.0f}-image subsets; "
+         "this book": f"{s['kappa_100']:.3g} at n = 100; reached at n ~ {n_match:.0f}; "
+                      f"kappa_d = {_fmt(kd)} at n = {n_big}",
+         "verdict": f"reproduced only by the plain kappa of ~{n_match:.0f}-image subsets; "
                     "not a property of the full data set (kappa grows steeply with n)"},
         {"quantity": f"v1 width kappa^6/eps^2, {label}", "paper": f"{PAPER_V1[name]:.0e}",
          "this book": f"{v1(PAPER_KAPPA[name], 1.0):.1e} with the paper's kappa; "
-                      f"{_fmt(v1(kd, 1.0) if np.isfinite(kd) else np.inf)} with our kappa_d (n = {s.n_big})"
+                      f"{_fmt(v1(kd, 1.0) if np.isfinite(kd) else np.inf)} with our kappa_d (n = {n_big})"
                       + ("" if np.isfinite(kd) else f"; {v1(kn, 1.0):.1e} over the numerical rank"),
          "verdict": "arithmetic reproduced (eps = 1); with our full-size kappa the bound is larger still"},
         {"quantity": f"v2 width kappa_d^6 n ln n, {label} (n = {N})", "paper": f"{PAPER_V2[name]:.0e}",
@@ -910,7 +909,7 @@ def _threshold_rows(name: str, s) -> list[dict]:
                       + ("" if np.isfinite(kd) else f"; {v2(kn, N):.1e} over the numerical rank"),
          "verdict": "arithmetic reproduced with v1's kappa (which is not kappa_d); our kappa_d is "
                     + ("infinite: MNIST's rank is below d" if not np.isfinite(kd)
-                       else f"larger, extrapolated from n = {s.n_big:,}")},
+                       else f"larger, extrapolated from n = {n_big:,}")},
     ]
 
 
