@@ -54,7 +54,7 @@ def _need(df: pd.DataFrame, cols) -> None:
 def softmax_linearization_figure(df: pd.DataFrame, *, fit_from: float = 10.0):
     """Relative error of the rescaled softmax attention against X X^T X (or G X_c) vs temperature, log-log.
 
-    df: columns dataset, temperature, form, rel_error (kernels.softmax_linearization_table + dataset). The legend
+    df: columns dataset, temperature, form, rel_error (experiments.gram_kernel.softmax_linearization_table + dataset). The legend
     gives each line's slope fitted over temperature >= fit_from; a dashed guide shows slope -1.
     """
     _need(df, ["dataset", "temperature", "form", "rel_error"])
@@ -129,7 +129,7 @@ def feature_angle_figure(df: pd.DataFrame):
 def sensitivity_ratio_figure(df: pd.DataFrame):
     """|dK| / (||G X x_j||_1 eps) by perturbation kind, reading and data set; the dashed line is the bound (1).
 
-    df: columns dataset, reading, delta, ratio (kernels.sensitivity_table + dataset).
+    df: columns dataset, reading, delta, ratio (experiments.gram_kernel.sensitivity_table + dataset).
     """
     _need(df, ["dataset", "reading", "delta", "ratio"])
     readings = list(dict.fromkeys(df.reading))
@@ -137,6 +137,7 @@ def sensitivity_ratio_figure(df: pd.DataFrame):
     fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 3.8), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         sub = df[df.reading == reading]
+        np.random.seed(0)  # seaborn jitters strip plots with numpy's global generator: same data, same picture
         sns.stripplot(data=sub, x="delta", y="ratio", hue="dataset", dodge=True, size=2.5, alpha=0.6, ax=ax,
                       order=["random", "sign", "gradient"], hue_order=sorted(palette), palette=palette)
         ax.axhline(1.0, color="k", ls="--", lw=1)
@@ -151,7 +152,7 @@ def sensitivity_ratio_figure(df: pd.DataFrame):
 def sensitivity_growth_figure(df: pd.DataFrame):
     """Sensitivity against n (log-log): the G^3 bound ||G X x_j||_1 and its worst case, vs a polynomial kernel.
 
-    df: columns dataset, n, g3_bound, g3_worst, poly_bound_max (kernels.sensitivity_growth_table + dataset);
+    df: columns dataset, n, g3_bound, g3_worst, poly_bound_max (experiments.gram_kernel.sensitivity_growth_table + dataset);
     means over targets j are plotted, the G^3 bound's fitted slope is in the legend.
     """
     _need(df, ["dataset", "n", "g3_bound", "g3_worst", "poly_bound_max"])
