@@ -137,7 +137,7 @@ def sensitivity_ratio_figure(df: pd.DataFrame):
     fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 3.8), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         sub = df[df.reading == reading]
-        np.random.seed(0)  # seaborn jitters strip plots with numpy's global generator: same data, same picture
+        np.random.seed(0)  # noqa: NPY002 -- seaborn jitters strip plots with numpy's global generator: same data, same picture
         sns.stripplot(data=sub, x="delta", y="ratio", hue="dataset", dodge=True, size=2.5, alpha=0.6, ax=ax,
                       order=["random", "sign", "gradient"], hue_order=sorted(palette), palette=palette)
         ax.axhline(1.0, color="k", ls="--", lw=1)
