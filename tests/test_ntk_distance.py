@@ -219,3 +219,16 @@ def test_estimate_seconds_scales_with_work():
                              n_train=200, epochs=10, gd_steps=20)
     # adam: 2 s x (2 widths x 2 n x 1) x 2 seeds = 16; gd: 4 s x (2 x 2 x 2) x 2 = 64
     assert est == pytest.approx(80.0)
+
+
+def test_resolve_profile_fills_only_missing_knobs():
+    from ntkbook.experiments import ntk_distance as nd
+
+    chosen = nd.resolve_profile("default", epochs=7, widths=None)
+    assert chosen["epochs"] == 7
+    assert chosen["widths"] == nd.PROFILES["default"]["widths"]
+    assert chosen is not nd.PROFILES["default"]
+    with pytest.raises(ValueError, match="profile must be one of"):
+        nd.resolve_profile("huge")
+    with pytest.raises(ValueError, match="unknown knobs"):
+        nd.resolve_profile("quick", width=3)

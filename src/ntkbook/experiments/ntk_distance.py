@@ -44,6 +44,28 @@ MODEL_NAMES = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
 ARCH_OF = {name: arch for arch, name in MODEL_NAMES.items()}
 PROTOCOLS = ("adam", "gd")
 
+#: The chapter's scales. quick: CI's re-execution test (seconds); default: the book build (minutes here); paper:
+#: the paper's widths 4..4096, 500 epochs and 5 seeds (hours on a CPU).
+PROFILES = {
+    "quick": dict(widths=[16, 256], seeds=[0], n_train=64, n_test=32, epochs=3, gd_steps=5),
+    "default": dict(widths=[16, 64, 256, 1024], seeds=[0, 1, 2], n_train=256, n_test=100, epochs=300, gd_steps=50),
+    "paper": dict(widths=[2**k for k in range(2, 13)], seeds=[0, 1, 2, 3, 4], n_train=1000, n_test=500, epochs=500,
+                  gd_steps=500),
+}
+
+
+def resolve_profile(profile: str, **knobs) -> dict:
+    """The profile's settings (`PROFILES`), with every knob that is not None taking the caller's value instead.
+
+    Returns a new dict with the keys of the profile; an unknown profile or knob name raises ValueError.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
+    unknown = sorted(set(knobs) - set(PROFILES[profile]))
+    if unknown:
+        raise ValueError(f"unknown knobs {unknown}; the profiles set {sorted(PROFILES[profile])}")
+    return {k: (v if knobs.get(k) is None else knobs[k]) for k, v in PROFILES[profile].items()}
+
 
 def relative_frobenius(a, b) -> float:
     """`||a - b||_F / ||b||_F` in float64; a, b arrays of the same shape."""
