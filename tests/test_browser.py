@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXT_DIR = ROOT / "book" / "_ext"
@@ -262,21 +263,7 @@ def test_link_check_on_files(tmp_path):
 
 def toc_chapters() -> list[str]:
     """The notebooks `_toc.yml` lists (chapter stems)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [f for f in files if (ROOT / "book" / f"{f}.ipynb").is_file()]
+    return [f for f in toc_files() if (ROOT / "book" / f"{f}.ipynb").is_file()]
 
 
 @pytest.fixture(scope="module")
