@@ -24,6 +24,8 @@ from neural_tangents import stax
 from ntkbook.kernels import linearized_attention
 
 ARCHITECTURES = ("relu", "attn")
+#: The paper's names of the two networks; every table and figure takes its labels from here.
+MODEL_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
 
 # NT's three empirical-NTK implementations. STRUCTURED_DERIVATIVES fails with the pinned JAX 0.5.3
 # (`jax.interpreters.ad.source_info_util` is gone); tests/test_models.py asserts that it still fails, so a future
