@@ -1,4 +1,7 @@
+"""`ntkbook.experiments.cache` keeps the names sweeps already import; the cache itself is tested in test_cache*.py."""
+
 import pandas as pd
+import pytest
 
 from ntkbook.experiments import cached_frame
 
@@ -21,15 +24,16 @@ def test_cache_reuses_only_identical_parameters(tmp_path):
 
 
 def test_cache_rejects_non_frames(tmp_path):
-    import pytest
-
     with pytest.raises(TypeError, match="DataFrame"):
         cached_frame("demo", {}, lambda: [1, 2], cache_dir=tmp_path)
 
 
-def test_cache_key_follows_the_source_code(monkeypatch):
-    from ntkbook.experiments import cache
+def test_cache_key_follows_the_compute_fingerprint(monkeypatch):
+    from ntkbook import cache
+    from ntkbook.experiments import cache as old
 
-    before = cache.params_key("demo", {"a": 1})
-    monkeypatch.setattr(cache, "source_fingerprint", lambda: "changed")
-    assert cache.params_key("demo", {"a": 1}) != before
+    before = old.params_key("demo", {"a": 1})
+    assert old.params_key("demo", {"a": 1}, fingerprint=cache.compute_fingerprint()) == before
+    assert old.params_key("demo", {"a": 1}, fingerprint="changed") != before
+    monkeypatch.setattr(cache, "compute_fingerprint", lambda: "changed")
+    assert old.params_key("demo", {"a": 1}) != before

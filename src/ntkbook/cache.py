@@ -1,0 +1,472 @@
+"""The result cache: one Parquet table per sweep unit, keyed by the unit's parameters and the compute code.
+
+A cached table is reused only when its kind, every parameter and the *compute* code match
+(`compute_fingerprint`); anything else recomputes, so a fix in the library never serves results of the old code,
+while rewording a verdict or restyling a figure keeps every cached sweep.
+
+Layout of one entry in the results folder (`cache_root()/results` unless a `cache_dir` is given)::
+
+    <kind>-<key>.<sha16>.parquet   the table (Parquet, written by pyarrow), named by its own content hash
+    <kind>-<key>.entry.json        the manifest: format, kind, key, params, table file name, schema (column names
+                                   and dtypes), row count and the SHA-256 of the Parquet bytes
+
+Why it is safe under faults:
+
+- Both files are written to a temporary file in the same folder, flushed to disk and moved into place with
+  `os.replace` (atomic on POSIX and Windows). The table goes first, the manifest last, and a reader only ever
+  reaches a table through a manifest, so a reader never sees a table without its manifest, nor a half-written file.
+- The table's name carries its content hash, so two processes storing the same unit never overwrite each other's
+  table with different bytes: whichever manifest lands last names a table that exists and matches it. A process
+  killed at any point leaves at most an unreferenced table or a hidden ``.*.tmp`` file, both ignored by readers and
+  removed by a later store of the same unit once they are older than `GRACE_SECONDS`.
+- `load` checks the SHA-256 of the bytes, the schema and the row count against the manifest. On any mismatch it
+  warns (`CacheEntryWarning`, naming the file) and returns None, so the caller recomputes; a damaged entry is
+  never used. Entries of the previous pickle format (``*.pkl``) are never read: nothing in a cache file can run code.
+- A folder that cannot be written (read-only, full disk) raises `CacheWriteError`, naming the folder and
+  `NTKBOOK_CACHE`; `cached_frame` checks this *before* computing, so no computation is lost to it.
+
+Tables hold plain columns (numbers, strings, bools, timestamps); a column Parquet cannot hold faithfully (lists,
+dicts, tuples, mixed objects) is refused with a `TypeError` naming it. What `cached_frame` returns on the first run
+is the table as read back from its Parquet bytes, so a first run and a cached run return identical frames.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import platformdirs
+
+__all__ = [
+    "COMPUTE_EXCLUDED",
+    "FORMAT",
+    "CacheEntryWarning",
+    "CacheWriteError",
+    "cache_root",
+    "cached_frame",
+    "compute_fingerprint",
+    "entry_key",
+    "entry_paths",
+    "load",
+    "results_dir",
+    "store",
+]
+
+FORMAT = "ntkbook-result-cache/2"  # bump when the entry layout changes; old entries are then ignored
+MANIFEST_SUFFIX = ".entry.json"
+GRACE_SECONDS = 600.0  # unreferenced tables / temp files younger than this may belong to a store in progress
+
+# Parts of the package that never change a computed number, so editing them must keep every cached sweep:
+#   report/, plotting/         results -> tables, verdicts, wording, figures (the report layer)
+#   paper.py, claims.py        the paper's numbers and the verdict vocabulary/rules (applied after the cache)
+#   notebook.py, spec.py       notebook plumbing and profile/knob validation (the resolved knobs are the params)
+#   runner.py, sweeps*         where and in which order units run, and the registry of sweeps; every number a
+#                              unit computes is fixed by its params and by the compute modules it calls
+#   __main__.py, progress.py, _quiet.py   the command line, progress bars, start-up noise
+# Everything else (data, kernels, models, train, influence, attacks, malleability, experiments/, this cache, ...)
+# is compute code: changing any of it changes every key. A unit function must therefore live in a compute module,
+# not in sweeps*, or editing it would not invalidate its cached results.
+COMPUTE_EXCLUDED = (
+    "report/",
+    "plotting/",
+    "paper.py",
+    "claims.py",
+    "notebook.py",
+    "spec.py",
+    "runner.py",
+    "sweeps*",
+    "__main__.py",
+    "progress.py",
+    "_quiet.py",
+)
+
+_KIND = re.compile(r"[A-Za-z0-9_-]+")
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read the process umask once, so cache files get the permissions any other file would
+
+
+class CacheWriteError(OSError):
+    """The result cache folder cannot be written (missing permission, read-only, full disk, ...)."""
+
+
+class CacheEntryWarning(UserWarning):
+    """A result-cache entry was damaged or inconsistent and is ignored (it will be recomputed)."""
+
+
+def cache_root() -> Path:
+    """`NTKBOOK_CACHE` if set, else the platform's per-user cache folder (e.g. ~/.cache/ntkbook)."""
+    return Path(os.environ.get("NTKBOOK_CACHE") or platformdirs.user_cache_dir("ntkbook"))
+
+
+def results_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The folder that holds the entries: `cache_dir` itself if given, else `cache_root()/results`."""
+    return Path(cache_dir) if cache_dir is not None else cache_root() / "results"
+
+
+def _is_excluded(rel: Path) -> bool:
+    """Whether the package-relative path `rel` belongs to a non-compute part listed in `COMPUTE_EXCLUDED`."""
+    head = rel.parts[0]
+    for pattern in COMPUTE_EXCLUDED:
+        if pattern.endswith("/"):
+            if len(rel.parts) > 1 and head == pattern[:-1]:
+                return True
+        elif pattern.endswith("*"):
+            if head.startswith(pattern[:-1]):
+                return True
+        elif rel.as_posix() == pattern:
+            return True
+    return False
+
+
+@functools.cache
+def _fingerprint(package: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if _is_excluded(rel):
+            continue
+        digest.update(rel.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def compute_fingerprint(package_dir: str | os.PathLike | None = None) -> str:
+    """SHA-256 over the compute modules of the package: every ``*.py`` (relative path and contents) except the
+    parts listed in `COMPUTE_EXCLUDED`. Computed once per process and folder.
+
+    `package_dir` defaults to this installed package; tests pass a copy to check which edits change the keys.
+    """
+    package = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
+    return _fingerprint(package.resolve())
+
+
+def _plain(value, where: str):
+    """`value` as plain JSON data (dicts with str keys, lists, str, int, float, bool, None); numpy scalars and
+    arrays become Python numbers and lists, tuples become lists, paths become strings. Anything else is a TypeError:
+    its text form (e.g. an object's address) would make a key that changes from run to run."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"cache params: key {k!r} at {where or 'top level'} must be a string")
+            out[k] = _plain(v, f"{where}.{k}" if where else k)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    tolist = getattr(value, "tolist", None)  # numpy scalar or array
+    if callable(tolist) and type(value).__module__ == "numpy":
+        return _plain(tolist(), where)
+    raise TypeError(
+        f"cache params: {where or 'params'} is a {type(value).__name__}; use plain JSON values "
+        "(str, int, float, bool, None, lists and dicts of them)"
+    )
+
+
+def _params_json(params: Mapping) -> str:
+    """Canonical JSON of `params` (sorted keys, no whitespace)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"cache params must be a mapping, got {type(params).__name__}")
+    return json.dumps(_plain(params, ""), sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def _check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValueError(f"cache kind must be letters, digits, '_' or '-', got {kind!r}")
+
+
+def entry_key(kind: str, params: Mapping, *, fingerprint: str | None = None) -> str:
+    """A stable 24-hex-digit hash of the entry format, `kind`, the canonical JSON of `params` and the compute
+    fingerprint (`compute_fingerprint()` unless given)."""
+    _check_kind(kind)
+    code = fingerprint if fingerprint is not None else compute_fingerprint()
+    blob = json.dumps([FORMAT, kind, _params_json(params), code], separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def entry_paths(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """(manifest path, file-name stem ``<kind>-<key>``) of the entry for `kind` and `params`."""
+    stem = f"{kind}-{entry_key(kind, params)}"
+    return results_dir(cache_dir) / f"{stem}{MANIFEST_SUFFIX}", stem
+
+
+# -- Parquet <-> DataFrame ----------------------------------------------------------------------------------------
+
+_PLAIN_SCALARS = (str, bool, int, float, type(None), np.generic)
+
+
+def _check_frame(frame: pd.DataFrame, kind: str) -> None:
+    """Refuse what Parquet cannot hold faithfully, naming the column."""
+    names = list(frame.columns)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind}: column name {name!r} must be a string to be cached as Parquet")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise TypeError(f"{kind}: duplicate column names {dup} cannot be cached as Parquet; rename them")
+    for name in names:
+        col = frame[name]
+        if col.dtype == object:
+            bad = next((v for v in col if not isinstance(v, _PLAIN_SCALARS)), None)
+            if bad is not None:
+                raise TypeError(
+                    f"{kind}: column {name!r} holds {type(bad).__name__} values (e.g. {bad!r:.80}); a cached table "
+                    "holds plain numbers, strings and bools - split it into columns or convert it (e.g. with str)"
+                )
+            types = {type(v) for v in col if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if len(types) > 1:
+                raise TypeError(
+                    f"{kind}: column {name!r} mixes {sorted(t.__name__ for t in types)} values; a cached column "
+                    "holds one plain type - convert it (e.g. with astype(str) or astype(float))"
+                )
+
+
+def _to_parquet(frame: pd.DataFrame, kind: str) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _check_frame(frame, kind)
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=None)
+    except (pa.ArrowException, TypeError, ValueError) as err:
+        for name in frame.columns:  # find the column to name it
+            try:
+                pa.Table.from_pandas(frame[[name]], preserve_index=False)
+            except (pa.ArrowException, TypeError, ValueError) as col_err:
+                raise TypeError(f"{kind}: column {name!r} cannot be stored as Parquet ({col_err})") from col_err
+        raise TypeError(f"{kind}: the table cannot be stored as Parquet ({err})") from err
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def _from_parquet(blob: bytes) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(blob)).to_pandas()
+
+
+def _schema(frame: pd.DataFrame) -> list[list[str]]:
+    return [[str(name), str(dtype)] for name, dtype in frame.dtypes.items()]
+
+
+# -- files -------------------------------------------------------------------------------------------------------
+
+
+def _write_error(folder: Path, err: OSError) -> CacheWriteError:
+    return CacheWriteError(
+        err.errno,
+        f"cannot write the result cache in {folder} ({err.strerror or err}); make the folder writable or free "
+        "space there, or choose another folder by setting the environment variable NTKBOOK_CACHE",
+    )
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a flushed temporary file in the same folder and `os.replace`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable across a power cut (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def ensure_writable(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Create the results folder if needed and check that a file can be written there; return the folder.
+
+    Raises `CacheWriteError` naming the folder and `NTKBOOK_CACHE` otherwise.
+    """
+    folder = results_dir(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise _write_error(folder, err) from err
+    return folder
+
+
+def _sweep_leftovers(folder: Path, stem: str, keep: str) -> None:
+    """Remove this entry's unreferenced tables and temporary files older than `GRACE_SECONDS` (best effort)."""
+    now = time.time()
+    for path in list(folder.glob(f"{stem}.*.parquet")) + list(folder.glob(f".{stem}.*.tmp")):
+        if path.name == keep:
+            continue
+        try:
+            if now - path.stat().st_mtime > GRACE_SECONDS:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def store(kind: str, params: Mapping, frame: pd.DataFrame, cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Write `frame` as the entry for `kind` and `params`; return the frame as it reads back from the cache.
+
+    Raises TypeError for a non-DataFrame or a column Parquet cannot hold, CacheWriteError if the folder cannot be
+    written. See the module docstring for the layout and why the write is atomic.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"the result for {kind!r} must be a pandas DataFrame, got {type(frame).__name__}")
+    manifest_path, stem = entry_paths(kind, params, cache_dir)
+    blob = _to_parquet(frame, kind)
+    canonical = _from_parquet(blob)
+    sha = hashlib.sha256(blob).hexdigest()
+    table_name = f"{stem}.{sha[:16]}.parquet"
+    manifest = {
+        "format": FORMAT,
+        "kind": kind,
+        "key": stem.rsplit("-", 1)[1],
+        "params": json.loads(_params_json(params)),
+        "table": table_name,
+        "sha256": sha,
+        "bytes": len(blob),
+        "rows": len(canonical),
+        "schema": _schema(canonical),
+        "pandas": pd.__version__,
+    }
+    folder = manifest_path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / table_name, blob)
+        _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode())  # last: commits
+    except OSError as err:
+        raise _write_error(folder, err) from err
+    _fsync_dir(folder)
+    _sweep_leftovers(folder, stem, table_name)
+    return canonical
+
+
+def _reject(path: Path, why: str) -> None:
+    warnings.warn(
+        f"ignoring result-cache entry {path}: {why}; it will be recomputed", CacheEntryWarning, stacklevel=3
+    )
+
+
+def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The cached table for `kind` and `params`, or None when there is no whole, matching entry.
+
+    A missing entry returns None silently; a damaged one (bad JSON, wrong format or parameters, missing table,
+    checksum, schema or row-count mismatch) warns with `CacheEntryWarning` naming the file and returns None.
+    """
+    manifest_path, stem = entry_paths(kind, params, cache_dir)
+    expected_params = json.loads(_params_json(params))
+    for attempt in range(2):
+        try:
+            text = manifest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as err:
+            _reject(manifest_path, f"unreadable ({err})")
+            return None
+        try:
+            manifest = json.loads(text)
+        except json.JSONDecodeError as err:
+            _reject(manifest_path, f"not valid JSON ({err})")
+            return None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            _reject(manifest_path, f"not a {FORMAT} manifest")
+            return None
+        if manifest.get("kind") != kind or manifest.get("params") != expected_params:
+            _reject(manifest_path, "its kind or parameters differ from the ones requested")
+            return None
+        table_name = manifest.get("table")
+        if not isinstance(table_name, str) or not re.fullmatch(re.escape(stem) + r"\.[0-9a-f]{16}\.parquet", table_name):
+            _reject(manifest_path, f"bad table name {table_name!r}")
+            return None
+        table_path = manifest_path.parent / table_name
+        try:
+            blob = table_path.read_bytes()
+        except FileNotFoundError:
+            if attempt == 0:
+                continue  # the manifest may just have been replaced by a newer store: read it again
+            _reject(manifest_path, f"its table {table_path} is missing")
+            return None
+        except OSError as err:
+            _reject(table_path, f"unreadable ({err})")
+            return None
+        if hashlib.sha256(blob).hexdigest() != manifest.get("sha256"):
+            _reject(table_path, f"its SHA-256 does not match the one in {manifest_path.name} (truncated or altered)")
+            return None
+        try:
+            frame = _from_parquet(blob)
+        except Exception as err:  # noqa: BLE001 - any decoding failure of a checksummed file means: recompute
+            _reject(table_path, f"not a readable Parquet table ({type(err).__name__}: {err})")
+            return None
+        if _schema(frame) != manifest.get("schema") or len(frame) != manifest.get("rows"):
+            _reject(
+                table_path,
+                f"its schema {_schema(frame)} / {len(frame)} rows differ from the manifest's "
+                f"{manifest.get('schema')} / {manifest.get('rows')} rows (e.g. written by another pandas version)",
+            )
+            return None
+        return frame
+    return None  # pragma: no cover - the loop returns
+
+
+def cached_frame(
+    kind: str,
+    params: Mapping,
+    compute: Callable[[], pd.DataFrame],
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    refresh: bool = False,
+) -> pd.DataFrame:
+    """Return `compute()`, reading it from the cache when the same `kind` and `params` were computed before by
+    the same compute code.
+
+    `cache_dir=None` uses `cache_root()/results`; `refresh=True` recomputes and overwrites. The folder is checked
+    for writability before computing (CacheWriteError names it). The returned frame is the table as stored, so
+    the first and every later call return identical frames.
+    """
+    if not refresh:
+        frame = load(kind, params, cache_dir)
+        if frame is not None:
+            return frame
+    _check_kind(kind)
+    _params_json(params)  # bad params fail before the computation, not after it
+    ensure_writable(cache_dir)
+    frame = compute()
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"compute() for {kind!r} must return a pandas DataFrame, got {type(frame).__name__}")
+    return store(kind, params, frame, cache_dir)
