@@ -1,0 +1,337 @@
+"""Run a sweep's units anywhere: in this process, a local process pool, or a Dask cluster.
+
+A sweep is a list of `Unit`s, one configuration each: `fn(**params) -> DataFrame`, with a stable `key` (the result
+cache's `entry_key(kind, params)`, which also hashes the compute code). `run(units, scheduler=...)`
+
+1. reads every unit from the result cache (unless `refresh=True`),
+2. computes the missing ones on the executor chosen by `scheduler` (or the environment variable
+   `NTKBOOK_SCHEDULER`):
+
+   ==================  ======================================================================================
+   None, "inprocess"   one after the other in this process (the default; what the book build uses)
+   "processes[:N]"     `concurrent.futures.ProcessPoolExecutor` with N workers (default: the CPU count), spawned
+   "local[:N]"         a Dask `LocalCluster` with N worker processes of one thread each, started for this run
+   "tcp://host:port"   an existing Dask scheduler (`dask scheduler` + `dask worker tcp://host:port`)
+   ==================  ======================================================================================
+
+3. stores each result in the cache as it comes back. Results travel back to the caller, which alone writes the
+   cache, so workers need the code and the data but no shared disk.
+
+A unit that raises is recorded by key with its error while the others complete and land in the cache; `run` then
+raises `UnitsFailed` listing the failed keys (`allow_failures=True` returns the partial result instead). Units with
+the same key are computed once. A worker whose ntkbook code differs from the caller's is refused per unit (its
+numbers would be stored under the caller's key).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import importlib
+import multiprocessing
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ntkbook.progress import progress
+
+SCHEDULER_ENV = "NTKBOOK_SCHEDULER"
+
+
+# --- the result cache ------------------------------------------------------------------------------------------
+
+
+def _cache():
+    """The result-cache module, `ntkbook.cache` (imported on first use, so importing the runner stays light)."""
+    return importlib.import_module("ntkbook.cache")
+
+
+def code_fingerprint() -> str:
+    """`ntkbook.cache.compute_fingerprint()`: the compute code the cache keys on (caller and workers must agree)."""
+    return _cache().compute_fingerprint()
+
+
+# --- units -----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Unit:
+    """One independent piece of a sweep: `fn(**params)` returns its tidy DataFrame.
+
+    kind: the sweep's name in the cache (e.g. "ntk-distance"); params: one configuration, JSON-serialisable
+    (numbers, strings, bools, None, lists and dicts of them); fn: a module-level function, so that another process
+    can import it by name. Two units are equal when their keys are equal.
+    """
+
+    kind: str
+    params: Mapping[str, Any]
+    fn: Callable[..., pd.DataFrame]
+    _key: str = dataclasses.field(init=False, repr=False, default="")
+
+    def __post_init__(self):
+        if not isinstance(self.kind, str) or not self.kind:
+            raise ValueError(f"Unit.kind must be a non-empty string, got {self.kind!r}")
+        if not isinstance(self.params, Mapping):
+            raise ValueError(f"Unit.params must be a mapping of knob -> value, got {type(self.params).__name__}")
+        try:
+            key = _cache().entry_key(self.kind, dict(self.params))
+        except TypeError as err:
+            raise ValueError(f"Unit.params of {self.kind!r}: {err}") from None
+        object.__setattr__(self, "_key", key)
+        if not callable(self.fn):
+            raise ValueError(f"Unit.fn of {self.kind!r} must be callable, got {self.fn!r}")
+        qualname = getattr(self.fn, "__qualname__", "")
+        if "<" in qualname or not getattr(self.fn, "__module__", None):
+            raise ValueError(
+                f"Unit.fn of {self.kind!r} must be a module-level function (other processes import it by name), "
+                f"got {qualname or self.fn!r}"
+            )
+        object.__setattr__(self, "params", dict(self.params))  # a private copy: the key must not change later
+
+    @property
+    def key(self) -> str:
+        """`ntkbook.cache.entry_key(kind, params)`: stable across processes and machines running the same code."""
+        return self._key
+
+    def __eq__(self, other):
+        return isinstance(other, Unit) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+
+def _call(fn: Callable[..., pd.DataFrame], params: dict) -> tuple[pd.DataFrame, str, float]:
+    """Worker side: `(fn(**params), the worker's code fingerprint, seconds)`; the type of the result is checked."""
+    start = time.perf_counter()
+    frame = fn(**params)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{fn.__module__}.{fn.__qualname__} returned {type(frame).__name__}, not a pandas DataFrame")
+    return frame, code_fingerprint(), time.perf_counter() - start
+
+
+# --- results ---------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What `run` did. frame: the results of every unit that succeeded, concatenated in unit order (a repeated key
+    appears once); computed / cached: the keys computed now / read from the cache; failed: key -> error."""
+
+    frame: pd.DataFrame
+    computed: tuple[str, ...]
+    cached: tuple[str, ...]
+    failed: dict[str, str]
+    seconds: float = 0.0
+    scheduler: str = "inprocess"
+
+    def summary(self) -> pd.DataFrame:
+        """One row per key: `key`, `status` ("computed", "cached" or "failed") and `error` ("" unless failed)."""
+        rows = [(k, "computed", "") for k in self.computed] + [(k, "cached", "") for k in self.cached]
+        rows += [(k, "failed", e) for k, e in self.failed.items()]
+        return pd.DataFrame(rows, columns=["key", "status", "error"])
+
+
+class UnitsFailed(RuntimeError):
+    """Raised by `run` when units failed; `.result` holds the RunResult with everything that did complete."""
+
+    def __init__(self, result: RunResult):
+        self.result = result
+        lines = "\n".join(f"  {key}: {error.splitlines()[0] if error else ''}" for key, error in result.failed.items())
+        done = len(result.computed) + len(result.cached)
+        super().__init__(
+            f"{len(result.failed)} unit(s) failed ({done} completed and are in the cache):\n{lines}\n"
+            "Fix the cause and run again: completed units are read from the cache."
+        )
+
+
+# --- schedulers ------------------------------------------------------------------------------------------------
+
+
+def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
+    """`(kind, arg)` for a scheduler string: ("inprocess", None), ("processes", N or None), ("local", N or None)
+    or ("dask", "tcp://host:port"). None reads `NTKBOOK_SCHEDULER` (unset or empty: in-process).
+
+    Raises ValueError for anything else, with the accepted forms.
+    """
+    if scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or "inprocess"
+    text = str(scheduler).strip()
+    accepted = "'inprocess', 'processes[:N]', 'local[:N]' or 'tcp://host:port'"
+    if text in ("inprocess", ""):
+        return "inprocess", None
+    if "://" in text:
+        if not text.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):
+            raise ValueError(f"unknown scheduler address {text!r}; use {accepted}")
+        return "dask", text
+    name, _, count = text.partition(":")
+    if name not in ("processes", "local"):
+        raise ValueError(f"unknown scheduler {text!r}; use {accepted}")
+    if not count:
+        return name, None
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"the worker count in {text!r} must be a positive integer, e.g. '{name}:2'")
+    return name, int(count)
+
+
+def _error_text(err: BaseException) -> str:
+    """`Type: message` followed by the traceback, as one string."""
+    tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    return f"{type(err).__name__}: {err}\n{tb}"
+
+
+def _inprocess(todo: list[Unit]):
+    """Yield `(unit, outcome, error)` one unit at a time in this process."""
+    for unit in todo:
+        try:
+            yield unit, _call(unit.fn, unit.params), None
+        except Exception as err:  # noqa: BLE001 -- a failing unit is reported, the others still run
+            yield unit, None, _error_text(err)
+
+
+def _process_pool(todo: list[Unit], workers: int | None):
+    """Yield outcomes as they complete on a spawned ProcessPoolExecutor (spawn: no forked JAX state)."""
+    workers = workers or os.cpu_count() or 1
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        futures = {pool.submit(_call, unit.fn, unit.params): unit for unit in todo}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                yield futures[future], future.result(), None
+            except Exception as err:  # noqa: BLE001
+                yield futures[future], None, _error_text(err)
+
+
+def _dask(todo: list[Unit], address: str | None, workers: int | None):
+    """Yield outcomes as they complete on a Dask cluster: an existing scheduler at `address`, or a LocalCluster
+    of `workers` processes with one thread each (default: the CPU count), closed afterwards."""
+    try:
+        import distributed
+    except ImportError as err:
+        raise ImportError("the Dask schedulers need `distributed`: pip install -r requirements.txt") from err
+    cluster = None
+    if address is None:
+        n = workers or os.cpu_count() or 1
+        cluster = distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        address = cluster.scheduler_address
+    client = distributed.Client(address, set_as_default=False)
+    try:
+        token = uuid.uuid4().hex[:8]  # fresh task keys: a refresh must not reuse an old result on the scheduler
+        futures = {
+            client.submit(_call, unit.fn, unit.params, key=f"{unit.kind}-{unit.key}-{token}", pure=False): unit
+            for unit in todo
+        }
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            unit = futures[future]
+            try:
+                yield unit, future.result(), None
+            except Exception as err:  # noqa: BLE001
+                yield unit, None, _error_text(err)
+            finally:
+                future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --- run -------------------------------------------------------------------------------------------------------
+
+
+def unique_units(units: Iterable[Unit]) -> list[Unit]:
+    """The units with repeated keys dropped (first occurrence kept), in order."""
+    seen, out = set(), []
+    for unit in units:
+        if not isinstance(unit, Unit):
+            raise ValueError(f"run() takes ntkbook.runner.Unit objects, got {type(unit).__name__}")
+        if unit.key not in seen:
+            seen.add(unit.key)
+            out.append(unit)
+    return out
+
+
+def run(
+    units: Iterable[Unit],
+    *,
+    scheduler: str | None = None,
+    refresh: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+    desc: str | None = None,
+    allow_failures: bool = False,
+) -> RunResult:
+    """Compute the units that are not in the cache on `scheduler`, store them, return all results.
+
+    Args:
+      units: the sweep's units; a repeated key is computed and returned once.
+      scheduler: see the module docstring; None reads `NTKBOOK_SCHEDULER`, unset means in-process.
+      refresh: recompute every unit and overwrite its cache entry.
+      cache_dir: the cache folder (None: the cache's default, `NTKBOOK_CACHE`).
+      desc: label of the progress bar (shown only interactively, see `ntkbook.progress`).
+      allow_failures: return the partial result instead of raising `UnitsFailed`.
+
+    Returns:
+      RunResult(frame, computed, cached, failed): frame concatenates the unit results in unit order.
+    """
+    start = time.perf_counter()
+    kind, arg = parse_scheduler(scheduler)
+    cache = _cache()
+    units = unique_units(units)
+    frames: dict[str, pd.DataFrame] = {}
+    cached: list[str] = []
+    if not refresh:
+        for unit in units:
+            hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir)
+            if hit is not None:
+                frames[unit.key] = hit
+                cached.append(unit.key)
+    todo = [unit for unit in units if unit.key not in frames]
+    computed: list[str] = []
+    failed: dict[str, str] = {}
+    if todo:
+        if kind == "inprocess":
+            outcomes = _inprocess(todo)
+        elif kind == "processes":
+            outcomes = _process_pool(todo, arg)
+        else:
+            outcomes = _dask(todo, arg if kind == "dask" else None, arg if kind == "local" else None)
+        here = code_fingerprint()
+        bar = progress(total=len(todo), desc=desc or f"{units[0].kind} ({len(cached)} cached)", unit="unit")
+        try:
+            for unit, outcome, error in outcomes:
+                bar.update(1)
+                if error is None and outcome[1] != here:
+                    error = (
+                        "RuntimeError: the worker runs different ntkbook code than the caller (compute fingerprint "
+                        f"{outcome[1][:12]} vs {here[:12]}); install the same version on the workers"
+                    )
+                if error is not None:
+                    failed[unit.key] = error
+                    continue
+                try:  # the frame as it reads back from the cache, so a first and a cached run return the same
+                    frames[unit.key] = cache.store(unit.kind, unit.params, outcome[0], cache_dir=cache_dir)
+                except TypeError as err:  # a table the cache cannot hold (e.g. a column of lists)
+                    failed[unit.key] = _error_text(err)
+                    continue
+                computed.append(unit.key)
+        finally:
+            bar.close()
+    ordered = [frames[u.key] for u in units if u.key in frames]
+    frame = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
+    result = RunResult(
+        frame=frame,
+        computed=tuple(k for k in (u.key for u in units) if k in computed),
+        cached=tuple(cached),
+        failed={u.key: failed[u.key] for u in units if u.key in failed},
+        seconds=time.perf_counter() - start,
+        scheduler=kind if arg is None else f"{kind}:{arg}" if kind != "dask" else str(arg),
+    )
+    if result.failed and not allow_failures:
+        raise UnitsFailed(result)
+    return result
