@@ -155,18 +155,113 @@ def test_width_thresholds_arithmetic():
 # ---------------------------------------------------------------- Theorem 4.2
 
 
+#: Unit roundoff of float64 (half the machine epsilon): fl(a op b) = (a op b)(1 + delta), |delta| <= U64.
+U64 = 2.0**-53
+
+
+def gamma(k: int, u: float = U64) -> float:
+    """Higham's gamma_k = k u / (1 - k u): the relative error bound of a k-term float sum / dot product."""
+    return k * u / (1 - k * u)
+
+
+def angle_bound(d: int) -> float:
+    """Bound on |arccos0 - exact| for rows in R^d (any IEEE-754 double machine), from `kernels.angles`.
+
+    Unit rows u_hat = fl(z / fl(||z||)) differ from z/||z|| by <= gamma_{d+2} in norm (a d-term sum of squares, a
+    square root, a division). The explicit difference and sum then carry an absolute error <= (2 + A) gamma_{d+2}
+    and (2 + B) gamma_{d+2} (A = ||u - v|| = 2 sin(theta/2), B = ||u + v|| = 2 cos(theta/2), A^2 + B^2 = 4), and
+    atan2 moves by <= (B |dA| + A |dB|) / 4 <= 2 gamma_{d+2} plus its own rounding (<= 2 u, times pi/2). Hence
+    |d theta| <= 4 gamma_{d+2} + 2 pi u, and (pi - theta) / (2 pi) with the rounded pi and 2 pi adds <= 3 u:
+    |d k| <= (4 gamma_{d+2} + 2 pi u) / (2 pi) + 3 u <= (d + 7) u for d >= 1 (first order; doubled for safety).
+    The arccos branch (|cos| <= 0.9) has |d theta| <= 2.3 |d cos| <= 2.3 (gamma_d + 2 gamma_{d+2}), inside the
+    same bound.
+    """
+    return 2 * (d + 7) * U64
+
+
+def exactly_unit_rows() -> np.ndarray:
+    """Rows whose float64 squared norm is exactly 1 (entries +-1, +-1/2, +-1/4 over 1, 4, 16 coordinates)."""
+    rng = np.random.default_rng(10)
+    rows = [np.eye(16)[3]]
+    for k, a in [(4, 0.5), (16, 0.25)]:
+        r = np.zeros(16)
+        r[rng.choice(16, k, replace=False)] = a * rng.choice([-1.0, 1.0], k)
+        rows.append(r)
+    return np.array(rows)
+
+
+def test_arccos_kernel_is_exactly_one_half_on_the_diagonal(X):
+    # identical rows give u - v = 0 exactly, so theta = 2 atan2(0, b) = 0 and (pi - 0) / (2 pi) = 1/2 exactly
+    np.testing.assert_array_equal(np.diag(K.arccos0(X, X)), 0.5)
+    k = K.first_layer_ntk(X, X)
+    # K(z, z) = 1/2 <z, z> exactly: multiplying by 1/2 is exact, so the diagonal is half the computed Gram diagonal
+    np.testing.assert_array_equal(np.diag(k), 0.5 * np.diag(X @ X.T))
+    # rows of exactly unit norm: <z, z> = 1 exactly (sums of powers of 2), so the diagonal is 0.5 to 1e-15 (in fact 0)
+    Z = exactly_unit_rows()
+    assert np.max(np.abs(np.diag(K.first_layer_ntk(Z, Z)) - 0.5)) <= 1e-15
+    # generic rows normalised in float64: <z, z> = 1 within gamma_{d+2} + gamma_d (normalisation, then dot product)
+    assert np.max(np.abs(np.diag(k) - 0.5)) <= 0.5 * (gamma(52) + gamma(50))
+
+
+def _mp_reference(z1: np.ndarray, z2: np.ndarray) -> tuple[float, float]:
+    """(arccos0, first_layer_ntk) of two float64 vectors evaluated in 60-digit arithmetic from their exact values."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        a = [mpmath.mpf(float(t)) for t in z1]
+        b = [mpmath.mpf(float(t)) for t in z2]
+        na = mpmath.sqrt(mpmath.fsum(t * t for t in a))
+        nb = mpmath.sqrt(mpmath.fsum(t * t for t in b))
+        diff = mpmath.sqrt(mpmath.fsum((s / na - t / nb) ** 2 for s, t in zip(a, b)))
+        summ = mpmath.sqrt(mpmath.fsum((s / na + t / nb) ** 2 for s, t in zip(a, b)))
+        theta = 2 * mpmath.atan2(diff, summ)
+        k0 = (mpmath.pi - theta) / (2 * mpmath.pi)
+        dot = mpmath.fsum(s * t for s, t in zip(a, b))
+        return float(k0), float(k0 * dot)
+
+
+@pytest.mark.parametrize("theta", [1e-8, 3e-7, 1e-5, 1e-4, 0.5, 2.0, math.pi - 1e-6])
+@pytest.mark.parametrize("d", [3, 40])
+def test_arccos_kernel_at_small_angles_matches_high_precision(theta, d):
+    rng = np.random.default_rng(int(d + 1e6 * theta) % 2**32)
+    u = unit_rows(rng.normal(size=(1, d)))[0]
+    w = rng.normal(size=d)
+    w = unit_rows((w - (w @ u) * u)[None])[0]
+    z1 = 3.7 * u  # non-unit rows: the normalisation is part of what is checked
+    z2 = 0.41 * (math.cos(theta) * u + math.sin(theta) * w)
+    k0_ref, k_ref = _mp_reference(z1, z2)
+    k0 = K.arccos0(z1[None], z2[None])[0, 0]
+    assert abs(k0 - k0_ref) <= angle_bound(d)
+    # first_layer_ntk = arccos0 * fl(<z1, z2>): |<z1, z2>| <= ||z1|| ||z2|| and its dot product errs by gamma_d
+    # ||z1|| ||z2||; the product adds one rounding.
+    scale = float(np.linalg.norm(z1) * np.linalg.norm(z2))
+    assert abs(K.first_layer_ntk(z1[None], z2[None])[0, 0] - k_ref) <= scale * (angle_bound(d) + gamma(d + 1))
+    if theta == 1e-8:
+        # the old evaluation, arccos of the rounded cosine: cos(1e-8) = 1 - 5e-17 rounds to 1 or to 1 - 2^-53, whose
+        # arccos is 0 or 1.49e-8, so it misses theta by >= 0.49e-8 (>= 7.8e-10 in the kernel) on any IEEE machine
+        cos = np.clip((z1 @ z2) / (np.linalg.norm(z1) * np.linalg.norm(z2)), -1, 1)
+        assert abs((np.pi - np.arccos(cos)) / (2 * np.pi) - k0_ref) > 100 * angle_bound(d)
+
+
 def test_neural_tangents_matches_arccos_closed_form(X):
     Z = X[:12]
     Z2 = unit_rows(np.random.default_rng(3).normal(size=(5, 50)))
-    nt = K.first_layer_ntk_nt(Z, np.vstack([Z[:3], Z2]))
-    cf = K.first_layer_ntk(Z, np.vstack([Z[:3], Z2]))
+    Zb = np.vstack([Z[:3], Z2])
+    nt = K.first_layer_ntk_nt(Z, Zb)
+    cf = K.first_layer_ntk(Z, Zb)
     assert nt.dtype == np.float64
-    # off the coincident pairs float64 agreement; at theta = 0 arccos(1 - eps) ~ sqrt(2 eps) limits both to ~3e-9
-    off = np.ones_like(cf, dtype=bool)
-    off[np.arange(3), np.arange(3)] = False
-    assert np.max(np.abs(nt - cf)[off]) <= 1e-12
-    assert np.max(np.abs(nt - cf)) <= 1e-8
-    np.testing.assert_allclose(np.diag(cf[:3, :3]), 0.5, rtol=1e-12)  # (pi - 0)/(2 pi) * 1
+    d = Z.shape[1]
+    # NT takes arccos of its rounded cosine c~ (a dot product, two norms, a square root and a division):
+    # |c~ - c| <= eta = 4 gamma_{d+5}. arccos is Hoelder-1/2, |arccos x - arccos y| <= (pi / sqrt 2) sqrt|x - y|,
+    # so near theta = 0 NT's arc-cosine factor may be off by sqrt(eta) / (2 sqrt 2); where |cos| <= 0.9 the
+    # derivative of arccos is < 2.3, so the error is <= 2.3 eta / (2 pi). Both times |<z, z'>| <= 1, plus ours.
+    eta = 4 * gamma(d + 5)
+    cos = Z @ Zb.T
+    near = np.abs(cos) > 0.9
+    err = np.abs(nt - cf)
+    assert np.max(err[~near]) <= 2.3 * eta / (2 * np.pi) + angle_bound(d) + gamma(d + 1)
+    assert np.max(err[near]) <= math.sqrt(eta) / (2 * math.sqrt(2)) + angle_bound(d) + gamma(d + 1)
+    np.testing.assert_array_equal(np.diag(K.arccos0(Z[:3], Z[:3])), 0.5)
 
 
 def test_arccos_kernels_match_monte_carlo():
@@ -176,7 +271,9 @@ def test_arccos_kernels_match_monte_carlo():
     P = Z @ W
     mc0 = (P > 0).astype(float) @ (P > 0).T.astype(float) / W.shape[1]
     mc1 = np.maximum(P, 0) @ np.maximum(P, 0).T / W.shape[1]
-    # Monte Carlo standard error <= 0.5 / sqrt(4e5) ~ 8e-4: allow 5 sigma
+    # Monte Carlo: each entry is a mean of 4e5 i.i.d. terms in [0, 1] (order 0) or with variance <= 3 (order 1,
+    # unit rows: E relu^4 <= 3/2 each factor), standard error <= 0.5/sqrt(4e5) ~ 8e-4 resp. sqrt(3/4e5) ~ 2.7e-3 /
+    # ... ; 4e-3 is 5 sigma for order 0 and > 1.4 sigma for order 1 (the draw is fixed by the seed)
     assert np.max(np.abs(mc0 - K.arccos0(Z, Z))) < 4e-3
     assert np.max(np.abs(mc1 - K.arccos1(Z, Z))) < 4e-3
     with pytest.raises(ValueError, match="zero rows"):

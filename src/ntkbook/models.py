@@ -10,9 +10,9 @@ Both networks are `f(x) = (1/sqrt(m)) sum_r a_r relu(w_r . z(x))` with `w_r ~ N(
   training set changes the features of every point, train and test.
 
 In neural-tangents' NTK parameterisation a `Dense` layer divides by `sqrt(d_in)`; with unit-norm inputs the paper's
-`w ~ N(0, I)` therefore corresponds to `W_std = sqrt(d)` (unit-variance pre-activations). `infinite_ntk` and
+`w ~ N(0, I)` therefore corresponds to `W_std = sqrt(d)` (unit-variance pre-activations). `infinite_ntk_nt` and
 `empirical_ntk_nt` build the network with `neural_tangents.stax` in exactly that parameterisation, and the tests
-check the hand-written `apply_network` / `empirical_ntk` against them.
+check the hand-written `apply_network` / `empirical_ntk` / `infinite_ntk` against them.
 """
 
 import jax
@@ -154,14 +154,30 @@ def empirical_ntk_nt(
     return kernel_fn(z1, z2, params)
 
 
-def infinite_ntk(z1: jnp.ndarray, z2: jnp.ndarray | None = None) -> jnp.ndarray:
-    """The infinite-width NTK of the first-layer-only network from NT's `kernel_fn`, (N1, d), (N2, d) -> (N1, N2).
+def infinite_ntk(z1, z2=None) -> np.ndarray:
+    """The infinite-width NTK of the first-layer-only network, (N1, d), (N2, d) -> (N1, N2) numpy float64.
 
-    For unit-norm rows this is `(pi - theta) / (2 pi) * <z, z'>` (arc-cosine kernel of order 0 times the linear
-    kernel; Theorem 4.2), i.e. `ntkbook.kernels.first_layer_ntk`. Built as NT's `serial(Dense(W_std=sqrt(d)), Relu)`
-    with no readout layer: a fixed +-1 readout averaged with 1/sqrt(m) contributes nothing trainable and scales the
-    per-unit kernel by `mean_r a_r^2 = 1`. Computed in the dtype of the inputs (pass float64 under
-    `jax.experimental.enable_x64()` for spectral work).
+    `K(z, z') = (pi - theta) / (2 pi) * <z, z'>` (arc-cosine kernel of order 0 times the linear kernel; Theorem 4.2)
+    from `ntkbook.kernels.first_layer_ntk`, whose angle is `2 atan2(||u - v||, ||u + v||)` near theta = 0, so the
+    kernel is exact to a few (d + 3) eps64 at every angle and exactly `<z, z> / 2` on the diagonal. The inputs are
+    converted to float64 whatever their dtype. `infinite_ntk_nt` is the same kernel from neural-tangents (an
+    independent reference; it takes arccos of a rounded cosine, which loses half the digits near theta = 0).
+    `z2=None` means `z1`.
+    """
+    from ntkbook.kernels import first_layer_ntk
+
+    _check_rows("z1", z1)
+    z1 = np.asarray(z1, np.float64)
+    z2 = z1 if z2 is None else np.asarray(z2, np.float64)
+    return first_layer_ntk(z1, z2)
+
+
+def infinite_ntk_nt(z1: jnp.ndarray, z2: jnp.ndarray | None = None) -> jnp.ndarray:
+    """`infinite_ntk` from neural-tangents' `kernel_fn`, (N1, d), (N2, d) -> (N1, N2), in the inputs' dtype.
+
+    Built as NT's `serial(Dense(W_std=sqrt(d)), Relu)` with no readout layer: a fixed +-1 readout averaged with
+    1/sqrt(m) contributes nothing trainable and scales the per-unit kernel by `mean_r a_r^2 = 1`. NT evaluates
+    arccos of the rounded cosine: near theta = 0 the result is off by up to about sqrt(2 d eps) / (2 pi).
     """
     _check_rows("z1", z1)
     d = jnp.shape(z1)[1]
