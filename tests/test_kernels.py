@@ -212,11 +212,11 @@ def _mp_reference(z1: np.ndarray, z2: np.ndarray) -> tuple[float, float]:
         b = [mpmath.mpf(float(t)) for t in z2]
         na = mpmath.sqrt(mpmath.fsum(t * t for t in a))
         nb = mpmath.sqrt(mpmath.fsum(t * t for t in b))
-        diff = mpmath.sqrt(mpmath.fsum((s / na - t / nb) ** 2 for s, t in zip(a, b)))
-        summ = mpmath.sqrt(mpmath.fsum((s / na + t / nb) ** 2 for s, t in zip(a, b)))
+        diff = mpmath.sqrt(mpmath.fsum((s / na - t / nb) ** 2 for s, t in zip(a, b, strict=True)))
+        summ = mpmath.sqrt(mpmath.fsum((s / na + t / nb) ** 2 for s, t in zip(a, b, strict=True)))
         theta = 2 * mpmath.atan2(diff, summ)
         k0 = (mpmath.pi - theta) / (2 * mpmath.pi)
-        dot = mpmath.fsum(s * t for s, t in zip(a, b))
+        dot = mpmath.fsum(s * t for s, t in zip(a, b, strict=True))
         return float(k0), float(k0 * dot)
 
 

@@ -39,10 +39,10 @@ def _mp_first_layer_ntk(z1, z2):
         nb = [mpmath.sqrt(mpmath.fsum(t * t for t in r)) for r in b]
         for i, r in enumerate(a):
             for j, s in enumerate(b):
-                diff = mpmath.sqrt(mpmath.fsum((x / na[i] - y / nb[j]) ** 2 for x, y in zip(r, s)))
-                summ = mpmath.sqrt(mpmath.fsum((x / na[i] + y / nb[j]) ** 2 for x, y in zip(r, s)))
+                diff = mpmath.sqrt(mpmath.fsum((x / na[i] - y / nb[j]) ** 2 for x, y in zip(r, s, strict=True)))
+                summ = mpmath.sqrt(mpmath.fsum((x / na[i] + y / nb[j]) ** 2 for x, y in zip(r, s, strict=True)))
                 theta = 2 * mpmath.atan2(diff, summ)
-                out[i, j] = float((mpmath.pi - theta) / (2 * mpmath.pi) * mpmath.fsum(x * y for x, y in zip(r, s)))
+                out[i, j] = float((mpmath.pi - theta) / (2 * mpmath.pi) * mpmath.fsum(x * y for x, y in zip(r, s, strict=True)))
     return out
 
 
