@@ -27,19 +27,23 @@ def Xs():
 # ---------------------------------------------------------------- profiles
 
 
-def test_profile_knobs_resolution():
-    knobs = GK.profile_knobs("quick", n_theorem=None, n_sens=123)
-    assert set(knobs) == set(GK.PROFILES["quick"])
-    assert knobs["n_theorem"] == 200 and knobs["n_sens"] == 123
-    assert GK.profile_knobs("default")["growth_ns"][-1] == 3200
-    assert all(set(p) == set(GK.PROFILES["default"]) for p in GK.PROFILES.values())
-    knobs["growth_ns"].append(1)  # a deep copy: the profiles stay as they are
-    assert GK.PROFILES["quick"]["growth_ns"] == [25, 50, 100, 200, 400]
-    with pytest.raises(ValueError, match="profile must be one of"):
-        GK.profile_knobs("fast")
-    with pytest.raises(ValueError, match="unknown knobs"):
-        GK.profile_knobs("quick", n_tehorem=5)
+def test_spec_profiles_and_validation():
+    spec = GK.GramKernelSpec.resolve("quick", n_theorem=None, n_sens=123)
+    assert spec.n_theorem == 200 and spec.n_sens == 123 and spec.profile == "quick"
+    assert GK.GramKernelSpec.resolve("default").growth_ns[-1] == 3200
+    assert GK.GramKernelSpec.resolve("default").n_max == 3200
+    assert isinstance(spec.temperatures, tuple) and hash(spec)  # hashable: results and loads are memoised on it
+    with pytest.raises(ValueError, match="unknown profile"):
+        GK.GramKernelSpec.resolve("fast")
+    with pytest.raises(ValueError, match="n_theorem"):
+        GK.GramKernelSpec.resolve("quick", n_tehorem=5)
+    with pytest.raises(ValueError, match="n_targets must be"):
+        GK.GramKernelSpec.resolve("quick", n_targets=1000)
+    with pytest.raises(ValueError, match="temperatures must be"):
+        GK.GramKernelSpec.resolve("quick", temperatures=[1.0, 2.0])
     assert GK.sample_size(n_theorem=10, n_attention=5, n_ntk=3, n_sens=7, growth_ns=[4, 40], n_heatmap=20) == 40
+    with pytest.raises(ValueError, match="unknown result parts"):
+        GK.results(spec, ["nope"])
 
 
 def test_loglog_slope_matches_plotting_helper():
@@ -158,32 +162,38 @@ def test_growth_slopes_and_values_against_direct_means(Xs):
     at_max = GK.growth_at_max(growth)
     assert at_max.loc["a", "g3_bound"] == pytest.approx(
         growth[(growth.dataset == "a") & (growth.n == 60)].g3_bound.mean(), rel=1e-12)
-    shown = GK.growth_slope_table(slopes, 5)
-    assert list(shown.columns) == ["slope of ||G X x_j||_1 vs n", "slope of G^3 worst change",
-                                   "slope of (x.y)^5 worst change"]
+    per_target = GK.growth_target_slopes(growth)
+    assert len(per_target) == 2 * 3 and list(per_target.columns) == ["dataset", "j", "bound", "worst", "poly"]
+    one = growth[(growth.dataset == "a") & (growth.j == per_target.j.iloc[0])].sort_values("n")
+    assert per_target.bound.iloc[0] == pytest.approx(GK.loglog_slope(one.n, one.g3_bound), rel=1e-12)
 
 
-# ---------------------------------------------------------------- verdicts
+# ---------------------------------------------------------------- Proposition 4.5, the printed reading
 
 
-GOOD = dict(lin_slopes=[-1.01, -0.99], thm41_worst=3e-16, n_theorem=100, n_triple=8, nt_max=2e-8, nt_off=1e-15,
-            fixed_max=0.9, trans_max=0.95, n_deltas=400, g3_slopes=[1.9, 2.0], poly_slopes=[0.1, 0.2],
-            poly_degree=3)
+def test_literal_bound_is_column_j_of_G_and_fails_where_the_corrected_one_holds(Xs):
+    X = Xs["a"][:40]
+    G = X @ X.T
+    for j in (0, 7):
+        assert GK.literal_sensitivity_bound(X, j) == pytest.approx(np.abs(G[:, j]).sum(), rel=1e-12)
+        assert GK.literal_sensitivity_bound(X, j, eps=0.5) == pytest.approx(0.5 * np.abs(G[:, j]).sum(), rel=1e-12)
+    with pytest.raises(ValueError, match="index a row"):
+        GK.literal_sensitivity_bound(X, 40)
+    df = GK.sensitivity_table(X, [0, 7], n_random=10, seed=0)
+    assert np.allclose(df.ratio_literal * df.bound_literal, df.ratio * df.bound, rtol=1e-12)
+    by = GK.sensitivity_by_dataset(df.assign(dataset="a"))
+    # correlated positive data: the corrected bound holds, the printed one is exceeded (by about lambda_1)
+    assert by.max_ratio_corrected.item() <= 1 + 1e-12 < by.max_ratio_literal.item()
+    summary = GK.sensitivity_summary(df)
+    assert summary["literal_max"] == by.max_ratio_literal.item()
 
 
-def test_verdict_table_positive_and_negative():
-    good = GK.verdict_table(**GOOD)
-    assert list(good.columns) == ["paper", "this book", "verdict"] and len(good) == 5
-    assert not good.verdict.str.contains("NOT|VIOLATED|not confirmed|exceeds").any()
-    assert "fitted slopes -1.010 to -0.990" in good.iloc[0]["this book"]
-    assert "over 400 random/adversarial deltas" in good.iloc[3]["this book"]
-    bad = GK.verdict_table(**{**GOOD, "lin_slopes": [-1.0, -0.9], "thm41_worst": 1e-9, "nt_max": 1e-6,
-                              "fixed_max": 1.01, "g3_slopes": [1.4, 2.0]})
-    assert bad.verdict.tolist() == ["NOT reproduced: slope differs from -1", "NOT reproduced", "NOT reproduced",
-                                    "VIOLATED", "not confirmed"]
-    trans = GK.verdict_table(**{**GOOD, "trans_max": 1.2, "poly_slopes": [0.6]})
-    assert trans.iloc[3].verdict.endswith("; the transductive reading exceeds it")
-    assert trans.iloc[4].verdict == "not confirmed"
+def test_sensitivity_by_dataset_orthonormal_data_where_both_readings_hold():
+    # orthonormal rows: G = I, so ||G e_j||_1 = ||G X x_j||_1 = 1 and the change is exactly delta . x_j
+    X = np.eye(6)[:4]
+    by = GK.sensitivity_by_dataset(GK.sensitivity_table(X, [0, 1], n_random=5, seed=0).assign(dataset="o"))
+    assert by.max_ratio_literal.item() == pytest.approx(1.0, rel=1e-12)
+    assert by.max_ratio_corrected.item() == pytest.approx(1.0, rel=1e-12)
 
 
 # ---------------------------------------------------------------- real data

@@ -1,24 +1,29 @@
-"""Chapter 1 (the Gram-induced kernel): profiles, per-dataset checks and the 'Paper vs this book' table.
+"""Chapter 1 (the Gram-induced kernel): its spec, per-dataset computations and the cached results.
 
-Every function returns plain numbers or a tidy `pandas.DataFrame`; the chapter only calls them, glues the numbers
-and draws the figures. Data are dicts {dataset name: X (n, d) float64 with unit rows}; every experiment uses a
-prefix of each X (the loader's sample is shuffled, so a prefix is a random subset). All arithmetic is numpy
-float64, or JAX inside `jax.experimental.enable_x64()`.
+Every function returns plain numbers or a tidy `pandas.DataFrame` and never words, verdicts or paper numbers (those
+live in `ntkbook.report.gram_kernel` and `ntkbook.paper`). Data are dicts {dataset name: X (n, d) float64 with unit
+rows}; every experiment uses a prefix of each X (the loader's sample is shuffled, so a prefix is a random subset).
+All arithmetic is numpy float64, or JAX inside `jax.experimental.enable_x64()`.
 
-Checks (PAPER.md §1-2): the softmax -> linearized attention expansion (error O(1/T)), Theorem 4.1
-(K = (GX)(GX)^T = G^3), Theorem 4.2 (first-layer NTK = arc-cosine-0 kernel times <x~, x~'>, neural-tangents
-against the closed form), Proposition 4.5 (|dK| <= ||G X x_j||_1 eps) and the growth of that bound with n.
+Computations: the softmax -> linearized attention expansion (error O(1/T)), Theorem 4.1 (K = (GX)(GX)^T = G^3),
+Theorem 4.2 (first-layer NTK = arc-cosine-0 kernel times <x~, x~'>, neural-tangents against the closed form),
+Proposition 4.5 under both readings of its bound (the printed ||G x_j||_1 read as column j of G, ||G e_j||_1, and
+the first-order ||G X x_j||_1) and the growth of the bound with n. `results(spec)` runs them all through the result
+cache (`ntkbook.cache.cached_frame`), so the chapter and the claims page share one computation.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import functools
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ntkbook import kernels
+from ntkbook.cache import cached_frame
 from ntkbook.kernels import (
     _g_times_col,
     _linearization_errors,
@@ -27,73 +32,112 @@ from ntkbook.kernels import (
     gram_kernel_transductive_gradient,
     sensitivity_bound,
 )
+from ntkbook.models import MODEL_LABELS
+from ntkbook.spec import Spec, require
 
 __all__ = [
-    "PROFILES",
-    "ARCH_NAMES",
-    "profile_knobs",
+    "GramKernelSpec",
+    "RESULT_PARTS",
     "sample_size",
     "load_unit_data",
+    "load_samples",
+    "results",
     "loglog_slope",
     "softmax_linearization_table",
     "linearization_frame",
     "linearization_slopes",
     "sqrt_d_linearization_error",
+    "sqrt_d_frame",
     "theorem_4_1_row",
     "theorem_4_1_table",
     "theorem_4_1_worst",
     "top_eigen_share",
     "theorem_4_2_check",
     "theorem_4_2_table",
+    "literal_sensitivity_bound",
     "sensitivity_table",
     "sensitivity_frame",
     "sensitivity_summary",
+    "sensitivity_by_dataset",
     "sensitivity_max_ratios",
     "sensitivity_growth_table",
     "growth_frame",
     "growth_slopes",
+    "growth_target_slopes",
     "growth_at_max",
-    "growth_slope_table",
     "mean_similarity",
-    "verdict_table",
 ]
 
 # ----------------------------------------------------------------------------------------------------------
-# profiles
+# the chapter's spec
 # ----------------------------------------------------------------------------------------------------------
 
-PROFILES: dict[str, dict] = {
-    "quick": dict(n_theorem=200, n_triple=10, n_attention=100, n_ntk=60, n_sens=300,
-                  n_targets=4, n_random=100, temperatures=np.logspace(0, 4, 9).tolist(),
-                  growth_ns=[25, 50, 100, 200, 400]),
-    "default": dict(n_theorem=1000, n_triple=16, n_attention=300, n_ntk=200, n_sens=1000,
-                    n_targets=10, n_random=300, temperatures=np.logspace(0, 5, 16).tolist(),
-                    growth_ns=[25, 50, 100, 200, 400, 800, 1600, 3200]),
-    "paper": dict(n_theorem=4000, n_triple=24, n_attention=1000, n_ntk=1000, n_sens=4000,
-                  n_targets=20, n_random=1000, temperatures=np.logspace(0, 5, 21).tolist(),
-                  growth_ns=[25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 9600]),
-}
-"""Chapter 1's profiles: "quick" (< 30 s), "default" (< 2 min), "paper" (larger n)."""
-
-ARCH_NAMES = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
-"""Feature maps of Theorem 4.2 (keys of `ntkbook.models.features`) and their display names."""
+_TEMPS_DEFAULT = tuple(np.logspace(0, 5, 16).tolist())
 
 
-def profile_knobs(profile: str, **knobs) -> dict:
-    """The profile's knob values, with every knob passed explicitly (not None) taking precedence.
+@dataclasses.dataclass(frozen=True)
+class GramKernelSpec(Spec):
+    """Chapter 1's knobs (the notebook's parameters cell, one to one); defaults are the "default" profile.
 
-    profile: a key of `PROFILES`; knobs: any of the profile's knob names (n_theorem, n_triple, n_attention, n_ntk,
-    n_sens, n_targets, n_random, temperatures, growth_ns), None meaning "take the profile's". Returns a dict
-    with exactly the profile's knob names (a deep copy: changing it leaves `PROFILES` alone). Raises ValueError for an unknown profile or knob name.
+    seed: every random draw (subsets, perturbation directions, targets); datasets: names for `ntkbook.data`;
+    n_theorem: points for Theorem 4.1; n_triple: points for the O(n^4) triple-sum reference; n_heatmap: points in
+    the G vs G^3 heatmaps; n_attention, temperatures: the softmax -> linear experiment; n_ntk, n_ntk_test:
+    training / test points for Theorem 4.2; n_sens, n_targets, n_random: Proposition 4.5's ratio check (data-set
+    size, targets x_j, random directions per target); growth_ns: data-set sizes of the growth experiment;
+    poly_degree: degree p of the polynomial kernel (x . y)^p compared with G^3.
     """
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
-    resolved = copy.deepcopy(PROFILES[profile])
-    unknown = set(knobs) - set(resolved)
-    if unknown:
-        raise ValueError(f"unknown knobs {sorted(unknown)}; profile knobs are {sorted(resolved)}")
-    resolved.update({k: v for k, v in knobs.items() if v is not None})
-    return resolved
+
+    seed: int = 0
+    datasets: tuple = ("mnist", "cifar10")
+    n_theorem: int = 1000
+    n_triple: int = 16
+    n_heatmap: int = 120
+    n_attention: int = 300
+    temperatures: tuple = _TEMPS_DEFAULT
+    n_ntk: int = 200
+    n_ntk_test: int = 20
+    n_sens: int = 1000
+    n_targets: int = 10
+    n_random: int = 300
+    growth_ns: tuple = (25, 50, 100, 200, 400, 800, 1600, 3200)
+    poly_degree: int = 3
+
+    PROFILES: ClassVar[dict[str, dict]] = {
+        "quick": dict(n_theorem=200, n_triple=10, n_attention=100, n_ntk=60, n_sens=300, n_targets=4,
+                      n_random=100, temperatures=np.logspace(0, 4, 9).tolist(), growth_ns=[25, 50, 100, 200, 400]),
+        "default": {},
+        "paper": dict(n_theorem=4000, n_triple=24, n_attention=1000, n_ntk=1000, n_sens=4000, n_targets=20,
+                      n_random=1000, temperatures=np.logspace(0, 5, 21).tolist(),
+                      growth_ns=[25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 9600]),
+    }
+    #: Wall-clock seconds of the whole chapter on the reference 2-core machine (shared with other jobs).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 30.0, "default": 120.0}
+
+    def check(self) -> None:
+        require(len(self.datasets) >= 1 and len(set(self.datasets)) == len(self.datasets), "datasets",
+                "a non-empty list of distinct data-set names", self.datasets)
+        for knob in ("n_theorem", "n_attention", "n_ntk", "n_sens", "n_heatmap"):
+            require(isinstance(getattr(self, knob), int) and getattr(self, knob) >= 2, knob, "an integer >= 2",
+                    getattr(self, knob))
+        require(2 <= self.n_triple <= 40, "n_triple", "between 2 and 40 (the reference is O(n^4))", self.n_triple)
+        require(self.n_ntk_test >= 1, "n_ntk_test", ">= 1", self.n_ntk_test)
+        require(1 <= self.n_targets <= min(self.n_sens, min(self.growth_ns)), "n_targets",
+                f"between 1 and min(n_sens, min(growth_ns)) = {min(self.n_sens, min(self.growth_ns))}",
+                self.n_targets)
+        require(self.n_random >= 1, "n_random", ">= 1", self.n_random)
+        require(len(self.temperatures) >= 2 and min(self.temperatures) > 0 and
+                sum(t >= 10 for t in self.temperatures) >= 2, "temperatures",
+                "positive, with at least two values >= 10 (the slope is fitted there)", self.temperatures)
+        require(len(self.growth_ns) >= 2 and min(self.growth_ns) >= 2, "growth_ns",
+                "at least two sizes >= 2", self.growth_ns)
+        require(isinstance(self.poly_degree, int) and self.poly_degree >= 1, "poly_degree", "an integer >= 1",
+                self.poly_degree)
+
+    @property
+    def n_max(self) -> int:
+        """Rows drawn per data set so that every experiment's prefix fits."""
+        return sample_size(n_theorem=self.n_theorem, n_attention=self.n_attention, n_ntk=self.n_ntk,
+                           n_sens=self.n_sens, growth_ns=self.growth_ns, n_heatmap=self.n_heatmap)
 
 
 def sample_size(*, n_theorem: int, n_attention: int, n_ntk: int, n_sens: int, growth_ns, n_heatmap: int) -> int:
@@ -114,6 +158,68 @@ def load_unit_data(name: str, n_train: int, n_test: int, *, seed: int, data_dir=
                                   data_dir=data_dir)
     return {"x": data.unit_rows(split.x_train), "y": split.y_train, "x_test": data.unit_rows(split.x_test),
             "note": split.note, "n_classes": len(split.classes)}
+
+
+@functools.lru_cache(maxsize=4)
+def load_samples(spec: GramKernelSpec) -> dict:
+    """{dataset: `load_unit_data(dataset, spec.n_max, spec.n_ntk_test, seed=spec.seed)`} for every data set of
+    the spec (memoised per spec: the chapter and `results` share one load)."""
+    return {name: load_unit_data(name, spec.n_max, spec.n_ntk_test, seed=spec.seed) for name in spec.datasets}
+
+
+def _frames(spec: GramKernelSpec) -> dict:
+    X = {name: s["x"] for name, s in load_samples(spec).items()}
+    X_test = {name: s["x_test"] for name, s in load_samples(spec).items()}
+    return {"X": X, "X_test": X_test}
+
+
+@functools.lru_cache(maxsize=4)
+def _theorem_4_2(spec: GramKernelSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = _frames(spec)
+    table, angles = theorem_4_2_table(d["X"], d["X_test"], spec.n_ntk)
+    return table.reset_index(), angles
+
+
+#: part -> (knobs it depends on, compute(spec) -> DataFrame). Every part also depends on seed, datasets, n_max.
+RESULT_PARTS = {
+    "linearization": (("n_attention", "temperatures"),
+                      lambda s: linearization_frame(_frames(s)["X"], s.n_attention, s.temperatures)),
+    "sqrtd": (("n_attention",), lambda s: sqrt_d_frame(_frames(s)["X"], s.n_attention)),
+    "theorem41": (("n_theorem", "n_triple"),
+                  lambda s: theorem_4_1_table(_frames(s)["X"], s.n_theorem, s.n_triple).reset_index()),
+    "theorem42": (("n_ntk", "n_ntk_test"), lambda s: _theorem_4_2(s)[0]),
+    "angles": (("n_ntk", "n_ntk_test"), lambda s: _theorem_4_2(s)[1]),
+    "sensitivity": (("n_sens", "n_targets", "n_random"),
+                    lambda s: sensitivity_frame(_frames(s)["X"], s.n_sens, s.n_targets, n_random=s.n_random,
+                                                seed=s.seed)),
+    "growth": (("growth_ns", "n_targets", "poly_degree"),
+               lambda s: growth_frame(_frames(s)["X"], s.growth_ns, n_targets=s.n_targets, degree=s.poly_degree,
+                                      seed=s.seed)),
+}
+
+
+def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The chapter's result tables, each read from the result cache or computed and stored there.
+
+    spec: a resolved `GramKernelSpec`; parts: names of `RESULT_PARTS` (default all). Returns {part: DataFrame}:
+    linearization (`linearization_frame`), sqrtd (`sqrt_d_frame`), theorem41 (`theorem_4_1_table`, dataset as a
+    column), theorem42 (`theorem_4_2_table`, dataset and architecture as columns), angles, sensitivity
+    (`sensitivity_frame`), growth (`growth_frame`). Data are loaded only when some part is not cached.
+    The cache key of a part is its knobs plus seed, datasets and n_max (the sample a prefix is taken from).
+    """
+    parts = list(RESULT_PARTS) if parts is None else list(parts)
+    unknown = sorted(set(parts) - set(RESULT_PARTS))
+    if unknown:
+        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
+    base = {"seed": spec.seed, "datasets": list(spec.datasets), "n_max": spec.n_max}
+    out = {}
+    for part in parts:
+        knobs, compute = RESULT_PARTS[part]
+        params = {**base, **{k: list(v) if isinstance(v, tuple) else v
+                             for k, v in ((k, getattr(spec, k)) for k in knobs)}}
+        out[part] = cached_frame(f"gram_kernel-{part}", params, functools.partial(compute, spec),
+                                 cache_dir=cache_dir, refresh=refresh)
+    return out
 
 
 def loglog_slope(x, y) -> float:
@@ -168,6 +274,12 @@ def sqrt_d_linearization_error(X) -> float:
     """Relative error of the normalised (softmax) linear form at the usual temperature T = sqrt(d). X: (n, d)."""
     X = _matrix(X, "X")
     return kernels.softmax_linearization_error(X, temperature=np.sqrt(X.shape[1]))
+
+
+def sqrt_d_frame(Xs: dict, n: int) -> pd.DataFrame:
+    """`sqrt_d_linearization_error` of the first n rows of each data set: columns dataset, d, rel_error."""
+    return pd.DataFrame([{"dataset": name, "d": int(X.shape[1]), "rel_error": sqrt_d_linearization_error(X[:n])}
+                         for name, X in Xs.items()])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -244,11 +356,11 @@ def theorem_4_2_check(X_train, X_test) -> tuple[list[dict], pd.DataFrame]:
         nt = kernels.first_layer_ntk_nt(Z, Z[:n])
         diff = np.abs(nt - closed)
         angle = np.degrees(np.arccos(np.clip((Z[:n] @ Z[:n].T)[upper], -1, 1)))
-        rows.append({"architecture": ARCH_NAMES[arch], "kernel shape": str(closed.shape),
+        rows.append({"architecture": MODEL_LABELS[arch], "kernel shape": str(closed.shape),
                      "max |NT - closed form|": diff.max(),
                      "off-diagonal max": diff[~np.eye(*diff.shape, dtype=bool)].max(),
                      "median angle (deg)": np.median(angle)})
-        angles.append(pd.DataFrame({"features": ARCH_NAMES[arch], "angle_deg": angle}))
+        angles.append(pd.DataFrame({"features": MODEL_LABELS[arch], "angle_deg": angle}))
     return rows, pd.concat(angles, ignore_index=True)
 
 
@@ -275,16 +387,31 @@ def _unit_directions(rng: np.random.Generator, count: int, d: int) -> np.ndarray
     return z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
+def literal_sensitivity_bound(X, j: int, eps: float = 1.0) -> float:
+    """Proposition 4.5's bound as printed, ||G x_j||_1 eps, with x_j read as column j of G: ||G e_j||_1 eps.
+
+    G e_j = X x_j holds the similarities of x_j with every point of the data, so the bound is
+    eps sum_k |x_k . x_j|. This is the only reading under which the printed product type-checks (G is n x n, x_j
+    a d-vector). X: (n, d) unit rows; j: a row index. Returns a float.
+    """
+    X = _matrix(X, "X")
+    if not 0 <= int(j) < len(X):
+        raise ValueError(f"j must index a row of X (0..{len(X) - 1}), got {j}")
+    return float(np.abs(X @ X[int(j)]).sum() * eps)
+
+
 def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.DataFrame:
-    """Proposition 4.5 checked for each target j: |dK(x_i, x_j)| / (||G X x_j||_1 eps) over many delta, eps = 1.
+    """Proposition 4.5 checked for each target j: |dK(x_i, x_j)| against both readings of the bound, eps = 1.
 
     X: (n, d) unit rows; targets: indices j into X; for each j the moved point is a different training row
     i (drawn with `seed`). Perturbations, all with ||delta||_2 = 1 (ratios do not depend on eps, the changes being
     linear in delta): `random` (n_random Gaussian directions), and for each reading its adversarial pair: `sign`
     (sign of the gradient / sqrt(d), the l_inf-style attack) and `gradient` (the gradient direction, the l2
-    worst case). Readings: `data fixed` (K(x, x_j) as a function of x, the paper's) and `transductive` (x_i moves
-    inside X, so G moves too: `kernels.gram_kernel_transductive_gradient`).
-    Columns: j, i, reading, delta, change, bound, ratio.
+    worst case, which attains the supremum of the first-order change). Readings of the change: `data fixed`
+    (K(x, x_j) as a function of x, the paper's) and `transductive` (x_i moves inside X, so G moves too:
+    `kernels.gram_kernel_transductive_gradient`). Bounds: `bound` = ||G X x_j||_1 (`kernels.sensitivity_bound`,
+    the first-order reading) and `bound_literal` = ||G e_j||_1 (`literal_sensitivity_bound`, the printed one).
+    Columns: j, i, reading, delta, change, bound, ratio (= |change| / bound), bound_literal, ratio_literal.
     """
     X = _matrix(X, "X")
     n, d = X.shape
@@ -293,6 +420,7 @@ def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.D
     for j in np.asarray(targets, dtype=int).ravel():
         i = int((j + 1 + rng.integers(n - 1)) % n)  # any row but j
         bound = sensitivity_bound(X, X[j], eps=1.0)
+        literal = literal_sensitivity_bound(X, int(j))
         randoms = _unit_directions(rng, n_random, d)
         for reading, grad in (("data fixed", gram_kernel_gradient(X, X[j])),
                               ("transductive", gram_kernel_transductive_gradient(X, i, int(j)))):
@@ -301,7 +429,8 @@ def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.D
             for kind, ds in deltas.items():
                 for change in ds @ grad:
                     rows.append({"j": int(j), "i": i, "reading": reading, "delta": kind,
-                                 "change": float(change), "bound": bound, "ratio": abs(float(change)) / bound})
+                                 "change": float(change), "bound": bound, "ratio": abs(float(change)) / bound,
+                                 "bound_literal": literal, "ratio_literal": abs(float(change)) / literal})
     return pd.DataFrame(rows)
 
 
@@ -315,10 +444,27 @@ def sensitivity_frame(Xs: dict, n: int, n_targets: int, *, n_random: int, seed: 
 
 
 def sensitivity_summary(sens: pd.DataFrame) -> dict:
-    """Largest ratio per reading over a `sensitivity_frame`: {"fixed_max", "trans_max" (floats), "n_deltas" (rows)}."""
-    return {"fixed_max": float(sens[sens.reading == "data fixed"].ratio.max()),
+    """Largest ratios over a `sensitivity_frame`: {"fixed_max" (data fixed, bound ||G X x_j||_1), "trans_max"
+    (transductive, same bound), "literal_max" (data fixed, the printed bound ||G e_j||_1), "n_deltas" (rows)}."""
+    fixed = sens[sens.reading == "data fixed"]
+    return {"fixed_max": float(fixed.ratio.max()),
             "trans_max": float(sens[sens.reading == "transductive"].ratio.max()),
+            "literal_max": float(fixed.ratio_literal.max()),
             "n_deltas": len(sens)}
+
+
+def sensitivity_by_dataset(sens: pd.DataFrame) -> pd.DataFrame:
+    """Per data set of a `sensitivity_frame`, the largest ratio of the data-fixed change to each bound, and
+    of the transductive change to ||G X x_j||_1. Columns: dataset, n, max_ratio_corrected, max_ratio_literal,
+    max_ratio_transductive, n_deltas (in order of appearance)."""
+    rows = []
+    for name, g in sens.groupby("dataset", sort=False):
+        fixed = g[g.reading == "data fixed"]
+        rows.append({"dataset": name, "max_ratio_corrected": float(fixed.ratio.max()),
+                     "max_ratio_literal": float(fixed.ratio_literal.max()),
+                     "max_ratio_transductive": float(g[g.reading == "transductive"].ratio.max()),
+                     "n_deltas": int(len(g))})
+    return pd.DataFrame(rows)
 
 
 def sensitivity_max_ratios(sens: pd.DataFrame) -> pd.DataFrame:
@@ -388,6 +534,18 @@ def growth_slopes(growth: pd.DataFrame) -> pd.DataFrame:
                          for name in growth.dataset.unique()}).T.rename_axis("dataset")
 
 
+def growth_target_slopes(growth: pd.DataFrame) -> pd.DataFrame:
+    """Log-log slope against n of g3_bound, g3_worst and poly_bound_max for each target j separately, so that the
+    spread over targets gives the slopes' uncertainty. growth: `growth_frame` output. Columns: dataset, j, bound,
+    worst, poly (one row per (dataset, j), in order of appearance)."""
+    rows = []
+    for (name, j), g in growth.groupby(["dataset", "j"], sort=False):
+        g = g.sort_values("n")
+        rows.append({"dataset": name, "j": int(j),
+                     **{short: loglog_slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
+    return pd.DataFrame(rows)
+
+
 def growth_at_max(growth: pd.DataFrame) -> pd.DataFrame:
     """Target-mean g3_bound and poly_bound_max at the largest n, indexed by dataset (in order of appearance)."""
     means = _growth_means(growth)
@@ -396,63 +554,9 @@ def growth_at_max(growth: pd.DataFrame) -> pd.DataFrame:
                          for name in growth.dataset.unique()}).T.rename_axis("dataset")
 
 
-def growth_slope_table(slopes: pd.DataFrame, degree: int) -> pd.DataFrame:
-    """`growth_slopes` with display column names (the polynomial column names the degree p)."""
-    return slopes.rename(columns={"bound": "slope of ||G X x_j||_1 vs n", "worst": "slope of G^3 worst change",
-                                  "poly": f"slope of (x.y)^{degree} worst change"})
-
-
 def mean_similarity(X) -> float:
     """Mean off-diagonal entry of G = X X^T (mean cosine similarity for unit rows). X: (n, d), n >= 2."""
     X = _matrix(X, "X")
     if len(X) < 2:
         raise ValueError(f"mean_similarity needs at least 2 rows, got {len(X)}")
     return float(kernels.gram(X)[np.triu_indices(len(X), 1)].mean())
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Paper vs this book
-# ----------------------------------------------------------------------------------------------------------
-
-
-def verdict_table(*, lin_slopes, thm41_worst: float, n_theorem: int, n_triple: int, nt_max: float, nt_off: float,
-                  fixed_max: float, trans_max: float, n_deltas: int, g3_slopes, poly_slopes,
-                  poly_degree: int) -> pd.DataFrame:
-    """The chapter's 'Paper vs this book' table: one row per claim, the verdict computed from the numbers.
-
-    Verdict rules: linearization reproduced iff every fitted slope is within 0.05 of -1; Theorem 4.1 iff the
-    worst relative deviation is < 1e-12; Theorem 4.2 iff max |NT - closed form| < 1e-7; Proposition 4.5 holds
-    iff the paper-reading ratio is <= 1 + 1e-12 (the transductive reading is reported beside it); the growth
-    claim is confirmed iff every G^3 slope is > 1.5 and every polynomial slope < 0.5.
-    Returns a frame indexed by claim with columns paper, this book, verdict (5 rows).
-    """
-    lin_slopes, g3_slopes, poly_slopes = list(lin_slopes), list(g3_slopes), list(poly_slopes)
-    return pd.DataFrame([
-        {"claim": "softmax attention, exp(a) ~ 1 + a, gives X X^T X",
-         "paper": "first-order expansion (stated)",
-         "this book": f"error O(1/T): fitted slopes {min(lin_slopes):.3f} to {max(lin_slopes):.3f}",
-         "verdict": ("reproduced (first order confirmed)" if all(abs(s + 1) < 0.05 for s in lin_slopes)
-                     else "NOT reproduced: slope differs from -1")},
-        {"claim": "Thm 4.1: K_LinAttn = (GX)(GX)^T = G^3 (and the triple sum)",
-         "paper": "exact identity",
-         "this book": f"max relative deviation {thm41_worst:.1e} (n = {n_theorem}; triple sum n = {n_triple})",
-         "verdict": "reproduced to float64 precision" if thm41_worst < 1e-12 else "NOT reproduced"},
-        {"claim": "Thm 4.2: NTK = (pi - theta)/(2 pi) <x~, x~'>",
-         "paper": "closed form (arc-cosine, order 0)",
-         "this book": f"NT vs closed form: max |diff| {nt_max:.1e} (off-diagonal {nt_off:.1e})",
-         "verdict": ("reproduced (agreement to rounding; ~sqrt(eps) on the diagonal)" if nt_max < 1e-7
-                     else "NOT reproduced")},
-        {"claim": "Prop 4.5: |dK| <= ||G x_j||_1 eps (to first order)",
-         "paper": "bound (no numbers)",
-         "this book": (f"largest ratio {fixed_max:.3f} over {n_deltas} random/adversarial deltas "
-                       f"(transductive reading: {trans_max:.3f})"),
-         "verdict": ("holds, reading ||G x_j||_1 as ||G X x_j||_1"
-                     + ("" if trans_max <= 1 else "; the transductive reading exceeds it")
-                     if fixed_max <= 1 + 1e-12 else "VIOLATED")},
-        {"claim": "Prop 4.5: the bound grows with n and correlation; a polynomial kernel's does not",
-         "paper": "qualitative",
-         "this book": (f"slope of ||G X x_j||_1 vs n: {min(g3_slopes):.2f} to {max(g3_slopes):.2f}; "
-                       f"polynomial (p = {poly_degree}): {min(poly_slopes):.2f} to {max(poly_slopes):.2f}"),
-         "verdict": ("confirmed, and made quantitative: ~n^2 growth"
-                     if min(g3_slopes) > 1.5 and max(poly_slopes) < 0.5 else "not confirmed")},
-    ]).set_index("claim")
