@@ -87,7 +87,7 @@ def test_training_lowers_the_loss(loss, n_classes):
     cfg = train.TrainConfig(epochs=30, batch_size=16, learning_rate=2e-2, l2=1e-5, loss=loss)
     before = train.evaluate(params, signs, z, t, cfg)["data_loss"]
     trained, hist = train.train(params, signs, z, t, cfg)
-    assert list(hist.columns) == ["epoch", "batch_loss", "loss", "data_loss", "accuracy"]
+    assert list(hist.columns) == ["epoch", "batch_loss", "loss", "data_loss", "accuracy", "weight_ratio"]
     assert len(hist) == 30 and hist["epoch"].tolist() == list(range(1, 31))
     assert hist["data_loss"].iloc[-1] < 0.7 * before
     assert not np.array_equal(trained["W"], params["W"])

@@ -16,6 +16,15 @@ throughout the book: the influence of point i on the total test loss is
 
 so I_i > 0 means point i *helps* (removing it raises the test loss) and I_i < 0 means it hurts. Everything here is
 numpy float64.
+
+Two readings of "the influence with the trained network's NTK" (the paper leaves it open):
+
+- **kernel reading** (`influence_on_test_loss`): the exact leave-one-out of the kernel regressor above, whose
+  outputs `f = k α` are fitted to the targets (for one-hot targets they are near 0 and 1, not the logits of a
+  cross-entropy network);
+- **network reading** (`network_influence_on_test_loss`): the influence function (Koh & Liang, 2017) of the
+  trained network's linearisation, at the network's *own* outputs: its training residual / logit gradient
+  `g_j = ∂L/∂f(x_j)` says how hard point j pulls, the NTK says where the pull lands.
 """
 
 from __future__ import annotations
@@ -149,4 +158,92 @@ def influence_on_test_loss(
         per = np.einsum("tc,tnc->tn", loss_gradient(f, y_test, loss), delta)
     else:
         per = pointwise_loss(f[:, None, :] + delta, y_test[:, None, :], loss) - pointwise_loss(f, y_test, loss)[:, None]
+    return per if per_test else per.sum(axis=0)
+
+
+def output_hessian(f: np.ndarray, loss: str) -> np.ndarray:
+    """Per-example Hessian of `pointwise_loss` in the outputs, `B_j = ∂²L/∂f²` at f (n, C) -> (n, C, C).
+
+    mse: `I_C`; xent: `diag(p_j) − p_j p_jᵀ` with `p_j = softmax(f_j)` (positive semi-definite, null vector 1).
+    """
+    f = np.asarray(f, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"f must have shape (n, C); got {f.shape}")
+    if loss == "mse":
+        return np.broadcast_to(np.eye(f.shape[1]), (f.shape[0], f.shape[1], f.shape[1])).copy()
+    if loss == "xent":
+        p = special.softmax(f, axis=-1)
+        return np.einsum("jc,cd->jcd", p, np.eye(f.shape[1])) - p[:, :, None] * p[:, None, :]
+    raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+
+
+def network_influence_on_test_loss(
+    k_test: np.ndarray,
+    k_train: np.ndarray,
+    f_train: np.ndarray,
+    y_train: np.ndarray,
+    f_test: np.ndarray,
+    y_test: np.ndarray,
+    ridge: float,
+    loss: str,
+    *,
+    per_test: bool = False,
+) -> np.ndarray:
+    r"""Influence of each training point on the test loss through the trained network's own outputs.
+
+    The network is replaced by its linearisation around the trained weights, `f(x) ≈ f̂(x) + J(x) Δθ`, one linear
+    model per output with the shared per-output NTK block `K = J Jᵀ` (`models.empirical_ntk`). Its training
+    objective is `O(θ) = Σ_j L(f(x_j), y_j) + (λ/2)‖Δθ‖²`. Removing point j from a stationary point moves the
+    parameters, to first order (the influence function of Koh & Liang, 2017, with the Gauss–Newton Hessian
+    `H = Σ_j J_jᵀ B_j J_j + λ I`, `B_j = output_hessian`), by `Δθ = H^{-1} J_iᵀ g_i` with the network's own
+    output gradient `g_i = ∂L/∂f(x_i)` (`loss_gradient`: `f_i − y_i` for mse, `softmax(f_i) − y_i` for xent).
+    By the push-through identity `(JᵀBJ + λI)^{-1} Jᵀ = Jᵀ (B K + λ I)^{-1}`, in function space
+
+    .. math::
+
+        Δf_{-i}(x) = (I_C ⊗ k(x, X)) \, M^{-1} (e_i ⊗ g_i),  \qquad  M = \tilde B (K ⊗ I_C) + λ I_{nC},
+
+    with `B̃` block-diagonal (the `B_j`), and the influence on the test loss (same sign convention as
+    `influence_on_test_loss`) is
+
+    .. math::
+
+        I_i = Σ_x ∇_f L(f̂(x), y_x) · Δf_{-i}(x) = u_iᵀ g_i,  \qquad  Mᵀ u = v,\;  v_j = Σ_x k(x, x_j) ∇_f L(f̂(x), y_x).
+
+    For mse `M = (K + λI) ⊗ I_C`, so `Δf_{-i}(x) = [k(x) A]_i g_i` with `A = (K + λI)^{-1}`: the kernel reading's
+    leave-one-out formula with the network's residual in place of the regressor's, without its `1/(λ A_ii)`
+    leave-one-out factor. Exact as a derivative: `I_i = −d L_test / d w_i` at `w_i = 1` for a linear model at its
+    optimum with point i weighted by `w_i` (tests check it by finite differences).
+
+    Shapes: `k_test` (t, n), `k_train` (n, n), `f_train` (n, C) and `f_test` (t, C) the network's outputs,
+    `y_train`/`y_test` the targets (one-hot for xent, ±1 or one-hot for mse); returns (n,), or (t, n) with
+    `per_test=True`. The xent case solves one (nC, nC) system (LU once, then one right-hand side per test point).
+    """
+    if not ridge > 0:
+        raise ValueError(f"ridge must be > 0 (it keeps the Hessian invertible); got {ridge}")
+    k = np.asarray(k_train, dtype=np.float64)
+    k_test = np.asarray(k_test, dtype=np.float64)
+    n = k.shape[0]
+    if k.ndim != 2 or k.shape != (n, n) or k_test.ndim != 2 or k_test.shape[1] != n:
+        raise ValueError(f"k_train must be (n, n) and k_test (t, n); got {k.shape} and {k_test.shape}")
+    f_train, y_train = _as_targets(f_train, n), _as_targets(y_train, n)
+    f_test, y_test = _as_targets(f_test, k_test.shape[0]), _as_targets(y_test, k_test.shape[0])
+    if not (f_train.shape == y_train.shape and f_test.shape == y_test.shape and f_train.shape[1] == f_test.shape[1]):
+        raise ValueError("outputs and targets must have matching shapes (n, C) and (t, C)")
+    g = loss_gradient(f_train, y_train, loss)  # (n, C)
+    gt = loss_gradient(f_test, y_test, loss)  # (t, C)
+    k = 0.5 * (k + k.T)
+    if loss == "mse":
+        a = linalg.inv(k + ridge * np.eye(n))
+        a = 0.5 * (a + a.T)
+        # u_x = A v_x with v_x[j, c] = k(x, x_j) gt[x, c]; I[x, i] = sum_c u_x[i, c] g[i, c]
+        per = (k_test @ a) * (gt @ g.T)  # (t, n): [k(x) A]_i (gt_x . g_i)
+    else:
+        c = g.shape[1]
+        b = output_hessian(f_train, loss)  # (n, C, C)
+        m = np.einsum("jcd,jl->jcld", b, k).reshape(n * c, n * c) + ridge * np.eye(n * c)
+        lu = linalg.lu_factor(m.T)
+        v = (k_test[:, :, None] * gt[:, None, :]).reshape(k_test.shape[0], n * c)  # (t, nC)
+        u = linalg.lu_solve(lu, v.T).T.reshape(k_test.shape[0], n, c)
+        per = np.einsum("tnc,nc->tn", u, g)
     return per if per_test else per.sum(axis=0)

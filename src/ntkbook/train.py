@@ -1,8 +1,16 @@
 """Training the first layer W of `ntkbook.models` networks: the paper's Adam protocol and full-batch gradient descent.
 
-Loss (mean over the examples of a batch) plus an L2 penalty on W:
+Loss (mean over the examples of a batch) plus an L2 penalty whose form `l2_form` the paper leaves open:
 
-    L(W) = mean_i loss(f(z_i), t_i) + (l2 / 2) ||W||_F^2        (gradient of the penalty: l2 * W)
+    L(W) = mean_i loss(f(z_i), t_i) + (l2 / 2) R(W),
+    R(W) = ||W||_F^2          l2_form "w"    (the paper's words "lambda ||W||^2"; pulls W towards 0),
+    R(W) = ||W - W0||_F^2     l2_form "w-w0" (pulls W towards its initialisation W0: the NTK reading),
+    R(W) = 0                  l2_form "none".
+
+With `w ~ N(0, I)` in d inputs and m units, `||W0||_F^2 ~ d m`, so the literal form adds about `l2 d m / 2` to a data
+loss of order 1 (about 50 for MNIST at m = 128, l2 = 1e-3): Adam then shrinks W and `||W|| / ||W0||` ends well
+below 1. Under "w-w0" the penalty is 0 at the start and `||W|| / ||W0||` stays near 1 for a lazy network; `train`
+reports that ratio (`weight_ratio`) in its history.
 
 with `loss = "xent"`: softmax cross-entropy against one-hot targets (C classes), or `loss = "mse"`:
 `0.5 * mean_c (f_c - t_c)^2` (the normalisation of `neural_tangents.predict.gradient_descent_mse`, whose
@@ -30,6 +38,7 @@ from ntkbook.models import apply_network
 from ntkbook.progress import progress
 
 LOSSES = ("xent", "mse")
+L2_FORMS = ("w", "w-w0", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +46,8 @@ class TrainConfig:
     """The paper's protocol: Adam (lr 1e-3), minibatches of 128, L2 penalty 1e-3, for `epochs` epochs.
 
     `seed` drives the minibatch shuffling only (the initialisation has its own key in `models.init_network`).
+    `l2_form` is the penalty's form (one of `L2_FORMS`, see the module docstring); "w" (the default) is the literal
+    `l2 ||W||^2`; "w-w0" needs the initial weights, which `train` takes from the params it starts from.
     """
 
     epochs: int
@@ -45,10 +56,13 @@ class TrainConfig:
     l2: float = 1e-3
     loss: str = "xent"
     seed: int = 0
+    l2_form: str = "w"
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.l2_form not in L2_FORMS:
+            raise ValueError(f"l2_form must be one of {L2_FORMS}, got {self.l2_form!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.learning_rate <= 0 or self.l2 < 0:
             raise ValueError(f"invalid TrainConfig {self}: need epochs >= 0, batch_size >= 1, lr > 0, l2 >= 0")
 
@@ -76,19 +90,36 @@ def _per_example_loss(f: jnp.ndarray, t: jnp.ndarray, loss: str) -> jnp.ndarray:
     return 0.5 * jnp.mean((f - t) ** 2, axis=-1)
 
 
+def penalty(w: jnp.ndarray, l2_form: str = "w", w0: jnp.ndarray | None = None) -> jnp.ndarray:
+    """`R(W)`: `||W||_F^2` ("w"), `||W - W0||_F^2` ("w-w0", needs w0 of W's shape) or 0 ("none"); a scalar."""
+    if l2_form == "w":
+        return jnp.sum(w**2)
+    if l2_form == "w-w0":
+        if w0 is None:
+            raise ValueError("l2_form 'w-w0' penalises W - W0: pass the initial weights w0")
+        return jnp.sum((w - w0) ** 2)
+    if l2_form == "none":
+        return jnp.zeros((), w.dtype)
+    raise ValueError(f"l2_form must be one of {L2_FORMS}, got {l2_form!r}")
+
+
 def loss_fn(
-    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, loss: str, l2: float, weights=None
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, loss: str, l2: float, weights=None,
+    *, l2_form: str = "w", w0: jnp.ndarray | None = None,
 ) -> jnp.ndarray:
-    """`sum_i w_i loss(f(z_i), t_i) / sum_i w_i + (l2/2) ||W||_F^2`; z (N, d), t (N, C); weights (N,) default 1.
+    """`sum_i w_i loss(f(z_i), t_i) / sum_i w_i + (l2/2) R(W)`; z (N, d), t (N, C); weights (N,) default 1.
 
     The weights let a fixed-size batch carry padding rows (weight 0), so every epoch sees every example once.
+    `R` is `penalty(W, l2_form, w0)` (default: the literal `||W||_F^2`).
     """
     f = apply_network(params, signs, z)
     if f.shape != t.shape:
         raise ValueError(f"network outputs {f.shape} but targets are {t.shape}: init the network with n_out = t.shape[1]")
     per = _per_example_loss(f, t, loss)
     data = jnp.mean(per) if weights is None else jnp.sum(weights * per) / jnp.sum(weights)
-    return data + 0.5 * l2 * jnp.sum(params["W"] ** 2)
+    if l2_form == "none":
+        return data
+    return data + 0.5 * l2 * penalty(params["W"], l2_form, w0)
 
 
 def optimizer(config: TrainConfig) -> optax.GradientTransformation:
@@ -119,14 +150,18 @@ def _batches(n: int, batch_size: int, key: jax.Array) -> tuple[jnp.ndarray, jnp.
     return idx, w
 
 
-def _run_epoch(params, opt_state, signs, z, t, key, config: TrainConfig):
+def _run_epoch(params, opt_state, signs, z, t, key, config: TrainConfig, w0=None):
     opt = optimizer(config)
     idx, w = _batches(z.shape[0], min(config.batch_size, z.shape[0]), key)
+    if config.l2_form == "w-w0" and w0 is None:
+        raise ValueError("TrainConfig.l2_form 'w-w0' penalises W - W0: pass w0 (the initial W) to run_epoch")
 
     def step(carry, batch):
         p, s = carry
         bi, bw = batch
-        value, grads = jax.value_and_grad(loss_fn)(p, signs, z[bi], t[bi], config.loss, config.l2, bw)
+        value, grads = jax.value_and_grad(loss_fn)(
+            p, signs, z[bi], t[bi], config.loss, config.l2, bw, l2_form=config.l2_form, w0=w0
+        )
         updates, s = opt.update(grads, s, p)
         return (optax.apply_updates(p, updates), s), value
 
@@ -139,6 +174,7 @@ run_epoch.__doc__ = """One epoch of Adam over seeded minibatches, jitted: return
 
 `z` (n, d) features and `t` (n, C) targets of the whole training set; `key` shuffles (use `epoch_key`). Every
 example is used once per epoch (the last, short batch is padded at weight 0). Recompiles per distinct config/shape.
+`w0` (the initial W) is required when `config.l2_form == "w-w0"` and ignored otherwise.
 """
 
 
@@ -150,8 +186,9 @@ def train(
 
     history: one row per epoch with `epoch` (1-based), `batch_loss` (mean minibatch objective during the epoch),
     and, every `eval_every` epochs and after the last (NaN otherwise), `loss` (full objective on (z, t) after the
-    epoch, penalty included), `data_loss` (without the penalty) and `accuracy` (argmax agreement for C > 1, sign
-    agreement for one output). Same inputs and seed -> same result. `show_progress=False` hides the epoch bar
+    epoch, penalty included), `data_loss` (without the penalty), `accuracy` (argmax agreement for C > 1, sign
+    agreement for one output) and `weight_ratio` (`||W||_F / ||W0||_F`, W0 the params passed in; the "w-w0"
+    penalty pulls towards that W0). Same inputs and seed -> same result. `show_progress=False` hides the epoch bar
     (which `ntkbook.progress` shows only in interactive sessions anyway).
     """
     if eval_every < 1:
@@ -160,22 +197,37 @@ def train(
     if z.ndim != 2 or t.ndim != 2 or z.shape[0] != t.shape[0]:
         raise ValueError(f"z must be (n, d) and t (n, C) with the same n, got {z.shape} and {t.shape}")
     opt_state = init_opt_state(params, config)
+    w0 = params["W"]
     rows = []
     epochs = progress(range(config.epochs), desc=desc) if show_progress else range(config.epochs)
     for epoch in epochs:
-        params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch), config)
+        params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch), config, w0)
         row = {"epoch": epoch + 1, "batch_loss": float(batch_loss)}
         if (epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs:
-            row.update(evaluate(params, signs, z, t, config))
+            row.update(evaluate(params, signs, z, t, config, w0=w0))
         rows.append(row)
-    return params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy"])
+    return params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy", "weight_ratio"])
 
 
-def evaluate(params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig) -> dict:
-    """`{"loss", "data_loss", "accuracy"}` of the network on (z, t) under config's loss and L2 penalty."""
+def weight_ratio(w: jnp.ndarray, w0: jnp.ndarray) -> float:
+    """`||W||_F / ||W0||_F`: below 1 when training shrank the weights (the literal penalty), about 1 when lazy."""
+    n0 = float(jnp.linalg.norm(w0))
+    if n0 == 0:
+        raise ValueError("W0 is all zeros: the ratio ||W|| / ||W0|| is undefined")
+    return float(jnp.linalg.norm(w)) / n0
+
+
+def evaluate(
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, w0=None
+) -> dict:
+    """`{"loss", "data_loss", "accuracy"}` of the network on (z, t) under config's loss and L2 penalty, plus
+    `"weight_ratio"` (`||W|| / ||W0||`) when the initial weights w0 are given (required for l2_form "w-w0")."""
     data = float(loss_fn(params, signs, z, t, config.loss, 0.0))
-    total = data + 0.5 * config.l2 * float(jnp.sum(params["W"] ** 2))
-    return {"loss": total, "data_loss": data, "accuracy": accuracy(apply_network(params, signs, z), t)}
+    pen = 0.0 if config.l2_form == "none" else float(penalty(params["W"], config.l2_form, w0))
+    out = {"loss": data + 0.5 * config.l2 * pen, "data_loss": data, "accuracy": accuracy(apply_network(params, signs, z), t)}
+    if w0 is not None:
+        out["weight_ratio"] = weight_ratio(params["W"], w0)
+    return out
 
 
 def accuracy(f: jnp.ndarray, t: jnp.ndarray) -> float:
