@@ -394,7 +394,7 @@ def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None)
     for attempt in range(2):
         try:
             text = manifest_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError) as err:
             _reject(manifest_path, f"unreadable ({err})")
