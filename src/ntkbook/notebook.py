@@ -1,0 +1,302 @@
+"""What a chapter notebook calls so that it reads well in the book AND in JupyterLab, with checked parameters.
+
+How to apply (chapter authors)
+------------------------------
+
+1. First code cell, tagged ``remove-cell`` (it runs, but the book does not show it)::
+
+       from ntkbook.notebook import Parameters
+       _before = Parameters.snapshot(globals())
+
+2. The ``parameters`` cell (tag ``parameters``, shown in the book) assigns every knob of the chapter's spec and
+   nothing else: ``profile = "default"`` and one line per field of the chapter's `ntkbook.spec.Spec` subclass
+   (``None`` = "the profile's value"). Names a chapter needs that are not spec knobs (e.g. how many points a
+   heatmap shows) go to ``extra=`` below.
+
+3. The cell right after it (papermill inserts its ``injected-parameters`` cell in between), tagged
+   ``remove-cell``::
+
+       spec = Parameters.check(globals(), _before, GramKernelSpec)            # or extra=("n_heatmap",)
+
+   It raises ValueError, which stops the chapter (papermill exits non-zero), when a name was set that is not a
+   parameter of the chapter (the message lists the valid names and the closest match), and `Spec.resolve`
+   raises for a value out of range (the message gives the allowed range). Use ``spec.<knob>`` from then on.
+   With a plain list of names instead of a Spec class it returns a dict ``{name: value}``.
+
+4. Figures: build the figure in a code cell and end it with ``show("fig_name", fig)``. Tag that cell
+   ``remove-output`` (and ``hide-input`` when its code teaches something; ``remove-cell`` when it is plumbing).
+   The markdown where the text discusses the figure holds::
+
+       ```{glue:figure} fig_name
+       :name: fig-name
+
+       Caption.
+       ```
+
+   `show` glues the figure with ``display=True``: in JupyterLab it appears under the cell that made it; in the
+   book the cell's own output is removed by the tag and the figure appears once, in the ``glue:figure``.
+   (``myst_nb`` reads glued outputs before it applies cell tags, so removed outputs can still be pasted.)
+
+5. Numbers quoted in the prose: ``values(n_theorem=spec.n_theorem, worst=worst)`` in a ``remove-cell`` cell and
+   ``{glue:text}`worst:.1e``` in the markdown (plain Python numbers are glued: no ``np.float64(...)`` repr).
+
+6. Tables: ``table(frame)`` as the last line of a cell tagged ``remove-input`` (the table stays, the code goes).
+   It drops the pandas index, typesets ``$...$`` in cells and headers, draws the status columns (values from
+   `ntkbook.claims.STATUSES`) as short coloured badges, puts long explanations in a collapsed ``<details>``
+   (``details="note"``) and wraps the table in a box that scrolls sideways when it is wider than the column.
+   A numbered table with a caption: ``show("tab_name", table(frame))`` and ``{glue:figure} tab_name``.
+
+7. Plumbing (imports, loops of glue calls, configuration dumps, timing prints) goes in ``remove-cell`` cells
+   or into library calls; a cell that prints something a reader needs is ``remove-input``.
+
+Parameter validation works with papermill and in JupyterLab alike: it compares the names the notebook holds
+after the parameters (and papermill's injected) cell with those it held before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import html
+import math
+import numbers
+import re
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ntkbook.claims import STATUSES
+
+__all__ = ["Parameters", "Table", "show", "values", "table", "badge", "STATUS_COLOURS"]
+
+
+# ---- parameters -----------------------------------------------------------------------------------------
+
+
+def _user_names(namespace: Mapping[str, Any]) -> set[str]:
+    """Names a notebook's user has bound to data: not IPython's history (`_`, `_i3`, `In`, `Out`), not modules,
+    classes or functions (a parameter is a value; the check cell may import its Spec class)."""
+    return {name for name, value in namespace.items()
+            if not name.startswith("_") and name not in ("In", "Out")
+            and not isinstance(value, types.ModuleType) and not callable(value)}
+
+
+def _valid_names(spec: type | Iterable[str], extra: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(spec, type):
+        if not dataclasses.is_dataclass(spec) or not hasattr(spec, "resolve"):
+            raise TypeError(f"{spec!r} is not a Spec class (a dataclass with resolve()); pass it or a list of names")
+        names = [f.name for f in dataclasses.fields(spec)]
+    else:
+        names = list(spec)
+    return tuple(dict.fromkeys([*names, *extra]))
+
+
+class Parameters:
+    """Validate the parameters a notebook was given (in its ``parameters`` cell or by papermill ``-p``)."""
+
+    @staticmethod
+    def snapshot(namespace: Mapping[str, Any]) -> frozenset[str]:
+        """The user names bound in `namespace` (the notebook's ``globals()``) before the parameters cell."""
+        return frozenset(_user_names(namespace))
+
+    @staticmethod
+    def unknown(namespace: Mapping[str, Any], before: Iterable[str], valid: Iterable[str]) -> list[str]:
+        """Names bound since `before` that are not in `valid`, sorted."""
+        return sorted(_user_names(namespace) - set(before) - set(valid))
+
+    @staticmethod
+    def check(namespace: Mapping[str, Any], before: Iterable[str], spec: type | Iterable[str], *,
+              extra: Iterable[str] = ()):
+        """Check the parameters bound since `before`; return the chapter's resolved spec.
+
+        namespace: the notebook's ``globals()`` after the parameters cell (and papermill's injected cell);
+        before: `Parameters.snapshot` taken before the parameters cell; spec: the chapter's `Spec` subclass, or
+        a list of allowed names; extra: further allowed names that are not knobs of the spec.
+
+        Returns ``spec.resolve(profile, **knobs)`` for a Spec class (the knobs read from `namespace`, absent or
+        None ones taking the profile's value; ``Spec.resolve`` raises ValueError with the allowed range for a
+        value out of range), or ``{name: value}`` of the names bound in `namespace` for a list of names.
+        Raises ValueError naming each unknown parameter, its closest valid name and every valid name.
+        """
+        valid = _valid_names(spec, extra)
+        unknown = Parameters.unknown(namespace, before, valid)
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, valid, n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(hints)}. "
+                             f"Valid parameters of this chapter: {', '.join(valid)}.")
+        if not isinstance(spec, type):
+            return {name: namespace[name] for name in valid if name in namespace}
+        knobs = {f.name for f in dataclasses.fields(spec)} - {"profile"}
+        overrides = {name: namespace[name] for name in knobs if name in namespace}
+        return spec.resolve(namespace.get("profile", "default"), **overrides)
+
+
+# ---- figures and glued values ---------------------------------------------------------------------------
+
+
+def show(name: str, obj: Any) -> None:
+    """Glue `obj` (a matplotlib Figure, a `Table`, ...) under `name` AND display it; close a figure after.
+
+    Cell tags: ``remove-output`` on the cell that calls it (plus ``hide-input`` if its code teaches, or
+    ``remove-cell`` if it is plumbing). The markdown pastes it with ``{glue:figure} name`` where the text
+    discusses it. Result: one copy in the built book (the glue:figure), one in JupyterLab (under the cell).
+    """
+    from myst_nb import glue
+
+    glue(name, obj, display=True)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return
+    if isinstance(obj, Figure):
+        import matplotlib.pyplot as plt
+
+        plt.close(obj)  # the inline backend would otherwise show it a second time
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the plain Python number it holds (its repr then reads 0.99, not np.float64(0.99))."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def values(**named: Any) -> None:
+    """Glue each value under its keyword, as a plain Python number/string and without displaying it.
+
+    Call it in a ``remove-cell`` cell; quote with ``{glue:text}`name:.3g``` (format spec after the colon).
+    """
+    from myst_nb import glue
+
+    for name, value in named.items():
+        glue(name, plain(value), display=False)
+
+
+# ---- tables ---------------------------------------------------------------------------------------------
+
+#: Badge colours per status (text, background): dark text on light tints keep a contrast ratio above 7.
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    "holds": ("#0a3d1c", "#c9ecd3"),
+    "partly": ("#5a3c00", "#fbe4a6"),
+    "does not hold": ("#6b0d0d", "#f7cccc"),
+    "not resolved": ("#1f2f57", "#d6e0f5"),
+    "not evaluable": ("#333333", "#e4e4e4"),
+    "not run": ("#333333", "#f3f3f3"),
+}
+if set(STATUS_COLOURS) != set(STATUSES):  # pragma: no cover - guards the vocabulary against drift
+    raise ImportError(f"STATUS_COLOURS {sorted(STATUS_COLOURS)} must cover ntkbook.claims.STATUSES {STATUSES}")
+
+_MATH = re.compile(r"\$([^$]+)\$")
+_WRAP_STYLE = "overflow-x: auto; max-width: 100%;"
+_TABLE_STYLE = "border-collapse: collapse; margin: 0;"
+
+
+def badge(status: str) -> str:
+    """HTML of a short coloured badge for one of `ntkbook.claims.STATUSES` (ValueError for anything else)."""
+    if status not in STATUS_COLOURS:
+        raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+    fg, bg = STATUS_COLOURS[status]
+    cls = "ntk-badge ntk-status-" + status.replace(" ", "-")
+    return (f'<span class="{cls}" style="color: {fg}; background: {bg}; border-radius: 0.6em; '
+            f'padding: 0.05em 0.5em; white-space: nowrap; font-weight: 600;">{html.escape(status)}</span>')
+
+
+def text_html(text: str) -> str:
+    """Escape `text` for HTML and turn ``$...$`` into ``\\(...\\)``, which MathJax typesets in the book and in
+    JupyterLab alike."""
+    out, pos = [], 0
+    for match in _MATH.finditer(text):
+        out.append(html.escape(text[pos:match.start()]))
+        out.append(r"\(" + html.escape(match.group(1)) + r"\)")
+        pos = match.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _cell(value: Any, fmt: str | Callable[[Any], str] | None) -> str:
+    value = plain(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if fmt is not None:
+        return fmt(value) if callable(fmt) else format(value, fmt)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Table:
+    """A DataFrame as the book shows it: see `table`. ``_repr_html_`` is what the book and JupyterLab render."""
+
+    frame: pd.DataFrame
+    status: tuple[str, ...] = ()
+    details: str | None = None
+    formats: tuple[tuple[str, Any], ...] = ()
+
+    def _repr_html_(self) -> str:
+        formats = dict(self.formats)
+        columns = [c for c in self.frame.columns if c != self.details]
+        head = "".join(f'<th style="text-align: left;">{text_html(str(c))}</th>' for c in columns)
+        if self.details is not None:
+            head += "<th></th>"
+        rows = []
+        for _, row in self.frame.iterrows():
+            cells = []
+            for c in columns:
+                value = row[c]
+                if c in self.status:
+                    cells.append(f"<td>{badge(value)}</td>")
+                    continue
+                numeric = isinstance(plain(value), numbers.Real) and not isinstance(value, bool)
+                align = ' style="text-align: right; white-space: nowrap;"' if numeric else ""
+                cells.append(f"<td{align}>{text_html(_cell(value, formats.get(c)))}</td>")
+            if self.details is not None:
+                note = row[self.details]
+                cells.append("<td>" + ("" if not isinstance(note, str) or not note else
+                                       f"<details><summary>why</summary>{text_html(note)}</details>") + "</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return (f'<div class="ntk-table-scroll" style="{_WRAP_STYLE}"><table class="ntk-table" '
+                f'style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+                "</table></div>")
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def table(frame: pd.DataFrame, *, status: Iterable[str] | None = None, details: str | None = None,
+          formats: Mapping[str, str | Callable[[Any], str]] | None = None) -> Table:
+    """`frame` as a readable table: no index, math typeset, status badges, a sideways-scrolling box.
+
+    frame: the rows to show (its index is dropped: make a column of it first if it carries information);
+    status: columns drawn as badges (default: every column named "status" or whose values all lie in
+    `ntkbook.claims.STATUSES`); details: a column of long explanations, shown collapsed ("why") in the last
+    column; formats: per column, a format spec (".3g") or a function value -> str (floats default to ".3g",
+    NaN/None to "–"). Cells and headers may hold ``$...$`` math. Use it in a ``remove-input`` cell, or paste it
+    with ``show`` + ``{glue:figure}`` for a numbered caption.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"table() takes a pandas DataFrame, got {type(frame).__name__}")
+    if details is not None and details not in frame.columns:
+        raise ValueError(f"details column {details!r} is not a column of the frame: {list(frame.columns)}")
+    if status is None:
+        status = [c for c in frame.columns if c != details and len(frame) and
+                  (str(c).lower() == "status" or frame[c].map(lambda v: isinstance(v, str) and v in STATUSES).all())]
+    status = tuple(status)
+    for c in status:
+        if c not in frame.columns:
+            raise ValueError(f"status column {c!r} is not a column of the frame: {list(frame.columns)}")
+        bad = sorted({str(v) for v in frame[c] if v not in STATUSES})
+        if bad:
+            raise ValueError(f"status column {c!r} holds {bad}; statuses are {STATUSES}")
+    return Table(frame.reset_index(drop=True), status, details, tuple((formats or {}).items()))

@@ -1,0 +1,184 @@
+"""ntkbook.notebook: parameter validation (in-process and through papermill), glued figures, readable tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbformat import v4
+
+from ntkbook.claims import STATUSES
+from ntkbook.notebook import STATUS_COLOURS, Parameters, Table, badge, plain, table, text_html
+from ntkbook.spec import Spec, require
+
+
+@dataclasses.dataclass(frozen=True)
+class TinySpec(Spec):
+    n: int = 10
+    seed: int = 0
+    PROFILES = {"quick": {"n": 4}, "default": {}}
+
+    def check(self):
+        require(isinstance(self.n, int) and self.n > 0, "n", "a positive integer", self.n)
+
+
+# ---- Parameters, in-process ------------------------------------------------------------------------------
+
+
+def _namespace_after(params: dict, before_extra: dict | None = None):
+    """A notebook namespace before and after its parameters cell (IPython's history names included)."""
+    ns = {"In": [], "Out": {}, "_": None, "_i1": "x", "get_ipython": print, "np": np, **(before_extra or {})}
+    before = Parameters.snapshot(ns)
+    ns.update(params)
+    ns.update({"_i2": "profile = 'default'", "_2": None})
+    return ns, before
+
+
+def test_check_resolves_the_spec_and_none_keeps_the_profile_value():
+    ns, before = _namespace_after({"profile": "quick", "n": None, "seed": 3})
+    spec = Parameters.check(ns, before, TinySpec)
+    assert spec == TinySpec(profile="quick", n=4, seed=3)
+    ns, before = _namespace_after({"profile": "default", "n": 7, "seed": 0})
+    assert Parameters.check(ns, before, TinySpec).n == 7
+
+
+def test_check_refuses_an_unknown_name_with_the_valid_names_and_a_hint():
+    ns, before = _namespace_after({"profile": "quick", "n": 5, "seed": 0, "nn": 3})
+    with pytest.raises(ValueError, match=r"unknown parameter 'nn' \(did you mean 'n'\?\).*profile, n, seed"):
+        Parameters.check(ns, before, TinySpec)
+
+
+def test_check_ignores_names_bound_before_and_modules():
+    import math
+
+    ns, before = _namespace_after({"profile": "quick", "math": math, "TinySpec": TinySpec, "f": len},
+                                  before_extra={"helper": 1})
+    assert Parameters.check(ns, before, TinySpec).n == 4
+
+
+def test_check_passes_out_of_range_values_to_the_spec():
+    ns, before = _namespace_after({"profile": "quick", "n": -5})
+    with pytest.raises(ValueError, match="n must be a positive integer, got -5"):
+        Parameters.check(ns, before, TinySpec)
+
+
+def test_check_with_a_list_of_names_and_extra_names():
+    ns, before = _namespace_after({"profile": "quick", "width": 3})
+    assert Parameters.check(ns, before, ["profile", "width"]) == {"profile": "quick", "width": 3}
+    ns, before = _namespace_after({"profile": "quick", "n_heatmap": 30})
+    assert Parameters.check(ns, before, TinySpec, extra=["n_heatmap"]).n == 4
+    with pytest.raises(ValueError, match="n_heatmap"):
+        Parameters.check(ns, before, TinySpec)
+    with pytest.raises(TypeError, match="not a Spec class"):
+        Parameters.check(ns, before, dict)
+
+
+# ---- Parameters, through papermill (a tiny notebook written here, so it runs in seconds) -----------------
+
+SPEC_SOURCE = '''\
+import dataclasses
+from ntkbook.spec import Spec, require
+
+@dataclasses.dataclass(frozen=True)
+class TinySpec(Spec):
+    n: int = 10
+    seed: int = 0
+    PROFILES = {"quick": {"n": 4}, "default": {}}
+
+    def check(self):
+        require(isinstance(self.n, int) and self.n > 0, "n", "a positive integer", self.n)
+'''
+
+
+def tiny_notebook(path: Path) -> Path:
+    """The pattern of `ntkbook.notebook`'s docstring on a two-knob spec."""
+    cells = [
+        v4.new_code_cell("from ntkbook.notebook import Parameters\n_before = Parameters.snapshot(globals())",
+                         metadata={"tags": ["remove-cell"]}),
+        v4.new_code_cell('profile = "default"\nn = None\nseed = 0', metadata={"tags": ["parameters"]}),
+        v4.new_code_cell(SPEC_SOURCE + "\nspec = Parameters.check(globals(), _before, TinySpec)",
+                         metadata={"tags": ["remove-cell"]}),
+        v4.new_code_cell('print("ran with n =", spec.n)'),
+    ]
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def papermill(source: Path, out: Path, *params: str) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "papermill", str(source), str(out), "-k", "python3", "--no-progress-bar"]
+    for i in range(0, len(params), 2):
+        args += ["-p", params[i], params[i + 1]]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_papermill_runs_valid_parameters_and_stops_on_bad_ones(tmp_path):
+    source = tiny_notebook(tmp_path / "tiny.ipynb")
+    done = papermill(source, tmp_path / "ok.ipynb", "profile", "quick", "seed", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ran with n = 4" in (tmp_path / "ok.ipynb").read_text()
+
+    misspelled = papermill(source, tmp_path / "typo.ipynb", "profile", "quick", "nn", "3")
+    assert misspelled.returncode != 0
+    assert "unknown parameter 'nn'" in misspelled.stderr and "profile, n, seed" in misspelled.stderr
+
+    negative = papermill(source, tmp_path / "neg.ipynb", "n", "-5")
+    assert negative.returncode != 0
+    assert "n must be a positive integer, got -5" in negative.stderr
+    assert not re.search(r"ran with n = -?\d", (tmp_path / "neg.ipynb").read_text())  # stopped before
+
+
+# ---- tables ---------------------------------------------------------------------------------------------
+
+
+def test_badges_cover_the_status_vocabulary():
+    assert set(STATUS_COLOURS) == set(STATUSES)
+    for status in STATUSES:
+        assert f">{status}</span>" in badge(status)
+    with pytest.raises(ValueError, match="status must be one of"):
+        badge("agrees")
+
+
+def test_text_html_escapes_and_turns_dollars_into_mathjax_delimiters():
+    assert text_html("$(\\pi - \\theta)/(2\\pi)$ <b>") == r"\((\pi - \theta)/(2\pi)\) &lt;b&gt;"
+    assert text_html("$a<b$ costs $5") == r"\(a&lt;b\) costs $5"
+
+
+def test_table_drops_the_index_typesets_math_and_draws_badges():
+    frame = pd.DataFrame({"quantity": ["$\\kappa^3$", "slope"], "ours": [np.float64(27.0), np.nan],
+                          "verdict": ["holds", "not resolved"], "note": ["", "the interval covers $0$"]},
+                         index=[10, 11])
+    shown = table(frame, details="note")
+    assert isinstance(shown, Table) and shown.status == ("verdict",)
+    page = shown._repr_html_()
+    assert page.startswith('<div class="ntk-table-scroll" style="overflow-x: auto;')
+    assert ">10<" not in page and ">11<" not in page           # no index
+    assert r"\(\kappa^3\)" in page and "$" not in page           # math for MathJax
+    assert "ntk-status-holds" in page and "ntk-status-not-resolved" in page
+    assert ">27<" in page and ">–<" in page                      # .3g, NaN as a dash
+    assert page.count("<details>") == 1 and r"covers \(0\)" in page
+    assert "np.float64" not in page
+    assert repr(shown).splitlines()[0].split() == ["quantity", "ours", "verdict", "note"]
+
+
+def test_table_refuses_bad_input():
+    with pytest.raises(TypeError):
+        table([1, 2])
+    with pytest.raises(ValueError, match="statuses are"):
+        table(pd.DataFrame({"status": ["agrees"]}))
+    with pytest.raises(ValueError, match="details column"):
+        table(pd.DataFrame({"a": [1]}), details="b")
+
+
+def test_plain_unwraps_numpy_scalars():
+    assert type(plain(np.float64(0.5))) is float and type(plain(np.int64(3))) is int
+    assert plain(True) is True and plain("x") == "x" and plain(None) is None
