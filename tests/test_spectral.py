@@ -252,18 +252,35 @@ def _pools():
     return {"mnist": np.abs(_gaussian(60, 10, seed=11)) + 0.05, "cifar10": np.abs(_gaussian(60, 10, seed=12)) + 0.05}
 
 
-def test_resolve_profile_fills_only_the_none_knobs_and_builds_the_width_grid():
-    p = sp.resolve_profile("quick", n_depth=7, ranks=None)
-    assert p["n_depth"] == 7 and p["ranks"] == sp.PROFILES["quick"]["ranks"]
-    assert p["widths"] == [2**k for k in range(2, sp.PROFILES["quick"]["max_width_log2"] + 1)]
-    assert p["widths"][0] == 4 and p["widths"][-1] == 2**15
-    assert set(p) == set(sp.PROFILES["quick"]) | {"widths"}
-    assert sp.resolve_profile("default")["n_real_ntk"] == 100
-    assert sp.PROFILES["quick"]["n_depth"] == 16  # the profile itself is not modified
-    with pytest.raises(ValueError, match="profile must be one of"):
-        sp.resolve_profile("fast")
-    with pytest.raises(ValueError, match="unknown knob"):
-        sp.resolve_profile("quick", n_dpeth=3)
+def test_spec_fills_only_the_none_knobs_and_builds_the_width_grid():
+    p = sp.SpectralSpec.resolve("quick", n_depth=7, ranks=None)
+    assert p.n_depth == 7 and p.ranks == tuple(sp.SpectralSpec.PROFILES["quick"]["ranks"])
+    assert p.widths == [2**k for k in range(2, 16)] and p.widths[0] == 4 and p.widths[-1] == 2**15
+    assert sp.SpectralSpec.resolve("default").n_real_ntk == 100
+    assert sp.SpectralSpec.PROFILES["quick"]["n_depth"] == 16  # the profile itself is not modified
+    with pytest.raises(ValueError, match="unknown profile"):
+        sp.SpectralSpec.resolve("fast")
+    with pytest.raises(ValueError, match="n_depth"):
+        sp.SpectralSpec.resolve("quick", n_dpeth=3)
+    with pytest.raises(ValueError, match="ranks must be"):
+        sp.SpectralSpec.resolve("quick", ranks=[1, 500])
+    with pytest.raises(ValueError, match="width_n must be"):
+        sp.SpectralSpec.resolve("quick", width_n=100)
+    with pytest.raises(ValueError, match="unknown result parts"):
+        sp.results(p, ["nope"])
+
+
+def test_results_are_cached_and_reread(tmp_path, monkeypatch):
+    pools = _pools()
+    monkeypatch.setattr(sp, "_pools", lambda spec: pools)
+    spec = sp.SpectralSpec.resolve("quick", ns_small=[4, 6], seeds_small=[0], ns_large=[20], ns_raw=[6],
+                                   n_precision=8, n_depth=6, depths=[0, 1], n_trunc=8, ranks=[1, 2, 4],
+                                   n_real_ntk=8)
+    first = sp.results(spec, ["precision", "depth"], cache_dir=tmp_path)
+    monkeypatch.setattr(sp, "_pools", lambda spec: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = sp.results(spec, ["precision", "depth"], cache_dir=tmp_path)
+    for part in first:
+        pd.testing.assert_frame_equal(first[part], again[part])
 
 
 def test_seeded_subset_is_the_start_of_a_seeded_permutation_and_nested():
@@ -283,15 +300,12 @@ def test_precision_tables_and_numbers_match_a_direct_computation():
     assert len(prec) == 2 * 2 * 2 and list(prec.dataset.unique()) == ["mnist", "cifar10"]
     G = kernels.gram(data.unit_rows(pools["cifar10"][np.random.default_rng(0).permutation(60)[:8]]))
     ref = sp.power_condition_table(G, [1, 3], dtypes=("float64", "float32")).set_index(["dtype", "p"])
-    num = sp.precision_numbers(prec)
-    assert set(num) == {f"prec_{k}_{n}" for k in ("err64", "k3", "err32") for n in ("mnist", "cifar10")}
-    assert num["prec_k3_cifar10"] == ref.loc[("float64", 3), "predicted"]
-    assert num["prec_err64_cifar10"] == ref.loc[("float64", 3), "rel_error"]
-    assert num["prec_err32_cifar10"] == ref.loc[("float32", 3), "rel_error"]
-    assert num["prec_err64_mnist"] < 1e-6 and all(type(v) is float for v in num.values())
+    mine = prec[prec.dataset == "cifar10"].set_index(["dtype", "p"])
+    assert mine.loc[("float64", 3), "predicted"] == ref.loc[("float64", 3), "predicted"]
+    assert mine.loc[("float32", 3), "rel_error"] == ref.loc[("float32", 3), "rel_error"]
 
 
-def test_kappa_summary_numbers_and_sentences():
+def test_kappa_tables_medians_and_normalisation_ratio():
     pools = _pools()
     kn = sp.kappa_vs_n_tables(pools, ns_small=[4, 6, 8], seeds_small=[0, 1], ns_large=[20, 60, 500], ns_raw=[6, 20])
     # ns_large beyond the pool (500) is dropped; raw rows are seed 0 only
@@ -300,120 +314,33 @@ def test_kappa_summary_numbers_and_sentences():
     assert list(med.columns) == ["dataset", "n", "kappa", "kappa_d", "numerical_rank", "kappa_numerical"]
     g = kn[kn.normalised & (kn.dataset == "mnist") & (kn.n == 6)]
     assert med[(med.dataset == "mnist") & (med.n == 6)].kappa.iloc[0] == pytest.approx(g.kappa.median())
-    target = {"mnist": 100.0, "cifar10": 1e9}
-    summ = sp.kappa_summary(med, ["cifar10", "mnist"], target)
-    assert list(summ) == ["cifar10", "mnist"]  # the order asked for, not pandas' sorted one
-    m = summ["mnist"]
-    gm = med[med.dataset == "mnist"].sort_values("n")
-    assert m["n_match"] == sp.n_at_kappa(gm.n, gm.kappa, 100.0) and 4 < m["n_match"] < 8
-    assert summ["cifar10"]["n_match"] == 20.0  # kappa = inf first at n = 20 > d
-    assert np.isnan(m["kappa_100"])  # n = 100 not measured
-    assert m["n_big"] == 60 and type(m["n_big"]) is int and type(m["rank_big"]) is int
-    assert m["kappa_big"] == gm.kappa_d.iloc[-1]
-    num = sp.kappa_numbers(summ, {"mnist": 10, "cifar10": 10})
-    assert num["n_big_mnist"] == 60 and num["d_cifar10"] == 10 and len(num) == 2 * 7
     # raw / unit ratio by hand
     raw = kn[~kn.normalised].set_index(["dataset", "n"]).kappa_d
     unit = kn[kn.normalised & (kn.seed == 0)].groupby(["dataset", "n"]).kappa_d.median()
     r = [raw[k] / unit[k] for k in raw.index if np.isfinite(raw[k] / unit[k])]
     assert sp.normalisation_ratio(kn) == (pytest.approx(min(r)), pytest.approx(max(r)))
-    # the three cases of the kappa_d sentence
-    s = {"n_big": 10_000, "kappa_big": np.inf, "rank_big": 712, "kappa_big_num": 3.0e7}
-    assert "span only 712 of the $d$ = 784" in sp.kd_sentence(s, 784) and "3.00e+07" in sp.kd_sentence(s, 784)
-    assert "10,000" in sp.kd_sentence(s, 784)
-    assert "full rank $d$ = 3072" in sp.kd_sentence({**s, "kappa_big": 2.5e6}, 3072)
-    assert "still $\\le d$ = 784" in sp.kd_sentence({**s, "n_big": 300, "kappa_big": 4e3}, 784)
-    v = sp.kd_verdict({"mnist": s, "cifar10": {**s, "kappa_big": 2.5e6}})
-    assert v == "for mnist, $\\kappa_d = \\infty$; for cifar10, $\\kappa_d$ = 2.50e+06 (paper: 8.7e+03)"
 
 
-def test_depth_and_truncation_numbers_match_the_tables():
+def test_depth_and_truncation_tables():
     pools = _pools()
     dep = sp.depth_tables(pools, 6, [0, 1, 2])
     assert set(dep.columns) >= {"dataset", "k", "p", "rel_error", "resolvable", "n"} and (dep.n == 6).all()
-    ok = dep[dep.resolvable & (dep.k > 0)]
-    assert sp.depth_check(dep) == {"depth_max_err": float(ok.rel_error.max()), "depth_kmax_ok": int(ok.k.max())}
-    with pytest.raises(ValueError, match="resolvable"):
-        sp.depth_check(dep[dep.k == 0])
+    assert list(dep[dep.dataset == "mnist"].p) == [1, 3, 5]
     tr = sp.truncation_tables(pools, 8, [1, 2, 4, 8])
-    num = sp.truncation_numbers(tr, [1, 2, 4, 8])
-    assert num["trunc_r10"] == 4  # 10 not among the ranks: the middle one
-    g = tr[tr.dataset == "mnist"].set_index("r")
-    assert num["trunc_r10_mnist"] == g.loc[4, "kappa_kernel_predicted"]
-    assert num["trunc_w10_mnist"] == g.loc[4, "width_v1"]
-    assert num["trunc_rmax_mnist"] == g.loc[8, "kappa_kernel_predicted"]
-    res = tr[tr.resolvable]
-    assert num["trunc_max_err"] == pytest.approx(
-        max(abs(a / b - 1) for a, b in zip(res.kappa_kernel_measured, res.kappa_kernel_predicted, strict=True)))
-    assert num["trunc_unres"] == int((~tr.resolvable).sum())
-    assert sp.truncation_numbers(tr[tr.r != 4], [1, 2, 8, 10])["trunc_r10"] == 10
+    assert len(tr) == 2 * 4 and list(tr.dataset.unique()) == ["mnist", "cifar10"]
 
 
-def test_fit_verdict_rules():
-    f = pd.Series({"consistent": True, "theory": 3.0, "lo": 2.9, "hi": 3.1, "exponent": 3.0})
-    assert sp.fit_verdict(f) == "consistent"
-    near = pd.Series({"consistent": False, "theory": 3.0, "lo": 2.90, "hi": 2.95, "exponent": 2.925})
-    assert sp.fit_verdict(near) == "holds to 2.5% (interval just excludes it)"
-    assert sp.fit_verdict(near.copy().replace({2.95: 2.9})) == "does not hold"  # gap 0.1 > 0.06
-    far = pd.Series({"consistent": False, "theory": 6.0, "lo": 0.5, "hi": 1.5, "exponent": 1.0})
-    assert sp.fit_verdict(far) == "does not hold"
-
-
-def test_width_law_numbers_constant_and_paper_table():
+def test_width_law_fits_carry_no_paper_values():
     c = sp.width_law_sweep(n=6, d=12, kappas=[3.0, 30.0, 300.0], seeds=[0, 1], widths=[4, 64, 1024, 16384],
                            progress_bar=False)
-    s = sp.width_law_summary(c, tol_op=0.3, tol_eig=3.0)
-    fits = sp.width_law_fits(s)
-    num = sp.width_law_numbers(fits, s)
-    f = sp.fit_row(fits, "MLP-Attn", "kappa_features")
-    assert num["fit_feat_attn"] == f.exponent and num["fit_feat_attn_lo"] == f.lo
-    assert num["fit_meigk_relu_hi"] == sp.fit_row(fits, "2L-ReLU", "m_star_eig", "kappa_K_inf").hi
-    assert len(num) == 2 * 5 * 3 + 3 and num["n_kappas"] == 3 and num["bound_ok"] == "holds"
-    attn = s[s.arch == "attn"]
-    assert num["n_arccos_binds"] == int((attn.kappa_arccos < attn.kappa_features).sum())
-    broken = s.assign(kappa_K_inf=s.kappa_features * 2)
-    assert sp.width_law_numbers(fits, broken)["bound_ok"] == "FAILS"
+    fits = sp.width_law_fits(sp.width_law_summary(c, tol_op=0.3, tol_eig=3.0))
+    assert not {"theory", "consistent"} & set(fits.columns)
+    assert len(fits) == 2 * 5
     with pytest.raises(ValueError, match="no fit"):
         sp.fit_row(fits, "MLP-Attn", "kappa_G")
-    unc = s[~s.censored_eig]
-    assert sp.width_constant(s) == pytest.approx(np.median(unc.m_star_eig / unc.kappa_K_inf**2))
-    with pytest.raises(ValueError, match="censored"):
-        sp.width_constant(s.assign(censored_eig=True))
-    # the table
-    pools = _pools()
-    prec = sp.precision_tables(pools, 8)
-    dep = sp.depth_tables(pools, 6, [0, 1, 2])
-    summ = {"mnist": {"n_match": 55.4, "kappa_100": 2.2e3, "n_big": 10000, "kappa_big": np.inf,
-                      "kappa_big_num": 1.0e7, "rank_big": 712},
-            "cifar10": {"n_match": 80.0, "kappa_100": 1.1e4, "n_big": 10000, "kappa_big": 2.0e6,
-                        "kappa_big_num": 2.0e6, "rank_big": 3072}}
-    t = sp.paper_vs_book_table(summ, prec, dep, 1.5e-12, fits)
-    assert list(t.columns) == ["quantity", "paper", "this book", "verdict"]
-    n_fit_rows = int(np.isfinite(fits[fits.x == "kappa_G"].theory).sum())
-    assert len(t) == 2 * 3 + 3 + n_fit_rows and n_fit_rows == 7
-    q = t.set_index("quantity")
-    assert q.loc["kappa(G), MNIST", "this book"] == ("2.2e+03 at n = 100; reached at n ~ 55; kappa_d = inf at "
-                                                     "n = 10000")
-    v1 = q.loc["v1 width kappa^6/eps^2, MNIST", "this book"]
-    assert v1 == "3.0e+18 with the paper's kappa; inf with our kappa_d (n = 10000); 1.0e+42 over the numerical rank"
-    assert q.loc["v2 width kappa_d^6 n ln n, CIFAR-10 (n = 50000)", "verdict"].endswith("from n = 10,000")
-    assert q.loc["v2 width kappa_d^6 n ln n, MNIST (n = 60000)", "verdict"].endswith("MNIST's rank is below d")
-    assert q.loc["truncated attention", "this book"].startswith("kappa(K_r) = kappa(G_r)^3 (rel. error 1.5e-12")
-    assert q.loc["MLP-Attn: m*_op ~ kappa(G)^b (synthetic)", "paper"] == "6"
-    assert "2L-ReLU: kappa(K_inf) ~ kappa(G)^b (synthetic)" not in q.index  # no theory value: no row
-    fa = sp.fit_row(fits, "MLP-Attn", "kappa_features")
-    assert q.loc["MLP-Attn: kappa(ZZ^T) ~ kappa(G)^b (synthetic)", "verdict"] == sp.fit_verdict(fa)
-    with pytest.raises(ValueError, match="no kappa for 'svhn'"):
-        sp.paper_vs_book_table({"svhn": summ["mnist"]}, prec, dep, 1e-12, fits)
 
 
-def test_real_kernel_tables_and_numbers():
-    pools = {"mnist": _pools()["mnist"]}
-    real = sp.real_kernel_tables(pools, 8)
+def test_real_kernel_tables():
+    real = sp.real_kernel_tables({"mnist": _pools()["mnist"]}, 8)
     assert len(real) == 2 and set(real.arch) == {"relu", "attn"} and (real.dataset == "mnist").all()
-    num = sp.real_kernel_numbers(real, 0.5)
-    k = real.set_index("arch")
-    assert num["real_ratio_mnist"] == k.loc["attn", "kappa_K_inf"] / k.loc["relu", "kappa_K_inf"]
-    assert num["real_meig_attn_mnist"] == 0.5 * k.loc["attn", "kappa_K_inf"] ** 2
-    assert num["real_kfeat_relu_mnist"] == k.loc["relu", "kappa_features"]
-    assert len(num) == 1 + 3 * 2
+    assert set(real.model) == {"2L-ReLU", "MLP-Attn"}

@@ -11,11 +11,10 @@ Everything here returns tidy `pandas.DataFrame`s and works in float64 unless a f
   force `ntk_error_curve_bruteforce`), the smallest width that meets a tolerance (`first_width_below`), the
   sweep over kappa, architectures and seeds (`width_law_sweep`, `width_law_summary`) and log-log exponent fits
   with confidence intervals (`fit_power_law`, `width_law_fits`).
-- The chapter's assembly: its profiles (`PROFILES`, `resolve_profile`), the per-dataset runs on seeded subsets
-  (`precision_tables`, `kappa_vs_n_tables`, `depth_tables`, `truncation_tables`, `real_kernel_tables`), the
-  numbers its prose quotes, keyed by their glue names (`precision_numbers`, `kappa_numbers`, `depth_check`,
-  `truncation_numbers`, `width_law_numbers`, `real_kernel_numbers`), and the 'Paper vs this book' table with
-  its verdict rules (`paper_vs_book_table`, `fit_verdict`).
+- The chapter's spec (`SpectralSpec`), its per-dataset runs on seeded subsets (`precision_tables`,
+  `kappa_vs_n_tables`, `depth_tables`, `truncation_tables`, `real_kernel_tables`) and `results(spec)`, which runs
+  them and the width-law sweep through the result cache. Numbers only: the wording, the numbers the prose quotes,
+  the paper's values and the verdicts live in `ntkbook.report.spectral`.
 
 Two error criteria for ||K_m - K_inf||_op, both reported:
 - "op": relative to ||K_inf||_op (the kernel is close in the usual relative sense);
@@ -26,7 +25,10 @@ Two error criteria for ||K_m - K_inf||_op, both reported:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,11 +36,25 @@ from scipy import stats
 
 from ntkbook import data as _data
 from ntkbook import kernels as _kernels
-
-ARCH_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
+from ntkbook.cache import cached_frame
+from ntkbook.models import MODEL_LABELS as ARCH_LABELS
+from ntkbook.spec import Spec, require
 
 __all__ = [
-    "ARCH_LABELS",
+    "SpectralSpec",
+    "RESULT_PARTS",
+    "results",
+    "load_pools",
+    "seeded_subset",
+    "precision_tables",
+    "kappa_vs_n_tables",
+    "kappa_medians",
+    "normalisation_ratio",
+    "depth_tables",
+    "truncation_tables",
+    "real_kernel_tables",
+    "width_constant",
+    "fit_row",
     "gram_spectrum",
     "spectrum_summary",
     "kappa_vs_n",
@@ -540,31 +556,29 @@ def fit_power_law(x, y, *, level: float = 0.95) -> dict:
             "n_dropped": int((~ok).sum())}
 
 
-# (quantity on y, quantity on x, the theory's exponent, what the theory says)
+# (quantity on y, quantity on x, label): the log-log fits of the width-law summary
 _FITS = (
-    ("kappa_features", "kappa_G", {"relu": 1.0, "attn": 3.0}, "kappa(ZZ^T) vs kappa(G)"),
-    ("kappa_K_inf", "kappa_G", {"relu": np.nan, "attn": 3.0}, "kappa(K_inf) vs kappa(G)"),
-    ("m_star_op", "kappa_G", {"relu": 0.0, "attn": 6.0}, "m*_op vs kappa(G)"),
-    ("m_star_eig", "kappa_G", {"relu": 0.0, "attn": 6.0}, "m*_eig vs kappa(G)"),
-    ("m_star_eig", "kappa_K_inf", {"relu": 2.0, "attn": 2.0}, "m*_eig vs kappa(K_inf)"),
+    ("kappa_features", "kappa_G", "kappa(ZZ^T) vs kappa(G)"),
+    ("kappa_K_inf", "kappa_G", "kappa(K_inf) vs kappa(G)"),
+    ("m_star_op", "kappa_G", "m*_op vs kappa(G)"),
+    ("m_star_eig", "kappa_G", "m*_eig vs kappa(G)"),
+    ("m_star_eig", "kappa_K_inf", "m*_eig vs kappa(K_inf)"),
 )
 
 
 def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
-    """Log-log exponents of the width-law summary, per architecture, beside the theory's value.
+    """Log-log exponents of the width-law summary, per architecture.
 
-    Fits (y vs x): kappa(Z Z^T) and kappa(K_inf) against kappa(G) (theory: 3 for MLP-Attn by Theorem 4.7, 1 for
-    2L-ReLU whose features are the data); m*_op and m*_eig against kappa(G) (theory: 6 for MLP-Attn, kappa^6/eps^2;
-    0 for 2L-ReLU, 1/eps^2); m*_eig against kappa(K_inf) (2: m ~ kappa(K)^2 / eps^2 is the mechanism behind the 6).
-    The paper states no exponent for kappa(K_inf) of 2L-ReLU (theory nan there).
+    Fits (y vs x): kappa(Z Z^T) and kappa(K_inf) against kappa(G); m*_op and m*_eig against kappa(G); m*_eig
+    against kappa(K_inf). The values theory and the paper expect are the report layer's (`ntkbook.report.spectral`).
     Censored m* (beyond the largest width) are dropped and counted. m* is only known to a factor 2 (the
     power-of-two grid), so for the m* fits the interval is widened by grid_resolution = log10(2) / (the span of
     log10 x over the points used) on each side. Columns: model, arch, fit, y, x, exponent, lo, hi,
-    grid_resolution, theory, consistent (theory inside the interval), r2, n_points, n_dropped.
+    grid_resolution, r2, n_points, n_dropped (and error, the reason, where a fit was impossible).
     """
     rows = []
     for arch, g in summary.groupby("arch", sort=False):
-        for ycol, xcol, theory, label in _FITS:
+        for ycol, xcol, label in _FITS:
             try:
                 fit = fit_power_law(g[xcol], g[ycol], level=level)
                 res = 0.0
@@ -577,59 +591,135 @@ def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFram
                 fit = {"exponent": np.nan, "lo": np.nan, "hi": np.nan, "log10_prefactor": np.nan, "r2": np.nan,
                        "n_points": int(np.isfinite(g[ycol]).sum()), "n_dropped": int((~np.isfinite(g[ycol])).sum()),
                        "grid_resolution": np.nan, "error": str(err)}
-            th = theory[arch]
-            rows.append({"model": ARCH_LABELS[arch], "arch": arch, "fit": label, "y": ycol, "x": xcol, **fit,
-                         "theory": th,
-                         "consistent": bool(fit["lo"] - 1e-9 <= th <= fit["hi"] + 1e-9) if np.isfinite(th) else None})
+            rows.append({"model": ARCH_LABELS[arch], "arch": arch, "fit": label, "y": ycol, "x": xcol, **fit})
     return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The chapter: profiles, per-dataset runs, the numbers quoted in the prose, and the 'Paper vs this book' table
+# The chapter: its spec, per-dataset runs and the cached results
 # ---------------------------------------------------------------------------------------------------------
 
-#: The chapter's profiles: every knob of its parameters cell that may be left None.
-PROFILES: dict[str, dict] = {
-    "quick": dict(ns_small=[25, 50, 100, 200], seeds_small=[0, 1], ns_large=[400], ns_raw=[25, 100],
-                  n_precision=50, n_depth=16, depths=[0, 1, 2, 3], n_trunc=100, ranks=[1, 2, 5, 10, 20, 50, 100],
-                  n_real_ntk=50, width_n=12, width_d=24, width_kappas=np.logspace(0.5, 3.5, 4).tolist(),
-                  width_seeds=[0, 1, 2], max_width_log2=15),
-    "default": dict(ns_small=[25, 50, 75, 100, 150, 200, 300], seeds_small=[0, 1, 2, 3, 4],
-                    ns_large=[400, 1000, 2000, 10000], ns_raw=[25, 50, 100, 200, 400, 1000],
-                    n_precision=100, n_depth=32, depths=[0, 1, 2, 3, 4], n_trunc=400,
-                    ranks=[1, 2, 5, 10, 20, 50, 100, 200, 400], n_real_ntk=100, width_n=32, width_d=64,
-                    width_kappas=np.logspace(0.5, 4, 8).tolist(), width_seeds=[0, 1, 2], max_width_log2=17),
-    "paper": dict(ns_small=[25, 50, 75, 100, 150, 200, 300], seeds_small=list(range(10)),
-                  ns_large=[400, 700, 1000, 2000, 3000, 5000, 10000],
-                  ns_raw=[25, 50, 100, 200, 400, 1000, 2000, 10000],
-                  n_precision=200, n_depth=32, depths=[0, 1, 2, 3, 4], n_trunc=700,
-                  ranks=[1, 2, 5, 10, 20, 50, 100, 200, 500], n_real_ntk=200, width_n=64, width_d=128,
-                  width_kappas=np.logspace(0.5, 5, 10).tolist(), width_seeds=[0, 1, 2, 3, 4], max_width_log2=19),
+
+@dataclasses.dataclass(frozen=True)
+class SpectralSpec(Spec):
+    """Chapter 2's knobs (the notebook's parameters cell, one to one); defaults are the "default" profile.
+
+    datasets, split: the image pools (`ntkbook.data.load(name, split)`); ns_small x seeds_small: the small-n
+    kappa curve; ns_large: larger n (seed 0, those that fit the pool); ns_raw: raw-pixel sizes; n_precision: the
+    float64 / float32 check of Theorem 4.7; n_depth, depths: the depth remark; n_trunc, ranks: truncated attention;
+    n_real_ntk: real-data NTK condition numbers; width_n, width_d, width_kappas, width_seeds, max_width_log2,
+    data_seed: the synthetic width-law sweep (widths 4 ... 2**max_width_log2); tol_op, tol_eig: its two criteria.
+    """
+
+    datasets: tuple = ("mnist", "cifar10")
+    split: str = "test"
+    ns_small: tuple = (25, 50, 75, 100, 150, 200, 300)
+    seeds_small: tuple = (0, 1, 2, 3, 4)
+    ns_large: tuple = (400, 1000, 2000, 10000)
+    ns_raw: tuple = (25, 50, 100, 200, 400, 1000)
+    n_precision: int = 100
+    n_depth: int = 32
+    depths: tuple = (0, 1, 2, 3, 4)
+    n_trunc: int = 400
+    ranks: tuple = (1, 2, 5, 10, 20, 50, 100, 200, 400)
+    n_real_ntk: int = 100
+    width_n: int = 32
+    width_d: int = 64
+    width_kappas: tuple = tuple(np.logspace(0.5, 4, 8).tolist())
+    width_seeds: tuple = (0, 1, 2)
+    max_width_log2: int = 17
+    tol_op: float = 0.05
+    tol_eig: float = 0.5
+    data_seed: int = 0
+
+    PROFILES: ClassVar[dict[str, dict]] = {
+        "quick": dict(ns_small=[25, 50, 100, 200], seeds_small=[0, 1], ns_large=[400], ns_raw=[25, 100],
+                      n_precision=50, n_depth=16, depths=[0, 1, 2, 3], n_trunc=100, ranks=[1, 2, 5, 10, 20, 50, 100],
+                      n_real_ntk=50, width_n=12, width_d=24, width_kappas=np.logspace(0.5, 3.5, 4).tolist(),
+                      width_seeds=[0, 1, 2], max_width_log2=15),
+        "default": {},
+        "paper": dict(seeds_small=list(range(10)), ns_large=[400, 700, 1000, 2000, 3000, 5000, 10000],
+                      ns_raw=[25, 50, 100, 200, 400, 1000, 2000, 10000], n_precision=200, n_trunc=700,
+                      ranks=[1, 2, 5, 10, 20, 50, 100, 200, 500], n_real_ntk=200, width_n=64, width_d=128,
+                      width_kappas=np.logspace(0.5, 5, 10).tolist(), width_seeds=[0, 1, 2, 3, 4], max_width_log2=19),
+    }
+    #: Wall-clock seconds of the whole chapter on the reference 2-core machine (shared with other jobs).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 30.0, "default": 240.0}
+
+    def check(self) -> None:
+        require(len(self.datasets) >= 1 and len(set(self.datasets)) == len(self.datasets), "datasets",
+                "a non-empty list of distinct data-set names", self.datasets)
+        require(self.split in ("train", "test"), "split", "'train' or 'test'", self.split)
+        for knob in ("ns_small", "ns_large", "ns_raw"):
+            v = getattr(self, knob)
+            require(len(v) >= 1 and min(v) >= 2, knob, "a non-empty list of sizes >= 2", v)
+        require(len(self.ns_small) >= 2, "ns_small", "at least two sizes", self.ns_small)
+        require(len(self.seeds_small) >= 1, "seeds_small", "at least one seed", self.seeds_small)
+        for knob in ("n_precision", "n_depth", "n_trunc", "n_real_ntk"):
+            require(getattr(self, knob) >= 2, knob, "an integer >= 2", getattr(self, knob))
+        require(len(self.depths) >= 1 and min(self.depths) >= 0, "depths", "integers k >= 0", self.depths)
+        require(len(self.ranks) >= 1 and 1 <= min(self.ranks) and max(self.ranks) <= self.n_trunc, "ranks",
+                f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
+        require(2 <= self.width_n <= self.width_d, "width_n", f"between 2 and width_d = {self.width_d}", self.width_n)
+        require(len(self.width_kappas) >= 3 and min(self.width_kappas) >= 1, "width_kappas",
+                "at least three condition numbers >= 1 (an exponent with an interval needs three points)",
+                self.width_kappas)
+        require(len(self.width_seeds) >= 1, "width_seeds", "at least one seed", self.width_seeds)
+        require(3 <= self.max_width_log2 <= 22, "max_width_log2", "between 3 and 22", self.max_width_log2)
+        require(self.tol_op > 0 and self.tol_eig > 0, "tol_op and tol_eig", "> 0", (self.tol_op, self.tol_eig))
+
+    @property
+    def widths(self) -> list[int]:
+        """The power-of-two width grid 4, 8, ..., 2**max_width_log2 of the width-law sweep."""
+        return [2**k for k in range(2, int(self.max_width_log2) + 1)]
+
+
+@functools.lru_cache(maxsize=2)
+def load_pools(datasets: tuple, split: str) -> dict:
+    """{name: the `split` images of `name`, flattened to (N, d) float64 in [0, 1]} (memoised)."""
+    return {name: _data.flatten(_data.load(name, split).images).astype(np.float64) for name in datasets}
+
+
+def _pools(spec: SpectralSpec) -> dict:
+    return load_pools(tuple(spec.datasets), spec.split)
+
+
+#: part -> (knobs it depends on, compute(spec) -> DataFrame).
+RESULT_PARTS = {
+    "precision": (("datasets", "split", "n_precision"), lambda s: precision_tables(_pools(s), s.n_precision)),
+    "kappa_n": (("datasets", "split", "ns_small", "seeds_small", "ns_large", "ns_raw"),
+                lambda s: kappa_vs_n_tables(_pools(s), ns_small=s.ns_small, seeds_small=s.seeds_small,
+                                            ns_large=s.ns_large, ns_raw=s.ns_raw)),
+    "depth": (("datasets", "split", "n_depth", "depths"), lambda s: depth_tables(_pools(s), s.n_depth, s.depths)),
+    "truncation": (("datasets", "split", "n_trunc", "ranks"),
+                   lambda s: truncation_tables(_pools(s), s.n_trunc, s.ranks)),
+    "real_kernels": (("datasets", "split", "n_real_ntk"), lambda s: real_kernel_tables(_pools(s), s.n_real_ntk)),
+    "width_curves": (("width_n", "width_d", "width_kappas", "width_seeds", "max_width_log2", "data_seed"),
+                     lambda s: width_law_sweep(n=s.width_n, d=s.width_d, kappas=s.width_kappas,
+                                               seeds=s.width_seeds, widths=s.widths, data_seed=s.data_seed)),
 }
 
-#: The paper's numbers: kappa(G) (v1, section 4), the full training-set sizes behind v2, the v1 and v2 widths.
-PAPER_KAPPA = {"mnist": 1.2e3, "cifar10": 8.7e3}
-PAPER_N = {"mnist": 60_000, "cifar10": 50_000}
-PAPER_V1 = {"mnist": 1e18, "cifar10": 1e24}
-PAPER_V2 = {"mnist": 1e24, "cifar10": 1e29}
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 
+def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The chapter's result tables, each read from the result cache or computed and stored there.
 
-def resolve_profile(profile: str, **knobs) -> dict:
-    """The chapter's knobs: each one given as None is taken from `PROFILES[profile]`, the others are kept.
-
-    Returns a new dict with every key of the profile (plus any extra knobs passed) and `widths`, the
-    power-of-two grid 4, 8, ..., 2**max_width_log2 of the width-law sweep. Raises ValueError for an unknown
-    profile or an unknown knob name.
+    spec: a resolved `SpectralSpec`; parts: names of `RESULT_PARTS` (default all). Returns {part: DataFrame}:
+    precision (`precision_tables`), kappa_n (`kappa_vs_n_tables`), depth (`depth_tables`), truncation
+    (`truncation_tables`), real_kernels (`real_kernel_tables`), width_curves (`width_law_sweep`). The summary and
+    fits of the width law are cheap and derived from width_curves (`width_law_summary`, `width_law_fits`).
+    Images are loaded only when some part is not cached.
     """
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
-    base = PROFILES[profile]
-    unknown = sorted(set(knobs) - set(base))
+    parts = list(RESULT_PARTS) if parts is None else list(parts)
+    unknown = sorted(set(parts) - set(RESULT_PARTS))
     if unknown:
-        raise ValueError(f"unknown knob(s) {unknown}; the profile knobs are {sorted(base)}")
-    out = {k: (knobs[k] if knobs.get(k) is not None else v) for k, v in base.items()}
-    out["widths"] = [2**k for k in range(2, int(out["max_width_log2"]) + 1)]
+        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
+    out = {}
+    for part in parts:
+        knobs, compute = RESULT_PARTS[part]
+        params = {k: list(getattr(spec, k)) if isinstance(getattr(spec, k), tuple) else getattr(spec, k)
+                  for k in knobs}
+        out[part] = cached_frame(f"spectral-{part}", params, functools.partial(compute, spec),
+                                 cache_dir=cache_dir, refresh=refresh)
     return out
 
 
@@ -658,20 +748,6 @@ def precision_tables(pools: dict, n: int, *, seed: int = 0) -> pd.DataFrame:
                                               "rel_error", "resolvable"]]
 
 
-def precision_numbers(prec: pd.DataFrame) -> dict:
-    """Numbers the chapter quotes from `precision_tables`, per data set: prec_err64_<name> (relative error of
-    kappa(G^3) vs kappa(G)^3 in float64), prec_k3_<name> (kappa(G)^3) and prec_err32_<name> (float32 error).
-    Values are Python floats."""
-    out = {}
-    for name in prec.dataset.unique():
-        p3 = prec[(prec.dataset == name) & (prec.p == 3)]
-        row, row32 = p3[p3.dtype == "float64"].iloc[0], p3[p3.dtype == "float32"].iloc[0]
-        out[f"prec_err64_{name}"] = float(row.rel_error)
-        out[f"prec_k3_{name}"] = float(row.predicted)
-        out[f"prec_err32_{name}"] = float(row32.rel_error)
-    return out
-
-
 def kappa_vs_n_tables(pools: dict, *, ns_small, seeds_small, ns_large, ns_raw) -> pd.DataFrame:
     """`kappa_vs_n` for each pool (name -> (N, d)): unit rows at ns_small x seeds_small, unit rows at the ns_large
     that fit in the pool (seed 0), raw pixels at ns_raw (seed 0), concatenated (columns of `kappa_vs_n`)."""
@@ -692,37 +768,6 @@ def kappa_medians(kappa_n: pd.DataFrame) -> pd.DataFrame:
     return kappa_n[kappa_n.normalised].groupby(["dataset", "n"])[cols].median().reset_index()
 
 
-def kappa_summary(med: pd.DataFrame, datasets: Sequence[str], paper_kappa: dict = PAPER_KAPPA) -> dict:
-    """Per data set, from `kappa_medians`: {name: {n_match, kappa_100, n_big, kappa_big, kappa_big_num, rank_big}}
-    in the order of `datasets`.
-
-    n_match: the n (float) where the median kappa reaches paper_kappa[name] (`n_at_kappa`; nan if never);
-    kappa_100: kappa at n = 100 (nan if not measured); n_big (int): the largest n; kappa_big: kappa_d there;
-    kappa_big_num: kappa over the numerical rank there; rank_big (int): the numerical rank there."""
-    out = {}
-    for name in datasets:
-        g = med[med.dataset == name].sort_values("n")
-        if g.empty:
-            raise ValueError(f"no kappa medians for data set {name!r}")
-        last = g.iloc[-1]
-        out[name] = {"n_match": n_at_kappa(g.n, g.kappa, paper_kappa[name]),
-                     "kappa_100": float(g.set_index("n").kappa.get(100, np.nan)),
-                     "n_big": int(last.n), "kappa_big": float(last.kappa_d),
-                     "kappa_big_num": float(last.kappa_numerical), "rank_big": int(last.numerical_rank)}
-    return out
-
-
-def kappa_numbers(summary: dict, dims: dict) -> dict:
-    """The glue names of `kappa_summary`: <key>_<name> for each key of each data set, and d_<name> = dims[name]
-    (the data dimension d)."""
-    out = {}
-    for name, s in summary.items():
-        for key in ("n_match", "kappa_100", "n_big", "kappa_big", "kappa_big_num", "rank_big"):
-            out[f"{key}_{name}"] = s[key]
-        out[f"d_{name}"] = int(dims[name])
-    return out
-
-
 def normalisation_ratio(kappa_n: pd.DataFrame) -> tuple[float, float]:
     """(min, max) over (dataset, n) of kappa_d(raw pixels) / kappa_d(unit rows, seed 0), finite ratios only."""
     raw = kappa_n[~kappa_n.normalised].groupby(["dataset", "n"]).kappa_d.median()
@@ -733,29 +778,6 @@ def normalisation_ratio(kappa_n: pd.DataFrame) -> tuple[float, float]:
         raise ValueError("no (dataset, n) has both a raw and a unit-row finite kappa_d: add ns_raw that are also "
                          "in ns_small or ns_large")
     return float(ratio.min()), float(ratio.max())
-
-
-def kd_sentence(s: dict, d: int) -> str:
-    """The chapter's Markdown sentence on kappa_d at the largest n of one data set.
-
-    s: one entry of `kappa_summary` (n_big, kappa_big, rank_big, kappa_big_num); d: the data dimension. Three
-    cases: n_big <= d (kappa_d = kappa), kappa_d infinite (rank below d), or full rank beyond d."""
-    n_big, kd = s["n_big"], s["kappa_big"]
-    if n_big <= d:
-        return f"at our largest $n$ = {n_big:,} (still $\\le d$ = {d}), $\\kappa_d = \\kappa$ = {kd:.2e}"
-    if not np.isfinite(kd):
-        return (f"at our largest $n$ = {n_big:,} the images span only {s['rank_big']} of the $d$ = {d} pixel "
-                f"directions (some pixels are black in every image), so $\\kappa_d = \\infty$ and only the condition "
-                f"number over the numerical rank is finite ({s['kappa_big_num']:.2e})")
-    return f"the images have full rank $d$ = {d} and $\\kappa_d$ = {kd:.2e} at $n$ = {n_big:,}"
-
-
-def kd_verdict(summary: dict, paper_kappa: dict = PAPER_KAPPA) -> str:
-    """The verdict's Markdown clause on kappa_d at the largest n, for every data set of `kappa_summary`."""
-    return "; ".join(
-        f"for {name}, " + ("$\\kappa_d = \\infty$" if not np.isfinite(s["kappa_big"]) else
-                           f"$\\kappa_d$ = {s['kappa_big']:.2e} (paper: {paper_kappa[name]:.2g})")
-        for name, s in summary.items())
 
 
 def depth_tables(pools: dict, n: int, depths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
@@ -769,45 +791,10 @@ def depth_tables(pools: dict, n: int, depths: Sequence[int], *, seed: int = 0) -
     return pd.concat(out, ignore_index=True)
 
 
-def depth_check(dep: pd.DataFrame) -> dict:
-    """Over the resolvable rows with k > 0 of `depth_tables`: depth_max_err (largest relative error of
-    kappa(G^(2k+1)) vs kappa(G)^(2k+1)) and depth_kmax_ok (largest such k). ValueError if there is none."""
-    ok = dep[dep.resolvable & (dep.k > 0)]
-    if ok.empty:
-        raise ValueError("no depth k > 0 is resolvable in float64: use a smaller n_depth or include k = 1")
-    return {"depth_max_err": float(ok.rel_error.max()), "depth_kmax_ok": int(ok.k.max())}
-
-
 def truncation_tables(pools: dict, n: int, ranks: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     """`truncation_table` on a seeded subset of n rows of each pool, concatenated (plus a dataset column)."""
     out = [truncation_table(seeded_subset(pool, n, seed), ranks).assign(dataset=name) for name, pool in pools.items()]
     return pd.concat(out, ignore_index=True)
-
-
-def truncation_numbers(tr: pd.DataFrame, ranks: Sequence[int]) -> dict:
-    """Numbers the chapter quotes from `truncation_tables`.
-
-    trunc_max_err: largest |measured / predicted - 1| of kappa(K_r) over the resolvable rows; trunc_unres: the
-    number of unresolvable rows; trunc_r10: the rank quoted (10 if in `ranks`, else the middle one); per data set
-    trunc_r10_<name> and trunc_w10_<name> (kappa(G_r)^3 and its v1 width at that rank) and trunc_rmax_<name>
-    (kappa(G_r)^3 at the largest rank)."""
-    ok = tr[tr.resolvable]
-    out = {"trunc_max_err": float((ok.kappa_kernel_measured / ok.kappa_kernel_predicted - 1).abs().max()),
-           "trunc_unres": int((~tr.resolvable).sum())}
-    for name in tr.dataset.unique():
-        g = tr[tr.dataset == name].set_index("r")
-        r10 = 10 if 10 in g.index else int(g.index[len(g) // 2])
-        out[f"trunc_r10_{name}"] = float(g.loc[r10, "kappa_kernel_predicted"])
-        out[f"trunc_rmax_{name}"] = float(g.kappa_kernel_predicted.iloc[-1])
-        out[f"trunc_w10_{name}"] = float(g.loc[r10, "width_v1"])
-    out["trunc_r10"] = 10 if 10 in ranks else int(ranks[len(ranks) // 2])
-    return out
-
-
-#: (y, x, glue tag) of the width-law exponents the chapter quotes.
-_FIT_TAGS = (("kappa_features", "kappa_G", "feat"), ("kappa_K_inf", "kappa_G", "kinf"),
-             ("m_star_op", "kappa_G", "mop"), ("m_star_eig", "kappa_G", "meig"),
-             ("m_star_eig", "kappa_K_inf", "meigk"))
 
 
 def fit_row(fits: pd.DataFrame, model: str, y: str, x: str = "kappa_G") -> pd.Series:
@@ -816,28 +803,6 @@ def fit_row(fits: pd.DataFrame, model: str, y: str, x: str = "kappa_G") -> pd.Se
     if sel.empty:
         raise ValueError(f"no fit of {y} against {x} for {model} in the table")
     return sel.iloc[0]
-
-
-def width_law_numbers(fits: pd.DataFrame, summary: pd.DataFrame) -> dict:
-    """Numbers the chapter quotes from the width-law sweep.
-
-    fit_<tag>_<arch>, fit_<tag>_<arch>_lo, fit_<tag>_<arch>_hi: exponent and interval of each fit in `_FIT_TAGS`
-    (arch attn / relu); bound_ok: "holds" if kappa(K_inf) <= min(kappa(ZZ^T), kappa(A)) (1 + 1e-9) on every row
-    of `summary`, else "FAILS"; n_arccos_binds: MLP-Attn rows where kappa(A) < kappa(ZZ^T); n_kappas: MLP-Attn
-    rows."""
-    out = {}
-    for model, key in (("MLP-Attn", "attn"), ("2L-ReLU", "relu")):
-        for y, x, tag in _FIT_TAGS:
-            f = fit_row(fits, model, y, x)
-            out[f"fit_{tag}_{key}"] = float(f.exponent)
-            out[f"fit_{tag}_{key}_lo"] = float(f.lo)
-            out[f"fit_{tag}_{key}_hi"] = float(f.hi)
-    bound = summary.kappa_K_inf <= np.minimum(summary.kappa_features, summary.kappa_arccos) * (1 + 1e-9)
-    attn = summary[summary.arch == "attn"]
-    out["n_arccos_binds"] = int((attn.kappa_arccos < attn.kappa_features).sum())
-    out["n_kappas"] = len(attn)
-    out["bound_ok"] = "holds" if bool(bound.all()) else "FAILS"
-    return out
 
 
 def real_kernel_tables(pools: dict, n: int, *, seed: int = 0) -> pd.DataFrame:
@@ -853,106 +818,3 @@ def width_constant(summary: pd.DataFrame) -> float:
     if unc.empty:
         raise ValueError("every m*_eig is censored (beyond the largest width): raise max_width_log2")
     return float(np.median(unc.m_star_eig / unc.kappa_K_inf**2))
-
-
-def real_kernel_numbers(real: pd.DataFrame, c_hat: float) -> dict:
-    """Numbers the chapter quotes from `real_kernel_tables`: real_ratio_<dataset> (kappa(K_inf) of attn over
-    relu), and per (arch, dataset) real_kinf_, real_kfeat_ (kappa(K_inf), kappa(ZZ^T)) and real_meig_ (the width
-    c_hat kappa(K_inf)^2 the measured law predicts)."""
-    out = {}
-    for name in real.dataset.unique():
-        kr = real[real.dataset == name].set_index("arch").kappa_K_inf
-        out[f"real_ratio_{name}"] = float(kr["attn"] / kr["relu"])
-    for r in real.itertuples():
-        out[f"real_kinf_{r.arch}_{r.dataset}"] = float(r.kappa_K_inf)
-        out[f"real_kfeat_{r.arch}_{r.dataset}"] = float(r.kappa_features)
-        out[f"real_meig_{r.arch}_{r.dataset}"] = float(c_hat * r.kappa_K_inf**2)
-    return out
-
-
-def fit_verdict(f) -> str:
-    """Verdict on one row of `width_law_fits`: 'consistent' if the theory's exponent is inside the interval;
-    'holds to x% (interval just excludes it)' if it lies within 2% (of max(1, |theory|)) of the interval;
-    otherwise 'does not hold'."""
-    if f.consistent:
-        return "consistent"
-    gap = min(abs(f.theory - f.lo), abs(f.theory - f.hi))
-    if gap <= 0.02 * max(1.0, abs(f.theory)):
-        return f"holds to {abs(f.exponent / f.theory - 1):.1%} (interval just excludes it)"
-    return "does not hold"
-
-
-def _fmt(v) -> str:
-    return "inf" if not np.isfinite(v) else f"{v:.2e}"
-
-
-def _threshold_rows(name: str, s) -> list[dict]:
-    """The three table rows (kappa, v1 width, v2 width) of one data set; s: its entry of `kappa_summary`."""
-    label, kd, kn, N = DATASET_LABELS.get(name, name), s["kappa_big"], s["kappa_big_num"], PAPER_N[name]
-    n_big, n_match = s["n_big"], s["n_match"]
-    v1 = _kernels.width_threshold_v1
-    v2 = _kernels.width_threshold_v2
-    return [
-        {"quantity": f"kappa(G), {label}", "paper": f"{PAPER_KAPPA[name]:.2g}",
-         "this book": f"{s['kappa_100']:.3g} at n = 100; reached at n ~ {n_match:.0f}; "
-                      f"kappa_d = {_fmt(kd)} at n = {n_big}",
-         "verdict": f"reproduced only by the plain kappa of ~{n_match:.0f}-image subsets; "
-                    "not a property of the full data set (kappa grows steeply with n)"},
-        {"quantity": f"v1 width kappa^6/eps^2, {label}", "paper": f"{PAPER_V1[name]:.0e}",
-         "this book": f"{v1(PAPER_KAPPA[name], 1.0):.1e} with the paper's kappa; "
-                      f"{_fmt(v1(kd, 1.0) if np.isfinite(kd) else np.inf)} with our kappa_d (n = {n_big})"
-                      + ("" if np.isfinite(kd) else f"; {v1(kn, 1.0):.1e} over the numerical rank"),
-         "verdict": "arithmetic reproduced (eps = 1); with our full-size kappa the bound is larger still"},
-        {"quantity": f"v2 width kappa_d^6 n ln n, {label} (n = {N})", "paper": f"{PAPER_V2[name]:.0e}",
-         "this book": f"{v2(PAPER_KAPPA[name], N):.1e} with the paper's kappa; "
-                      f"{_fmt(v2(kd, N) if np.isfinite(kd) else np.inf)} with our kappa_d"
-                      + ("" if np.isfinite(kd) else f"; {v2(kn, N):.1e} over the numerical rank"),
-         "verdict": "arithmetic reproduced with v1's kappa (which is not kappa_d); our kappa_d is "
-                    + ("infinite: MNIST's rank is below d" if not np.isfinite(kd)
-                       else f"larger, extrapolated from n = {n_big:,}")},
-    ]
-
-
-#: The paper's exponent per (fit y, model), as the table prints it.
-_PAPER_EXPONENTS = {
-    ("kappa_features", "MLP-Attn"): "3 (Thm 4.7)", ("kappa_features", "2L-ReLU"): "1",
-    ("kappa_K_inf", "MLP-Attn"): "3 (implied)", ("kappa_K_inf", "2L-ReLU"): "3 (implied)",
-    ("m_star_eig", "MLP-Attn"): "6", ("m_star_eig", "2L-ReLU"): "0 (1/eps^2)",
-    ("m_star_op", "MLP-Attn"): "6", ("m_star_op", "2L-ReLU"): "0 (1/eps^2)",
-}
-
-
-def paper_vs_book_table(summary: dict, prec: pd.DataFrame, dep: pd.DataFrame, trunc_max_err: float,
-                        fits: pd.DataFrame) -> pd.DataFrame:
-    """The chapter's 'Paper vs this book' table: columns quantity, paper, this book, verdict (all strings).
-
-    Rows: per data set of `kappa_summary` (summary, in its order; each must be in PAPER_KAPPA) kappa(G) and the
-    v1 / v2 widths with the paper's kappa and ours; Theorem 4.7 in float64 (largest p = 3 float64 rel_error of
-    `precision_tables`, prec); the depth remark (`depth_check` of dep); the truncation remark (trunc_max_err of
-    `truncation_numbers`); and per model the width-law exponents of `width_law_fits` that have a theory value,
-    with `fit_verdict`."""
-    rows = []
-    for name, s in summary.items():
-        if name not in PAPER_KAPPA:
-            raise ValueError(f"the paper reports no kappa for {name!r}; known: {sorted(PAPER_KAPPA)}")
-        rows += _threshold_rows(name, s)
-    f64 = prec[(prec.p == 3) & (prec.dtype == "float64")].rel_error.max()
-    rows.append({"quantity": "kappa(G^3) = kappa(G)^3", "paper": "Theorem 4.7",
-                 "this book": f"rel. error {f64:.1e} in float64; float32 fails", "verdict": "holds (float64 needed)"})
-    d = depth_check(dep)
-    rows.append({"quantity": "depth: kappa(G^(2k+1)) = kappa^(2k+1)", "paper": "remark",
-                 "this book": f"rel. error <= {d['depth_max_err']:.1e} where float64 resolves it "
-                              f"(k <= {d['depth_kmax_ok']})",
-                 "verdict": "holds"})
-    rows.append({"quantity": "truncated attention", "paper": "remark, not tested",
-                 "this book": f"kappa(K_r) = kappa(G_r)^3 (rel. error {trunc_max_err:.1e} where float64 resolves it)",
-                 "verdict": "bounds the amplification by the top-r spectrum"})
-    for model in ("MLP-Attn", "2L-ReLU"):
-        for y, what in (("kappa_features", "kappa(ZZ^T) ~ kappa(G)^b"), ("kappa_K_inf", "kappa(K_inf) ~ kappa(G)^b"),
-                        ("m_star_eig", "m*_eig ~ kappa(G)^b"), ("m_star_op", "m*_op ~ kappa(G)^b")):
-            f = fit_row(fits, model, y, "kappa_G")
-            if not np.isfinite(f.theory):
-                continue
-            rows.append({"quantity": f"{model}: {what} (synthetic)", "paper": _PAPER_EXPONENTS[(y, model)],
-                         "this book": f"b = {f.exponent:.2f} [{f.lo:.2f}, {f.hi:.2f}]", "verdict": fit_verdict(f)})
-    return pd.DataFrame(rows)

@@ -1,0 +1,129 @@
+"""ntkbook.report.spectral: chapter 2's rules driven to each status, its quoted numbers and its verdicts."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import ntkbook  # noqa: F401  (before neural_tangents)
+from ntkbook import paper
+from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, PARTLY, STATUSES
+from ntkbook.experiments import spectral as sp
+from ntkbook.report import spectral as R
+
+matplotlib.use("Agg")
+EPS = np.finfo(np.float64).eps
+
+
+def _pools():
+    rng = np.random.default_rng(11)
+    return {"mnist": np.abs(rng.standard_normal((60, 10))) + 0.05,
+            "cifar10": np.abs(np.random.default_rng(12).standard_normal((60, 10))) + 0.05}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    pools = _pools()
+    spec = sp.SpectralSpec.resolve("quick", ns_small=[4, 6, 8], seeds_small=[0, 1], ns_large=[20, 60],
+                                   ns_raw=[6, 20], n_precision=8, n_depth=6, depths=[0, 1, 2], n_trunc=8,
+                                   ranks=[1, 2, 4, 8], n_real_ntk=8, width_n=6, width_d=12,
+                                   width_kappas=[3.0, 30.0, 300.0], width_seeds=[0, 1], max_width_log2=14,
+                                   tol_op=0.3, tol_eig=3.0)
+    res = {"precision": sp.precision_tables(pools, 8),
+           "kappa_n": sp.kappa_vs_n_tables(pools, ns_small=[4, 6, 8], seeds_small=[0, 1], ns_large=[20, 60],
+                                           ns_raw=[6, 20]),
+           "depth": sp.depth_tables(pools, 6, [0, 1, 2]), "truncation": sp.truncation_tables(pools, 8, [1, 2, 4, 8]),
+           "real_kernels": sp.real_kernel_tables(pools, 8),
+           "width_curves": sp.width_law_sweep(n=6, d=12, kappas=[3.0, 30.0, 300.0], seeds=[0, 1],
+                                              widths=spec.widths, progress_bar=False)}
+    return res, spec
+
+
+@pytest.mark.parametrize("kappa_big, n_match, expected", [
+    (2e3, 80.0, HOLDS), (5e6, 80.0, PARTLY), (math.inf, 80.0, PARTLY), (5e6, math.nan, DOES_NOT_HOLD)])
+def test_kappa_status(kappa_big, n_match, expected):
+    assert R.kappa_status(1.2e3, kappa_big, 10_000, n_match) == expected
+
+
+def test_kappa_interval_of_an_infinite_kappa_is_the_noise_floor():
+    assert R.kappa_interval(math.inf, 1000) == (1 / (1000 * EPS), math.inf)
+    assert R.kappa_interval(5.0, 1000) is None
+
+
+@pytest.mark.parametrize("model, y, expected_exp, lo, hi, status", [
+    ("MLP-Attn", "kappa_features", 3.0, 2.989, 2.9999, HOLDS),   # just excludes 3, within 2%
+    ("MLP-Attn", "kappa_features", 3.0, 2.5, 2.8, DOES_NOT_HOLD),
+    ("MLP-Attn", "m_star_eig", 6.0, 1.0, 7.0, NOT_RESOLVED),
+    ("2L-ReLU", "m_star_eig", 0.0, 0.2, 0.4, HOLDS),             # no kappa factor, within 0.5
+    ("2L-ReLU", "m_star_eig", 0.0, 0.6, 0.7, DOES_NOT_HOLD)])
+def test_exponent_status(model, y, expected_exp, lo, hi, status):
+    assert R._exponent_status(model, y, expected_exp, lo, hi) == status
+
+
+def test_identity_status_is_not_evaluable_beyond_float64():
+    assert R._identity_status(1e-9, 100, 1e6) == HOLDS
+    assert R._identity_status(1e-2, 100, 1e6) == DOES_NOT_HOLD  # tol = 10 * 100 * eps * 1e6 = 2.2e-7
+    assert R._identity_status(1e-9, 100, 1e14) == NOT_EVALUABLE
+    assert R.identity_tolerance(100, 1e6) == pytest.approx(1000 * EPS * 1e6)
+
+
+def test_kd_sentence_names_the_measured_rank():
+    s = {"n_big": 10_000, "kappa_big": np.inf, "rank_big": 712, "kappa_big_num": 3.0e7}
+    assert "span only 712 of the $d$ = 784" in R.kd_sentence(s, 784) and "3.00e+07" in R.kd_sentence(s, 784)
+    assert "full rank $d$ = 3072" in R.kd_sentence({**s, "kappa_big": 2.5e6}, 3072)
+    assert "still $\\le d$ = 784" in R.kd_sentence({**s, "n_big": 300, "kappa_big": 4e3}, 784)
+
+
+def test_numbers_match_the_tables(toy):
+    res, spec = toy
+    nums = R.chapter_numbers(res, spec)
+    prec = res["precision"]
+    r = prec[(prec.dataset == "cifar10") & (prec.p == 3) & (prec.dtype == "float64")].iloc[0]
+    assert nums["prec_err64_cifar10"] == r.rel_error and nums["prec_k3_cifar10"] == r.predicted
+    dep = res["depth"]
+    ok = dep[dep.resolvable & (dep.k > 0)]
+    assert nums["depth_max_err"] == ok.rel_error.max() and nums["depth_kmax_ok"] == ok.k.max()
+    med = sp.kappa_medians(res["kappa_n"])
+    gm = med[med.dataset == "mnist"].sort_values("n")
+    assert nums["n_match_mnist"] == sp.n_at_kappa(gm.n, gm.kappa, paper.KAPPA["mnist"])
+    assert nums["n_big_mnist"] == 60 and nums["d_mnist"] == 10 and math.isnan(nums["kappa_100_mnist"])
+    summary, fits = R.fits_and_summary(res, spec)
+    f = sp.fit_row(fits, "MLP-Attn", "kappa_features")
+    assert nums["fit_feat_attn"] == f.exponent and nums["fit_feat_attn_lo"] == f.lo
+    assert nums["cap_ratio"] == R.cap_ratio(summary) <= 1
+    k = res["real_kernels"][res["real_kernels"].dataset == "mnist"].set_index("arch")
+    assert nums["real_ratio_mnist"] == k.loc["attn", "kappa_K_inf"] / k.loc["relu", "kappa_K_inf"]
+    tr = res["truncation"]
+    assert nums["trunc_r10"] == 4 and nums["trunc_unres"] == int((~tr.resolvable).sum())
+
+
+def test_verdicts_from_toy_results(toy):
+    res, spec = toy
+    verdicts = R.verdicts_from_results(res, spec)
+    by = {v.claim: v for v in verdicts}
+    expected = {f"{k}.{d}" for k in ("kappa", "threshold.v1", "threshold.v2", "thm4.7.identity")
+                for d in ("mnist", "cifar10")}
+    expected |= {"depth.identity", "truncation.identity", "width.arccos_cap"}
+    expected |= {c for *_, c, _, _ in R.EXPECTED_EXPONENTS.values() if c}
+    assert set(by) == expected
+    assert all(v.status in STATUSES and v.section in R.SECTIONS.values() for v in verdicts)
+    assert by["thm4.7.identity.mnist"].status == HOLDS and by["width.arccos_cap"].status == HOLDS
+    assert by["thm4.7.features"].status in (HOLDS, NOT_RESOLVED)
+    # a measured identity off by 1% flips the verdict; a broken cap does too
+    broken = dict(res, precision=res["precision"].assign(rel_error=0.01))
+    assert {v.claim: v for v in R.verdicts_from_results(broken, spec)}["thm4.7.identity.mnist"].status == \
+        DOES_NOT_HOLD
+    table = R.fits_table(R.fits_and_summary(res, spec)[1])
+    assert set(table.status) <= set(STATUSES) and len(table) == len(R.EXPECTED_EXPONENTS)
+    summ = R.kappa_summary(sp.kappa_medians(res["kappa_n"]), ["mnist", "cifar10"])
+    thr = R.threshold_table(summ)
+    assert len(thr) == 4 and thr["paper"].tolist() == [1e18, 1e24, 1e24, 1e29]
+
+
+def test_cap_ratio_above_one_fails_the_bound():
+    s = pd.DataFrame({"kappa_K_inf": [10.0, 40.0], "kappa_features": [20.0, 30.0], "kappa_arccos": [50.0, 35.0]})
+    assert R.cap_ratio(s) == pytest.approx(40 / 30)
