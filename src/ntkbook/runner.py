@@ -26,6 +26,7 @@ numbers would be stored under the caller's key).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import importlib
 import multiprocessing
@@ -33,7 +34,7 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -242,6 +243,43 @@ def _dask(todo: list[Unit], address: str | None, workers: int | None):
             cluster.close()
 
 
+@contextlib.contextmanager
+def cluster(scheduler: str | None = None) -> Iterator[str]:
+    """A scheduler for several `run` calls: "local[:N]" starts one Dask LocalCluster for the whole block and yields
+    its tcp:// address (closed on exit); any other scheduler is yielded unchanged (None reads `NTKBOOK_SCHEDULER`).
+
+    Example: ``with runner.cluster("local:4") as s: run(units_a, scheduler=s); run(units_b, scheduler=s)``.
+    """
+    kind, arg = parse_scheduler(scheduler)
+    if kind != "local":
+        yield scheduler if scheduler is not None else (os.environ.get(SCHEDULER_ENV) or "inprocess")
+        return
+    import distributed
+
+    n = arg or os.cpu_count() or 1
+    with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+_HISTORY: list[tuple[str, RunResult]] = []
+
+
+def history() -> pd.DataFrame:
+    """What the `run` calls of this process did, one row each: `desc`, `scheduler`, `units`, `computed`, `cached`,
+    `failed`, `seconds`. A chapter shows it to say whether its results came from the cache or were computed."""
+    rows = [
+        {"desc": desc, "scheduler": r.scheduler, "units": len(r.computed) + len(r.cached) + len(r.failed),
+         "computed": len(r.computed), "cached": len(r.cached), "failed": len(r.failed), "seconds": r.seconds}
+        for desc, r in _HISTORY
+    ]
+    return pd.DataFrame(rows, columns=["desc", "scheduler", "units", "computed", "cached", "failed", "seconds"])
+
+
+def clear_history() -> None:
+    """Forget the runs recorded for `history()`."""
+    _HISTORY.clear()
+
+
 # --- run -------------------------------------------------------------------------------------------------------
 
 
@@ -332,6 +370,7 @@ def run(
         seconds=time.perf_counter() - start,
         scheduler=kind if arg is None else f"{kind}:{arg}" if kind != "dask" else str(arg),
     )
+    _HISTORY.append((desc or (units[0].kind if units else ""), result))
     if result.failed and not allow_failures:
         raise UnitsFailed(result)
     return result
