@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Sequence
 
@@ -46,6 +47,15 @@ def _scalar(text: str, annotation: str, knob: str):
     return text
 
 
+def _element_type(field: dataclasses.Field) -> str:
+    """The element type of a knob annotated as a bare `tuple`, read from its default ("str" when empty)."""
+    default = field.default if field.default is not dataclasses.MISSING else ()
+    names = {type(v).__name__ for v in default}
+    if names == {"int", "float"}:
+        return "float"
+    return names.pop() if len(names) == 1 else "str"
+
+
 def parse_overrides(spec_class, assignments: Sequence[str]) -> dict:
     """`["knob=value", ...]` -> {knob: value} typed by the spec's fields; tuple knobs take comma-separated values.
 
@@ -62,7 +72,7 @@ def parse_overrides(spec_class, assignments: Sequence[str]) -> dict:
             raise ValueError(f"unknown knob {knob!r} for {spec_class.__name__}; valid knobs: {sorted(fields)}")
         annotation = str(fields[knob].type)
         if annotation.startswith("tuple"):
-            inner = annotation[len("tuple["):].split(",")[0]
+            inner = annotation[len("tuple["):].split(",")[0] if "[" in annotation else _element_type(fields[knob])
             out[knob] = tuple(_scalar(v.strip(), inner, knob) for v in value.split(",") if v.strip())
         else:
             out[knob] = _scalar(value.strip(), annotation, knob)
@@ -80,14 +90,22 @@ def _list() -> int:
     return 0
 
 
-def _print_summary(name: str, results: list[runner.RunResult], seconds: float) -> None:
+def _varying(units: list) -> dict[str, str]:
+    """key -> "knob=value ..." over the params that differ between the units (what tells them apart)."""
+    knobs = sorted({k for u in units for k in u.params})
+    varying = [k for k in knobs if len({json.dumps(u.params.get(k), sort_keys=True) for u in units}) > 1]
+    return {u.key: " ".join(f"{k}={u.params.get(k)}" for k in varying) for u in units}
+
+
+def _print_summary(name: str, groups: dict[str, list], results: list[runner.RunResult], seconds: float) -> None:
     computed = sum(len(r.computed) for r in results)
     cached = sum(len(r.cached) for r in results)
     failed = sum(len(r.failed) for r in results)
-    for result in results:
+    for (kind, units), result in zip(groups.items(), results, strict=True):
+        labels = _varying(units)
         for row in result.summary().itertuples(index=False):
-            error = f"  {row.error.splitlines()[0]}" if row.error else ""
-            print(f"  {row.status:<9}{row.key}{error}")
+            error = f"\n      {row.error.splitlines()[0]}" if row.error else ""
+            print(f"  {row.status:<9}{kind}-{row.key}  {labels.get(row.key, '')}{error}")
     print(f"{name}: {computed + cached + failed} units: {computed} computed, {cached} cached, {failed} failed "
           f"({seconds:.1f} s)")
     if computed == 0 and failed == 0:
@@ -124,7 +142,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for kind, todo in groups.items():
             results.append(runner.run(todo, scheduler=scheduler, refresh=args.refresh, cache_dir=args.cache_dir,
                                       desc=f"{args.name}: {kind}", allow_failures=True))
-    _print_summary(args.name, results, sum(r.seconds for r in results))
+    _print_summary(args.name, groups, results, sum(r.seconds for r in results))
     if any(r.failed for r in results):
         print(f"{args.name}: some units failed; fix the cause and run again (completed units are cached)",
               file=sys.stderr)
