@@ -267,7 +267,7 @@ def quotient_interval(num: tuple[float, float], den: tuple[float, float]) -> tup
     return div(a_lo, b_hi), div(a_hi, b_lo)
 
 
-def verdicts_frame(verdicts) -> "pd.DataFrame":
+def verdicts_frame(verdicts):
     """Verdicts as a tidy DataFrame (`Verdict.as_row` per verdict, in order); plain-typed columns."""
     import pandas as pd
 

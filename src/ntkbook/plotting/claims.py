@@ -50,11 +50,14 @@ def paper_vs_ours_figure(verdicts: Iterable, *, labels: dict | None = None) -> p
     ax.axvline(1.0, color="#333333", lw=1, zorder=1)
     for y, r in enumerate(q.itertuples()):
         colour = STATUS_MARKER.get(r.status, "#000000")
-        lo = r.low if np.isfinite(r.low) else np.nan
-        hi = min(r.high, hi_edge) if not np.isnan(r.high) else np.nan
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.plot([max(lo, lo_edge), hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt", zorder=2)
-            if r.high > hi_edge:
+        has_interval = not (np.isnan(r.low) and np.isnan(r.high))
+        if has_interval:  # an end that is non-positive (nan here) or beyond the axis is drawn as an edge arrow
+            lo = r.low if np.isfinite(r.low) and r.low > lo_edge else lo_edge
+            hi = r.high if np.isfinite(r.high) and r.high < hi_edge else hi_edge
+            ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt", zorder=2)
+            if lo == lo_edge:
+                ax.plot(lo_edge, y, marker="<", color=colour, ms=7, zorder=3)
+            if hi == hi_edge:
                 ax.plot(hi_edge, y, marker=">", color=colour, ms=7, zorder=3)
         x = r.ratio if math.isfinite(r.ratio) else hi_edge
         ax.plot(x, y, marker=">" if not math.isfinite(r.ratio) else "o", color=colour, ms=7, zorder=4,

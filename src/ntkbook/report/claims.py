@@ -53,7 +53,7 @@ def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Ve
     verdict with status "not run" (claim "<module>.report"). Any error raised by an existing report propagates.
     """
     out: list[Verdict] = []
-    for doc, module, title in chapters:
+    for _doc, module, title in chapters:
         mod = _report_module(module)
         fn = getattr(mod, "claim_verdicts", None) if mod is not None else None
         if fn is None:
