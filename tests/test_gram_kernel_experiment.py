@@ -46,6 +46,25 @@ def test_spec_profiles_and_validation():
         GK.results(spec, ["nope"])
 
 
+def test_units_key_the_sample_and_the_parts_knobs(tmp_path, monkeypatch, Xs):
+    spec = GK.GramKernelSpec.resolve("quick", datasets=["a"], n_theorem=20, n_triple=4, n_sens=20, n_targets=2,
+                                     n_random=3, n_attention=20, n_ntk=10, growth_ns=[10, 20], n_heatmap=10)
+    units = {u.params["part"]: u for u in GK.units(spec)}
+    assert set(units) == set(GK.RESULT_PARTS)
+    # every part depends on the sample (its size, the held-out test points, the seed), and on its own knobs only
+    for u in units.values():
+        assert {"seed", "datasets", "n_max", "n_ntk_test"} <= set(u.params)
+    assert "n_sens" in units["sensitivity"].params and "n_sens" not in units["theorem41"].params
+    assert units["linearization"].key != GK.units(spec.replace(n_ntk_test=5), ["linearization"])[0].key
+    sample = {"a": {"x": Xs["a"], "x_test": Xs["a"][:3], "y": np.zeros(60), "note": "", "n_classes": 1}}
+    monkeypatch.setattr(GK, "_load", lambda *args: sample)
+    monkeypatch.setattr(GK, "_theorem_4_2", lambda *args: (pd.DataFrame({"x": [1.0]}), pd.DataFrame({"y": [2.0]})))
+    res = GK.results(spec, ["theorem41", "angles"], cache_dir=tmp_path)
+    assert res["theorem41"].n.tolist() == [20] and res["angles"].y.tolist() == [2.0]
+    with pytest.raises(ValueError, match="needs the knobs"):
+        GK.part_unit("sensitivity", seed=0, datasets=["a"], n_max=60, n_ntk_test=3, n_sens=20)
+
+
 def test_loglog_slope_matches_plotting_helper():
     from ntkbook.plotting import attention as figs
 

@@ -272,15 +272,24 @@ def test_spec_fills_only_the_none_knobs_and_builds_the_width_grid():
 
 def test_results_are_cached_and_reread(tmp_path, monkeypatch):
     pools = _pools()
-    monkeypatch.setattr(sp, "_pools", lambda spec: pools)
+    monkeypatch.setattr(sp, "load_pools", lambda datasets, split: pools)
     spec = sp.SpectralSpec.resolve("quick", ns_small=[4, 6], seeds_small=[0], ns_large=[20], ns_raw=[6],
                                    n_precision=8, n_depth=6, depths=[0, 1], n_trunc=8, ranks=[1, 2, 4],
                                    n_real_ntk=8)
     first = sp.results(spec, ["precision", "depth"], cache_dir=tmp_path)
-    monkeypatch.setattr(sp, "_pools", lambda spec: (_ for _ in ()).throw(AssertionError("recomputed")))
+    monkeypatch.setattr(sp, "load_pools", lambda *a: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = sp.results(spec, ["precision", "depth"], cache_dir=tmp_path)
     for part in first:
         pd.testing.assert_frame_equal(first[part], again[part])
+    # the units are the cache entries results() reads: a sweep run elsewhere fills what the chapter reads
+    units = sp.units(spec, ["precision"])
+    assert [u.kind for u in units] == ["spectral-precision"] and units[0].params["n_precision"] == 8
+    from ntkbook import cache
+    assert cache.load(units[0].kind, units[0].params, cache_dir=tmp_path) is not None
+    with pytest.raises(ValueError, match="unknown result part"):
+        sp.part_unit("nope")
+    with pytest.raises(ValueError, match="needs the knobs"):
+        sp.part_unit("depth", datasets=["mnist"], split="test")
 
 
 def test_seeded_subset_is_the_start_of_a_seeded_permutation_and_nested():

@@ -41,6 +41,8 @@ __all__ = [
     "sample_size",
     "load_unit_data",
     "load_samples",
+    "part_unit",
+    "units",
     "results",
     "loglog_slope",
     "softmax_linearization_table",
@@ -160,42 +162,76 @@ def load_unit_data(name: str, n_train: int, n_test: int, *, seed: int, data_dir=
             "note": split.note, "n_classes": len(split.classes)}
 
 
-@functools.lru_cache(maxsize=4)
 def load_samples(spec: GramKernelSpec) -> dict:
     """{dataset: `load_unit_data(dataset, spec.n_max, spec.n_ntk_test, seed=spec.seed)`} for every data set of
-    the spec (memoised per spec: the chapter and `results` share one load)."""
-    return {name: load_unit_data(name, spec.n_max, spec.n_ntk_test, seed=spec.seed) for name in spec.datasets}
-
-
-def _frames(spec: GramKernelSpec) -> dict:
-    X = {name: s["x"] for name, s in load_samples(spec).items()}
-    X_test = {name: s["x_test"] for name, s in load_samples(spec).items()}
-    return {"X": X, "X_test": X_test}
+    the spec (memoised: the chapter and `results` share one load)."""
+    return _load(tuple(spec.datasets), spec.n_max, spec.n_ntk_test, spec.seed)
 
 
 @functools.lru_cache(maxsize=4)
-def _theorem_4_2(spec: GramKernelSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    d = _frames(spec)
-    table, angles = theorem_4_2_table(d["X"], d["X_test"], spec.n_ntk)
+def _load(datasets: tuple, n_max: int, n_ntk_test: int, seed: int) -> dict:
+    return {name: load_unit_data(name, n_max, n_ntk_test, seed=seed) for name in datasets}
+
+
+@functools.lru_cache(maxsize=4)
+def _theorem_4_2(datasets: tuple, n_max: int, n_ntk_test: int, seed: int, n_ntk: int):
+    d = _load(datasets, n_max, n_ntk_test, seed)
+    table, angles = theorem_4_2_table({k: v["x"] for k, v in d.items()}, {k: v["x_test"] for k, v in d.items()}, n_ntk)
     return table.reset_index(), angles
 
 
-#: part -> (knobs it depends on, compute(spec) -> DataFrame). Every part also depends on seed, datasets, n_max.
+#: part -> the knobs it depends on besides the sample (seed, datasets, n_max, n_ntk_test: every part's data).
 RESULT_PARTS = {
-    "linearization": (("n_attention", "temperatures"),
-                      lambda s: linearization_frame(_frames(s)["X"], s.n_attention, s.temperatures)),
-    "sqrtd": (("n_attention",), lambda s: sqrt_d_frame(_frames(s)["X"], s.n_attention)),
-    "theorem41": (("n_theorem", "n_triple"),
-                  lambda s: theorem_4_1_table(_frames(s)["X"], s.n_theorem, s.n_triple).reset_index()),
-    "theorem42": (("n_ntk", "n_ntk_test"), lambda s: _theorem_4_2(s)[0]),
-    "angles": (("n_ntk", "n_ntk_test"), lambda s: _theorem_4_2(s)[1]),
-    "sensitivity": (("n_sens", "n_targets", "n_random"),
-                    lambda s: sensitivity_frame(_frames(s)["X"], s.n_sens, s.n_targets, n_random=s.n_random,
-                                                seed=s.seed)),
-    "growth": (("growth_ns", "n_targets", "poly_degree"),
-               lambda s: growth_frame(_frames(s)["X"], s.growth_ns, n_targets=s.n_targets, degree=s.poly_degree,
-                                      seed=s.seed)),
+    "linearization": ("n_attention", "temperatures"),
+    "sqrtd": ("n_attention",),
+    "theorem41": ("n_theorem", "n_triple"),
+    "theorem42": ("n_ntk",),
+    "angles": ("n_ntk",),
+    "sensitivity": ("n_sens", "n_targets", "n_random"),
+    "growth": ("growth_ns", "n_targets", "poly_degree"),
 }
+
+
+def part_unit(part: str, *, seed: int, datasets: list, n_max: int, n_ntk_test: int, **knobs) -> pd.DataFrame:
+    """One result table of the chapter (a sweep unit): `part` of `RESULT_PARTS` computed on the seeded sample of
+    n_max training and n_ntk_test test points per data set, with the part's knobs. See `results` for the tables."""
+    if part not in RESULT_PARTS:
+        raise ValueError(f"unknown result part {part!r}; choose from {list(RESULT_PARTS)}")
+    missing = sorted(set(RESULT_PARTS[part]) - set(knobs))
+    if missing:
+        raise ValueError(f"part {part!r} needs the knobs {missing}")
+    key = (tuple(datasets), int(n_max), int(n_ntk_test), int(seed))
+    if part in ("theorem42", "angles"):
+        return _theorem_4_2(*key, int(knobs["n_ntk"]))[0 if part == "theorem42" else 1]
+    X = {name: s["x"] for name, s in _load(*key).items()}
+    k = knobs
+    if part == "linearization":
+        return linearization_frame(X, k["n_attention"], k["temperatures"])
+    if part == "sqrtd":
+        return sqrt_d_frame(X, k["n_attention"])
+    if part == "theorem41":
+        return theorem_4_1_table(X, k["n_theorem"], k["n_triple"]).reset_index()
+    if part == "sensitivity":
+        return sensitivity_frame(X, k["n_sens"], k["n_targets"], n_random=k["n_random"], seed=int(seed))
+    return growth_frame(X, k["growth_ns"], n_targets=k["n_targets"], degree=k["poly_degree"], seed=int(seed))
+
+
+def units(spec: GramKernelSpec, parts=None) -> list:
+    """The chapter's sweep units (`ntkbook.runner.Unit`), one per result part: kind "gram_kernel-<part>", params
+    {part, seed, datasets, n_max, n_ntk_test, and the part's knobs} (JSON-plain), fn `part_unit`."""
+    from ntkbook.runner import Unit
+
+    parts = list(RESULT_PARTS) if parts is None else list(parts)
+    unknown = sorted(set(parts) - set(RESULT_PARTS))
+    if unknown:
+        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
+    base = {"seed": spec.seed, "datasets": list(spec.datasets), "n_max": spec.n_max, "n_ntk_test": spec.n_ntk_test}
+
+    def plain(v):
+        return list(v) if isinstance(v, tuple) else v
+
+    return [Unit(f"gram_kernel-{part}", {"part": part, **base, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
+                 part_unit) for part in parts]
 
 
 def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -204,22 +240,12 @@ def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool =
     spec: a resolved `GramKernelSpec`; parts: names of `RESULT_PARTS` (default all). Returns {part: DataFrame}:
     linearization (`linearization_frame`), sqrtd (`sqrt_d_frame`), theorem41 (`theorem_4_1_table`, dataset as a
     column), theorem42 (`theorem_4_2_table`, dataset and architecture as columns), angles, sensitivity
-    (`sensitivity_frame`), growth (`growth_frame`). Data are loaded only when some part is not cached.
-    The cache key of a part is its knobs plus seed, datasets and n_max (the sample a prefix is taken from).
+    (`sensitivity_frame`), growth (`growth_frame`). Data are loaded only when some part is not cached. The cache
+    entries are those of `units(spec)`, so a sweep run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
-    parts = list(RESULT_PARTS) if parts is None else list(parts)
-    unknown = sorted(set(parts) - set(RESULT_PARTS))
-    if unknown:
-        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
-    base = {"seed": spec.seed, "datasets": list(spec.datasets), "n_max": spec.n_max}
-    out = {}
-    for part in parts:
-        knobs, compute = RESULT_PARTS[part]
-        params = {**base, **{k: list(v) if isinstance(v, tuple) else v
-                             for k, v in ((k, getattr(spec, k)) for k in knobs)}}
-        out[part] = cached_frame(f"gram_kernel-{part}", params, functools.partial(compute, spec),
-                                 cache_dir=cache_dir, refresh=refresh)
-    return out
+    return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
+                                           cache_dir=cache_dir, refresh=refresh)
+            for u in units(spec, parts)}
 
 
 def loglog_slope(x, y) -> float:

@@ -44,6 +44,8 @@ __all__ = [
     "SpectralSpec",
     "RESULT_PARTS",
     "results",
+    "part_unit",
+    "units",
     "load_pools",
     "seeded_subset",
     "precision_tables",
@@ -680,24 +682,60 @@ def load_pools(datasets: tuple, split: str) -> dict:
     return {name: _data.flatten(_data.load(name, split).images).astype(np.float64) for name in datasets}
 
 
-def _pools(spec: SpectralSpec) -> dict:
-    return load_pools(tuple(spec.datasets), spec.split)
-
-
-#: part -> (knobs it depends on, compute(spec) -> DataFrame).
+#: part -> the knobs it depends on.
 RESULT_PARTS = {
-    "precision": (("datasets", "split", "n_precision"), lambda s: precision_tables(_pools(s), s.n_precision)),
-    "kappa_n": (("datasets", "split", "ns_small", "seeds_small", "ns_large", "ns_raw"),
-                lambda s: kappa_vs_n_tables(_pools(s), ns_small=s.ns_small, seeds_small=s.seeds_small,
-                                            ns_large=s.ns_large, ns_raw=s.ns_raw)),
-    "depth": (("datasets", "split", "n_depth", "depths"), lambda s: depth_tables(_pools(s), s.n_depth, s.depths)),
-    "truncation": (("datasets", "split", "n_trunc", "ranks"),
-                   lambda s: truncation_tables(_pools(s), s.n_trunc, s.ranks)),
-    "real_kernels": (("datasets", "split", "n_real_ntk"), lambda s: real_kernel_tables(_pools(s), s.n_real_ntk)),
-    "width_curves": (("width_n", "width_d", "width_kappas", "width_seeds", "max_width_log2", "data_seed"),
-                     lambda s: width_law_sweep(n=s.width_n, d=s.width_d, kappas=s.width_kappas,
-                                               seeds=s.width_seeds, widths=s.widths, data_seed=s.data_seed)),
+    "precision": ("datasets", "split", "n_precision"),
+    "kappa_n": ("datasets", "split", "ns_small", "seeds_small", "ns_large", "ns_raw"),
+    "depth": ("datasets", "split", "n_depth", "depths"),
+    "truncation": ("datasets", "split", "n_trunc", "ranks"),
+    "real_kernels": ("datasets", "split", "n_real_ntk"),
+    "width_curves": ("width_n", "width_d", "width_kappas", "width_seeds", "max_width_log2", "data_seed"),
 }
+
+
+def part_unit(part: str, **knobs) -> pd.DataFrame:
+    """One result table of the chapter (a sweep unit): `part` of `RESULT_PARTS` computed from its knobs.
+
+    The image parts read the pools `load_pools(datasets, split)`; width_curves is the synthetic sweep
+    `width_law_sweep` over the widths 4 ... 2**max_width_log2. See `results` for the tables."""
+    if part not in RESULT_PARTS:
+        raise ValueError(f"unknown result part {part!r}; choose from {list(RESULT_PARTS)}")
+    missing = sorted(set(RESULT_PARTS[part]) - set(knobs))
+    if missing:
+        raise ValueError(f"part {part!r} needs the knobs {missing}")
+    k = knobs
+    if part == "width_curves":
+        widths = [2**e for e in range(2, int(k["max_width_log2"]) + 1)]
+        return width_law_sweep(n=k["width_n"], d=k["width_d"], kappas=k["width_kappas"], seeds=k["width_seeds"],
+                               widths=widths, data_seed=k["data_seed"])
+    pools = load_pools(tuple(k["datasets"]), k["split"])
+    if part == "precision":
+        return precision_tables(pools, k["n_precision"])
+    if part == "kappa_n":
+        return kappa_vs_n_tables(pools, ns_small=k["ns_small"], seeds_small=k["seeds_small"], ns_large=k["ns_large"],
+                                 ns_raw=k["ns_raw"])
+    if part == "depth":
+        return depth_tables(pools, k["n_depth"], k["depths"])
+    if part == "truncation":
+        return truncation_tables(pools, k["n_trunc"], k["ranks"])
+    return real_kernel_tables(pools, k["n_real_ntk"])
+
+
+def units(spec: SpectralSpec, parts=None) -> list:
+    """The chapter's sweep units (`ntkbook.runner.Unit`), one per result part: kind "spectral-<part>", params
+    {part and the part's knobs} (JSON-plain), fn `part_unit`."""
+    from ntkbook.runner import Unit
+
+    parts = list(RESULT_PARTS) if parts is None else list(parts)
+    unknown = sorted(set(parts) - set(RESULT_PARTS))
+    if unknown:
+        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
+
+    def plain(v):
+        return list(v) if isinstance(v, tuple) else v
+
+    return [Unit(f"spectral-{part}", {"part": part, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
+                 part_unit) for part in parts]
 
 
 def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -707,20 +745,12 @@ def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = F
     precision (`precision_tables`), kappa_n (`kappa_vs_n_tables`), depth (`depth_tables`), truncation
     (`truncation_tables`), real_kernels (`real_kernel_tables`), width_curves (`width_law_sweep`). The summary and
     fits of the width law are cheap and derived from width_curves (`width_law_summary`, `width_law_fits`).
-    Images are loaded only when some part is not cached.
+    Images are loaded only when some part is not cached. The cache entries are those of `units(spec)`, so a sweep
+    run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
-    parts = list(RESULT_PARTS) if parts is None else list(parts)
-    unknown = sorted(set(parts) - set(RESULT_PARTS))
-    if unknown:
-        raise ValueError(f"unknown result parts {unknown}; choose from {list(RESULT_PARTS)}")
-    out = {}
-    for part in parts:
-        knobs, compute = RESULT_PARTS[part]
-        params = {k: list(getattr(spec, k)) if isinstance(getattr(spec, k), tuple) else getattr(spec, k)
-                  for k in knobs}
-        out[part] = cached_frame(f"spectral-{part}", params, functools.partial(compute, spec),
-                                 cache_dir=cache_dir, refresh=refresh)
-    return out
+    return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
+                                           cache_dir=cache_dir, refresh=refresh)
+            for u in units(spec, parts)}
 
 
 def seeded_subset(x, n: int, seed: int = 0) -> np.ndarray:
