@@ -135,3 +135,37 @@ def test_train_gd_follows_the_linearised_dynamics_at_large_width():
     moved = float(jnp.linalg.norm(f_net - models.apply_network(params, signs, z)))
     gap = float(jnp.linalg.norm(f_net - f_lin))
     assert moved > 0.1 and gap < 0.05 * moved, (gap, moved)
+
+
+def test_penalty_forms():
+    w, w0 = jnp.array([[1.0, 2.0], [0.0, -1.0]]), jnp.array([[1.0, 0.0], [1.0, -1.0]])
+    assert float(train.penalty(w, "w")) == 6.0
+    assert float(train.penalty(w, "w-w0", w0)) == 5.0
+    assert float(train.penalty(w, "none")) == 0.0
+    with pytest.raises(ValueError, match="w0"):
+        train.penalty(w, "w-w0")
+    with pytest.raises(ValueError, match="l2_form"):
+        train.TrainConfig(epochs=1, l2_form="l1")
+    z, y, params, signs = _problem()
+    t = train.targets(y, 3, "xent")
+    data = float(train.loss_fn(params, signs, z, t, "xent", 0.0))
+    got = float(train.loss_fn(params, signs, z, t, "xent", 0.1, l2_form="w-w0", w0=params["W"] + 1.0))
+    np.testing.assert_allclose(got, data + 0.5 * 0.1 * params["W"].size, rtol=1e-5)
+
+
+def test_l2_forms_change_the_weight_norm_ratio_as_documented():
+    """The literal penalty shrinks W (||W||/||W0|| well below 1 when l2 d m / 2 dominates the data loss); the penalty
+    on W - W0 keeps W nearer its initialisation than no penalty does; the history reports the ratio."""
+    z, y, params, signs = _problem(n=60, d=10, width=256)
+    t = train.targets(y, 3, "xent")
+    ratios, moved = {}, {}
+    for form in train.L2_FORMS:
+        cfg = train.TrainConfig(epochs=40, batch_size=16, learning_rate=2e-2, l2=0.05, loss="xent", l2_form=form)
+        trained, hist = train.train(params, signs, z, t, cfg, eval_every=40)
+        ratios[form] = hist.weight_ratio.iloc[-1]
+        assert ratios[form] == pytest.approx(train.weight_ratio(trained["W"], params["W"]), rel=1e-6)
+        moved[form] = float(jnp.linalg.norm(trained["W"] - params["W"]))
+    # initial penalty 0.05 * 10 * 256 / 2 = 64 against a data loss of about 1: Adam shrinks W
+    assert ratios["w"] < 0.8
+    assert abs(ratios["w-w0"] - 1) < 0.1 and abs(ratios["none"] - 1) < 0.2
+    assert moved["w-w0"] < moved["none"]

@@ -184,7 +184,8 @@ def adversarial_train(
 
     The attack is refreshed `rounds` times (default: every epoch), each time from the clean x, so the network sees
     the worst case of its current weights: `min_W E_i max_{‖δ_i‖∞≤ε} loss(f(z_i(X + δ)), t_i)`. For "attn" the
-    features of the perturbed set attend over the perturbed set. Returns `(params, x_adv of the last round)`.
+    features of the perturbed set attend over the perturbed set. The L2 penalty follows `config.l2_form` (for
+    "w-w0", W0 is the params passed in). Returns `(params, x_adv of the last round)`.
     Shapes: x (n, d) pixels in [0, 1], t (n, C).
     """
     rounds = config.epochs if rounds is None else rounds
@@ -195,11 +196,12 @@ def adversarial_train(
     opt_state = train.init_opt_state(params, config)
     bounds = np.linspace(0, config.epochs, rounds + 1).round().astype(int)
     compiled = dataclasses.replace(config, seed=0)  # the seed only picks the keys: one compilation for all seeds
+    w0 = params["W"]  # the "w-w0" penalty pulls towards the weights training starts from
     x_adv = x
     for r in range(rounds):
         x_adv = pgd(loss_fn, x, eps, steps=steps, step_size=step_size, args=(params, signs, t))
         z = models.features(arch, x_adv, x_adv)
         for epoch in range(bounds[r], bounds[r + 1]):
             key = train.epoch_key(config, epoch)
-            params, opt_state, _ = train.run_epoch(params, opt_state, signs, z, t, key, compiled)
+            params, opt_state, _ = train.run_epoch(params, opt_state, signs, z, t, key, compiled, w0)
     return params, x_adv

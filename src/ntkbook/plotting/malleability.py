@@ -1,66 +1,114 @@
-"""Chapter 4's figures: influence flip rate against the attack budget ε, and poisoning success against the
-fraction of training points poisoned. Each function returns a `matplotlib.figure.Figure`."""
+"""Chapter 4's figures: the specification curve of the MLP-Attn / 2L-ReLU flip-rate ratio, and poisoning success
+against the fraction of training points poisoned. Each function returns a `matplotlib.figure.Figure`."""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ntkbook.models import MODEL_LABELS
+from ntkbook.notebook import STATUS_COLOURS
 from ntkbook.plotting import use_book_style
 
-ARCH_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
-PROTOCOL_TITLES = {"a": "(a) same weights, NTK on the perturbed data", "b": "(b) retrained from the same init"}
+PROTOCOL_TITLES = {"a": "(a) same weights", "b": "(b) retrained from the same init"}
 _MARKERS = {"relu": "o", "attn": "s"}
 
 
-def flip_rate_vs_eps(sweep: pd.DataFrame, *, task_labels: dict | None = None) -> plt.Figure:
-    """Flip rate (%) of the top-τ influences against ε, one panel per protocol, a line per (task, model), with the
-    95 % interval over seeds as error bars. `sweep`: columns task, arch, protocol, eps, mean, ci
-    (`ntkbook.experiments.malleability.eps_sweep_frame`); tasks with a single ε are left out."""
+def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | None = None, choices=None,
+                        choice_labels: dict | None = None, value_labels: dict | None = None,
+                        title: str | None = None) -> plt.Figure:
+    """The specification curve (Simonsohn, Simmons & Nelson): one column per configuration, sorted by ratio.
+
+    Top: the MLP-Attn / 2L-ReLU ratio of mean flip rates with its 95 % interval, on a log axis (a ratio is
+    positive), coloured by status, the claimed range shaded, 1× dashed; the paper's literal reading marked ◆;
+    not-evaluable configurations as grey crosses on the lower edge. Bottom: one row per choice, a dot at the value
+    each configuration uses. `cur`: `ntkbook.report.malleability.curve` (columns ratio, ratio_low, ratio_high,
+    evaluable, status, literal and the choices).
+    """
     use_book_style()
-    task_labels = task_labels or {}
-    multi = sweep.groupby("task").eps.nunique()
-    data = sweep[sweep.task.isin(multi[multi > 1].index)]
-    if data.empty:
-        raise ValueError("the sweep holds no task with more than one ε; nothing to plot")
-    protocols = [p for p in ("a", "b") if p in set(data.protocol)]
-    fig, axes = plt.subplots(1, len(protocols), figsize=(5.2 * len(protocols), 3.8), sharey=True, squeeze=False)
-    for ax, protocol in zip(axes[0], protocols, strict=True):
-        for (task, arch), g in data[data.protocol == protocol].groupby(["task", "arch"], sort=False):
-            g = g.sort_values("eps")
-            ci = np.nan_to_num(g.ci.to_numpy(), nan=0.0)
-            ax.errorbar(g.eps, 100 * g["mean"], yerr=100 * ci, marker=_MARKERS.get(arch, "o"), capsize=3,
-                        label=f"{ARCH_LABELS.get(arch, arch)}, {task_labels.get(task, task)}")
-        ax.set_title(PROTOCOL_TITLES[protocol], fontsize=10)
-        ax.set_xlabel("ℓ∞ budget ε (pixel scale, images in [0, 1])")
-        ax.set_xticks(sorted(data.eps.unique()))
-    axes[0, 0].set_ylabel("influence flip rate, top 10 % (%)")
-    axes[0, -1].legend(fontsize=8, loc="best")
+    if cur.empty:
+        raise ValueError("the curve holds no configuration; nothing to plot")
+    choices = [c for c in (choices or []) if cur[c].nunique() > 1] or [c for c in cur.columns[:0]]
+    choice_labels, value_labels = choice_labels or {}, value_labels or {}
+    rows = sum(cur[c].nunique() for c in choices)
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(max(6.0, 0.22 * len(cur) + 2.5), 3.6 + 0.22 * rows), sharex=True,
+                                 gridspec_kw={"height_ratios": [3.0, max(1.0, 0.3 * rows)]})
+    x = np.arange(len(cur))
+    ev = cur.evaluable.to_numpy(bool)
+    finite = cur.ratio.where(ev & np.isfinite(cur.ratio) & (cur.ratio > 0))
+    positive = np.concatenate([finite.dropna().to_numpy(), cur.ratio_low[ev].to_numpy(),
+                               cur.ratio_high[ev].replace(np.inf, np.nan).to_numpy()])
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    lo_axis = min([*positive, claimed[0] if claimed else 1.0, 1.0]) / 1.6 if len(positive) else 0.1
+    hi_axis = max([*positive, claimed[1] if claimed else 1.0, 1.0]) * 1.6 if len(positive) else 10.0
+    if claimed:
+        ax.axhspan(claimed[0], claimed[1], color="#c9ecd3", alpha=0.6, label=f"paper: {claimed[0]:g}–{claimed[1]:g}×")
+    ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
+    for i, (_, r) in enumerate(cur.iterrows()):
+        if not r.evaluable or not math.isfinite(r.ratio) or r.ratio <= 0:
+            ax.plot(i, lo_axis * 1.15, marker="x", color="0.55", ms=5)
+            continue
+        colour = STATUS_COLOURS[r.status][0] if r.status in STATUS_COLOURS else "k"
+        low = max(r.ratio_low, lo_axis)
+        high = min(r.ratio_high, hi_axis) if math.isfinite(r.ratio_high) else hi_axis
+        ax.vlines(i, low, high, color=colour, lw=1.2)
+        ax.plot(i, r.ratio, marker="D" if r.literal else "o", color=colour, ms=7 if r.literal else 4,
+                mec="k" if r.literal else colour)
+    ax.set_yscale("log")
+    ax.set_ylim(lo_axis, hi_axis)
+    ax.set_ylabel("flip-rate ratio MLP-Attn / 2L-ReLU")
+    if title:
+        ax.set_title(title, fontsize=10)
+    handles = [plt.Line2D([], [], color=STATUS_COLOURS[s][0], marker="o", ls="", label=s)
+               for s in STATUS_COLOURS if s in set(cur.status)]
+    handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))
+    if (~ev).any():
+        handles.append(plt.Line2D([], [], color="0.55", marker="x", ls="", label="not evaluable"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", ncol=2)
+    ticks, labels, y = [], [], 0
+    for c in choices:
+        for v in sorted(cur[c].unique(), key=str):
+            used = (cur[c] == v).to_numpy()
+            bx.plot(x[used], np.full(used.sum(), y), "s", color="0.2", ms=3.5)
+            ticks.append(y)
+            labels.append(f"{choice_labels.get(c, c)}: {value_labels.get(v, v)}")
+            y -= 1
+        y -= 0.5
+    bx.set_yticks(ticks, labels, fontsize=7)
+    bx.set_ylim(y + 0.5, 0.8)
+    bx.set_xticks([])
+    bx.set_xlabel("configurations, sorted by ratio (not evaluable at the right)")
+    for spine in ("top", "right"):
+        bx.spines[spine].set_visible(False)
     fig.tight_layout()
     return fig
 
 
-def poisoning_success(poison: pd.DataFrame, *, task_labels: dict | None = None) -> plt.Figure:
-    """Poisoning success rate (%) against the fraction of training points poisoned, one panel per protocol, a line
-    per (task, model); error bars: 95 % t-interval over seeds of the per-seed success rates. `poison`: the rows of
-    `ntkbook.experiments.malleability.run_poisoning`."""
-    from ntkbook.experiments.malleability import mean_ci
-
+def poisoning_success(rates: pd.DataFrame, *, task_labels: dict | None = None) -> plt.Figure:
+    """Poisoning success (%) against the fraction of training points poisoned, one panel per protocol, a line per
+    (task, model) for the attack and a dotted one for random signs on the same rows; error bars: Wilson 95 %
+    intervals over the pooled targets (inside [0, 100]). `rates`: `experiments.malleability.poisoning_rates`."""
     use_book_style()
     task_labels = task_labels or {}
-    per_seed = poison.groupby(["task", "arch", "seed", "fraction"], as_index=False)[["success_a", "success_b"]].mean()
-    fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.8), sharey=True)
-    for ax, protocol in zip(axes, ("a", "b"), strict=True):
-        for (task, arch), g in per_seed.groupby(["task", "arch"], sort=False):
-            stats = [(frac, *mean_ci(h[f"success_{protocol}"])[:2]) for frac, h in g.groupby("fraction")]
-            frac, mean, ci = (np.array(v, dtype=float) for v in zip(*stats, strict=True))
-            ax.errorbar(100 * frac, 100 * mean, yerr=100 * np.nan_to_num(ci, nan=0.0), marker=_MARKERS.get(arch, "o"),
-                        capsize=3, label=f"{ARCH_LABELS.get(arch, arch)}, {task_labels.get(task, task)}")
+    protocols = [p for p in ("a", "b") if p in set(rates.protocol)]
+    if not protocols:
+        raise ValueError("no poisoning rates to plot")
+    fig, axes = plt.subplots(1, len(protocols), figsize=(5.2 * len(protocols), 3.8), sharey=True, squeeze=False)
+    for ax, protocol in zip(axes[0], protocols, strict=True):
+        for (task, arch, kind), g in rates[rates.protocol == protocol].groupby(["task", "arch", "perturbation"]):
+            g = g.sort_values("fraction")
+            err = np.vstack([g.rate - g.low, g.high - g.rate]) * 100
+            ax.errorbar(100 * g.fraction, 100 * g.rate, yerr=err, marker=_MARKERS.get(arch, "o"), capsize=3,
+                        ls="-" if kind == "pgd" else ":", alpha=1.0 if kind == "pgd" else 0.7,
+                        label=f"{MODEL_LABELS.get(arch, arch)}, {task_labels.get(task, task)}, {kind}")
         ax.set_title(PROTOCOL_TITLES[protocol], fontsize=10)
         ax.set_xlabel("training points poisoned (% of the training set)")
-        ax.set_ylim(-5, 105)
-    axes[0].set_ylabel("targets misclassified after poisoning (%)")
-    axes[-1].legend(fontsize=8, loc="best")
+        ax.set_ylim(0, 100)
+        ax.set_xlim(left=0)
+    axes[0, 0].set_ylabel("targets misclassified after poisoning (%)")
+    axes[0, -1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig

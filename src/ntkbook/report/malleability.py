@@ -1,0 +1,434 @@
+"""Chapter 4's report layer: the specification grid of `ntkbook.experiments.malleability` turned into statuses,
+display tables, glued numbers and verdicts on the paper's Tables 2–4 (and on our poisoning experiment).
+
+Rules (each a function of measured numbers and their uncertainty, returning one of `ntkbook.claims.STATUSES`):
+
+- `configuration_status`: one configuration's MLP-Attn / 2L-ReLU ratio against the paper's claimed range
+  (`ntkbook.paper.RATIO_CLAIMS`) by `ntkbook.claims.ratio_rule`; "not evaluable" when a model has fewer than two
+  seeds whose network and kernel regressor both beat chance (Wilson 95 % interval of the test accuracy).
+- `grid_status`: the claim over the whole grid, `ntkbook.claims.combine` of the evaluable configurations.
+- `adversarial_status`: Table 4, "PGD adversarial training raises the flip rate of both models", per model by
+  the flip-rate intervals (t, 95 %) of standard and adversarial training, combined over the two models.
+- `poisoning_status` (beyond the paper): poisoning succeeds more often than its random control, and
+  `easier_to_poison_status`: MLP-Attn is poisoned more often than 2L-ReLU, both by disjoint Wilson intervals.
+- `deciding_choices`: per choice of the grid, the share of evaluable configurations where the claim holds for each
+  value; a choice *decides* the outcome when that share moves by at least `DECIDES` between its values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ntkbook import cache, claims, paper
+from ntkbook.claims import Verdict
+from ntkbook.experiments import malleability as mx
+from ntkbook.models import MODEL_LABELS
+
+CHAPTER = "04_influence_malleability"
+#: MyST labels of the sections that decide each claim (defined in the chapter's markdown).
+SECTIONS = {"table2": "mall-grid", "table3": "mall-binary", "table4": "mall-adversarial",
+            "poisoning": "mall-poisoning", "trained": "mall-trained"}
+#: a choice decides the outcome when the share of evaluable configurations where the claim holds differs by at
+#: least this much between two of its values (half of the configurations change their answer with it).
+DECIDES = 0.5
+TEN_CLASS = ("mnist", "cifar10")
+BINARY = ("mnist-3v8", "cifar10-auto-air")
+CHOICE_LABELS = {"loss": "loss", "l2_form": "L2 form", "width": "width m", "n_train": "n",
+                 "reading": "influence reading", "protocol": "protocol", "attack": "attack"}
+VALUE_LABELS = {"xent": "cross-entropy", "mse": "MSE", "w": "λ‖W‖²", "w-w0": "λ‖W−W₀‖²", "none": "none",
+                "kernel": "kernel", "network": "network", "a": "(a) same weights", "b": "(b) retrained",
+                "pgd": "PGD", "fgsm": "FGSM", "mim": "MIM", "random": "random"}
+
+
+# -- rules ----------------------------------------------------------------------------------------------------
+
+
+def configuration_status(evaluable: bool, ratio: float, low: float, high: float, claimed) -> str:
+    """One configuration's status: "not evaluable" unless both models learned (`evaluable`), else
+    `claims.ratio_rule(ratio, (low, high), claimed)` ("not evaluable" there too when the ratio is not finite)."""
+    if not evaluable:
+        return claims.NOT_EVALUABLE
+    return claims.ratio_rule(ratio, (low, high), claimed)
+
+
+def grid_status(statuses) -> str:
+    """The claim over a grid: `claims.combine` of the statuses of the evaluable configurations ("not evaluable"
+    when none is)."""
+    kept = [s for s in statuses if s != claims.NOT_EVALUABLE]
+    return claims.combine(kept) if kept else claims.NOT_EVALUABLE
+
+
+def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
+    """Does a flip rate rise from standard to adversarial training? Intervals (low, high) of both: "holds" if the
+    adversarial interval lies above the standard one, "does not hold" if below, else "not resolved"; "not
+    evaluable" if either is missing (NaN)."""
+    if any(not math.isfinite(v) for v in (*std, *adv)):
+        return claims.NOT_EVALUABLE
+    if adv[0] > std[1]:
+        return claims.HOLDS
+    if adv[1] < std[0]:
+        return claims.DOES_NOT_HOLD
+    return claims.NOT_RESOLVED
+
+
+def adversarial_status(row) -> str:
+    """Table 4 for one configuration (a row of `experiments.malleability.adversarial_pairs`): both models' flip
+    rates rise under adversarial training (`rise_status` per model, `claims.combine`); "not evaluable" unless both
+    the standard and the adversarial configuration are evaluable."""
+    if not (bool(row["evaluable_std"]) and bool(row["evaluable_adv"])):
+        return claims.NOT_EVALUABLE
+    return claims.combine(
+        rise_status((row[f"{a}_flip_low_std"], row[f"{a}_flip_high_std"]),
+                    (row[f"{a}_flip_low_adv"], row[f"{a}_flip_high_adv"])) for a in ("relu", "attn"))
+
+
+def _separated(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """"holds" if interval a lies above b, "does not hold" if below, "not resolved" if they overlap."""
+    if any(not math.isfinite(v) for v in (*a, *b)):
+        return claims.NOT_EVALUABLE
+    if a[0] > b[1]:
+        return claims.HOLDS
+    if a[1] < b[0]:
+        return claims.DOES_NOT_HOLD
+    return claims.NOT_RESOLVED
+
+
+def poisoning_status(attack: tuple[float, float], control: tuple[float, float], evaluable: bool = True) -> str:
+    """Poisoning works: its success interval (Wilson) lies above that of random signs on the same rows."""
+    return _separated(attack, control) if evaluable else claims.NOT_EVALUABLE
+
+
+def easier_to_poison_status(attn: tuple[float, float], relu: tuple[float, float], evaluable: bool = True) -> str:
+    """MLP-Attn is easier to poison than 2L-ReLU: its success interval lies above 2L-ReLU's."""
+    return _separated(attn, relu) if evaluable else claims.NOT_EVALUABLE
+
+
+# -- the specification curve ----------------------------------------------------------------------------------
+
+
+def literal_mask(configs: pd.DataFrame) -> pd.Series:
+    """The paper's most literal reading of its protocol, per task: the task's paper loss, the penalty `λ‖W‖²` as
+    written, the kernel reading (`(K_m + λI)⁻¹`, no retraining), protocol a ("recompute the influences" with the
+    trained network), PGD (its headline attack), the largest width and n of the grid."""
+    loss = configs.task.map(lambda t: mx.TASKS[t]["loss"])
+    return ((configs.loss == loss) & (configs.l2_form == "w") & (configs.reading == "kernel")
+            & (configs.protocol == "a") & (configs.attack == "pgd") & (configs.width == configs.width.max())
+            & (configs.n_train == configs.n_train.max()))
+
+
+def curve(configs: pd.DataFrame, task: str, training: str = "standard", claimed=None) -> pd.DataFrame:
+    """The specification curve of one task: its configurations (random-sign control excluded: the paper's claim is
+    about attacks) with `status` (`configuration_status` against `claimed`, default `paper.RATIO_CLAIMS[task]`)
+    and `literal`, evaluable ones sorted by ratio first, then the not evaluable ones."""
+    sel = configs[(configs.task == task) & (configs.training == training) & (configs.attack != "random")].copy()
+    if sel.empty:
+        return sel.assign(status=pd.Series(dtype=str), literal=pd.Series(dtype=bool))
+    if claimed is None:
+        if task not in paper.RATIO_CLAIMS:
+            raise ValueError(f"the paper states no ratio for {task!r}; pass claimed=(low, high)")
+        claimed = paper.RATIO_CLAIMS[task]
+    sel["status"] = [configuration_status(e, r, lo, hi, claimed) for e, r, lo, hi in
+                     zip(sel.evaluable, sel.ratio, sel.ratio_low, sel.ratio_high, strict=True)]
+    sel["literal"] = literal_mask(sel)
+    sel["_order"] = np.where(sel.evaluable, sel.ratio.fillna(np.inf), np.inf)
+    return sel.sort_values(["evaluable", "_order"], ascending=[False, True], kind="stable").drop(
+        columns="_order").reset_index(drop=True)
+
+
+def deciding_choices(cur: pd.DataFrame) -> pd.DataFrame:
+    """Which choices decide the outcome: per choice and value, the evaluable configurations, how many hold, the
+    share holding and the median ratio; `spread` (per choice: largest minus smallest share over its values) and
+    `decides` (spread >= `DECIDES`). Choices with a single value in the grid are left out."""
+    ev = cur[cur.evaluable]
+    rows = []
+    for choice in mx.CHOICES:
+        values = sorted(cur[choice].unique(), key=str)
+        if len(values) < 2:
+            continue
+        shares = []
+        for v in values:
+            g = ev[ev[choice] == v]
+            held = int((g.status == claims.HOLDS).sum())
+            share = held / len(g) if len(g) else float("nan")
+            shares.append(share)
+            rows.append({"choice": choice, "value": v, "configurations": len(g), "holds": held, "share": share,
+                         "median_ratio": float(g.ratio.median()) if len(g) else float("nan")})
+        finite = [s for s in shares if math.isfinite(s)]
+        spread = max(finite) - min(finite) if len(finite) >= 2 else float("nan")
+        for r in rows[-len(values):]:
+            r["spread"], r["decides"] = spread, bool(math.isfinite(spread) and spread >= DECIDES)
+    return pd.DataFrame(rows, columns=["choice", "value", "configurations", "holds", "share", "median_ratio",
+                                       "spread", "decides"])
+
+
+def curve_summary(cur: pd.DataFrame) -> dict:
+    """Numbers of one curve: configurations, evaluable ones, how many hold / partly / do not hold / not resolved,
+    the share holding, the median and range of the evaluable ratios, the grid status, the literal row's ratio,
+    interval and status (NaN / "not run" when absent)."""
+    ev = cur[cur.evaluable]
+    lit = cur[cur.literal]
+    counts = {s: int((ev.status == s).sum()) for s in claims.STATUSES}
+    out = {
+        "configurations": len(cur), "evaluable": len(ev), "holds": counts[claims.HOLDS],
+        "partly": counts[claims.PARTLY], "does_not_hold": counts[claims.DOES_NOT_HOLD],
+        "not_resolved": counts[claims.NOT_RESOLVED],
+        "share_holds": counts[claims.HOLDS] / len(ev) if len(ev) else float("nan"),
+        "median_ratio": float(ev.ratio.median()) if len(ev) else float("nan"),
+        "min_ratio": float(ev.ratio.min()) if len(ev) else float("nan"),
+        "max_ratio": float(ev.ratio.max()) if len(ev) else float("nan"),
+        "status": grid_status(cur.status) if len(cur) else claims.NOT_RUN,
+        "literal_ratio": float(lit.ratio.iloc[0]) if len(lit) else float("nan"),
+        "literal_low": float(lit.ratio_low.iloc[0]) if len(lit) else float("nan"),
+        "literal_high": float(lit.ratio_high.iloc[0]) if len(lit) else float("nan"),
+        "literal_status": str(lit.status.iloc[0]) if len(lit) else claims.NOT_RUN,
+    }
+    return out
+
+
+# -- display tables -------------------------------------------------------------------------------------------
+
+
+def _pct(v: float) -> str:
+    return "–" if not math.isfinite(v) else f"{100 * v:.0f}"
+
+
+def _rate(mean: float, lo: float, hi: float) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    return f"{100 * mean:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def _ratio_text(r: float, lo: float, hi: float) -> str:
+    if not math.isfinite(r) and not (isinstance(r, float) and math.isinf(r)):
+        return "–"
+    fmt = (lambda v: "∞" if math.isinf(v) else f"{v:.2g}")
+    return f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def curve_table(cur: pd.DataFrame) -> pd.DataFrame:
+    """The specification curve as a table, one row per configuration: the choices, flip rates (%, mean [95 %
+    interval] over evaluable seeds) of both models with their network test accuracy and their kernel regressor's
+    (%) beside, the ratio [bootstrap 95 %], the status badge, and "literal" marking the paper's literal reading."""
+    rows = []
+    for _, r in cur.iterrows():
+        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES}
+        for arch in ("relu", "attn"):
+            lab = MODEL_LABELS[arch]
+            row[f"{lab} flips %"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
+            row[f"{lab} acc % (net / kernel)"] = f"{_pct(r[f'{arch}_test_acc'])} / {_pct(r[f'{arch}_krr_test_acc'])}"
+        row["ratio"] = _ratio_text(r.ratio, r.ratio_low, r.ratio_high)
+        row["status"] = r.status
+        row["literal"] = "◆" if r.literal else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def deciding_table(dec: pd.DataFrame) -> pd.DataFrame:
+    """`deciding_choices` for display: choice, value, configurations, holding (count and %), median ratio, and
+    whether the choice decides."""
+    out = pd.DataFrame({
+        "choice": dec.choice.map(CHOICE_LABELS), "value": dec.value.map(lambda v: VALUE_LABELS.get(v, v)),
+        "evaluable configs": dec.configurations, "claim holds": dec.holds,
+        "share holding %": (100 * dec.share).round(0), "median ratio": dec.median_ratio.round(2),
+        "decides": dec.decides.map({True: "yes", False: "no"}),
+    })
+    return out
+
+
+def training_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """How well every unit configuration learned: per task, training, loss, L2 form, width, n and model, the mean
+    network train / test accuracy, the kernel regressor's, `‖W‖/‖W₀‖`, and how many seeds are evaluable."""
+    f = mx.with_evaluability(frame.drop_duplicates(["task", "arch", "seed", "training", "loss", "l2_form", "width",
+                                                    "n_train"]))
+    keys = ["task", "training", "loss", "l2_form", "width", "n_train", "arch"]
+    rows = []
+    for k, g in f.groupby(keys, sort=True):
+        r = dict(zip(keys, k, strict=True))
+        rows.append({
+            "task": mx.TASKS[r["task"]]["label"], "training": r["training"], "loss": VALUE_LABELS[r["loss"]],
+            "L2 form": VALUE_LABELS[r["l2_form"]], "m": r["width"], "n": r["n_train"],
+            "model": MODEL_LABELS[r["arch"]],
+            "net train %": round(100 * g.train_accuracy.mean()), "net test %": round(100 * g.test_accuracy.mean()),
+            "kernel test %": round(100 * g.krr_test_accuracy.mean()),
+            "‖W‖/‖W₀‖": round(float(g.weight_ratio.mean()), 3),
+            "evaluable seeds": f"{int(g.evaluable.sum())} of {len(g)}",
+            "status": claims.HOLDS if g.evaluable.all() else (claims.NOT_EVALUABLE if not g.evaluable.any()
+                                                              else claims.PARTLY),
+        })
+    return pd.DataFrame(rows)
+
+
+def adversarial_table(configs: pd.DataFrame) -> pd.DataFrame:
+    """Table 4 per configuration where both trainings ran (random control excluded): flip rates (%) of both models
+    under standard → adversarial training, accuracies beside, and the `adversarial_status` badge."""
+    pairs = mx.adversarial_pairs(configs[configs.attack != "random"])
+    rows = []
+    for _, r in pairs.iterrows():
+        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES if c in ("loss", "l2_form",
+                                                                                            "reading", "protocol")}
+        row["task"] = mx.TASKS[r.task]["label"]
+        for arch in ("relu", "attn"):
+            lab = MODEL_LABELS[arch]
+            row[f"{lab} flips % std → adv"] = f"{_pct(r[f'{arch}_flip_std'])} → {_pct(r[f'{arch}_flip_adv'])}"
+            row[f"{lab} test acc % std → adv"] = f"{_pct(r[f'{arch}_test_acc_std'])} → {_pct(r[f'{arch}_test_acc_adv'])}"
+        row["status"] = adversarial_status(r)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """Poisoning per task, fraction and protocol: success (%) [Wilson 95 %] of the attack and of random signs on
+    the same rows, for both models, with test accuracies, `poisoning_status` per model and
+    `easier_to_poison_status`."""
+    rows = []
+    for (task, frac, protocol), g in rates.groupby(["task", "fraction", "protocol"], sort=True):
+        row = {"task": mx.TASKS[task]["label"], "poisoned %": round(100 * frac, 1), "protocol": protocol}
+        iv = {}
+        for arch in ("relu", "attn"):
+            lab = MODEL_LABELS[arch]
+            h = g[g.arch == arch]
+            for kind in ("pgd", "random"):
+                k = h[h.perturbation == kind]
+                iv[arch, kind] = (float(k.low.iloc[0]), float(k.high.iloc[0])) if len(k) else (math.nan, math.nan)
+                row[f"{lab} {VALUE_LABELS[kind]} %"] = (
+                    f"{100 * k.rate.iloc[0]:.0f} [{100 * k.low.iloc[0]:.0f}, {100 * k.high.iloc[0]:.0f}] "
+                    f"of {int(k.targets.iloc[0])}" if len(k) else "–")
+            row[f"{lab} test acc %"] = _pct(float(h.test_accuracy.mean())) if len(h) else "–"
+            row[f"{lab} beats control"] = poisoning_status(iv[arch, "pgd"], iv[arch, "random"])
+        row["MLP-Attn easier"] = easier_to_poison_status(iv["attn", "pgd"], iv["relu", "pgd"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- numbers for the prose ------------------------------------------------------------------------------------
+
+
+def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) -> dict:
+    """Named numbers and statuses for the chapter's prose (glued): per task k (with "-" as "_") and training,
+    `<k>_<field>` for every field of `curve_summary` (standard training) and `adv_<k>_status` (Table 4 combined
+    over configurations); paper ranges `paper_low_<k>`, `paper_high_<k>`. Plain Python types."""
+    out: dict = {}
+    for task in mx.TASKS:
+        k = task.replace("-", "_")
+        if task in paper.RATIO_CLAIMS:
+            out[f"paper_low_{k}"], out[f"paper_high_{k}"] = map(float, paper.RATIO_CLAIMS[task])
+        cur = curve(configs, task) if task in paper.RATIO_CLAIMS else pd.DataFrame()
+        if len(cur):
+            for name, value in curve_summary(cur).items():
+                out[f"{k}_{name}"] = value
+            dec = deciding_choices(cur)
+            deciding = dec[dec.decides].choice.drop_duplicates().map(CHOICE_LABELS).tolist()
+            out[f"{k}_deciding"] = ", ".join(deciding) if deciding else "none"
+        adv = adversarial_table(configs[configs.task == task])
+        if len(adv):
+            out[f"adv_{k}_status"] = grid_status(adv.status)
+            out[f"adv_{k}_holds"] = int((adv.status == claims.HOLDS).sum())
+            out[f"adv_{k}_evaluable"] = int((adv.status != claims.NOT_EVALUABLE).sum())
+    return {key: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v)
+            for key, v in out.items()}
+
+
+# -- verdicts -------------------------------------------------------------------------------------------------
+
+
+def _statement(task: str) -> tuple[str, str]:
+    key = "table2" if task in TEN_CLASS else "table3"
+    return key, paper.statement(key).text
+
+
+def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = ()
+                  ) -> list[Verdict]:
+    """Verdicts from the configuration table (and the poisoning rates): per task with a ratio claim, one over the
+    grid (status `grid_status`, ours the median evaluable ratio, interval the range of evaluable ratios) and one for
+    the literal reading (its ratio and bootstrap interval, `ratio_rule`); Table 4 per adversarially trained task;
+    poisoning (beyond the paper) per task and fraction under protocol a."""
+    out = []
+    for task in mx.TASKS:
+        if task not in paper.RATIO_CLAIMS:
+            continue
+        key, text = _statement(task)
+        section = SECTIONS["table2" if task in TEN_CLASS else "table3"]
+        cur = curve(configs, task)
+        lo, hi = paper.RATIO_CLAIMS[task]
+        paper_value = f"{lo:g}–{hi:g}×"
+        if cur.empty:
+            out.append(Verdict(f"{key}.ratio.{task}.grid", text, claims.NOT_RUN, paper_value, None, None,
+                               "not run in this profile", profile, spec_items, section, CHAPTER))
+            continue
+        s = curve_summary(cur)
+        ev = cur[cur.evaluable & np.isfinite(cur.ratio)]
+        out.append(Verdict(
+            f"{key}.ratio.{task}.grid", text, s["status"], paper_value,
+            s["median_ratio"] if math.isfinite(s["median_ratio"]) else None,
+            (float(ev.ratio.min()), float(ev.ratio.max())) if len(ev) else None,
+            f"claims.combine of ratio_rule over the {s['evaluable']} evaluable of {s['configurations']} "
+            f"configurations (bootstrap 95 % interval over seeds each); ours = median ratio, interval = their range; "
+            f"holds in {s['holds']}", profile, spec_items, section, CHAPTER))
+        lit = cur[cur.literal]
+        if len(lit):
+            r = lit.iloc[0]
+            finite = math.isfinite(r.ratio_low) and math.isfinite(r.ratio) and not math.isnan(r.ratio_high)
+            out.append(Verdict(
+                f"{key}.ratio.{task}.literal", text, str(r.status), paper_value,
+                float(r.ratio) if math.isfinite(r.ratio) else None,
+                (float(r.ratio_low), float(r.ratio_high)) if finite else None,
+                "ratio_rule on the literal reading (paper loss, λ‖W‖², kernel reading, protocol a, PGD, largest m "
+                "and n); bootstrap 95 % interval over seeds; not evaluable if a model is at chance",
+                profile, spec_items + (("literal", True),), section, CHAPTER))
+    for task in TEN_CLASS:
+        adv = adversarial_table(configs[configs.task == task])
+        if len(adv):
+            t4 = (paper.TABLE4[(task, "relu")]["adversarial"], paper.TABLE4[(task, "attn")]["adversarial"])
+            out.append(Verdict(
+                f"table4.rise.{task}", paper.statement("table4").text, grid_status(adv.status),
+                f"{t4[0]:g} % / {t4[1]:g} %", None, None,
+                "per configuration: both models' flip-rate t-intervals (95 %) rise from standard to adversarial "
+                "training (claims.combine), then claims.combine over the evaluable configurations",
+                profile, spec_items, SECTIONS["table4"], CHAPTER))
+    if rates is not None and len(rates):
+        tab = poisoning_table(rates[rates.protocol == "a"])
+        for _, r in tab.iterrows():
+            task = next(t for t, v in mx.TASKS.items() if v["label"] == r["task"])
+            out.append(Verdict(
+                f"poisoning.easier.{task}.{r['poisoned %']:g}", "MLP-Attn, the more malleable model in the paper, "
+                "is also easier to poison (targeted, same ℓ∞ budget)", r["MLP-Attn easier"], None, None, None,
+                "Wilson 95 % intervals of the success rates (protocol a) are disjoint", profile,
+                spec_items + (("fraction", float(r["poisoned %"]) / 100),), SECTIONS["poisoning"], CHAPTER,
+                beyond_paper=True))
+    return out
+
+
+def cached_results(spec: mx.MalleabilitySpec, cache_dir=None) -> dict[str, pd.DataFrame] | None:
+    """The chapter's results for `spec` from the result cache only ({"grid", "poisoning"}), or None when a unit
+    is missing (the chapter has not run at this profile)."""
+    frames = {"grid": [], "poisoning": []}
+    for unit in mx.units(spec):
+        hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir)
+        if hit is None:
+            return None
+        frames["grid" if unit.kind == mx.KIND else "poisoning"].append(hit)
+    return {k: (pd.concat(v, ignore_index=True) if v else pd.DataFrame()) for k, v in frames.items()}
+
+
+def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]:
+    """The chapter's verdicts at `profile`, from the result cache; "not run" verdicts when the chapter has not run
+    there yet (nothing is computed here)."""
+    spec = mx.resolve(profile)
+    items = claims.config_items({k: v for k, v in spec.as_dict().items() if k != "profile"})
+    res = cached_results(spec, cache_dir=cache_dir)
+    if res is None:
+        out = []
+        for task in spec.tasks:
+            if task in paper.RATIO_CLAIMS:
+                key, text = _statement(task)
+                lo, hi = paper.RATIO_CLAIMS[task]
+                out.append(Verdict(f"{key}.ratio.{task}.grid", text, claims.NOT_RUN, f"{lo:g}–{hi:g}×", None, None,
+                                   "the chapter has not run at this profile", profile, items,
+                                   SECTIONS["table2" if task in TEN_CLASS else "table3"], CHAPTER))
+        return out
+    configs = mx.configurations(res["grid"])
+    rates = mx.poisoning_rates(res["poisoning"]) if len(res["poisoning"]) else None
+    return verdicts_from(configs, rates, profile, items)

@@ -1,0 +1,133 @@
+"""Chapter 4's report rules driven to every status they can return, and the curve / verdict assembly on
+hand-made configuration tables (no training)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ntkbook import claims, paper
+from ntkbook.experiments import malleability as M
+from ntkbook.report import malleability as R
+
+CLAIM = (6.0, 9.0)
+
+
+def test_configuration_status_reaches_every_status():
+    assert R.configuration_status(False, 7.0, 6.5, 7.5, CLAIM) == claims.NOT_EVALUABLE
+    assert R.configuration_status(True, 7.0, 6.5, 7.5, CLAIM) == claims.HOLDS
+    assert R.configuration_status(True, 2.0, 1.5, 2.5, CLAIM) == claims.PARTLY  # right side of 1, too small
+    assert R.configuration_status(True, 0.5, 0.3, 0.8, CLAIM) == claims.DOES_NOT_HOLD
+    assert R.configuration_status(True, 0.5, 0.3, 1.5, CLAIM) == claims.DOES_NOT_HOLD
+    assert R.configuration_status(True, 3.0, 1.0, 12.0, CLAIM) == claims.NOT_RESOLVED
+    assert R.configuration_status(True, float("nan"), 0.0, 1.0, CLAIM) == claims.NOT_EVALUABLE
+
+
+def test_grid_status():
+    assert R.grid_status([claims.NOT_EVALUABLE] * 3) == claims.NOT_EVALUABLE
+    assert R.grid_status([claims.HOLDS, claims.NOT_EVALUABLE]) == claims.HOLDS
+    assert R.grid_status([claims.HOLDS, claims.DOES_NOT_HOLD]) == claims.PARTLY
+    assert R.grid_status([claims.DOES_NOT_HOLD, claims.NOT_RESOLVED]) == claims.DOES_NOT_HOLD
+    assert R.grid_status([claims.NOT_RESOLVED, claims.NOT_EVALUABLE]) == claims.NOT_RESOLVED
+
+
+def test_rise_and_adversarial_status():
+    assert R.rise_status((0.0, 0.1), (0.2, 0.3)) == claims.HOLDS
+    assert R.rise_status((0.2, 0.3), (0.0, 0.1)) == claims.DOES_NOT_HOLD
+    assert R.rise_status((0.0, 0.2), (0.1, 0.3)) == claims.NOT_RESOLVED
+    assert R.rise_status((0.0, math.nan), (0.1, 0.3)) == claims.NOT_EVALUABLE
+    row = {"evaluable_std": True, "evaluable_adv": True,
+           "relu_flip_low_std": 0.0, "relu_flip_high_std": 0.1, "relu_flip_low_adv": 0.3, "relu_flip_high_adv": 0.4,
+           "attn_flip_low_std": 0.2, "attn_flip_high_std": 0.3, "attn_flip_low_adv": 0.3, "attn_flip_high_adv": 0.5}
+    assert R.adversarial_status({**row, "attn_flip_low_adv": 0.31}) == claims.HOLDS
+    assert R.adversarial_status(row) == claims.NOT_RESOLVED  # attn's intervals touch
+    assert R.adversarial_status({**row, "attn_flip_low_adv": 0.0, "attn_flip_high_adv": 0.1}) == claims.PARTLY
+    assert R.adversarial_status({**row, "evaluable_adv": False}) == claims.NOT_EVALUABLE
+
+
+def test_poisoning_rules():
+    assert R.poisoning_status((0.5, 0.8), (0.0, 0.2)) == claims.HOLDS
+    assert R.poisoning_status((0.0, 0.1), (0.2, 0.4)) == claims.DOES_NOT_HOLD
+    assert R.poisoning_status((0.1, 0.5), (0.0, 0.2)) == claims.NOT_RESOLVED
+    assert R.poisoning_status((0.5, 0.8), (0.0, 0.2), evaluable=False) == claims.NOT_EVALUABLE
+    assert R.easier_to_poison_status((0.6, 0.9), (0.1, 0.4)) == claims.HOLDS
+    assert R.easier_to_poison_status((0.1, 0.4), (0.6, 0.9)) == claims.DOES_NOT_HOLD
+
+
+def _configs():
+    """Hand-made configurations of MNIST: the claim holds exactly when the influence reading is "network"."""
+    rows = []
+    for l2_form in ("w", "none"):
+        for reading in ("kernel", "network"):
+            for protocol in ("a", "b"):
+                ratio = 7.0 if reading == "network" else 1.0
+                ev = not (l2_form == "w" and protocol == "b")
+                rows.append({"task": "mnist", "training": "standard", "loss": "xent", "l2_form": l2_form,
+                             "width": 64, "n_train": 100, "reading": reading, "protocol": protocol, "attack": "pgd",
+                             "evaluable": ev, "ratio": ratio if ev else math.nan,
+                             "ratio_low": ratio * 0.9 if ev else math.nan, "ratio_high": ratio * 1.1 if ev else math.nan,
+                             **{f"{a}_{k}": 0.5 for a in ("relu", "attn") for k in
+                                ("flip", "flip_low", "flip_high", "test_acc", "krr_test_acc", "train_acc",
+                                 "krr_train_acc", "weight_ratio")}})
+    return pd.DataFrame(rows)
+
+
+def test_curve_marks_the_literal_reading_and_sorts():
+    cur = R.curve(_configs(), "mnist")
+    assert len(cur) == 8 and cur.literal.sum() == 1
+    lit = cur[cur.literal].iloc[0]
+    assert (lit.l2_form, lit.reading, lit.protocol, lit.attack) == ("w", "kernel", "a", "pgd")
+    assert list(cur.evaluable) == [True] * 6 + [False] * 2
+    assert list(cur.ratio[:6]) == sorted(cur.ratio[:6])
+    assert set(cur.status[cur.evaluable]) == {claims.HOLDS, claims.DOES_NOT_HOLD}
+    with pytest.raises(ValueError, match="no ratio"):
+        R.curve(_configs().assign(task="digits"), "digits")
+
+
+def test_deciding_choices_finds_the_reading():
+    dec = R.deciding_choices(R.curve(_configs(), "mnist"))
+    decides = dec.groupby("choice").decides.first()
+    assert decides["reading"] and not decides["l2_form"] and not decides["protocol"]
+    row = dec[(dec.choice == "reading") & (dec.value == "network")].iloc[0]
+    assert row.share == 1.0 and row.holds == 3 and row.median_ratio == 7.0
+    assert "loss" not in set(dec.choice)  # one value only
+
+
+def test_summary_tables_and_verdicts():
+    configs = _configs()
+    cur = R.curve(configs, "mnist")
+    s = R.curve_summary(cur)
+    assert s["evaluable"] == 6 and s["holds"] == 3 and s["share_holds"] == 0.5
+    assert s["status"] == claims.PARTLY and s["literal_status"] == claims.DOES_NOT_HOLD
+    table = R.curve_table(cur)
+    assert "status" in table and table.literal.eq("◆").sum() == 1
+    assert any("acc" in c for c in table.columns)
+    verdicts = R.verdicts_from(configs, None, "test")
+    ids = {v.claim: v for v in verdicts}
+    assert ids["table2.ratio.mnist.grid"].status == claims.PARTLY
+    assert ids["table2.ratio.mnist.literal"].status == claims.DOES_NOT_HOLD
+    assert ids["table2.ratio.mnist.literal"].ours == pytest.approx(1.0)
+    assert ids["table3.ratio.mnist-3v8.grid"].status == claims.NOT_RUN
+    assert all(v.chapter == R.CHAPTER for v in verdicts)
+    nums = R.chapter_numbers(configs)
+    assert nums["mnist_deciding"] == "influence reading" and nums["paper_low_mnist"] == paper.RATIO_CLAIMS["mnist"][0]
+    assert all(type(v) in (int, float, str, bool) for v in nums.values())
+
+
+def test_claim_verdicts_without_a_run_are_not_run(tmp_path):
+    verdicts = R.claim_verdicts("quick", cache_dir=tmp_path)
+    assert verdicts and all(v.status == claims.NOT_RUN for v in verdicts)
+
+
+def test_poisoning_table_from_rates():
+    rates = pd.DataFrame([
+        {"task": "mnist-3v8", "arch": a, "fraction": 0.05, "perturbation": k, "protocol": "a", "successes": s,
+         "targets": 48, "rate": s / 48, "low": M.wilson_interval(s, 48)[0], "high": M.wilson_interval(s, 48)[1],
+         "test_accuracy": 0.9, "krr_test_accuracy": 0.9}
+        for a, k, s in (("relu", "pgd", 40), ("relu", "random", 2), ("attn", "pgd", 10), ("attn", "random", 1))])
+    tab = R.poisoning_table(rates)
+    assert len(tab) == 1
+    row = tab.iloc[0]
+    assert row["2L-ReLU beats control"] == claims.HOLDS and row["MLP-Attn easier"] == claims.DOES_NOT_HOLD
+    assert np.all([isinstance(v, str) for v in tab.filter(like="%").iloc[0][1:]])
