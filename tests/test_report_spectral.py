@@ -127,3 +127,7 @@ def test_verdicts_from_toy_results(toy):
 def test_cap_ratio_above_one_fails_the_bound():
     s = pd.DataFrame({"kappa_K_inf": [10.0, 40.0], "kappa_features": [20.0, 30.0], "kappa_arccos": [50.0, 35.0]})
     assert R.cap_ratio(s) == pytest.approx(40 / 30)
+
+
+def test_tex_sci():
+    assert R.tex_sci(1.2e3) == r"1.2\times10^{3}" and R.tex_sci(1e18) == "10^{18}" and R.tex_sci(8.7e3, 1) == "9\\times10^{3}"

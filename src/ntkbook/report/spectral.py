@@ -21,7 +21,7 @@ from ntkbook.claims import NOT_EVALUABLE, Verdict
 from ntkbook.experiments import spectral as sp
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "RESOLVABLE", "DATASET_LABELS", "identity_tolerance", "kappa_status",
-           "kappa_interval", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
+           "kappa_interval", "tex_sci", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
            "claim_verdicts", "verdicts_from_results", "chapter_numbers", "precision_numbers", "kappa_summary",
            "kappa_numbers", "depth_check", "truncation_numbers", "width_law_numbers", "real_kernel_numbers"]
 
@@ -45,6 +45,13 @@ RELU_FLAT_TOL = 0.5
 
 def _label(name: str) -> str:
     return DATASET_LABELS.get(name, name)
+
+
+def tex_sci(x: float, digits: int = 2) -> str:
+    """x in LaTeX scientific notation: 1200 -> "1.2\\times10^{3}", 1e18 -> "10^{18}" (`digits` significant digits)."""
+    mant, exp = f"{float(x):.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"10^{{{int(exp)}}}" if mant == "1" else f"{mant}\\times10^{{{int(exp)}}}"
 
 
 def identity_tolerance(n: int, kappa_power: float) -> float:
@@ -322,7 +329,7 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
             continue
         label, n_big, kd = _label(name), s["n_big"], s["kappa_big"]
         iv = kappa_interval(kd, n_big)
-        verdict(f"kappa.{name}", rf"$\kappa(G) \approx$ {paper.KAPPA[name]:.2g} on {label}",
+        verdict(f"kappa.{name}", rf"$\kappa(G) \approx {tex_sci(paper.KAPPA[name])}$ on {label}",
                 kappa_status(paper.KAPPA[name], kd, n_big, s["n_match"]), paper.KAPPA[name], kd, iv,
                 f"kappa_d at our largest n = {n_big:,} (stand-in for the full data set) within {DECADES:g} decade of "
                 f"the paper's value, and the paper's value reached by the plain kappa(G) of some subset (here at "
@@ -336,7 +343,7 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
             viv = (fn(iv[0]), math.inf) if iv else None
             formula = "kappa^6/eps^2 with eps = 1" if version == "v1" else \
                 f"kappa_d^6 n ln n with the paper's n = {paper.N_FULL[name]:,}"
-            verdict(f"threshold.{version}.{name}", rf"{version}: width $m \gg$ {stated:.0e} on {label}",
+            verdict(f"threshold.{version}.{name}", rf"{version}: width $m \gg {tex_sci(stated)}$ on {label}",
                     claims.magnitude_rule(stated, ours, viv, decades=DECADES), stated, ours, viv,
                     f"{version}'s formula {formula}, evaluated with our kappa_d at n = {n_big:,}, within "
                     f"{DECADES:g} decade of the paper's threshold (with the paper's kappa the formula gives "
