@@ -1,0 +1,337 @@
+"""Chapter 3's report layer: the sweep's rows (`ntkbook.experiments.ntk_distance`, via the cache) turned into
+trend intervals, statuses, the rendered Table 1, glued numbers and verdicts on the paper's Table 1.
+
+Rules (each a function of measured numbers and their uncertainty; tests drive every status):
+
+- `slope_interval`: the log-log slope of a distance against width is fitted per seed; its mean over the seeds and
+  the 95 % Student-t interval of that mean (n_seeds - 1 degrees of freedom) summarise it. A direction is called
+  only when the interval excludes 0 (`ntkbook.claims.trend_from_interval`), otherwise it is "not resolved".
+- `trained`: a model has trained at a width when the 95 % t-interval of its test accuracy over seeds lies above
+  chance (1 / number of classes). A trend over widths is evaluable only when the model trained at every width.
+- `trend_status`: the paper's direction against our slope interval -> holds / does not hold / not resolved, or
+  not evaluable when the model has not trained (or fewer than 2 seeds), not run when the sweep has no rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ntkbook import claims, paper
+from ntkbook.claims import Verdict
+from ntkbook.experiments import ntk_distance as nd
+from ntkbook.models import MODEL_LABELS
+
+__all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "results", "mean_interval",
+           "slope_interval", "slope_table", "accuracy_table", "trained", "claimed_direction", "trend_status",
+           "table1", "table1_accuracy", "centring_table", "distance_readings_table", "collapse_table",
+           "gd_criterion_table", "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval"]
+
+CHAPTER = "03_ntk_distance"
+#: MyST labels of the sections that decide the claims (defined in the chapter's markdown).
+SECTIONS = {"table1": "ntk-table1", "gd": "ntk-gd", "collapse": "ntk-collapse"}
+LEVEL = 0.95
+DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+PROTOCOL_LABELS = {"adam": "Adam", "gd": "GD"}
+_GROUP = ["dataset", "arch", "centred", "protocol"]
+
+
+def results(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides):
+    """`(spec, runs, collapse)` of the chapter's sweep for `profile` (+ overrides), read from / written to the
+    result cache through `ntkbook.runner` (computed only where missing)."""
+    spec = nd.resolve(profile, **overrides)
+    return spec, nd.sweep(spec, scheduler, cache_dir=cache_dir), nd.collapse(spec, scheduler, cache_dir=cache_dir)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# intervals and rules
+# ----------------------------------------------------------------------------------------------------------
+
+
+def mean_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, tuple[float, float] | None]:
+    """Mean and its Student-t interval at `level` (NaN values dropped); (nan, None) for no values, (mean, None)
+    for one value (no spread to estimate)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return math.nan, None
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, None
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return mean, (mean - half, mean + half)
+
+
+def slope_interval(per_seed: Iterable[float], level: float = LEVEL):
+    """`(mean slope, interval, direction)`: direction is "increasing" / "decreasing" when the interval lies above /
+    below 0 and "not resolved" otherwise (or with fewer than two seeds)."""
+    mean, iv = mean_interval(per_seed, level)
+    direction = claims.trend_from_interval(iv) if iv is not None else "unresolved"
+    return mean, iv, ("not resolved" if direction == "unresolved" else direction)
+
+
+def slope_table(runs: pd.DataFrame, column: str = "dist_abs") -> pd.DataFrame:
+    """One row per (dataset, arch, centred, protocol): slope (mean of per-seed log-log slopes of `column` against
+    width), lo, hi (95 % t-interval), direction, n_seeds."""
+    per_seed = nd.loglog_slopes_per_seed(runs, column)
+    rows = []
+    for key, g in per_seed.groupby(_GROUP, sort=False):
+        mean, iv, direction = slope_interval(g["slope"])
+        rows.append({**dict(zip(_GROUP, key, strict=True)), "slope": mean, "lo": iv[0] if iv else math.nan,
+                     "hi": iv[1] if iv else math.nan, "direction": direction, "n_seeds": int(g["slope"].notna().sum())})
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, arch, centred, protocol, width): means over seeds of train_loss, train_acc, test_acc,
+    the test accuracy's 95 % t-interval (acc_lo, acc_hi), chance (1 / classes), the fraction of seeds whose
+    training met its criterion, and `trained` (acc_lo > chance)."""
+    rows = []
+    for key, g in runs.groupby(_GROUP + ["width"], sort=False):
+        mean, iv = mean_interval(g["test_acc"])
+        chance = 1.0 / float(g["n_classes"].iloc[0])
+        rows.append({**dict(zip(_GROUP + ["width"], key, strict=True)),
+                     "train_loss": float(g["train_loss"].mean()), "train_acc": float(g["train_acc"].mean()),
+                     "test_acc": mean, "acc_lo": iv[0] if iv else math.nan, "acc_hi": iv[1] if iv else math.nan,
+                     "chance": chance, "criterion_met": float(g["criterion_met"].mean()),
+                     "steps": float(g["steps"].mean()), "trained": trained(iv, chance)})
+    return pd.DataFrame(rows)
+
+
+def trained(acc_interval, chance: float) -> bool:
+    """True when the accuracy interval lies wholly above chance (False without an interval)."""
+    return acc_interval is not None and float(acc_interval[0]) > chance
+
+
+def claimed_direction(paper_trend: str) -> str:
+    """The direction a Table 1 trend states at large width: its last word ("increasing" / "decreasing")."""
+    word = str(paper_trend).split()[-1]
+    if word not in ("increasing", "decreasing"):
+        raise ValueError(f"cannot read a direction from the trend {paper_trend!r}")
+    return word
+
+
+def trend_status(claimed: str, interval, *, trained_everywhere: bool, ran: bool = True) -> str:
+    """The paper's direction against our slope interval (see the module docstring)."""
+    if not ran:
+        return claims.NOT_RUN
+    if not trained_everywhere or interval is None:
+        return claims.NOT_EVALUABLE
+    return claims.trend_rule(claimed, interval)
+
+
+def format_interval(mean: float, lo: float, hi: float) -> str:
+    """'+0.12 [+0.05, +0.19]' (signed, two decimals); '–' for NaN."""
+    if not np.isfinite(mean):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{mean:+.2f}"
+    return f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# tables
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _trend_rows(runs: pd.DataFrame, centred: bool = False):
+    """(dataset, arch, protocol, slope row, all-trained flag) for every group of the uncentred (or centred) runs."""
+    slopes = slope_table(runs)
+    acc = accuracy_table(runs)
+    out = {}
+    for _, s in slopes[slopes["centred"] == centred].iterrows():
+        a = acc[(acc["dataset"] == s["dataset"]) & (acc["arch"] == s["arch"]) & (acc["centred"] == centred)
+                & (acc["protocol"] == s["protocol"])]
+        out[(s["dataset"], s["arch"], s["protocol"])] = (s, bool(a["trained"].all()) and len(a) > 0)
+    return out
+
+
+def _status_for(rows, dataset, arch, protocol, claimed):
+    got = rows.get((dataset, arch, protocol))
+    if got is None:
+        return claims.NOT_RUN, math.nan, None
+    s, ok = got
+    iv = (s["lo"], s["hi"]) if np.isfinite(s["lo"]) else None
+    return trend_status(claimed, iv, trained_everywhere=ok), s["slope"], iv
+
+
+def table1(runs: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as the book shows it: one row per (model, data set) of the paper's table; the paper's distances
+    (16 → 1024 → 4096) and trend; our mean log-log slope of ||f_m − f_NTK|| with its 95 % interval and status, under
+    the paper's protocol (Adam) and under GD with its exact kernel counterpart (raw inputs)."""
+    rows = _trend_rows(runs)
+    out = []
+    for _, p in paper.TABLE1.iterrows():
+        arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
+        claimed = claimed_direction(p["trend"])
+        row = {"Model": p["model"], "Data": DATASET_LABELS.get(p["dataset"], p["dataset"]),
+               "Paper, m = 16 → 1024 → 4096": f"{p['m=16']:g} → {p['m=1024']:g} → {p['m=4096']:g}",
+               "Paper trend": p["trend"]}
+        for protocol in ("adam", "gd"):
+            status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
+            label = PROTOCOL_LABELS[protocol]
+            row[f"Slope, {label}"] = format_interval(mean, *(iv or (math.nan, math.nan)))
+            row[f"{label}"] = status
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def table1_accuracy(runs: pd.DataFrame, protocol: str, *, centred: bool = False) -> pd.DataFrame:
+    """Did both models train? One row per (data set, model): at every width 'test % (train %)' means over seeds,
+    with ✗ when the test-accuracy interval reaches chance; the last column is the final training loss range."""
+    acc = accuracy_table(runs)
+    acc = acc[(acc["protocol"] == protocol) & (acc["centred"] == centred)]
+    out = []
+    for (dataset, arch), g in acc.groupby(["dataset", "arch"], sort=False):
+        row = {"Data": DATASET_LABELS.get(dataset, dataset), "Model": MODEL_LABELS[arch]}
+        for _, r in g.sort_values("width").iterrows():
+            mark = "" if r["trained"] else " ✗"
+            row[f"m = {int(r['width'])}"] = f"{100 * r['test_acc']:.0f} ({100 * r['train_acc']:.0f}){mark}"
+        row["Train loss"] = f"{g['train_loss'].min():.2f}–{g['train_loss'].max():.2f}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def centring_table(runs: pd.DataFrame, column: str = "dist_abs") -> pd.DataFrame:
+    """The centred-input control: per (protocol, data set, model) the slope interval and direction of `column`
+    with raw inputs beside centred inputs (rows only where both ran)."""
+    s = slope_table(runs, column)
+    acc = accuracy_table(runs)
+    out = []
+    for (protocol, dataset, arch), g in s.groupby(["protocol", "dataset", "arch"], sort=False):
+        row = {"Protocol": PROTOCOL_LABELS[protocol], "Data": DATASET_LABELS.get(dataset, dataset),
+               "Model": MODEL_LABELS[arch]}
+        for centred, name in ((False, "Raw inputs"), (True, "Centred inputs")):
+            r = g[g["centred"] == centred]
+            a = acc[(acc["protocol"] == protocol) & (acc["dataset"] == dataset) & (acc["arch"] == arch)
+                    & (acc["centred"] == centred)]
+            if r.empty:
+                row[name] = "–"
+                continue
+            r = r.iloc[0]
+            tag = r["direction"] if a["trained"].all() else "not trained"
+            row[name] = f"{format_interval(r['slope'], r['lo'], r['hi'])} {_ARROWS.get(tag, tag)}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+_ARROWS = {"increasing": "↑", "decreasing": "↓", "not resolved": "·"}
+
+
+def distance_readings_table(runs: pd.DataFrame, *, centred: bool = False) -> pd.DataFrame:
+    """The readings of "NTK distance" side by side: per (protocol, data set, model) the slope intervals of the
+    absolute function distance, the distance relative to the learned part, and the kernel distance after
+    training (arrows: direction decided by the interval; · not resolved)."""
+    cols = {"dist_abs": "‖f_m − f_NTK‖", "dist_rel_learned": "÷ ‖f_NTK − f₀‖",
+            "kernel_dist_final": "‖K_m − K_∞‖ / ‖K_∞‖ (trained)"}
+    tabs = {c: slope_table(runs, c) for c in cols}
+    base = tabs["dist_abs"]
+    out = []
+    for _, b in base[base["centred"] == centred].iterrows():
+        row = {"Protocol": PROTOCOL_LABELS[b["protocol"]], "Data": DATASET_LABELS.get(b["dataset"], b["dataset"]),
+               "Model": MODEL_LABELS[b["arch"]]}
+        for c, name in cols.items():
+            t = tabs[c]
+            r = t[(t["dataset"] == b["dataset"]) & (t["arch"] == b["arch"]) & (t["centred"] == centred)
+                  & (t["protocol"] == b["protocol"])].iloc[0]
+            row[name] = f"{format_interval(r['slope'], r['lo'], r['hi'])} {_ARROWS[r['direction']]}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def gd_criterion_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """GD to the stated criterion: per (data set, inputs, model, width) the fraction of seeds that reached it, the
+    mean steps the network used and the median steps the infinite-width kernel needs (inf: never)."""
+    g = runs[runs["protocol"] == "gd"]
+    out = []
+    for (dataset, centred, arch, width), r in g.groupby(["dataset", "centred", "arch", "width"], sort=False):
+        ks = float(np.median(r["kernel_steps"]))
+        out.append({"Data": DATASET_LABELS.get(dataset, dataset), "Inputs": "centred" if centred else "raw",
+                    "Model": MODEL_LABELS[arch], "m": int(width),
+                    "Reached": f"{int(r['criterion_met'].sum())}/{len(r)}",
+                    "Steps (network)": float(r["steps"].mean()),
+                    "Steps (kernel)": ks})
+    return pd.DataFrame(out)
+
+
+def collapse_table(collapse: pd.DataFrame) -> pd.DataFrame:
+    """The collapse of the features per data set: mean cosine, effective rank and top-eigenvalue share of the
+    features' linear kernel (for MLP-Attn: the attention kernel), raw and centred inputs."""
+    out = []
+    for _, r in collapse.iterrows():
+        out.append({"Data": DATASET_LABELS.get(r["dataset"], r["dataset"]),
+                    "Inputs": "centred" if r["centred"] else "raw", "Model": MODEL_LABELS[r["arch"]],
+                    "Mean cosine": float(r["mean_cosine"]), "Effective rank": float(r["effective_rank"]),
+                    "Top share": float(r["top_share"]), "κ(K_∞)": float(r["kappa_ntk"])})
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# verdicts
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _config(spec) -> dict:
+    keys = ("n_train", "n_test", "widths", "seeds", "learning_rate", "l2", "l2_form", "plateau_window",
+            "plateau_tol", "gd_rate", "gd_fraction")
+    return {k: getattr(spec, k) for k in keys}
+
+
+def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
+    """Table 1's trend claims under the paper's protocol (Adam, raw inputs), and the same claims under GD with the
+    exact kernel counterpart (beyond the paper). Data sets the profile did not run get `not run`."""
+    rows = _trend_rows(runs) if len(runs) else {}
+    rule = ("mean over seeds of the per-seed log-log slope of ‖f_m − f_NTK‖ against m, 95 % t-interval; "
+            "a direction only if the interval excludes 0; not evaluable unless the test-accuracy interval "
+            "lies above chance at every width")
+    out = []
+    for _, p in paper.TABLE1.iterrows():
+        arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
+        claimed = claimed_direction(p["trend"])
+        for protocol, beyond in (("adam", False), ("gd", True)):
+            status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
+            tag = "trend" if protocol == "adam" else "gd-trend"
+            where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
+            out.append(Verdict(
+                claim=f"table1.{tag}.{p['dataset']}.{p['model']}",
+                statement=(f"‖f_m − f_NTK‖ of {p['model']} on {DATASET_LABELS[p['dataset']]} is {claimed} in the "
+                           f"width m{where}"),
+                status=status, paper_value=p["trend"], ours=None if not np.isfinite(mean) else float(mean),
+                interval=None if iv is None else (float(iv[0]), float(iv[1])), rule=rule, profile=spec.profile,
+                config={**_config(spec), "protocol": protocol}, section=SECTIONS["table1"], chapter=CHAPTER,
+                beyond_paper=beyond))
+    return out
+
+
+def claim_verdicts(profile: str = "default", **kwargs) -> list[Verdict]:
+    """The chapter's verdicts for `profile`, from the cached sweep (computed where missing)."""
+    spec, runs, _ = results(profile, **kwargs)
+    return verdicts_from_results(spec, runs)
+
+
+def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
+    """Plain numbers the prose quotes (glued by the notebook): collapse statistics per data set, GD criterion
+    counts, and each Table 1 slope."""
+    out = {"n_train": spec.n_train, "n_test": spec.n_test, "n_seeds": len(spec.seeds),
+           "m_min": min(spec.widths), "m_max": max(spec.widths), "gd_fraction_pct": 100 * spec.gd_fraction,
+           "plateau_tol_pct": 100 * spec.plateau_tol, "plateau_window": spec.plateau_window}
+    for _, r in collapse.iterrows():
+        key = f"{r['dataset']}_{r['arch']}_{'centred' if r['centred'] else 'raw'}"
+        out[f"cos_{key}"] = float(r["mean_cosine"])
+        out[f"erank_{key}"] = float(r["effective_rank"])
+        out[f"top_{key}"] = float(r["top_share"])
+    gd = runs[runs["protocol"] == "gd"]
+    out["gd_reached"] = int(gd["criterion_met"].sum())
+    out["gd_runs"] = int(len(gd))
+    adam = runs[runs["protocol"] == "adam"]
+    out["adam_plateaued"] = int(adam["criterion_met"].sum())
+    out["adam_runs"] = int(len(adam))
+    s = slope_table(runs)
+    for _, r in s.iterrows():
+        key = f"{r['protocol']}_{r['dataset']}_{r['arch']}_{'centred' if r['centred'] else 'raw'}"
+        out[f"slope_{key}"] = float(r["slope"])
+    return out

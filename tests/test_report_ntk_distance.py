@@ -1,0 +1,147 @@
+"""ntkbook.report.ntk_distance: the rules drive every status they can return; tables and verdicts from
+synthetic sweep rows (no training here)."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from ntkbook import claims  # noqa: E402
+from ntkbook.experiments import ntk_distance as nd  # noqa: E402
+from ntkbook.report import ntk_distance as R  # noqa: E402
+
+WIDTHS = (16, 64, 256)
+
+
+def fake_runs(slopes=None, acc=None, seeds=5, noise=0.02, datasets=("mnist", "cifar10"), centred=(False, True)):
+    """Sweep-shaped rows whose distance follows c m^slope with per-seed noise in the slope."""
+    slopes = slopes or {}
+    acc = acc or {}
+    rng = np.random.default_rng(0)
+    rows = []
+    for ds in datasets:
+        for c in centred:
+            for arch in ("relu", "attn"):
+                for protocol in ("adam", "gd"):
+                    s0 = slopes.get((ds, arch, protocol), -0.3)
+                    a = acc.get((ds, arch, protocol), 0.6)
+                    for seed in range(seeds):
+                        s = s0 + noise * rng.normal()
+                        for w in WIDTHS:
+                            rows.append({"dataset": ds, "arch": arch, "centred": c, "protocol": protocol,
+                                         "width": w, "seed": seed, "n_classes": 10, "n_train": 100, "n_test": 200,
+                                         "dist_abs": 5.0 * w**s, "dist_rel_learned": 0.5 * w**s,
+                                         "kernel_dist_final": 0.3 * w**-0.5, "kernel_dist_init": 0.3 * w**-0.5,
+                                         "test_acc": a + 0.01 * rng.normal(), "train_acc": min(1.0, a + 0.2),
+                                         "train_loss": 0.5, "train_loss_init": 2.3, "steps": 100,
+                                         "criterion_met": True, "kernel_steps": 50.0})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def test_mean_interval_and_slope_interval():
+    mean, iv = R.mean_interval([1.0, 2.0, 3.0])
+    # t_{0.975, 2} = 4.30265, sd = 1, n = 3: half-width 4.30265 / sqrt 3 = 2.48414
+    assert mean == 2.0 and iv == pytest.approx((2.0 - 2.48414, 2.0 + 2.48414), abs=1e-5)
+    assert R.mean_interval([]) == (pytest.approx(math.nan, nan_ok=True), None)
+    assert R.mean_interval([1.0])[1] is None
+    assert R.slope_interval([-0.5, -0.45, -0.55])[2] == "decreasing"
+    assert R.slope_interval([0.5, 0.45, 0.55])[2] == "increasing"
+    assert R.slope_interval([-0.5, 0.5, 0.1])[2] == "not resolved"
+    assert R.slope_interval([0.3])[2] == "not resolved"
+
+
+def test_trend_status_reaches_every_status():
+    assert R.trend_status("decreasing", (-0.3, -0.1), trained_everywhere=True) == claims.HOLDS
+    assert R.trend_status("increasing", (-0.3, -0.1), trained_everywhere=True) == claims.DOES_NOT_HOLD
+    assert R.trend_status("increasing", (-0.3, 0.1), trained_everywhere=True) == claims.NOT_RESOLVED
+    assert R.trend_status("increasing", (0.1, 0.3), trained_everywhere=False) == claims.NOT_EVALUABLE
+    assert R.trend_status("increasing", None, trained_everywhere=True) == claims.NOT_EVALUABLE
+    assert R.trend_status("increasing", (0.1, 0.3), trained_everywhere=True, ran=False) == claims.NOT_RUN
+
+
+def test_trained_and_claimed_direction():
+    assert R.trained((0.12, 0.3), 0.1) and not R.trained((0.05, 0.3), 0.1) and not R.trained(None, 0.1)
+    assert R.claimed_direction("non-monotonic, then increasing") == "increasing"
+    assert R.claimed_direction("decreasing") == "decreasing"
+    with pytest.raises(ValueError, match="direction"):
+        R.claimed_direction("flat-ish")
+
+
+# ---------------------------------------------------------------- tables and verdicts from rows
+
+
+def test_slope_table_recovers_the_slopes_with_intervals():
+    runs = fake_runs({("mnist", "attn", "adam"): 0.25})
+    s = R.slope_table(runs)
+    row = s[(s.dataset == "mnist") & (s.arch == "attn") & (s.protocol == "adam") & ~s.centred].iloc[0]
+    assert row["lo"] < 0.25 < row["hi"] and row["direction"] == "increasing" and row["n_seeds"] == 5
+
+
+def test_verdicts_follow_the_measurements():
+    # paper: ReLU decreasing, MLP-Attn increasing. Ours: ReLU decreasing on MNIST (holds), MLP-Attn decreasing on
+    # MNIST (does not hold), MLP-Attn noisy on CIFAR (not resolved), ReLU at chance on CIFAR (not evaluable)
+    runs = fake_runs({("mnist", "attn", "adam"): -0.3, ("cifar10", "attn", "adam"): 0.0},
+                     acc={("cifar10", "relu", "adam"): 0.1})
+    runs.loc[(runs.dataset == "cifar10") & (runs.arch == "attn") & (runs.protocol == "adam"), "dist_abs"] *= \
+        np.exp(np.random.default_rng(1).normal(size=int(((runs.dataset == "cifar10") & (runs.arch == "attn")
+                                                        & (runs.protocol == "adam")).sum())))
+    spec = nd.resolve("default")
+    v = {x.claim: x for x in R.verdicts_from_results(spec, runs)}
+    assert v["table1.trend.mnist.2L-ReLU"].status == claims.HOLDS
+    assert v["table1.trend.mnist.MLP-Attn"].status == claims.DOES_NOT_HOLD
+    assert v["table1.trend.cifar10.MLP-Attn"].status == claims.NOT_RESOLVED
+    assert v["table1.trend.cifar10.2L-ReLU"].status == claims.NOT_EVALUABLE
+    assert v["table1.gd-trend.mnist.2L-ReLU"].beyond_paper and not v["table1.trend.mnist.2L-ReLU"].beyond_paper
+    lo, hi = v["table1.trend.mnist.2L-ReLU"].interval
+    assert lo < v["table1.trend.mnist.2L-ReLU"].ours < hi < 0
+    # a data set the profile did not run
+    v2 = {x.claim: x for x in R.verdicts_from_results(spec, fake_runs(datasets=("mnist",)))}
+    assert v2["table1.trend.cifar10.2L-ReLU"].status == claims.NOT_RUN
+
+
+def test_table1_is_narrow_and_carries_statuses():
+    t = R.table1(fake_runs())
+    assert len(t) == 4 and len(t.columns) <= 8
+    assert set(t["Adam"]) <= set(claims.STATUSES) and set(t["GD"]) <= set(claims.STATUSES)
+    assert t["Paper, m = 16 → 1024 → 4096"].iloc[0].count("→") == 2
+
+
+def test_accuracy_centring_readings_and_criterion_tables():
+    runs = fake_runs(acc={("mnist", "attn", "adam"): 0.1})
+    a = R.table1_accuracy(runs, "adam")
+    assert list(a.columns) == ["Data", "Model", "m = 16", "m = 64", "m = 256", "Train loss"]
+    attn = a[(a.Data == "MNIST") & (a.Model == "MLP-Attn")].iloc[0]
+    assert attn["m = 16"].endswith("✗")
+    c = R.centring_table(runs)
+    assert {"Raw inputs", "Centred inputs"} <= set(c.columns) and len(c) == 8
+    assert "not trained" in c[(c.Data == "MNIST") & (c.Model == "MLP-Attn") & (c.Protocol == "Adam")].iloc[0][
+        "Raw inputs"]
+    d = R.distance_readings_table(runs)
+    assert len(d) == 8 and len(d.columns) == 6
+    g = R.gd_criterion_table(runs)
+    assert set(g["Reached"]) == {"5/5"}
+
+
+def test_chapter_numbers_and_figures():
+    runs = fake_runs()
+    col = pd.DataFrame([{"dataset": "mnist", "centred": False, "arch": "attn", "mean_cosine": 0.99,
+                         "effective_rank": 1.1, "top_share": 0.99, "kappa_ntk": 1e4, "n_train": 100,
+                         "ntk_effective_rank": 1.4, "ntk_top_share": 0.95}])
+    nums = R.chapter_numbers(nd.resolve("default"), runs, col)
+    assert nums["cos_mnist_attn_raw"] == 0.99 and nums["gd_reached"] == nums["gd_runs"]
+    assert R.collapse_table(col).iloc[0]["Mean cosine"] == 0.99
+    from ntkbook.plotting import ntk_distance as P
+
+    fig = P.distance_vs_width(runs)
+    assert len(fig.axes) == 4 and fig.axes[0].get_xlabel().startswith("width")
+    assert len(P.kernel_distance_vs_width(runs).axes) == 2
+    with pytest.raises(ValueError, match="lacks columns"):
+        P.distance_vs_width(runs.drop(columns="centred"))
