@@ -128,8 +128,9 @@ class NtkDistanceSpec(Spec):
         require(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "an integer >= 1",
                 self.batch_size)
         require(self.l2 >= 0, "l2", ">= 0", self.l2)
-        require(self.l2_form in train.L2_FORMS if hasattr(train, "L2_FORMS") else self.l2_form == "w", "l2_form",
-                f"one of {getattr(train, 'L2_FORMS', ('w',))}", self.l2_form)
+        forms = getattr(train, "L2_FORMS", ("w",))
+        require(self.l2_form in forms, "l2_form", f"one of {forms} (the penalty forms ntkbook.train offers)",
+                self.l2_form)
         require(isinstance(self.adam_max_epochs, int) and self.adam_max_epochs >= 1, "adam_max_epochs",
                 "an integer >= 1", self.adam_max_epochs)
         require(isinstance(self.plateau_window, int) and 1 <= self.plateau_window <= self.adam_max_epochs,
@@ -336,6 +337,9 @@ def train_adam(params0, signs, z, t, *, learning_rate: float, batch_size: int, l
     first window with (L_prev - L) < tol L_prev, or at `max_epochs`. Returns (params, epochs, plateaued, L).
     Epoch e shuffles with `train.epoch_key(config, e)`, exactly as `train.train` does.
     """
+    if l2_form not in getattr(train, "L2_FORMS", ("w",)):
+        raise ValueError(f"l2_form {l2_form!r} is not offered by ntkbook.train (forms: "
+                         f"{getattr(train, 'L2_FORMS', ('w',))})")
     kw = {"l2_form": l2_form} if hasattr(train, "L2_FORMS") else {}
     config = train.TrainConfig(epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate, l2=l2,
                                loss="xent", seed=seed, **kw)
