@@ -1,0 +1,114 @@
+"""Chapter 5's figures: power on aligned targets, widths needed by the attention variants, power against fragility.
+
+Every function takes the chapter's tidy frames (`ntkbook.experiments.dual`) or the report's summaries
+(`ntkbook.report.dual`) and returns a matplotlib Figure.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
+KERNEL_STYLE = {"linear": ("linear kernel", "tab:gray", "o"), "G3": ("$G^3$", "tab:blue", "s"),
+                "attn-ntk": ("MLP-Attn NTK", "tab:orange", "^"), "relu-ntk": ("2L-ReLU NTK", "tab:green", "v")}
+
+
+def _band(ax, x, g, label, color, marker):
+    ax.plot(x, g["error"], marker=marker, color=color, label=label)
+    ax.fill_between(x, g["error_low"].clip(lower=1e-6), g["error_high"], color=color, alpha=0.15, linewidth=0)
+
+
+def power_by_mode(power: pd.DataFrame, ridge: float, n: int) -> plt.Figure:
+    """Test error (unexplained energy) against the eigen-index j of the target, one panel per data set, one line
+    per kernel; mean over seeds with its min–max band. power: `power_unit` rows (target "mode")."""
+    sub = power[(power["target"] == "mode") & np.isclose(power["ridge"], ridge) & (power["n"] == n)]
+    datasets = list(dict.fromkeys(sub["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        for kernel, (label, color, marker) in KERNEL_STYLE.items():
+            g = sub[(sub["dataset"] == ds) & (sub["kernel"] == kernel)].groupby("mode")["error"]
+            stats = pd.DataFrame({"error": g.mean(), "error_low": g.min(), "error_high": g.max()})
+            _band(ax, stats.index, stats, label, color, marker)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
+        ax.set_title(DATASET_LABELS.get(ds, ds))
+        ax.set_xlabel("target along eigenvector j of G (1 = top)")
+    axes[0, 0].set_ylabel("test error (unexplained energy)")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def power_by_n(summary: pd.DataFrame) -> plt.Figure:
+    """Test error against the training size n, aligned (solid) and unaligned (dashed) targets, per kernel; one
+    panel per data set. summary: `report.dual.power_summary` (mean and 95% interval over seeds)."""
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        for kernel, (label, color, marker) in KERNEL_STYLE.items():
+            for cls, style in (("aligned", "-"), ("unaligned", "--")):
+                g = summary[(summary["dataset"] == ds) & (summary["kernel"] == kernel) & (summary["class"] == cls)]
+                g = g.sort_values("n")
+                ax.errorbar(g["n"], g["error"], yerr=[g["error"] - g["error_low"].clip(lower=1e-6),
+                                                      g["error_high"] - g["error"]],
+                            color=color, marker=marker, linestyle=style, capsize=2,
+                            label=f"{label}, {cls}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(DATASET_LABELS.get(ds, ds))
+        ax.set_xlabel("training points n")
+    axes[0, 0].set_ylabel("test error (unexplained energy)")
+    axes[0, -1].legend(fontsize=7, ncol=2, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def width_needed(widths: pd.DataFrame, label) -> plt.Figure:
+    """log10 m* (the width where the NTK's error reaches lambda_min of its limit) per model, one dot per seed and
+    the mean; one panel per data set. widths: `report.dual.width_needed`; label: model name -> reader's label."""
+    datasets = list(dict.fromkeys(widths["dataset"]))
+    models = list(dict.fromkeys(widths["model"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 0.38 * len(models) + 1.6),
+                             squeeze=False, sharey=True)
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        sub = widths[widths["dataset"] == ds]
+        for i, model in enumerate(models):
+            v = sub[sub["model"] == model]["log10_m_star"]
+            ax.scatter(v, np.full(len(v), i), color="tab:blue", alpha=0.5, s=18)
+            if len(v):
+                ax.scatter([v.mean()], [i], color="black", marker="|", s=200)
+        ax.set_yticks(range(len(models)), [label(m) for m in models])
+        ax.invert_yaxis()
+        ax.set_title(DATASET_LABELS.get(ds, ds))
+        ax.set_xlabel("log$_{10}$ of the width needed, $m^*$")
+    fig.tight_layout()
+    return fig
+
+
+def power_vs_fragility(summary: pd.DataFrame, label) -> plt.Figure:
+    """Error on aligned targets (lower = more power) against the influence flip rate (higher = more fragile), one
+    point per model variant with its 95% intervals; hollow markers: the model did not learn (not evaluable).
+    summary: `report.dual.variant_summary`; label: model name -> reader's label."""
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.4 * len(datasets), 4.6), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        sub = summary[summary["dataset"] == ds].reset_index(drop=True)
+        for i, r in sub.iterrows():
+            c = colors(i % 10)
+            ax.errorbar(r["flip_rate"], r["aligned_error"],
+                        xerr=[[r["flip_rate"] - r["flip_rate_low"]], [r["flip_rate_high"] - r["flip_rate"]]],
+                        yerr=[[max(r["aligned_error"] - r["aligned_error_low"], 0)],
+                              [r["aligned_error_high"] - r["aligned_error"]]],
+                        fmt="o", color=c, mfc=c if r["evaluable"] else "white", capsize=2,
+                        label=label(r["model"]) + ("" if r["evaluable"] else " (did not learn)"))
+        ax.set_yscale("log")
+        ax.set_xlabel("influence flip rate (fragility)")
+        ax.set_ylabel("test error on aligned targets (lower = more power)")
+        ax.set_title(DATASET_LABELS.get(ds, ds))
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,409 @@
+"""Chapter 5's report layer: the dual implication and the open questions, from `ntkbook.experiments.dual`'s results
+(read through the cache), as summary frames, display tables, glued numbers and verdicts.
+
+Rules (each a function of measured numbers and their 95 % Student-t intervals over seeds; tests drive each to
+every status it can return):
+
+- `power_status`: the paper's power side. With `a` the interval of the mean log error ratio (attention kernel /
+  baseline kernel) over the aligned targets and `u` the same over the unaligned ones: holds if a < 0 and u > 0
+  (better where aligned, worse where not); partly if only one of the two is decided in that direction; does not
+  hold if a > 0 (worse even where aligned) or if u < 0 while a is not < 0; not resolved otherwise.
+- `pair_status`: power and fragility together for MLP-Attn against 2L-ReLU: `p` the interval of the aligned-error
+  gain (relu error - attn error), `f` the flip-rate difference (attn - relu). holds if both are > 0; does not hold
+  if either is < 0; partly if one is > 0 and the other undecided; not resolved if both undecided; not evaluable if
+  either model did not learn (test accuracy interval not above chance).
+- widths: `width_needed` extrapolates the width at which the empirical NTK's error reaches the smallest eigenvalue
+  of its limit, `m* = m_max * (err_eig(m_max))^2` (the error falls as m^(-1/2); `decay_slopes` measures that
+  exponent); decisions compare log10 m* between two models with `ntkbook.claims.trend_rule` (a difference of
+  more than `DECADE_TOL` decades counts as a change).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ntkbook import claims, paper
+from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, PARTLY, Verdict
+from ntkbook.experiments import dual as ex
+
+__all__ = ["CHAPTER", "SECTIONS", "DECADE_TOL", "MODEL_LABELS", "load", "power_status", "pair_status",
+           "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
+           "verdicts_from_results", "claim_verdicts", "chapter_numbers", "power_table", "width_table",
+           "variant_table", "model_label"]
+
+CHAPTER = "05_dual_implication"
+SECTIONS = {"power": "dual-power", "truncation": "dual-truncation", "softmax": "dual-softmax",
+            "depth": "dual-depth", "qkv": "dual-qkv", "pair": "dual-pair"}
+#: a change of width requirement counts when it exceeds this many decades (a factor of 10)
+DECADE_TOL = 1.0
+DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
+MODEL_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn", "qkv": "trainable QKV"}
+KERNEL_LABELS = {"linear": "linear", "G3": "$G^3$", "attn-ntk": "MLP-Attn NTK", "relu-ntk": "2L-ReLU NTK"}
+
+
+def model_label(model: str) -> str:
+    """A model name of `experiments.dual` as a reader's label ("truncated:5" -> "Attn, rank 5")."""
+    if model in MODEL_LABELS:
+        return MODEL_LABELS[model]
+    family, _, value = model.partition(":")
+    return {"truncated": f"Attn, rank {value}", "softmax": f"Softmax, T={value}",
+            "softmax-centred": f"Softmax centred, T={value}", "stacked": f"Attn ×{value} (input G)",
+            "stacked-recomputed": f"Attn ×{value} (recomputed G)"}.get(family, model)
+
+
+def _ds(name: str) -> str:
+    return DATASET_LABELS.get(name, name)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# rules
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _side(iv) -> str:
+    """"below" if the interval lies below 0, "above" if above, "undecided" otherwise (also for None / NaN)."""
+    if iv is None or any(not math.isfinite(v) and not math.isinf(v) for v in iv):
+        return "undecided"
+    lo, hi = iv
+    if hi < 0:
+        return "below"
+    if lo > 0:
+        return "above"
+    return "undecided"
+
+
+def power_status(aligned, unaligned) -> str:
+    """Status of "attention's kernel is better on aligned targets and worse on unaligned ones" from the intervals
+    of the mean log error ratios (attention / baseline) over aligned and unaligned targets (module docstring)."""
+    if aligned is None or unaligned is None:
+        return NOT_EVALUABLE
+    a, u = _side(aligned), _side(unaligned)
+    if a == "below" and u == "above":
+        return HOLDS
+    if a == "above" or (u == "below" and a != "below"):
+        return DOES_NOT_HOLD
+    if a == "below" or u == "above":
+        return PARTLY
+    return NOT_RESOLVED
+
+
+def pair_status(power_gain, flip_gain, *, evaluable: bool = True) -> str:
+    """Status of "the model that is more powerful on aligned targets is also the more malleable" (MLP-Attn vs
+    2L-ReLU) from the intervals of the aligned-error gain and the flip-rate difference (module docstring)."""
+    if not evaluable:
+        return NOT_EVALUABLE
+    p, f = _side(power_gain), _side(flip_gain)
+    if "below" in (p, f):
+        return DOES_NOT_HOLD
+    if p == f == "above":
+        return HOLDS
+    if "above" in (p, f):
+        return PARTLY
+    return NOT_RESOLVED
+
+
+def evaluable(test_accuracy, chance: float) -> bool:
+    """A model has learned when the lower end of its test-accuracy interval over seeds lies above chance."""
+    _, lo, _ = claims.t_interval(test_accuracy)
+    return bool(lo > chance)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# loading and summaries
+# ----------------------------------------------------------------------------------------------------------
+
+
+def load(profile: str = "default", *, cache_dir=None, scheduler=None, data_dir=None, **overrides):
+    """`(spec, {"power", "kernel", "variant"})`: the chapter's results (computed on first call, then cached)."""
+    spec = ex.DualSpec.resolve(profile, **overrides)
+    return spec, ex.sweep(spec, scheduler, data_dir=data_dir, cache_dir=cache_dir)
+
+
+def _ci(values) -> tuple[float, float, float]:
+    return claims.t_interval(list(values))
+
+
+def power_ratios(power: pd.DataFrame, spec: ex.DualSpec, attention: str = "G3", baseline: str = "linear"
+                 ) -> pd.DataFrame:
+    """Per data set and seed at n = max(ns) and the spec's ridge: the mean log error ratio attention / baseline
+    over the aligned (the `top_modes` smallest j) and unaligned (the `bottom_modes` largest j) targets.
+    Columns: dataset, seed, aligned, unaligned (natural logs)."""
+    sub = power[(power["n"] == max(spec.ns)) & np.isclose(power["ridge"], spec.ridge) & (power["target"] == "mode")]
+    modes = sorted(spec.modes)
+    top, bottom = modes[: spec.top_modes], modes[-spec.bottom_modes:]
+    rows = []
+    for (ds, seed), g in sub.groupby(["dataset", "seed"], sort=False):
+        err = g.pivot_table(index="mode", columns="kernel", values="error")
+        logr = np.log(err[attention] / err[baseline])
+        rows.append({"dataset": ds, "seed": int(seed), "aligned": float(logr.loc[top].mean()),
+                     "unaligned": float(logr.loc[bottom].mean())})
+    return pd.DataFrame(rows)
+
+
+def power_summary(power: pd.DataFrame, spec: ex.DualSpec) -> pd.DataFrame:
+    """Mean error and 95 % interval over seeds per (dataset, n, kernel, target class) at the spec's ridge, target
+    class one of "aligned" (top modes), "unaligned" (bottom modes), "labels", "random"; accuracy for labels."""
+    modes = sorted(spec.modes)
+    top, bottom = modes[: spec.top_modes], modes[-spec.bottom_modes:]
+    sub = power[np.isclose(power["ridge"], spec.ridge)].copy()
+    cls = np.where(sub["target"] != "mode", sub["target"],
+                   np.where(sub["mode"].isin(top), "aligned", np.where(sub["mode"].isin(bottom), "unaligned", "middle")))
+    sub["class"] = cls
+    per_seed = sub.groupby(["dataset", "n", "kernel", "class", "seed"], as_index=False)[["error", "accuracy"]].mean()
+    rows = []
+    for keys, g in per_seed.groupby(["dataset", "n", "kernel", "class"], sort=False):
+        m, lo, hi = _ci(g["error"])
+        acc = g["accuracy"].dropna()
+        am, alo, ahi = _ci(acc) if len(acc) else (math.nan, math.nan, math.nan)
+        rows.append(dict(zip(["dataset", "n", "kernel", "class"], keys, strict=True), error=m, error_low=lo,
+                         error_high=hi, accuracy=am, accuracy_low=alo, accuracy_high=ahi))
+    return pd.DataFrame(rows)
+
+
+def width_needed(kernel: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, seed, model): `m_star = m_max err_eig(m_max)^2` (the width where the empirical NTK's operator
+    error would reach lambda_min of its limit, extrapolated with the m^(-1/2) law), `log10_m_star`, kappa_ntk,
+    kappa_linear, and for qkv attn_share / spread at m_max."""
+    rows = []
+    for (ds, seed, model), g in kernel.groupby(["dataset", "seed", "model"], sort=False):
+        last = g.loc[g["width"].idxmax()]
+        m_star = float(last["width"]) * float(last["err_eig"]) ** 2
+        rows.append({"dataset": ds, "seed": int(seed), "model": model, "m_star": m_star,
+                     "log10_m_star": math.log10(m_star), "kappa_ntk": float(last["kappa_ntk"]),
+                     "kappa_linear": float(last["kappa_linear"]), "attn_share": float(last["attn_share"]),
+                     "spread": float(last["spread"])})
+    return pd.DataFrame(rows)
+
+
+def decay_slopes(kernel: pd.DataFrame, column: str = "err_op") -> pd.DataFrame:
+    """Least-squares slope of log `column` against log width per (dataset, seed, model): -1/2 for an error that
+    falls as m^(-1/2) (what `width_needed` assumes), 0 for one that does not fall."""
+    rows = []
+    for (ds, seed, model), g in kernel.groupby(["dataset", "seed", "model"], sort=False):
+        ok = g[column] > 0
+        slope = float(np.polyfit(np.log(g.loc[ok, "width"]), np.log(g.loc[ok, column]), 1)[0]) if ok.sum() >= 2 \
+            else math.nan
+        rows.append({"dataset": ds, "seed": int(seed), "model": model, "column": column, "slope": slope})
+    return pd.DataFrame(rows)
+
+
+def variant_summary(variant: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model): mean and interval of train/test accuracy, flip rate and aligned error, chance, and
+    `evaluable` (the model learned: test accuracy interval above chance)."""
+    rows = []
+    for (ds, model), g in variant.groupby(["dataset", "model"], sort=False):
+        row = {"dataset": ds, "model": model, "chance": float(g["chance"].max())}
+        for col in ("train_accuracy", "test_accuracy", "flip_rate", "aligned_error", "spearman"):
+            m, lo, hi = _ci(g[col])
+            row.update({col: m, f"{col}_low": lo, f"{col}_high": hi})
+        row["evaluable"] = evaluable(g["test_accuracy"], row["chance"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# verdicts
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _diff_interval(frame: pd.DataFrame, a: str, b: str, value: str, by=("dataset", "seed")) -> dict:
+    """{dataset: (mean, low, high)} of the per-seed difference value(a) - value(b) (paired by seed)."""
+    out = {}
+    piv = frame.pivot_table(index=list(by), columns="model", values=value)
+    if a not in piv or b not in piv:
+        return out
+    diff = (piv[a] - piv[b]).dropna()
+    for ds, g in diff.groupby(level=0):
+        if len(g) >= 2:
+            out[ds] = _ci(g.values)
+    return out
+
+
+def _config(spec: ex.DualSpec, *knobs) -> tuple:
+    return claims.config_items({k: getattr(spec, k) for k in knobs})
+
+
+def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
+    """Every verdict of the chapter from its results (see the module docstring for the rules)."""
+    out: list[Verdict] = []
+    dual_text = paper.statement("dual")
+    pw_cfg = _config(spec, "ns", "n_ref", "n_test", "modes", "top_modes", "bottom_modes", "noise", "ridge", "seeds")
+    for attention, baseline, beyond in (("G3", "linear", False), ("attn-ntk", "relu-ntk", True)):
+        ratios = power_ratios(res["power"], spec, attention, baseline)
+        for ds, g in ratios.groupby("dataset", sort=False):
+            a, u = _ci(g["aligned"]), _ci(g["unaligned"])
+            out.append(Verdict(
+                claim=f"dual.power.{attention}.{ds}",
+                statement=(f"{_ds(ds)}: kernel regression with {KERNEL_LABELS[attention]} has a lower test error than "
+                           f"with the {KERNEL_LABELS[baseline]} kernel on targets along the top eigenvectors of G "
+                           "and a higher one on targets along the bottom eigenvectors"),
+                status=power_status(a[1:], u[1:]),
+                paper_value=None if beyond else dual_text.text,
+                ours=math.exp(a[0]), interval=(math.exp(a[1]), math.exp(a[2])),
+                rule=("ours: error ratio on the aligned targets (geometric mean, 95% t-interval over seeds); holds "
+                      "if that interval lies below 1 and the unaligned ratio's above 1"),
+                profile=spec.profile, config=pw_cfg, section=SECTIONS["power"], chapter=CHAPTER,
+                beyond_paper=beyond))
+    var = res["variant"]
+    if len(var):
+        summ = variant_summary(var)
+        power_gain = _diff_interval(var, "relu", "attn", "aligned_error")
+        flip_gain = _diff_interval(var, "attn", "relu", "flip_rate")
+        for ds in spec.mal_datasets:
+            s = summ[summ["dataset"] == ds].set_index("model")
+            ok = all(m in s.index and bool(s.loc[m, "evaluable"]) for m in ("relu", "attn"))
+            p, f = power_gain.get(ds), flip_gain.get(ds)
+            out.append(Verdict(
+                claim=f"dual.pair.{ds}",
+                statement=(f"{_ds(ds)}: MLP-Attn has both the lower error on aligned targets and the higher influence "
+                           "flip rate than 2L-ReLU"),
+                status=pair_status(None if p is None else p[1:], None if f is None else f[1:], evaluable=ok),
+                paper_value=dual_text.text, ours=None if f is None else f[0],
+                interval=None if f is None else f[1:],
+                rule=("ours: flip-rate difference MLP-Attn - 2L-ReLU (95% t-interval over seeds); holds if it and the "
+                      "aligned-error gain 2L-ReLU - MLP-Attn both lie above 0; not evaluable unless both models' "
+                      "test accuracy lies above chance"),
+                profile=spec.profile, config=_config(spec, "n_train", "width", "epochs", "eps", "steps", "tau", "seeds"),
+                section=SECTIONS["pair"], chapter=CHAPTER))
+    wn = width_needed(res["kernel"])
+    k_cfg = _config(spec, "n_kernel", "widths", "seeds")
+    logm = wn.rename(columns={"log10_m_star": "value"})
+    comparisons = []
+    ranks = sorted(r for r in spec.ranks if r <= spec.n_kernel)
+    if ranks:
+        comparisons.append(("truncation", f"truncated:{ranks[0]}", "attn", "decreasing", False, "truncation",
+                            f"attention truncated to rank {ranks[0]} needs a width at least ten times smaller than "
+                            "MLP-Attn to approach its kernel"))
+    deep = [k for k in spec.depths if k > 1]
+    if deep:
+        comparisons.append(("depth", f"stacked:{deep[0]}", "attn", "increasing", False, "depth",
+                            f"{deep[0]} stacked linearized-attention layers need a width at least ten times larger "
+                            "than one layer to approach their kernel"))
+    t_max = max(spec.temperatures)
+    for fam in ("softmax", "softmax-centred"):
+        comparisons.append((fam, f"{fam}:{ex._num(t_max)}", "relu", "increasing", True, "softmax",
+                            f"{model_label(f'{fam}:{ex._num(t_max)}')} attention needs a width at least ten times "
+                            "larger than 2L-ReLU to approach its kernel"))
+    for key, model, ref, claimed, beyond, section, text in comparisons:
+        d = _diff_interval(logm, model, ref, "value")
+        for ds in spec.datasets:
+            iv = d.get(ds)
+            paper_text = None if beyond else paper.statement(key).text
+            out.append(Verdict(
+                claim=f"open.{key}.{ds}", statement=f"{_ds(ds)}: {text}",
+                status=claims.trend_rule(claimed, None if iv is None else iv[1:], tol=DECADE_TOL),
+                paper_value=paper_text, ours=None if iv is None else iv[0], interval=None if iv is None else iv[1:],
+                rule=(f"ours: log10 of the width ratio m*({model_label(model)}) / m*({model_label(ref)}), "
+                      f"m* = m_max err(m_max)^2 relative to lambda_min (95% t-interval over seeds); a change counts "
+                      f"beyond {DECADE_TOL:g} decade"),
+                profile=spec.profile, config=k_cfg, section=SECTIONS[section], chapter=CHAPTER, beyond_paper=beyond))
+    q = wn[wn["model"] == "qkv"]
+    for ds, g in q.groupby("dataset", sort=False):
+        share = _ci(g["attn_share"] - 0.5)
+        out.append(Verdict(
+            claim=f"open.qkv.{ds}",
+            statement=(f"{_ds(ds)}: with trainable Q, K, V at standard initialisation, the attention parameters carry "
+                       "most of the NTK at the largest width, a part that does not become deterministic with width"),
+            status=claims.trend_rule("increasing", share[1:]),
+            paper_value=None, ours=share[0] + 0.5, interval=(share[1] + 0.5, share[2] + 0.5),
+            rule=("ours: share ||Theta_QKV||_F / ||Theta||_F at the largest width (95% t-interval over seeds); holds "
+                  "if it lies above 1/2"),
+            profile=spec.profile, config=k_cfg, section=SECTIONS["qkv"], chapter=CHAPTER, beyond_paper=True))
+    return out
+
+
+def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
+    """The chapter's verdicts for `profile` (results through the cache: cheap after the chapter ran)."""
+    spec, res = load(profile, cache_dir=cache_dir, **overrides)
+    return verdicts_from_results(spec, res)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# numbers for the prose and display tables
+# ----------------------------------------------------------------------------------------------------------
+
+
+def chapter_numbers(spec: ex.DualSpec, res: dict) -> dict:
+    """Plain numbers the prose quotes (glued): sizes, power ratios, widths needed, accuracies."""
+    out = {"n_max": int(max(spec.ns)), "n_ref": spec.n_ref, "n_test": spec.n_test, "noise": spec.noise,
+           "ridge": spec.ridge, "n_seeds": len(spec.seeds), "top_modes": spec.top_modes,
+           "bottom_modes": spec.bottom_modes, "n_kernel": spec.n_kernel, "width_max": int(max(spec.widths)),
+           "n_train": spec.n_train, "width": spec.width, "epochs": spec.epochs, "eps": spec.eps,
+           "rank_min": int(min(spec.ranks)), "t_max": float(max(spec.temperatures)),
+           "depth": int(max(spec.depths))}
+    ratios = power_ratios(res["power"], spec)
+    for ds, g in ratios.groupby("dataset"):
+        out[f"{ds}_aligned_ratio"] = float(math.exp(g["aligned"].mean()))
+        out[f"{ds}_unaligned_ratio"] = float(math.exp(g["unaligned"].mean()))
+    wn = width_needed(res["kernel"]).groupby(["dataset", "model"])["log10_m_star"].mean()
+    for (ds, model), v in wn.items():
+        out[f"{ds}_log10_m_star_{model.replace(':', '_').replace('.', 'p').replace('-', '_')}"] = float(v)
+    slopes = decay_slopes(res["kernel"])
+    pf = slopes[slopes["model"] != "qkv"]["slope"]
+    out["slope_min"], out["slope_max"] = float(pf.min()), float(pf.max())
+    if len(res["variant"]):
+        vs = variant_summary(res["variant"])
+        for _, r in vs.iterrows():
+            key = r["model"].replace(":", "_").replace(".", "p").replace("-", "_")
+            out[f"{r['dataset']}_test_acc_{key}"] = float(r["test_accuracy"])
+            out[f"{r['dataset']}_flip_{key}"] = float(r["flip_rate"])
+        out["n_not_evaluable"] = int((~vs["evaluable"]).sum())
+    return out
+
+
+def _fmt_ci(m, lo, hi, digits: int = 3) -> str:
+    if not math.isfinite(m):
+        return "–"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{m:.{digits}g}"
+    return f"{m:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def power_table(power: pd.DataFrame, spec: ex.DualSpec) -> pd.DataFrame:
+    """Display: per data set and kernel at n = max(ns), the test error on aligned / unaligned / random targets and
+    the accuracy on the real labels (mean [95% interval] over seeds)."""
+    s = power_summary(power, spec)
+    s = s[s["n"] == max(spec.ns)]
+    rows = []
+    for (ds, kernel), g in s.groupby(["dataset", "kernel"], sort=False):
+        g = g.set_index("class")
+        row = {"data set": _ds(ds), "kernel": KERNEL_LABELS[kernel]}
+        for cls, name in (("aligned", "error, aligned"), ("unaligned", "error, unaligned"),
+                          ("random", "error, random labels")):
+            row[name] = _fmt_ci(g.loc[cls, "error"], g.loc[cls, "error_low"], g.loc[cls, "error_high"])
+        row["accuracy, real labels"] = _fmt_ci(g.loc["labels", "accuracy"], g.loc["labels", "accuracy_low"],
+                                               g.loc["labels", "accuracy_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def width_table(kernel: pd.DataFrame) -> pd.DataFrame:
+    """Display: per data set and model, κ of the induced linear kernel and of the NTK, and log10 m* (mean over
+    seeds with its range)."""
+    wn = width_needed(kernel)
+    rows = []
+    for (ds, model), g in wn.groupby(["dataset", "model"], sort=False):
+        rows.append({"data set": _ds(ds), "model": model_label(model),
+                     "κ(linear kernel)": f"{g['kappa_linear'].median():.3g}" if g["kappa_linear"].notna().all() else "–",
+                     "κ(NTK)": f"{g['kappa_ntk'].median():.3g}",
+                     "log10 m*": f"{g['log10_m_star'].mean():.1f} ({g['log10_m_star'].min():.1f}–"
+                                 f"{g['log10_m_star'].max():.1f})"})
+    return pd.DataFrame(rows)
+
+
+def variant_table(variant: pd.DataFrame) -> pd.DataFrame:
+    """Display: per model, train / test accuracy, flip rate and aligned error (mean [95% interval]), learned?"""
+    vs = variant_summary(variant)
+    rows = []
+    for _, r in vs.iterrows():
+        rows.append({"data set": _ds(r["dataset"]), "model": model_label(r["model"]),
+                     "train acc.": f"{r['train_accuracy']:.2f}",
+                     "test acc.": _fmt_ci(r["test_accuracy"], r["test_accuracy_low"], r["test_accuracy_high"], 2),
+                     "chance": f"{r['chance']:.2f}",
+                     "flip rate": _fmt_ci(r["flip_rate"], r["flip_rate_low"], r["flip_rate_high"], 2),
+                     "error, aligned": _fmt_ci(r["aligned_error"], r["aligned_error_low"], r["aligned_error_high"], 2),
+                     "learned": "yes" if r["evaluable"] else "no"})
+    return pd.DataFrame(rows)

@@ -1,0 +1,154 @@
+"""ntkbook.report.dual: every rule driven to each status it can return; summaries on hand-made frames."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ntkbook import claims
+from ntkbook.experiments import dual as ex
+from ntkbook.report import dual as rd
+
+BELOW, ABOVE, OPEN = (-2.0, -1.0), (1.0, 2.0), (-1.0, 1.0)
+
+
+@pytest.mark.parametrize("aligned,unaligned,status", [
+    (BELOW, ABOVE, claims.HOLDS),
+    (BELOW, OPEN, claims.PARTLY),
+    (OPEN, ABOVE, claims.PARTLY),
+    (ABOVE, ABOVE, claims.DOES_NOT_HOLD),
+    (OPEN, BELOW, claims.DOES_NOT_HOLD),
+    (BELOW, BELOW, claims.PARTLY),
+    (OPEN, OPEN, claims.NOT_RESOLVED),
+    (None, ABOVE, claims.NOT_EVALUABLE),
+])
+def test_power_status(aligned, unaligned, status):
+    assert rd.power_status(aligned, unaligned) == status
+
+
+@pytest.mark.parametrize("power,flip,ok,status", [
+    (ABOVE, ABOVE, True, claims.HOLDS),
+    (ABOVE, OPEN, True, claims.PARTLY),
+    (OPEN, ABOVE, True, claims.PARTLY),
+    (BELOW, ABOVE, True, claims.DOES_NOT_HOLD),
+    (ABOVE, BELOW, True, claims.DOES_NOT_HOLD),
+    (OPEN, OPEN, True, claims.NOT_RESOLVED),
+    (ABOVE, ABOVE, False, claims.NOT_EVALUABLE),
+    (None, None, True, claims.NOT_RESOLVED),
+])
+def test_pair_status(power, flip, ok, status):
+    assert rd.pair_status(power, flip, evaluable=ok) == status
+
+
+def test_evaluable_needs_the_interval_above_chance():
+    assert rd.evaluable([0.8, 0.82, 0.79], 0.11)
+    assert not rd.evaluable([0.12, 0.10, 0.11], 0.11)
+    assert not rd.evaluable([0.05, 0.9], 0.11)  # two seeds far apart: the interval reaches below chance
+
+
+def _spec():
+    return ex.DualSpec.resolve("quick")
+
+
+def _power_frame(aligned_ratio: float, unaligned_ratio: float, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """G3 errors = linear errors times the given ratios on the top / bottom modes of the quick spec."""
+    spec = _spec()
+    rows = []
+    rng = np.random.default_rng(0)
+    for seed in seeds:
+        for j, mode in enumerate(sorted(spec.modes)):
+            base = 0.3 * (1 + 0.05 * rng.standard_normal())
+            ratio = aligned_ratio if j < spec.top_modes else unaligned_ratio
+            for kernel, err in (("linear", base), ("G3", base * ratio * (1 + 0.01 * rng.standard_normal())),
+                                ("attn-ntk", base), ("relu-ntk", base)):
+                rows.append({"dataset": "mnist", "seed": seed, "n": max(spec.ns), "kernel": kernel, "target": "mode",
+                             "mode": mode, "ridge": spec.ridge, "error": err, "accuracy": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_power_ratios_recover_the_planted_ratios():
+    r = rd.power_ratios(_power_frame(0.1, 3.0), _spec())
+    assert np.allclose(np.exp(r["aligned"]), 0.1, rtol=0.05)
+    assert np.allclose(np.exp(r["unaligned"]), 3.0, rtol=0.05)
+
+
+def test_width_needed_extrapolates_with_the_square_law():
+    k = pd.DataFrame({"dataset": "mnist", "seed": 0, "model": "attn", "width": [16, 64, 256],
+                      "err_op": [0.4, 0.2, 0.1], "err_eig": [400.0, 200.0, 100.0], "kappa_ntk": 1e3,
+                      "kappa_linear": 1e6, "rank_linear": 10, "attn_share": np.nan, "spread": np.nan})
+    w = rd.width_needed(k)
+    assert math.isclose(w["m_star"].iloc[0], 256 * 100.0**2)
+    s = rd.decay_slopes(k)
+    assert math.isclose(s["slope"].iloc[0], -0.5, rel_tol=1e-9)
+
+
+def _kernel_frame(trunc_shift: float, seeds=(0, 1, 2)):
+    """kernel rows whose log10 m* of truncated:5 is attn's plus trunc_shift (decades), with a little seed noise."""
+    spec = _spec()
+    rows = []
+    for seed in seeds:
+        for model, shift in (("relu", -4.0), ("attn", 0.0), (f"truncated:{min(spec.ranks)}", trunc_shift),
+                             ("softmax:1", 1.0), ("softmax-centred:1", -2.0), ("stacked:2", 2.0),
+                             ("stacked-recomputed:2", 3.0), ("qkv", 0.0)):
+            e = math.sqrt(10 ** (8 + shift + 0.05 * seed) / 128)
+            for m in (16, 128):
+                rows.append({"dataset": "mnist", "seed": seed, "model": model, "width": m, "err_op": 0.1,
+                             "err_eig": e, "kappa_ntk": 1e3, "kappa_linear": 1e6, "rank_linear": 5,
+                             "attn_share": 0.99 if model == "qkv" else np.nan,
+                             "spread": 0.8 if model == "qkv" else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _variant_frame(attn_acc=0.4, attn_flip=0.3, relu_flip=0.1):
+    rows = []
+    for seed, eps in zip((0, 1), (0.01, -0.01), strict=True):
+        rows.append({"dataset": "mnist", "seed": seed, "model": "relu", "train_accuracy": 0.9,
+                     "test_accuracy": 0.8 + eps, "chance": 0.11, "flip_rate": relu_flip + eps, "spearman": 0.5,
+                     "topk_overlap": 0.5, "attack_gain": 1.0, "aligned_error": 0.05 + eps / 10, "seconds": 1.0})
+        rows.append({"dataset": "mnist", "seed": seed, "model": "attn", "train_accuracy": 0.5,
+                     "test_accuracy": attn_acc + eps, "chance": 0.11, "flip_rate": attn_flip + eps, "spearman": 0.5,
+                     "topk_overlap": 0.5, "attack_gain": 1.0, "aligned_error": 0.01 + eps / 10, "seconds": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_follow_the_planted_results():
+    spec = _spec()
+    res = {"power": _power_frame(0.1, 3.0), "kernel": _kernel_frame(-2.0), "variant": _variant_frame()}
+    v = {x.claim: x for x in rd.verdicts_from_results(spec, res)}
+    assert v["dual.power.G3.mnist"].status == claims.HOLDS
+    assert not v["dual.power.G3.mnist"].beyond_paper and v["dual.power.attn-ntk.mnist"].beyond_paper
+    assert v["dual.pair.mnist"].status == claims.HOLDS
+    assert v["open.truncation.mnist"].status == claims.HOLDS  # two decades fewer
+    assert v["open.depth.mnist"].status == claims.HOLDS  # two decades more
+    assert v["open.softmax.mnist"].status == claims.HOLDS  # five decades above relu
+    assert v["open.qkv.mnist"].status == claims.HOLDS
+    assert all(x.chapter == rd.CHAPTER and x.section in rd.SECTIONS.values() for x in v.values())
+
+    res = {"power": _power_frame(3.0, 3.0), "kernel": _kernel_frame(0.3), "variant": _variant_frame(attn_flip=0.05)}
+    v = {x.claim: x for x in rd.verdicts_from_results(spec, res)}
+    assert v["dual.power.G3.mnist"].status == claims.DOES_NOT_HOLD
+    assert v["open.truncation.mnist"].status == claims.DOES_NOT_HOLD  # within a decade: no restoration
+    assert v["dual.pair.mnist"].status == claims.DOES_NOT_HOLD
+
+    res = {"power": _power_frame(0.1, 3.0), "kernel": _kernel_frame(-2.0), "variant": _variant_frame(attn_acc=0.11)}
+    v = {x.claim: x for x in rd.verdicts_from_results(spec, res)}
+    assert v["dual.pair.mnist"].status == claims.NOT_EVALUABLE  # MLP-Attn at chance
+
+
+def test_display_tables_and_numbers_have_no_index_columns_and_plain_values():
+    spec = _spec()
+    res = {"power": _power_frame(0.1, 3.0), "kernel": _kernel_frame(-2.0), "variant": _variant_frame()}
+    t = rd.variant_table(res["variant"])
+    assert list(t["model"]) == ["2L-ReLU", "MLP-Attn"] and set(t["learned"]) == {"yes"}
+    w = rd.width_table(res["kernel"])
+    assert "Attn, rank 5" in set(w["model"])
+    nums = rd.chapter_numbers(spec, res)
+    assert all(isinstance(v, int | float) for v in nums.values())
+    assert math.isclose(nums["mnist_aligned_ratio"], 0.1, rel_tol=0.05)
+
+
+def test_model_labels():
+    assert rd.model_label("relu") == "2L-ReLU"
+    assert rd.model_label("truncated:20") == "Attn, rank 20"
+    assert rd.model_label("softmax-centred:10") == "Softmax centred, T=10"
