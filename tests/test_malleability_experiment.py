@@ -198,6 +198,8 @@ def test_ratio_interval():
     assert M.ratio_interval([0.1, 0.2], [0.0, 0.0])[0] == np.inf
     assert np.isnan(M.ratio_interval([0.0, 0.0], [0.0, 0.0])[0])
     assert M.ratio_interval([0.1], [0.2, 0.3])[2] == np.inf  # one seed: no interval
+    r, lo, hi = M.ratio_interval([0.1, 0.2, 0.1], [0.0, 0.05, 0.0])  # some draws have no 2L-ReLU flips
+    assert r == pytest.approx(8.0) and 0 < lo < r and hi == np.inf
     assert M.ratio_interval([0.3, 0.4], [0.1, 0.2]) == M.ratio_interval([0.3, 0.4], [0.1, 0.2])  # seeded
 
 

@@ -22,6 +22,8 @@ def test_configuration_status_reaches_every_status():
     assert R.configuration_status(True, 0.5, 0.3, 1.5, CLAIM) == claims.DOES_NOT_HOLD
     assert R.configuration_status(True, 3.0, 1.0, 12.0, CLAIM) == claims.NOT_RESOLVED
     assert R.configuration_status(True, float("nan"), 0.0, 1.0, CLAIM) == claims.NOT_EVALUABLE
+    assert R.configuration_status(True, math.inf, 1.0, math.inf, CLAIM) == claims.NOT_RESOLVED  # 2L-ReLU never flips
+    assert R.configuration_status(True, math.inf, 12.0, math.inf, CLAIM) == claims.PARTLY
 
 
 def test_grid_status():
@@ -112,6 +114,8 @@ def test_summary_tables_and_verdicts():
     assert all(v.chapter == R.CHAPTER for v in verdicts)
     nums = R.chapter_numbers(configs)
     assert nums["mnist_deciding"] == "influence reading" and nums["paper_low_mnist"] == paper.RATIO_CLAIMS["mnist"][0]
+    assert nums["cifar10_status"] == claims.NOT_RUN and math.isnan(nums["cifar10_literal_ratio"])
+    assert nums["adv_mnist_status"] == claims.NOT_RUN
     assert all(type(v) in (int, float, str, bool) for v in nums.values())
 
 
@@ -131,3 +135,40 @@ def test_poisoning_table_from_rates():
     row = tab.iloc[0]
     assert row["2L-ReLU beats control"] == claims.HOLDS and row["MLP-Attn easier"] == claims.DOES_NOT_HOLD
     assert np.all([isinstance(v, str) for v in tab.filter(like="%").iloc[0][1:]])
+
+
+def test_a_choice_that_moves_the_direction_decides():
+    configs = _configs()
+    # the claim never holds, but protocol a puts MLP-Attn above 1x and protocol b below
+    configs["ratio"] = np.where(configs.protocol == "a", 2.0, 0.5)
+    configs["ratio_low"], configs["ratio_high"] = configs.ratio * 0.9, configs.ratio * 1.1
+    configs.loc[~configs.evaluable, ["ratio", "ratio_low", "ratio_high"]] = math.nan
+    dec = R.deciding_choices(R.curve(configs, "mnist"))
+    decides = dec.groupby("choice").decides.first()
+    assert decides["protocol"] and not decides["reading"]
+    assert (dec.holds == 0).all()
+    assert dec[(dec.choice == "protocol") & (dec.value == "a")].share_above.iloc[0] == 1.0
+
+
+def test_figures_have_labelled_axes_and_the_claim_band():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ntkbook.plotting import malleability as P
+
+    configs = _configs()
+    configs.loc[0, ["ratio", "ratio_low", "ratio_high"]] = [math.inf, 2.0, math.inf]
+    configs.loc[1, ["ratio", "ratio_low", "ratio_high"]] = [0.0, 0.0, 0.5]
+    cur = R.curve(configs, "mnist")
+    fig = P.specification_curve(cur, claimed=CLAIM, choices=list(M.CHOICES), choice_labels=R.CHOICE_LABELS,
+                                value_labels=R.VALUE_LABELS)
+    top, bottom = fig.get_axes()
+    assert top.get_yscale() == "log" and top.get_ylim()[0] > 0 and top.get_ylabel()
+    assert len(bottom.get_yticks()) == 6  # l2_form, reading, protocol: two values each
+    rates = pd.DataFrame([{"task": "mnist-3v8", "arch": a, "fraction": f, "perturbation": k, "protocol": "a",
+                           "rate": 0.5, "low": 0.3, "high": 0.7} for a in ("relu", "attn") for f in (0.05, 0.2)
+                          for k in ("pgd", "random")])
+    ax = P.poisoning_success(rates).get_axes()[0]
+    assert ax.get_ylim() == (0.0, 100.0) and ax.get_xlabel() and len(ax.lines) >= 4
+    with pytest.raises(ValueError, match="nothing to plot"):
+        P.specification_curve(cur.iloc[0:0])

@@ -517,7 +517,8 @@ def ratio_interval(attn, relu, *, level: float = 0.95, resamples: int = 4000, se
     boot_r = r[rng.integers(0, r.size, (resamples, r.size))].mean(axis=1)
     q = quotient(boot_a, boot_r)
     q = np.where(np.isnan(q), 1.0, q)  # 0/0: neither model flips in this draw; no evidence either way
-    lo, hi = np.quantile(q, [0.5 - level / 2, 0.5 + level / 2])
+    # inverted_cdf picks order statistics (no interpolation), so an infinite draw gives an infinite bound, not NaN
+    lo, hi = np.quantile(q, [0.5 - level / 2, 0.5 + level / 2], method="inverted_cdf")
     return ratio, float(lo), float(hi)
 
 

@@ -24,7 +24,8 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
 
     Top: the MLP-Attn / 2L-ReLU ratio of mean flip rates with its 95 % interval, on a log axis (a ratio is
     positive), coloured by status, the claimed range shaded, 1× dashed; the paper's literal reading marked ◆;
-    not-evaluable configurations as grey crosses on the lower edge. Bottom: one row per choice, a dot at the value
+    not-evaluable configurations as grey crosses on the lower edge; an infinite ratio (2L-ReLU never flips) as a
+    triangle at the upper edge, a zero ratio (MLP-Attn never flips) at the lower edge. Bottom: one row per choice, a dot at the value
     each configuration uses. `cur`: `ntkbook.report.malleability.curve` (columns ratio, ratio_low, ratio_high,
     evaluable, status, literal and the choices).
     """
@@ -48,7 +49,17 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
         ax.axhspan(claimed[0], claimed[1], color="#c9ecd3", alpha=0.6, label=f"paper: {claimed[0]:g}–{claimed[1]:g}×")
     ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
     for i, (_, r) in enumerate(cur.iterrows()):
-        if not r.evaluable or not math.isfinite(r.ratio) or r.ratio <= 0:
+        if r.evaluable and r.ratio == math.inf:  # 2L-ReLU never flips: an arrow at the top, interval from its low end
+            colour = STATUS_COLOURS.get(r.status, ("k",))[0]
+            ax.vlines(i, max(r.ratio_low, lo_axis), hi_axis, color=colour, lw=1.2)
+            ax.plot(i, hi_axis / 1.15, marker="^", color=colour, ms=6)
+            continue
+        if r.evaluable and r.ratio == 0:  # MLP-Attn never flips: an arrow at the bottom
+            colour = STATUS_COLOURS.get(r.status, ("k",))[0]
+            ax.vlines(i, lo_axis, min(r.ratio_high, hi_axis), color=colour, lw=1.2)
+            ax.plot(i, lo_axis * 1.15, marker="v", color=colour, ms=6)
+            continue
+        if not r.evaluable or not math.isfinite(r.ratio):
             ax.plot(i, lo_axis * 1.15, marker="x", color="0.55", ms=5)
             continue
         colour = STATUS_COLOURS[r.status][0] if r.status in STATUS_COLOURS else "k"

@@ -48,9 +48,13 @@ VALUE_LABELS = {"xent": "cross-entropy", "mse": "MSE", "w": "λ‖W‖²", "w-w0
 
 def configuration_status(evaluable: bool, ratio: float, low: float, high: float, claimed) -> str:
     """One configuration's status: "not evaluable" unless both models learned (`evaluable`), else
-    `claims.ratio_rule(ratio, (low, high), claimed)` ("not evaluable" there too when the ratio is not finite)."""
+    `claims.ratio_rule(ratio, (low, high), claimed)`; an infinite ratio (2L-ReLU never flips, MLP-Attn does) counts
+    as larger than any claim, its interval deciding between "not resolved" and "partly"; a NaN ratio (neither model
+    flips) is "not evaluable"."""
     if not evaluable:
         return claims.NOT_EVALUABLE
+    if ratio == math.inf:  # 2L-ReLU never flips, MLP-Attn does: beyond every finite ratio, the interval decides
+        ratio = 1e300
     return claims.ratio_rule(ratio, (low, high), claimed)
 
 
@@ -139,36 +143,43 @@ def curve(configs: pd.DataFrame, task: str, training: str = "standard", claimed=
 
 
 def deciding_choices(cur: pd.DataFrame) -> pd.DataFrame:
-    """Which choices decide the outcome: per choice and value, the evaluable configurations, how many hold, the
-    share holding and the median ratio; `spread` (per choice: largest minus smallest share over its values) and
-    `decides` (spread >= `DECIDES`). Choices with a single value in the grid are left out."""
-    ev = cur[cur.evaluable]
+    """Which choices decide the outcome. Per choice and value, over the evaluable configurations: how many there
+    are, how many hold the claim (`share`), how many have MLP-Attn flipping more with the whole ratio interval above
+    1 (`share_above`), and the median ratio. Per choice, `spread` is the largest change of either share between
+    two of its values and `decides` is `spread >= DECIDES`. Choices with a single value in the grid are left out."""
+    ev = cur[cur.status != claims.NOT_EVALUABLE]
     rows = []
     for choice in mx.CHOICES:
         values = sorted(cur[choice].unique(), key=str)
         if len(values) < 2:
             continue
-        shares = []
+        block = []
         for v in values:
             g = ev[ev[choice] == v]
             held = int((g.status == claims.HOLDS).sum())
-            share = held / len(g) if len(g) else float("nan")
-            shares.append(share)
-            rows.append({"choice": choice, "value": v, "configurations": len(g), "holds": held, "share": share,
-                         "median_ratio": float(g.ratio.median()) if len(g) else float("nan")})
-        finite = [s for s in shares if math.isfinite(s)]
-        spread = max(finite) - min(finite) if len(finite) >= 2 else float("nan")
-        for r in rows[-len(values):]:
-            r["spread"], r["decides"] = spread, bool(math.isfinite(spread) and spread >= DECIDES)
-    return pd.DataFrame(rows, columns=["choice", "value", "configurations", "holds", "share", "median_ratio",
-                                       "spread", "decides"])
+            above = int((g.ratio_low > 1).sum())
+            block.append({"choice": choice, "value": v, "configurations": len(g), "holds": held,
+                          "share": held / len(g) if len(g) else float("nan"), "above": above,
+                          "share_above": above / len(g) if len(g) else float("nan"),
+                          "median_ratio": float(g.ratio.median()) if len(g) else float("nan")})
+        spreads = []
+        for key in ("share", "share_above"):
+            finite = [b[key] for b in block if math.isfinite(b[key])]
+            if len(finite) >= 2:
+                spreads.append(max(finite) - min(finite))
+        spread = max(spreads) if spreads else float("nan")
+        for b in block:
+            b["spread"], b["decides"] = spread, bool(math.isfinite(spread) and spread >= DECIDES)
+        rows += block
+    return pd.DataFrame(rows, columns=["choice", "value", "configurations", "holds", "share", "above",
+                                       "share_above", "median_ratio", "spread", "decides"])
 
 
 def curve_summary(cur: pd.DataFrame) -> dict:
-    """Numbers of one curve: configurations, evaluable ones, how many hold / partly / do not hold / not resolved,
+    """Numbers of one curve: configurations, evaluable ones (both models learned and a defined ratio), how many hold / partly / do not hold / not resolved,
     the share holding, the median and range of the evaluable ratios, the grid status, the literal row's ratio,
     interval and status (NaN / "not run" when absent)."""
-    ev = cur[cur.evaluable]
+    ev = cur[cur.status != claims.NOT_EVALUABLE]
     lit = cur[cur.literal]
     counts = {s: int((ev.status == s).sum()) for s in claims.STATUSES}
     out = {
@@ -227,12 +238,13 @@ def curve_table(cur: pd.DataFrame) -> pd.DataFrame:
 
 
 def deciding_table(dec: pd.DataFrame) -> pd.DataFrame:
-    """`deciding_choices` for display: choice, value, configurations, holding (count and %), median ratio, and
-    whether the choice decides."""
+    """`deciding_choices` for display: choice, value, configurations, holding (count and %), share with MLP-Attn
+    above 1× (%), median ratio, and whether the choice decides."""
     out = pd.DataFrame({
         "choice": dec.choice.map(CHOICE_LABELS), "value": dec.value.map(lambda v: VALUE_LABELS.get(v, v)),
         "evaluable configs": dec.configurations, "claim holds": dec.holds,
-        "share holding %": (100 * dec.share).round(0), "median ratio": dec.median_ratio.round(2),
+        "share holding %": (100 * dec.share).round(0), "MLP-Attn above 1× %": (100 * dec.share_above).round(0),
+        "median ratio": dec.median_ratio.round(2),
         "decides": dec.decides.map({True: "yes", False: "no"}),
     })
     return out
@@ -307,28 +319,44 @@ def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) -> dict:
-    """Named numbers and statuses for the chapter's prose (glued): per task k (with "-" as "_") and training,
-    `<k>_<field>` for every field of `curve_summary` (standard training) and `adv_<k>_status` (Table 4 combined
-    over configurations); paper ranges `paper_low_<k>`, `paper_high_<k>`. Plain Python types."""
+    """Named numbers and statuses for the chapter's prose (glued), defined at every profile: per task k with a
+    ratio claim ("-" as "_"), `<k>_<field>` for every field of `curve_summary` (standard training; NaN and "not run"
+    when the task was not run), `<k>_deciding` (the deciding choices, or "none"), `adv_<k>_status` (Table 4 over the
+    configurations), `paper_low_<k>` / `paper_high_<k>`; `literal_weight_ratio_<arch>` (mean ‖W‖/‖W₀‖ under the
+    literal penalty) and, with poisoning rates, `poison_targets_min` (fewest targets behind one rate) and
+    `poison_halfwidth_max` (widest half-interval, in points). Plain Python types."""
     out: dict = {}
-    for task in mx.TASKS:
+    empty = {k: (claims.NOT_RUN if isinstance(v, str) else (0 if isinstance(v, int) else math.nan))
+             for k, v in curve_summary(_EMPTY_CURVE).items()}
+    for task in paper.RATIO_CLAIMS:
         k = task.replace("-", "_")
-        if task in paper.RATIO_CLAIMS:
-            out[f"paper_low_{k}"], out[f"paper_high_{k}"] = map(float, paper.RATIO_CLAIMS[task])
-        cur = curve(configs, task) if task in paper.RATIO_CLAIMS else pd.DataFrame()
+        out[f"paper_low_{k}"], out[f"paper_high_{k}"] = map(float, paper.RATIO_CLAIMS[task])
+        cur = curve(configs, task)
+        summary = curve_summary(cur) if len(cur) else empty
+        for name, value in summary.items():
+            out[f"{k}_{name}"] = value
+        out[f"{k}_deciding"] = claims.NOT_RUN
         if len(cur):
-            for name, value in curve_summary(cur).items():
-                out[f"{k}_{name}"] = value
             dec = deciding_choices(cur)
             deciding = dec[dec.decides].choice.drop_duplicates().map(CHOICE_LABELS).tolist()
             out[f"{k}_deciding"] = ", ".join(deciding) if deciding else "none"
-        adv = adversarial_table(configs[configs.task == task])
-        if len(adv):
-            out[f"adv_{k}_status"] = grid_status(adv.status)
-            out[f"adv_{k}_holds"] = int((adv.status == claims.HOLDS).sum())
-            out[f"adv_{k}_evaluable"] = int((adv.status != claims.NOT_EVALUABLE).sum())
+        adv = adversarial_table(configs[configs.task == task]) if task in TEN_CLASS else pd.DataFrame()
+        out[f"adv_{k}_status"] = grid_status(adv.status) if len(adv) else claims.NOT_RUN
+    std = configs[(configs.training == "standard") & (configs.l2_form == "w")]
+    for arch in ("relu", "attn"):
+        out[f"literal_weight_ratio_{arch}"] = float(std[f"{arch}_weight_ratio"].mean()) if len(std) else math.nan
+    if rates is not None and len(rates):
+        out["poison_targets_min"] = int(rates.targets.min())
+        out["poison_halfwidth_max"] = float(100 * ((rates.high - rates.low) / 2).max())
+    else:
+        out["poison_targets_min"], out["poison_halfwidth_max"] = 0, math.nan
     return {key: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v)
             for key, v in out.items()}
+
+
+_EMPTY_CURVE = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+    ("evaluable", bool), ("literal", bool), ("status", str), ("ratio", float), ("ratio_low", float),
+    ("ratio_high", float))})
 
 
 # -- verdicts -------------------------------------------------------------------------------------------------
@@ -359,7 +387,7 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
                                "not run in this profile", profile, spec_items, section, CHAPTER))
             continue
         s = curve_summary(cur)
-        ev = cur[cur.evaluable & np.isfinite(cur.ratio)]
+        ev = cur[(cur.status != claims.NOT_EVALUABLE) & np.isfinite(cur.ratio)]
         out.append(Verdict(
             f"{key}.ratio.{task}.grid", text, s["status"], paper_value,
             s["median_ratio"] if math.isfinite(s["median_ratio"]) else None,
