@@ -39,6 +39,17 @@ PROTOCOL_LABELS = {"adam": "Adam", "gd": "GD"}
 _GROUP = ["dataset", "arch", "centred", "protocol"]
 
 
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in reading order: MNIST before CIFAR-10, raw before centred, 2L-ReLU before MLP-Attn, Adam before GD,
+    then by width and seed (whatever order the units came back in)."""
+    keys = {"dataset": list(nd.DATASETS), "arch": list(MODEL_LABELS), "protocol": list(nd.PROTOCOLS)}
+    cols = [c for c in ("dataset", "centred", "arch", "protocol", "width", "seed") if c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    rank = {c: frame[c].map({v: i for i, v in enumerate(keys[c])}) if c in keys else frame[c] for c in cols}
+    order = pd.DataFrame(rank).sort_values(cols, kind="stable").index
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def results(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides):
     """`(spec, runs, collapse)` of the chapter's sweep for `profile` (+ overrides), read from / written to the
     result cache through `ntkbook.runner` (computed only where missing)."""
@@ -77,7 +88,7 @@ def slope_interval(per_seed: Iterable[float], level: float = LEVEL):
 def slope_table(runs: pd.DataFrame, column: str = "dist_abs") -> pd.DataFrame:
     """One row per (dataset, arch, centred, protocol): slope (mean of per-seed log-log slopes of `column` against
     width), lo, hi (95 % t-interval), direction, n_seeds."""
-    per_seed = nd.loglog_slopes_per_seed(runs, column)
+    per_seed = _ordered(nd.loglog_slopes_per_seed(runs, column))
     rows = []
     for key, g in per_seed.groupby(_GROUP, sort=False):
         mean, iv, direction = slope_interval(g["slope"])
@@ -91,7 +102,7 @@ def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
     the test accuracy's 95 % t-interval (acc_lo, acc_hi), chance (1 / classes), the fraction of seeds whose
     training met its criterion, and `trained` (acc_lo > chance)."""
     rows = []
-    for key, g in runs.groupby(_GROUP + ["width"], sort=False):
+    for key, g in _ordered(runs).groupby(_GROUP + ["width"], sort=False):
         mean, iv = mean_interval(g["test_acc"])
         chance = 1.0 / float(g["n_classes"].iloc[0])
         rows.append({**dict(zip(_GROUP + ["width"], key, strict=True)),
@@ -246,7 +257,7 @@ def distance_readings_table(runs: pd.DataFrame, *, centred: bool = False) -> pd.
 def gd_criterion_table(runs: pd.DataFrame) -> pd.DataFrame:
     """GD to the stated criterion: per (data set, inputs, model, width) the fraction of seeds that reached it, the
     mean steps the network used and the median steps the infinite-width kernel needs (inf: never)."""
-    g = runs[runs["protocol"] == "gd"]
+    g = _ordered(runs[runs["protocol"] == "gd"])
     out = []
     for (dataset, centred, arch, width), r in g.groupby(["dataset", "centred", "arch", "width"], sort=False):
         ks = float(np.median(r["kernel_steps"]))
@@ -262,7 +273,7 @@ def collapse_table(collapse: pd.DataFrame) -> pd.DataFrame:
     """The collapse of the features per data set: mean cosine, effective rank and top-eigenvalue share of the
     features' linear kernel (for MLP-Attn: the attention kernel), raw and centred inputs."""
     out = []
-    for _, r in collapse.iterrows():
+    for _, r in _ordered(collapse).iterrows():
         out.append({"Data": DATASET_LABELS.get(r["dataset"], r["dataset"]),
                     "Inputs": "centred" if r["centred"] else "raw", "Model": MODEL_LABELS[r["arch"]],
                     "Mean cosine": float(r["mean_cosine"]), "Effective rank": float(r["effective_rank"]),
