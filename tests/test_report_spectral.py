@@ -65,10 +65,20 @@ def test_exponent_status(model, y, expected_exp, lo, hi, status):
 
 
 def test_identity_status_is_not_evaluable_beyond_float64():
-    assert R._identity_status(1e-9, 100, 1e6) == HOLDS
-    assert R._identity_status(1e-2, 100, 1e6) == DOES_NOT_HOLD  # tol = 10 * 100 * eps * 1e6 = 2.2e-7
-    assert R._identity_status(1e-9, 100, 1e14) == NOT_EVALUABLE
-    assert R.identity_tolerance(100, 1e6) == pytest.approx(1000 * EPS * 1e6)
+    assert R._identity_status(1e-9, 100, 3, 1e6) == HOLDS
+    assert R._identity_status(1e-2, 100, 3, 1e6) == DOES_NOT_HOLD  # tol = 3 * 100 * eps * 1e6 = 6.7e-8
+    assert R._identity_status(1e-9, 100, 3, 1e14) == NOT_EVALUABLE
+    assert R.identity_tolerance(100, 3, 1e6) == pytest.approx(300 * EPS * 1e6)
+
+
+def test_identity_tolerance_bounds_the_measured_error_on_a_nonnegative_gram_matrix():
+    # G^3 of non-negative unit rows with a known kappa: the float64 error stays inside p n eps kappa^p
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.standard_normal((40, 60))) + 0.1
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    t = sp.power_condition_table(x @ x.T, [1, 3])
+    for r in t.itertuples():
+        assert r.rel_error <= R.identity_tolerance(40, r.p, r.predicted)
 
 
 def test_kd_sentence_names_the_measured_rank():

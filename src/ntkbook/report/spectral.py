@@ -2,10 +2,12 @@
 the numbers the prose quotes, display tables and verdicts on Theorem 4.7, the paper's κ values and its width
 thresholds, and on the width law we measure beyond the paper.
 
-Tolerances come from rounding-error bounds: an eigenvalue computed by a backward-stable method (eigvalsh) from a
-matrix formed by k products in float64 is off by at most about c n eps ||G||^k, so the relative error of
-lambda_min(G^k), hence of kappa(G^k), is at most c n eps kappa(G)^k; we take c = 10 and call the comparison
-evaluable only where that bound is below `RESOLVABLE` (otherwise float64 cannot tell the identity from a failure).
+Tolerances come from rounding-error bounds (u = eps64 / 2 per operation). For non-negative data (images), G >= 0
+entrywise, and forming G^p by p - 1 products of length n errs entrywise by at most (p - 1) n u G^p, hence in the
+2-norm by (p - 1) n u lambda_1^p; eigvalsh, backward stable, adds about n u ||G^p||. Relative to lambda_min^p
+that is at most p n u kappa(G)^p; with a factor 2 of safety, the relative error of kappa(G^p) rounding explains is
+p n eps64 kappa(G)^p (`identity_tolerance`). A comparison is evaluable only where that bound is below `RESOLVABLE`;
+beyond it float64 cannot tell the identity from a failure.
 """
 
 from __future__ import annotations
@@ -54,23 +56,25 @@ def tex_sci(x: float, digits: int = 2) -> str:
     return f"10^{{{int(exp)}}}" if mant == "1" else f"{mant}\\times10^{{{int(exp)}}}"
 
 
-def identity_tolerance(n: int, kappa_power: float) -> float:
-    """Relative error rounding explains in kappa(G^k) computed in float64: 10 n eps64 kappa(G)^k (see the module
-    docstring); inf for an infinite kappa."""
-    return 10.0 * int(n) * EPS64 * float(kappa_power)
+def identity_tolerance(n: int, p: int, kappa_power: float) -> float:
+    """Relative error rounding explains in kappa(G^p) computed in float64 from G^p: p n eps64 kappa(G)^p, with
+    kappa_power = kappa(G)^p (see the module docstring); inf for an infinite kappa."""
+    return float(p) * int(n) * EPS64 * float(kappa_power)
 
 
-def _identity_status(rel_error: float, n: int, predicted: float) -> str:
-    tol = identity_tolerance(n, predicted)
+def _identity_status(rel_error: float, n: int, p: int, predicted: float) -> str:
+    tol = identity_tolerance(n, p, predicted)
     return claims.tolerance_rule(rel_error, tol, resolvable=math.isfinite(tol) and tol <= RESOLVABLE)
 
 
-def _identity_over_rows(rows: pd.DataFrame, n_col: str | int, err_col: str, pred_col: str) -> tuple[str, float]:
+def _identity_over_rows(rows: pd.DataFrame, n_col: str | int, err_col: str, pred_col: str,
+                        p_col: str | int) -> tuple[str, float]:
     """(combined status over the evaluable rows, largest error among them); not evaluable if none is."""
     statuses, errors = [], []
     for _, r in rows.iterrows():
         n = r[n_col] if isinstance(n_col, str) else n_col
-        st = _identity_status(float(r[err_col]), int(n), float(r[pred_col]))
+        p = r[p_col] if isinstance(p_col, str) else p_col
+        st = _identity_status(float(r[err_col]), int(n), int(p), float(r[pred_col]))
         if st != NOT_EVALUABLE:
             statuses.append(st)
             errors.append(float(r[err_col]))
@@ -352,26 +356,26 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
     prec = res["precision"]
     for name in prec.dataset.unique():
         r = prec[(prec.dataset == name) & (prec.p == 3) & (prec.dtype == "float64")].iloc[0]
-        status = _identity_status(float(r.rel_error), spec.n_precision, float(r.predicted))
+        status = _identity_status(float(r.rel_error), spec.n_precision, 3, float(r.predicted))
         verdict(f"thm4.7.identity.{name}", rf"$\kappa(G^3) = \kappa(G)^3$ ({_label(name)})", status,
                 "exact identity", r.rel_error, None,
-                f"relative error of kappa(G^3), computed from G^3 in float64, against kappa(G)^3 <= 10 n eps64 "
-                f"kappa(G)^3 = {identity_tolerance(spec.n_precision, r.predicted):.1e} (evaluable only where that "
+                f"relative error of kappa(G^3), computed from G^3 in float64, against kappa(G)^3 <= 3 n eps64 "
+                f"kappa(G)^3 = {identity_tolerance(spec.n_precision, 3, r.predicted):.1e} (evaluable only where that "
                 f"bound is <= {RESOLVABLE:g})", {"dataset": name, "n_precision": spec.n_precision}, "identity")
 
     dep = res["depth"]
-    status, worst = _identity_over_rows(dep[dep.k > 0], "n", "rel_error", "predicted")
+    status, worst = _identity_over_rows(dep[dep.k > 0], "n", "rel_error", "predicted", "p")
     verdict("depth.identity", paper.statement("depth").text, status, "remark", worst if math.isfinite(worst) else None,
-            None, "every depth k > 0 whose kappa(G)^(2k+1) float64 can resolve (10 n eps64 kappa^(2k+1) <= "
+            None, "every depth k > 0 whose kappa(G)^(2k+1) float64 can resolve ((2k+1) n eps64 kappa^(2k+1) <= "
             f"{RESOLVABLE:g}) matches kappa(G^(2k+1)) within that bound; ours is the largest relative error",
             {"n_depth": spec.n_depth, "depths": list(spec.depths)}, "depth")
 
     tr = res["truncation"].assign(err=lambda t: (t.kappa_kernel_measured / t.kappa_kernel_predicted - 1).abs())
-    status, worst = _identity_over_rows(tr, spec.n_trunc, "err", "kappa_kernel_predicted")
+    status, worst = _identity_over_rows(tr, spec.n_trunc, "err", "kappa_kernel_predicted", 3)
     verdict("truncation.identity", r"Rank-$r$ attention has kernel condition number $\kappa(G_r)^3$: truncation "
             "bounds the amplification by the top-$r$ spectrum", status, None,
             worst if math.isfinite(worst) else None, None,
-            f"every rank r whose kappa(G_r)^3 float64 can resolve (10 n eps64 kappa^3 <= {RESOLVABLE:g}) matches the "
+            f"every rank r whose kappa(G_r)^3 float64 can resolve (3 n eps64 kappa^3 <= {RESOLVABLE:g}) matches the "
             "condition number of the built kernel within that bound; ours is the largest relative error",
             {"n_trunc": spec.n_trunc, "ranks": list(spec.ranks)}, "truncation", beyond=True)
 
