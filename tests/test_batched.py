@@ -7,6 +7,8 @@ differ. The tests therefore check three things that hold on any IEEE-754 machine
 1. Exact arithmetic: on small dyadic inputs whose every intermediate value (every partial sum) is representable in
    float32, no operation rounds, so both must equal the exact rational trajectory bit for bit, step after step.
    This catches any logic error (a seed paired with another seed's signs, a wrong axis, a missing term).
+Both batched forms are checked: `jax.vmap` of the loop's step, and the seeds' layers side by side ("wide").
+
 2. Realistic inputs: one GD step from the same state, batched vs loop, differs by at most twice the forward error
    bound of the step (each differs from exact arithmetic by at most the bound), derived below from the standard
    dot-product bound |fl(a.b) - a.b| <= gamma_k sum |a_i b_i|, gamma_k = k u / (1 - k u), u = 2^-24. It is checked
@@ -50,6 +52,10 @@ def test_shapes_are_checked():
         batched.train_gd_seeds(params, signs, z, jnp.zeros((3, 5, 2)), learning_rate=0.1, steps=1)
     with pytest.raises(ValueError, match="params"):
         batched.train_gd_seeds({"W": params["W"][0]}, signs, z, t, learning_rate=0.1, steps=1)
+    with pytest.raises(ValueError, match="shared"):
+        batched.gd_step_seeds(params, signs, jnp.ones((2, 5, 4)), t, learning_rate=0.1, method="wide")
+    with pytest.raises(ValueError, match="method"):
+        batched.gd_step_seeds(params, signs, z, t, learning_rate=0.1, method="fast")
     with pytest.raises(ValueError, match="keys"):
         batched.init_networks(jax.random.PRNGKey(0), 4, 3, 2)
 
@@ -87,22 +93,25 @@ def _fractions(x) -> np.ndarray:
     return np.vectorize(lambda v: Fraction(float(v)), otypes=[object])(np.asarray(x))
 
 
-def test_exact_arithmetic_gives_identical_bits_to_the_exact_trajectory():
+@pytest.mark.parametrize("method, per_seed_data", [("wide", False), ("vmap", False), ("vmap", True)])
+def test_exact_arithmetic_gives_identical_bits_to_the_exact_trajectory(method, per_seed_data):
     rng = np.random.default_rng(0)
     n_seeds, n, d, m, c, steps, lr = 3, 4, 4, 4, 2, 3, 0.25
-    z = rng.integers(-2, 3, (n, d)).astype(np.float32)
-    t = np.eye(c, dtype=np.float32)[rng.integers(0, c, n)]
+    z = rng.integers(-2, 3, (n_seeds, n, d) if per_seed_data else (n, d)).astype(np.float32)
+    t = np.eye(c, dtype=np.float32)[rng.integers(0, c, (n_seeds, n) if per_seed_data else n)]
     w = rng.integers(-2, 3, (n_seeds, d, m)).astype(np.float32)
     signs = rng.choice([-1.0, 1.0], (n_seeds, m, c)).astype(np.float32)
     params = {"W": jnp.asarray(w)}
-    out_batched = batched.gd_step_seeds(params, jnp.asarray(signs), z, t, learning_rate=lr, steps=steps)
+    out_batched = batched.gd_step_seeds(params, jnp.asarray(signs), z, t, learning_rate=lr, steps=steps,
+                                        method=method)
     for i in range(n_seeds):
+        zi, ti = (z[i], t[i]) if per_seed_data else (z, t)
         exact = _fractions(w[i])
         for _ in range(steps):
-            exact = _exact_step(exact, _fractions(signs[i]), _fractions(z), _fractions(t), Fraction(lr))
+            exact = _exact_step(exact, _fractions(signs[i]), _fractions(zi), _fractions(ti), Fraction(lr))
         exact32 = np.asarray(exact.astype(float), dtype=np.float32)
         assert np.array_equal(exact32.astype(object), exact)  # the exact result is a float32 array
-        loop, _ = train.train_gd({"W": jnp.asarray(w[i])}, jnp.asarray(signs[i]), z, t, learning_rate=lr,
+        loop, _ = train.train_gd({"W": jnp.asarray(w[i])}, jnp.asarray(signs[i]), zi, ti, learning_rate=lr,
                                  steps=steps, record_every=steps)
         assert np.array_equal(np.asarray(loop["W"]), exact32), "the loop rounded where no rounding is possible"
         assert np.array_equal(np.asarray(out_batched["W"][i]), exact32)
@@ -180,12 +189,13 @@ def problem():
     return params, signs, z, t
 
 
-def test_one_step_matches_the_loop_within_the_error_bound_along_the_trajectory(problem):
+@pytest.mark.parametrize("method", ["wide", "vmap"])
+def test_one_step_matches_the_loop_within_the_error_bound_along_the_trajectory(problem, method):
     params, signs, z, t = problem
     lr, l2 = 2.0, 1e-3
     states = params
-    for _ in range(4):  # four states along the loop's trajectory, 10 steps apart
-        one = batched.gd_step_seeds(states, signs, z, t, learning_rate=lr, l2=l2, steps=1)
+    for _ in range(3):  # three states along the loop's trajectory, 10 steps apart
+        one = batched.gd_step_seeds(states, signs, z, t, learning_rate=lr, l2=l2, steps=1, method=method)
         for i in range(signs.shape[0]):
             w = states["W"][i]
             loop, _ = train.train_gd({"W": w}, signs[i], z, t, learning_rate=lr, steps=1, l2=l2)

@@ -9,9 +9,11 @@ product per step, which pays where the per-seed products are small (narrow netwo
   batching).
 - `train_gd_seeds(params, signs, z, t, ...)`: `ntkbook.train.train_gd` (full-batch gradient descent on the MSE
   objective, `W <- W - eta grad L(W)`) for all S seeds at once; z, t shared `(n, d)`, `(n, C)` or per seed
-  `(S, n, d)`, `(S, n, C)`. The same formulas as the loop (`ntkbook.train.loss_fn` differentiated by JAX); the
-  batched matrix products may sum in another order, so the numbers agree with the loop to rounding, not bit for bit
-  (tests/test_batched.py bounds the difference).
+  `(S, n, d)`, `(S, n, C)`. Per-seed data: `jax.vmap` of the loop's step (`ntkbook.train.loss_fn` differentiated by
+  JAX). Shared data (seeds that differ only in the initialisation): the S first layers side by side as one
+  `(d, S m)` layer, so `z W` and `z^T dh` are single wide matrix products; the same loss summed over seeds.
+  Either way the products may sum in another order than the loop's, so the numbers agree with the loop to
+  rounding, not necessarily bit for bit (tests/test_batched.py bounds the difference).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 
 from ntkbook import models, train
 
-__all__ = ["init_networks", "train_gd_seeds", "gd_step_seeds", "evaluate_seeds"]
+__all__ = ["METHODS", "init_networks", "train_gd_seeds", "gd_step_seeds", "evaluate_seeds"]
 
 
 def init_networks(keys: jax.Array, d: int, width: int, n_out: int) -> tuple[dict, jnp.ndarray]:
@@ -68,6 +70,27 @@ def _steps(params, signs, z, t, learning_rate, l2, steps_arr):
     return params
 
 
+def _wide_loss(w, signs, z, t, l2):
+    """Sum over seeds of `train.loss_fn` (MSE) with the S first layers side by side as one (d, S m) layer.
+
+    w (S, d, m), signs (S, m, C), z (n, d), t (n, C) shared by the seeds. Seed s's term depends only on w[s], so the
+    gradient's slice s is seed s's gradient; the products z W and z^T dh become single wide matrix products."""
+    s, d, m = w.shape
+    h = (z @ jnp.transpose(w, (1, 0, 2)).reshape(d, s * m)).reshape(z.shape[0], s, m)
+    f = jnp.einsum("nsm,smc->snc", jax.nn.relu(h), signs) / jnp.sqrt(m)
+    per_seed = jnp.mean(0.5 * jnp.mean((f - t[None]) ** 2, axis=-1), axis=1)
+    return jnp.sum(per_seed) + 0.5 * l2 * jnp.sum(w**2)
+
+
+@jax.jit
+def _wide_steps(params, signs, z, t, learning_rate, l2, steps_arr):
+    def body(w, _):
+        return w - learning_rate * jax.grad(_wide_loss)(w, signs, z, t, l2), None
+
+    w, _ = jax.lax.scan(body, params["W"], steps_arr)
+    return {"W": w}
+
+
 _batched_steps = jax.jit(
     lambda params, signs, z, t, lr, l2, steps_arr, z_axis, t_axis: jax.vmap(
         _steps, in_axes=(0, 0, z_axis, t_axis, None, None, None)
@@ -76,11 +99,27 @@ _batched_steps = jax.jit(
 )
 
 
+METHODS = ("auto", "vmap", "wide")
+
+
 def gd_step_seeds(params: dict, signs: jnp.ndarray, z, t, *, learning_rate: float, l2: float = 0.0,
-                  steps: int = 1) -> dict:
-    """`steps` full-batch GD steps for every seed at once (no history): `{"W": (S, d, m)}` after the steps."""
+                  steps: int = 1, method: str = "auto") -> dict:
+    """`steps` full-batch GD steps for every seed at once (no history): `{"W": (S, d, m)}` after the steps.
+
+    method: "vmap" (`jax.vmap` of the one-seed step over the seed axis), "wide" (the seeds' layers side by side,
+    one wide matrix product per product; needs z and t shared by the seeds) or "auto" ("wide" when z and t are
+    shared, else "vmap"; on a CPU, XLA's batched products under vmap measured no faster than the loop, the wide
+    form faster, see the benchmarks appendix).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     z, t = jnp.asarray(z), jnp.asarray(t)
     _, z_axis, t_axis = _axes(params, signs, z, t)
+    shared = z_axis is None and t_axis is None
+    if method == "wide" and not shared:
+        raise ValueError("method='wide' needs z (n, d) and t (n, C) shared by the seeds; use 'vmap' for per-seed data")
+    if method == "wide" or (method == "auto" and shared):
+        return _wide_steps(params, signs, z, t, learning_rate, l2, jnp.zeros(steps))
     return _batched_steps(params, signs, z, t, learning_rate, l2, jnp.zeros(steps), z_axis=z_axis, t_axis=t_axis)
 
 
@@ -118,11 +157,13 @@ def train_gd_seeds(
     steps: int,
     l2: float = 0.0,
     record_every: int | None = None,
+    method: str = "auto",
 ) -> tuple[dict, pd.DataFrame]:
     """`ntkbook.train.train_gd` for S seeds at once: returns `({"W": (S, d, m)}, history)`.
 
     history: rows (`seed`, `step`, `loss`, `data_loss`, `accuracy`) for every seed at step 0, every `record_every`
-    steps (default: 10 records) and at the end; `seed` is the index 0..S-1 into the stacked parameters.
+    steps (default: 10 records) and at the end; `seed` is the index 0..S-1 into the stacked parameters. `method`:
+    see `gd_step_seeds`.
     """
     if steps < 0 or learning_rate <= 0:
         raise ValueError(f"need steps >= 0 and learning_rate > 0, got {steps}, {learning_rate}")
@@ -132,7 +173,7 @@ def train_gd_seeds(
     records, done = [evaluate_seeds(params, signs, z, t, l2=l2).assign(step=0)], 0
     while done < steps:
         chunk = min(record_every, steps - done)
-        params = gd_step_seeds(params, signs, z, t, learning_rate=learning_rate, l2=l2, steps=chunk)
+        params = gd_step_seeds(params, signs, z, t, learning_rate=learning_rate, l2=l2, steps=chunk, method=method)
         done += chunk
         records.append(evaluate_seeds(params, signs, z, t, l2=l2).assign(step=done))
     history = pd.concat(records, ignore_index=True)[["seed", "step", "loss", "data_loss", "accuracy"]]
