@@ -273,18 +273,29 @@ def test_forged_idx_dimensions_allocate_nothing_large(tmp_path, gz):
         path.write_bytes(gzip.compress(blob) if gz else blob)
 
         def read(path=path):
-            with pytest.raises(ValueError, match="truncated or forged"):
+            with pytest.raises(ValueError, match="truncated or forged|which no array can have"):
                 fmt.read_idx(path)
 
         assert _peak_bytes(read) < 2**20
 
 
 def test_idx_header_product_does_not_wrap_around(tmp_path):
-    # 2**32 * 2**32 == 2**64 wraps to 0 in int64: a header-only file must not pass as an empty array
+    # 2**16 * 2**16 * 2**32 == 2**64 wraps to 0 in int64: a header-only file must not pass as an empty array
     header = bytes([0, 0, 8, 3]) + np.array([2**16, 2**16, 2**32 - 1], dtype=">u4").tobytes()
     (tmp_path / "x").write_bytes(header)
-    with pytest.raises(ValueError, match="truncated or forged"):
+    with pytest.raises(ValueError, match="truncated or forged|which no array can have"):
         fmt.read_idx(tmp_path / "x")
+
+
+def test_idx_shape_with_a_zero_and_huge_dimensions_is_refused(tmp_path):
+    # found by the fuzz test: 0 * huge == 0 bytes, but no array can have that shape
+    header = bytes([0, 0, 8, 5]) + np.array([0, 1340, 1340, 24163, 212583365], dtype=">u4").tobytes()
+    (tmp_path / "x").write_bytes(header)
+    with pytest.raises(ValueError, match=r"x declares shape .* which no array can have"):
+        fmt.read_idx(tmp_path / "x")
+    ok = bytes([0, 0, 8, 2]) + np.array([0, 5], dtype=">u4").tobytes()
+    (tmp_path / "y").write_bytes(ok)
+    assert fmt.read_idx(tmp_path / "y").shape == (0, 5)
 
 
 def test_corrupt_gzip_stream_in_idx_gives_clear_error(tmp_path):
@@ -316,6 +327,26 @@ def test_image_with_huge_declared_size_is_refused_before_decoding(tmp_path, side
     def read():
         with pytest.raises(ValueError, match=r"big.png declares .*pixels"):
             fmt.read_image(path)
+
+    assert _peak_bytes(read) < 2**22
+
+
+def test_png_chunk_declaring_a_huge_length_allocates_nothing_large(tmp_path):
+    # found by the fuzz test: an 8x8 PNG whose IDAT chunk declares 82 MB; Pillow reads the declared rest in one
+    # call, which a file object would pre-allocate
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, format="PNG")
+    blob = bytearray(buf.getvalue())
+    at = blob.index(b"IDAT") - 4
+    blob[at : at + 4] = struct.pack(">I", 82_116_373)
+    path = tmp_path / "x.png"
+    path.write_bytes(bytes(blob))
+
+    def read():
+        try:
+            fmt.read_image(path)
+        except ValueError as err:
+            assert str(path) in str(err)
 
     assert _peak_bytes(read) < 2**22
 

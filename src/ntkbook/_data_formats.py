@@ -26,6 +26,7 @@ import pickle
 import pickletools
 import re
 import tarfile
+import warnings
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -109,6 +110,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                 )
             shape = tuple(int(s) for s in np.frombuffer(dims, dtype=">u4"))
             body = math.prod(shape) * dtype.itemsize  # exact (Python ints): no overflow for forged sizes
+            if math.prod(max(n, 1) for n in shape) * dtype.itemsize >= 2**63:  # e.g. (0, 2**32-1, 2**32-1)
+                raise ValueError(f"{path} declares shape {shape}, which no array can have; it is not an IDX file")
             limit = size_on_disk * _DEFLATE_MAX_RATIO if gz else size_on_disk - header
             if body > limit:
                 raise ValueError(
@@ -248,11 +251,13 @@ def _prescan(blob: bytes) -> None:
     """Walk the pickle's opcodes without executing them: every counted argument (bytes, strings, ints) must fit in
     the file, so the unpickler never pre-allocates from a forged length; GLOBAL names are checked here too."""
     allowed = {f"{m} {n}" for m, n in (*_RECONSTRUCT, *_FROMBUFFER, _NDARRAY, _DTYPE)}
-    for op, arg, _pos in pickletools.genops(io.BytesIO(blob)):
-        if op.name in ("GLOBAL", "INST") and arg not in allowed:
-            raise _Refuse(f"the pickle names {arg.replace(' ', '.')}")
-        if op.name in ("PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4"):
-            raise _Refuse(f"the pickle uses the {op.name} opcode")
+    with warnings.catch_warnings():  # pickletools warns about odd escapes in text opcodes; the file is bad anyway
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for op, arg, _pos in pickletools.genops(io.BytesIO(blob)):
+            if op.name in ("GLOBAL", "INST") and arg not in allowed:
+                raise _Refuse(f"the pickle names {arg.replace(' ', '.')}")
+            if op.name in ("PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4"):
+                raise _Refuse(f"the pickle uses the {op.name} opcode")
 
 
 def _materialise(value):
@@ -407,13 +412,21 @@ def list_image_folder(split_dir: Path) -> tuple[list[str], list[list[str]], list
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Decode one image file to uint8: (H, W) for grayscale ('L', '1'), (H, W, 3) RGB for everything else.
 
-    Only PNG and JPEG are opened (whatever the suffix says), and an image whose header declares more than
-    `MAX_IMAGE_PIXELS` pixels is refused before it is decoded. Any decoding failure raises ValueError naming the file.
+    Only PNG and JPEG are opened (whatever the suffix says), from memory; a file over 4 * `MAX_IMAGE_PIXELS` bytes,
+    or whose header declares more than `MAX_IMAGE_PIXELS` pixels, is refused before it is decoded. Any decoding
+    failure raises ValueError naming the file.
     """
     from PIL import Image
 
     try:
-        with Image.open(path, formats=("PNG", "JPEG")) as im:
+        # Decode from memory: Pillow reads some declared lengths in one call (e.g. the rest of a PNG IDAT chunk),
+        # which a file object would pre-allocate in full; io.BytesIO returns only the bytes present.
+        size = os.stat(path).st_size
+        if size > 4 * MAX_IMAGE_PIXELS:
+            raise ValueError(f"{path} is {size} bytes, larger than an image of at most {MAX_IMAGE_PIXELS} pixels")
+        with open(path, "rb") as f:
+            blob = f.read()
+        with Image.open(io.BytesIO(blob), formats=("PNG", "JPEG")) as im:
             width, height = im.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise ValueError(
