@@ -97,8 +97,8 @@ class NtkDistanceSpec(Spec):
 
     PROFILES: ClassVar[dict[str, dict]] = {
         # CI's re-execution: seconds, not a measurement (two seeds cannot decide a trend)
-        "quick": dict(datasets=("mnist",), widths=(16, 64), seeds=(0, 1), n_train=40, n_test=40,
-                      adam_max_epochs=200, plateau_window=50, gd_max_steps=300),
+        "quick": dict(datasets=("mnist",), widths=(16, 64), seeds=(0, 1), n_train=30, n_test=30,
+                      adam_max_epochs=100, plateau_window=50, gd_max_steps=200),
         # the book build on a 2-core CPU
         "default": dict(),
         # the paper's widths 4..4096, five seeds, more data and longer budgets (hours on a CPU)
