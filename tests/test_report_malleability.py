@@ -116,6 +116,11 @@ def test_summary_tables_and_verdicts():
     assert nums["mnist_deciding"] == "influence reading" and nums["paper_low_mnist"] == paper.RATIO_CLAIMS["mnist"][0]
     assert nums["cifar10_status"] == claims.NOT_RUN and math.isnan(nums["cifar10_literal_ratio"])
     assert nums["adv_mnist_status"] == claims.NOT_RUN
+    assert nums["weight_ratio_w_attn"] == 0.5 and nums["acc_relu_xent_none"] == 50.0
+    assert math.isnan(nums["acc_relu_mse_none"]) and math.isnan(nums["weight_ratio_w_w0_relu"])
+    assert R.literal_penalty_at_init(1e-3, 784, 256) == pytest.approx(100.352)
+    control = _configs().assign(attack="random")
+    assert len(R.control_table(control, "mnist")) == 8 and len(R.control_table(configs, "mnist")) == 0
     assert all(type(v) in (int, float, str, bool) for v in nums.values())
 
 

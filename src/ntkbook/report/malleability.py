@@ -219,6 +219,29 @@ def _ratio_text(r: float, lo: float, hi: float) -> str:
     return f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
 
 
+def literal_penalty_at_init(l2: float, d: int, width: int) -> float:
+    """`E[(λ/2)‖W₀‖²] = λ d m / 2` for W₀ with i.i.d. N(0, 1) entries (d inputs, m units): what the literal penalty
+    adds to the objective at initialisation, against a data loss of order one."""
+    return 0.5 * float(l2) * int(d) * int(width)
+
+
+def control_table(configs: pd.DataFrame, task: str, training: str = "standard") -> pd.DataFrame:
+    """The random-sign control (same ℓ∞ budget, no gradient) per configuration of `task`: choices, flip rates of
+    both models (%, mean [95 %]) with test accuracies (network / kernel) beside, and their ratio; no status (the
+    paper claims nothing about it)."""
+    sel = configs[(configs.task == task) & (configs.training == training) & (configs.attack == "random")]
+    rows = []
+    for _, r in sel.iterrows():
+        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES if c != "attack"}
+        for arch in ("relu", "attn"):
+            lab = MODEL_LABELS[arch]
+            row[f"{lab} flips %"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
+            row[f"{lab} acc % (net / kernel)"] = f"{_pct(r[f'{arch}_test_acc'])} / {_pct(r[f'{arch}_krr_test_acc'])}"
+        row["ratio"] = _ratio_text(r.ratio, r.ratio_low, r.ratio_high) if r.evaluable else "not evaluable"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def curve_table(cur: pd.DataFrame) -> pd.DataFrame:
     """The specification curve as a table, one row per configuration: the choices, flip rates (%, mean [95 %
     interval] over evaluable seeds) of both models with their network test accuracy and their kernel regressor's
@@ -322,8 +345,9 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) ->
     """Named numbers and statuses for the chapter's prose (glued), defined at every profile: per task k with a
     ratio claim ("-" as "_"), `<k>_<field>` for every field of `curve_summary` (standard training; NaN and "not run"
     when the task was not run), `<k>_deciding` (the deciding choices, or "none"), `adv_<k>_status` (Table 4 over the
-    configurations), `paper_low_<k>` / `paper_high_<k>`; `literal_weight_ratio_<arch>` (mean ‖W‖/‖W₀‖ under the
-    literal penalty) and, with poisoning rates, `poison_targets_min` (fewest targets behind one rate) and
+    configurations), `paper_low_<k>` / `paper_high_<k>`; on MNIST (standard training) per L2 form f ("w", "w_w0",
+    "none") and model a: `weight_ratio_<f>_<a>` (mean ‖W‖/‖W₀‖) and `acc_<a>_<loss>_<f>` (mean network test
+    accuracy, %); and, with poisoning rates, `poison_targets_min` (fewest targets behind one rate) and
     `poison_halfwidth_max` (widest half-interval, in points). Plain Python types."""
     out: dict = {}
     empty = {k: (claims.NOT_RUN if isinstance(v, str) else (0 if isinstance(v, int) else math.nan))
@@ -342,9 +366,14 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) ->
             out[f"{k}_deciding"] = ", ".join(deciding) if deciding else "none"
         adv = adversarial_table(configs[configs.task == task]) if task in TEN_CLASS else pd.DataFrame()
         out[f"adv_{k}_status"] = grid_status(adv.status) if len(adv) else claims.NOT_RUN
-    std = configs[(configs.training == "standard") & (configs.l2_form == "w")]
-    for arch in ("relu", "attn"):
-        out[f"literal_weight_ratio_{arch}"] = float(std[f"{arch}_weight_ratio"].mean()) if len(std) else math.nan
+    for form in ("w", "w-w0", "none"):
+        fk = form.replace("-", "_")
+        std = configs[(configs.task == "mnist") & (configs.training == "standard") & (configs.l2_form == form)]
+        for arch in ("relu", "attn"):
+            out[f"weight_ratio_{fk}_{arch}"] = float(std[f"{arch}_weight_ratio"].mean()) if len(std) else math.nan
+            for loss in ("xent", "mse"):
+                g = std[std.loss == loss]
+                out[f"acc_{arch}_{loss}_{fk}"] = float(100 * g[f"{arch}_test_acc"].mean()) if len(g) else math.nan
     if rates is not None and len(rates):
         out["poison_targets_min"] = int(rates.targets.min())
         out["poison_halfwidth_max"] = float(100 * ((rates.high - rates.low) / 2).max())
