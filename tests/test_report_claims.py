@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import types
@@ -75,6 +76,8 @@ def test_claims_table_html_has_a_link_and_a_badge_per_row():
     html = R.claims_table(verdicts)._repr_html_()
     assert html.count("<tr id=") == 2 and 'href="02_q.html#other"' in html
     assert html.count("ntk-badge") == 2 and "ntk-status-does-not-hold" in html
+    with_config = R.claims_table([dataclasses.replace(_v("x.c"), config=(("n_sens", 1000),))])
+    assert "n_sens = 1000" in with_config._repr_html_()
     frame = R.chapter_table(verdicts)
     assert list(frame.columns) == ["claim", "paper", "ours [interval]", "status", "rule"]
 

@@ -192,7 +192,9 @@ class ClaimsTable:
             where = self.titles.get(v.chapter, v.chapter) if v.chapter != CLAIMS_DOC else "below"
             link = f'<a href="{html.escape(section_href(v))}">{html.escape(where)}</a>'
             beyond = " <em>(beyond the paper)</em>" if v.beyond_paper else ""
-            rule = f"<details><summary>rule</summary>{text_html(v.rule)}</details>"
+            config = ", ".join(f"{k} = {val}" for k, val in v.config)
+            note = text_html(v.rule) + (f"<br><em>measured with</em> {html.escape(config)}" if config else "")
+            rule = f"<details><summary>rule</summary>{note}</details>"
             rows.append(
                 f'<tr id="claim-{html.escape(v.claim)}"><td>{text_html(v.statement)}{beyond}{rule}</td>'
                 f"<td>{text_html(format_paper(v))}</td>"
