@@ -411,19 +411,43 @@ def md5(blob: bytes) -> str:
     return hashlib.md5(blob).hexdigest()
 
 
+def sha256(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
 @pytest.fixture
 def fake_mnist(monkeypatch):
-    """Pin tiny MNIST files' MD5s in place of the canonical ones; return (blobs, images, labels)."""
+    """Pin tiny MNIST files' MD5s and SHA-256s in place of the canonical ones; return (blobs, images, labels)."""
     images, labels = tiny_mnist(20)
     blobs = {
         "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
         "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels)),
     }
     files = dict(data.MNIST_FILES)
-    files[("test", "images")] = ("t10k-images-idx3-ubyte.gz", md5(blobs["t10k-images-idx3-ubyte.gz"]))
-    files[("test", "labels")] = ("t10k-labels-idx1-ubyte.gz", md5(blobs["t10k-labels-idx1-ubyte.gz"]))
+    for part in ("images", "labels"):
+        name = files[("test", part)][0]
+        files[("test", part)] = (name, md5(blobs[name]), sha256(blobs[name]))
     monkeypatch.setattr(data, "MNIST_FILES", files)
     return blobs, images, labels
+
+
+def test_pinned_checksums_are_well_formed_and_distinct():
+    pins = [*data.MNIST_FILES.values(), data.CIFAR10_TARBALL]
+    for name, md5_pin, sha_pin in pins:
+        assert name.endswith(".gz")
+        assert len(md5_pin) == 32 and int(md5_pin, 16) >= 0, name
+        assert len(sha_pin) == 64 and int(sha_pin, 16) >= 0, name
+    assert len({p[1] for p in pins}) == len(pins) and len({p[2] for p in pins}) == len(pins)
+
+
+def test_download_must_match_both_pins(tmp_path, monkeypatch, fake_mnist):
+    blobs, _, _ = fake_mnist
+    files = dict(data.MNIST_FILES)
+    name, _, sha = files[("test", "images")]
+    files[("test", "images")] = (name, "0" * 32, sha)  # right SHA-256, wrong MD5
+    monkeypatch.setattr(data, "MNIST_FILES", files)
+    with pytest.raises(ValueError, match="has the pinned SHA-256 .* but not the pinned MD5 0{32}"):
+        data.download("mnist", "test", downloader=FakeDownloader(blobs))
 
 
 def test_download_then_load_from_cache(tmp_path, monkeypatch, fake_mnist):

@@ -280,7 +280,7 @@ def test_forged_idx_dimensions_allocate_nothing_large(tmp_path, gz):
 
 
 def test_idx_header_product_does_not_wrap_around(tmp_path):
-    # 2**16 * 2**16 * 2**32 == 2**64 wraps to 0 in int64: a header-only file must not pass as an empty array
+    # 2**16 * 2**16 * (2**32 - 1) overflows int64 (np.prod wraps around): a header-only file must not pass
     header = bytes([0, 0, 8, 3]) + np.array([2**16, 2**16, 2**32 - 1], dtype=">u4").tobytes()
     (tmp_path / "x").write_bytes(header)
     with pytest.raises(ValueError, match="truncated or forged|which no array can have"):

@@ -12,16 +12,18 @@ Where `load(name, split)` looks, in order:
 2. **The download cache** `<cache>/downloads/<name>/` (cache = `cache_dir`, else `NTKBOOK_CACHE`, else the
    platform's per-user cache folder such as ~/.cache/ntkbook).
 3. **A download** of the canonical archive (when `download=True`) with pooch, from the usual public mirrors, with
-   pinned MD5 checksums and a progress bar. A file whose checksum does not match is downloaded once more, then
-   the load fails.
+   a progress bar, checked against a pinned SHA-256 and a pinned MD5 (see `MNIST_FILES` for where each comes
+   from). A file whose checksum does not match is downloaded once more, then the load fails.
 
 Parsed arrays are cached as uint8 `.npz` files under `<cache>/arrays/`, keyed by the source files' paths, sizes
 and modification times, so a changed folder is parsed again and a repeated load is fast.
 
-Checksums: downloads are checked against the pinned MD5s of the canonical archives. Files in an offline folder are
-not, because valid copies need not be byte-identical (the project's shared MNIST test files are re-compressed:
+Checksums: downloads are checked against the pinned SHA-256s and MD5s of the canonical archives. Files in an
+offline folder are not, because valid copies need not be byte-identical (the project's shared MNIST test files are re-compressed:
 their .gz bytes differ from the canonical archives while the data inside are the same); their structure is checked
-instead (IDX magic and sizes, batch shapes, label ranges, readable images of one size).
+instead (IDX magic and sizes, batch shapes, label ranges, readable images of one size), and they are parsed as
+hostile input: CIFAR-10 batches with a restricted unpickler that runs no code, every declared size checked before
+anything is allocated (see `ntkbook._data_formats`).
 
 Split names are "train" and "test" (MNIST's "t10k" is "test"). Class names: "0".."9" for MNIST and digits; the
 ten CIFAR-10 names in their canonical order (airplane, automobile, ..., truck); folder names, naturally sorted,
@@ -75,14 +77,24 @@ MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
 CIFAR10_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
-# Canonical archives and their MD5 checksums (as published with the data sets).
+# Canonical archives: (file name, MD5, SHA-256); a download must match both.
+# MD5: the CIFAR-10 archive's is published on its authors' page (https://www.cs.toronto.edu/~kriz/cifar.html);
+# the MNIST files' (their page publishes none) are the ones torchvision pins (torchvision/datasets/mnist.py).
+# SHA-256: as pinned by torchvision's dataset definitions (torchvision/prototype/datasets/_builtin/mnist.py and
+# cifar.py); neither data set's authors publish one. Not re-computed here (no network); the same values appear in
+# many independent projects that hashed their downloads from these mirrors.
 MNIST_FILES = {
-    ("train", "images"): ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    ("train", "labels"): ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-    ("test", "images"): ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-    ("test", "labels"): ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    ("train", "images"): ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                          "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+    ("train", "labels"): ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432",
+                          "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+    ("test", "images"): ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3",
+                         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+    ("test", "labels"): ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c",
+                         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
 }
-CIFAR10_TARBALL = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
+CIFAR10_TARBALL = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
+                   "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
 _CIFAR10_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
 
@@ -334,11 +346,20 @@ def _make_downloader():
     return pooch.HTTPDownloader(progressbar=progress_enabled(), timeout=60)
 
 
-def _fetch(filename: str, md5: str, mirrors: Sequence[str], folder: Path, downloader=None) -> Path:
-    """Download `filename` into `folder` from the first mirror that answers, checking its MD5 with pooch.
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    A file whose checksum does not match is downloaded once more; a second mismatch raises ValueError. When no
-    mirror answers, raises ConnectionError listing the URLs and the manual alternative.
+
+def _fetch(filename: str, md5: str, sha256: str, mirrors: Sequence[str], folder: Path, downloader=None) -> Path:
+    """Download `filename` into `folder` from the first mirror that answers; check its SHA-256 (pooch) and MD5.
+
+    A file whose SHA-256 does not match is downloaded once more; a second mismatch raises ValueError. A file with
+    the right SHA-256 but another MD5 (the two pins disagree) raises ValueError. When no mirror answers, raises
+    ConnectionError listing the URLs and the manual alternative.
     """
     import pooch
     import requests
@@ -348,9 +369,9 @@ def _fetch(filename: str, md5: str, mirrors: Sequence[str], folder: Path, downlo
     while i < len(mirrors):
         url = mirrors[i] + filename
         try:
-            return Path(
+            path = Path(
                 pooch.retrieve(
-                    url, known_hash=f"md5:{md5}", fname=filename, path=folder, downloader=downloader
+                    url, known_hash=f"sha256:{sha256}", fname=filename, path=folder, downloader=downloader
                 )
             )
         except ValueError as err:
@@ -361,12 +382,20 @@ def _fetch(filename: str, md5: str, mirrors: Sequence[str], folder: Path, downlo
             if len(mismatched) >= 2:
                 raise ValueError(
                     f"checksum mismatch for {filename}: two downloads (from {' and '.join(mismatched)}) did not "
-                    f"have the pinned MD5 {md5}. The mirror may serve a changed or broken file; download it by "
-                    f"hand, check its MD5, and put it in {folder} or in NTKBOOK_DATA"
+                    f"have the pinned SHA-256 {sha256}. The mirror may serve a changed or broken file; download it "
+                    f"by hand, check its SHA-256 and MD5 ({md5}), and put it in {folder} or in NTKBOOK_DATA"
                 ) from err
+            continue
         except (requests.RequestException, OSError) as err:
             errors.append(f"{url}: {type(err).__name__}: {err}")
             i += 1
+            continue
+        if _md5(path) != md5:
+            raise ValueError(
+                f"{path} has the pinned SHA-256 {sha256} but not the pinned MD5 {md5}: the two pins in "
+                "ntkbook.data disagree; report this"
+            )
+        return path
     raise ConnectionError(
         f"could not download {filename} from any mirror:\n  " + "\n  ".join(errors) + "\n"
         f"Download it by hand into {folder}, or set NTKBOOK_DATA to a folder that holds it."
