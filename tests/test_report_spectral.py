@@ -44,9 +44,10 @@ def toy():
 
 
 @pytest.mark.parametrize("kappa_big, n_match, expected", [
-    (2e3, 80.0, HOLDS), (5e6, 80.0, PARTLY), (math.inf, 80.0, PARTLY), (5e6, math.nan, DOES_NOT_HOLD)])
+    (2e3, 80.0, HOLDS), (5e6, 80.0, PARTLY), (math.inf, 80.0, PARTLY), (5e6, math.nan, DOES_NOT_HOLD),
+    (5e6, 1000.0, DOES_NOT_HOLD)])  # "reached" only where the plain kappa turned infinite (n > d = 784)
 def test_kappa_status(kappa_big, n_match, expected):
-    assert R.kappa_status(1.2e3, kappa_big, 10_000, n_match) == expected
+    assert R.kappa_status(1.2e3, kappa_big, 10_000, n_match, 784) == expected
 
 
 def test_kappa_interval_of_an_infinite_kappa_is_the_noise_floor():

@@ -89,15 +89,16 @@ def kappa_interval(kappa_d: float, n: int) -> tuple[float, float] | None:
     return (1.0 / (int(n) * EPS64), math.inf) if math.isinf(kappa_d) else None
 
 
-def kappa_status(paper_kappa: float, kappa_big: float, n_big: int, n_match: float) -> str:
+def kappa_status(paper_kappa: float, kappa_big: float, n_big: int, n_match: float, d: float = math.inf) -> str:
     """The paper's kappa(G) of a data set against ours.
 
     Two parts, combined (`claims.combine`): kappa_d at our largest n (the stand-in for the full data set) within
     DECADES of the paper's value (`claims.magnitude_rule`, with `kappa_interval`); and the paper's value reached by
-    the plain kappa(G) of some measured subset (n_match finite). Both: holds; only the subset: partly; neither:
-    does not hold."""
+    the plain kappa(G) of some measured subset of n <= d points (n_match finite and <= d; past d the plain kappa is
+    infinite, which reaches any value without measuring it). Both: holds; only the subset: partly; neither: does
+    not hold."""
     full = claims.magnitude_rule(paper_kappa, kappa_big, kappa_interval(kappa_big, n_big), decades=DECADES)
-    subset = claims.HOLDS if math.isfinite(n_match) else claims.DOES_NOT_HOLD
+    subset = claims.HOLDS if math.isfinite(n_match) and n_match <= d else claims.DOES_NOT_HOLD
     return claims.combine([full, subset])
 
 
@@ -328,16 +329,18 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
                            beyond_paper=beyond))
 
     summ = kappa_summary(sp.kappa_medians(res["kappa_n"]), list(spec.datasets))
+    dims = res["kappa_n"].groupby("dataset").d.first().to_dict()
     for name, s in summ.items():
         if name not in paper.KAPPA:
             continue
         label, n_big, kd = _label(name), s["n_big"], s["kappa_big"]
         iv = kappa_interval(kd, n_big)
         verdict(f"kappa.{name}", rf"$\kappa(G) \approx {tex_sci(paper.KAPPA[name])}$ on {label}",
-                kappa_status(paper.KAPPA[name], kd, n_big, s["n_match"]), paper.KAPPA[name], kd, iv,
+                kappa_status(paper.KAPPA[name], kd, n_big, s["n_match"], dims[name]), paper.KAPPA[name], kd, iv,
                 f"kappa_d at our largest n = {n_big:,} (stand-in for the full data set) within {DECADES:g} decade of "
-                f"the paper's value, and the paper's value reached by the plain kappa(G) of some subset (here at "
-                f"n ~ {s['n_match']:.0f}): both hold -> holds, only the subset -> partly, neither -> does not hold; an "
+                f"the paper's value, and the paper's value reached by the plain kappa(G) of some subset ("
+                + (f"here at n ~ {s['n_match']:.0f}" if math.isfinite(s["n_match"]) else "not reached at any n measured")
+                + "): both hold -> holds, only the subset -> partly, neither -> does not hold; an "
                 "infinite kappa_d means kappa_d >= 1/(n eps64)",
                 {"dataset": name, "n_big": n_big, "seeds_small": len(spec.seeds_small)}, "kappa")
         for version, stated, fn in (
