@@ -343,14 +343,18 @@ def train_adam(params0, signs, z, t, *, learning_rate: float, batch_size: int, l
     kw = {"l2_form": l2_form} if hasattr(train, "L2_FORMS") else {}
     config = train.TrainConfig(epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate, l2=l2,
                                loss="xent", seed=seed, **kw)
+    # run_epoch takes the shuffling key as an argument and uses the config's seed nowhere else, so one compiled
+    # window serves every seed (the config is a static argument: a seed in it would recompile per seed)
+    compiled_config = dataclasses.replace(config, seed=0, epochs=0)
+    all_keys = jax.vmap(lambda e: train.epoch_key(config, e))(jnp.arange(max_epochs))
     w0 = params0["W"]
     params, opt_state = params0, train.init_opt_state(params0, config)
     prev, _ = _objective(params, signs, z, t, l2, l2_form, w0)
     done, plateaued = 0, False
     while done < max_epochs:
         k = min(window, max_epochs - done)
-        keys = jnp.stack([train.epoch_key(config, e) for e in range(done, done + k)])
-        params, opt_state, _ = _adam_window_jit(params, opt_state, signs, z, t, keys, config, w0)
+        params, opt_state, _ = _adam_window_jit(params, opt_state, signs, z, t, all_keys[done:done + k],
+                                                compiled_config, w0)
         done += k
         cur, _ = _objective(params, signs, z, t, l2, l2_form, w0)
         if k == window and prev - cur < tol * prev:

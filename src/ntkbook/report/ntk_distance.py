@@ -336,6 +336,8 @@ def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
         out[f"erank_{key}"] = float(r["effective_rank"])
         out[f"top_{key}"] = float(r["top_share"])
     gd = runs[runs["protocol"] == "gd"]
+    for (dataset, arch, centred), g in gd.groupby(["dataset", "arch", "centred"]):
+        out[f"ksteps_{dataset}_{arch}_{'centred' if centred else 'raw'}"] = float(np.median(g["kernel_steps"]))
     out["gd_reached"] = int(gd["criterion_met"].sum())
     out["gd_runs"] = int(len(gd))
     adam = runs[runs["protocol"] == "adam"]
