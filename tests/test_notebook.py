@@ -160,7 +160,7 @@ def test_table_drops_the_index_typesets_math_and_draws_badges():
     shown = table(frame, details="note")
     assert isinstance(shown, Table) and shown.status == ("verdict",)
     page = shown._repr_html_()
-    assert page.startswith('<div class="ntk-table-scroll" style="overflow-x: auto;')
+    assert page.startswith('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto;')
     assert ">10<" not in page and ">11<" not in page           # no index
     assert r"\(\kappa^3\)" in page and "$" not in page           # math for MathJax
     assert "ntk-status-holds" in page and "ntk-status-not-resolved" in page
@@ -182,3 +182,46 @@ def test_table_refuses_bad_input():
 def test_plain_unwraps_numpy_scalars():
     assert type(plain(np.float64(0.5))) is float and type(plain(np.int64(3))) is int
     assert plain(True) is True and plain("x") == "x" and plain(None) is None
+
+
+# ---- figures --------------------------------------------------------------------------------------------
+
+
+def test_figure_png_records_the_smallest_text_in_image_pixels():
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from ntkbook.notebook import TEXT_PX_KEY, figure_png
+
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=100)
+    ax.set_xlabel("x", fontsize=14)
+    ax.tick_params(labelsize=12)
+    ax.set_title("t", fontsize=7.2)
+    image = Image.open(io.BytesIO(figure_png(fig)))
+    assert float(image.text[TEXT_PX_KEY]) == pytest.approx(7.2 * 100 / 72, abs=1e-3)
+    plt.close(fig)
+
+
+def test_show_glues_a_figure_once_and_closes_it(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    from ntkbook import notebook
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display=True: calls.append((name, obj, display)))
+    fig, _ = plt.subplots()
+    notebook.show("fig_x", fig)
+    (name, obj, display), = calls
+    assert name == "fig_x" and display is True and obj.format == "png" and obj.data[:4] == b"\x89PNG"
+    assert not plt.fignum_exists(fig.number)
+    notebook.values(a=np.float64(0.5), n=np.int64(3))
+    assert [(c[0], type(c[1]), c[2]) for c in calls[1:]] == [("a", float, False), ("n", int, False)]

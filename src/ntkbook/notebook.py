@@ -69,7 +69,7 @@ import pandas as pd
 
 from ntkbook.claims import STATUSES
 
-__all__ = ["Parameters", "Table", "show", "values", "table", "badge", "STATUS_COLOURS"]
+__all__ = ["STATUS_COLOURS", "TEXT_PX_KEY", "Parameters", "Table", "badge", "figure_png", "show", "table", "values"]
 
 
 # ---- parameters -----------------------------------------------------------------------------------------
@@ -139,24 +139,45 @@ class Parameters:
 # ---- figures and glued values ---------------------------------------------------------------------------
 
 
+#: PNG text chunk in which `show` records the figure's smallest text height in image pixels; the book's browser
+#: check combines it with the size the image is shown at (tests/browser/bookcheck.py).
+TEXT_PX_KEY = "ntkbook:min-text-px"
+
+
+def figure_png(fig) -> bytes:
+    """`fig` as the PNG the book shows (its dpi, bbox tight) with its smallest text height recorded.
+
+    The record: `TEXT_PX_KEY` = smallest font size (pt) * dpi / 72, the height of that text in image pixels.
+    """
+    import io
+
+    from ntkbook.plotting import smallest_font_pt
+
+    text_px = smallest_font_pt(fig) * fig.dpi / 72.0
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight", metadata={TEXT_PX_KEY: f"{text_px:.3f}"})
+    return buf.getvalue()
+
+
 def show(name: str, obj: Any) -> None:
     """Glue `obj` (a matplotlib Figure, a `Table`, ...) under `name` AND display it; close a figure after.
 
     Cell tags: ``remove-output`` on the cell that calls it (plus ``hide-input`` if its code teaches, or
     ``remove-cell`` if it is plumbing). The markdown pastes it with ``{glue:figure} name`` where the text
     discusses it. Result: one copy in the built book (the glue:figure), one in JupyterLab (under the cell).
+    A figure is glued as the PNG of `figure_png`, which records its smallest text size for the book's check.
     """
+    from matplotlib.figure import Figure
     from myst_nb import glue
 
-    glue(name, obj, display=True)
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
-        return
     if isinstance(obj, Figure):
         import matplotlib.pyplot as plt
+        from IPython.display import Image
 
+        png = figure_png(obj)
         plt.close(obj)  # the inline backend would otherwise show it a second time
+        obj = Image(data=png, format="png")
+    glue(name, obj, display=True)
 
 
 def plain(value: Any) -> Any:
@@ -266,8 +287,9 @@ class Table:
                 cells.append("<td>" + ("" if not isinstance(note, str) or not note else
                                        f"<details><summary>why</summary>{text_html(note)}</details>") + "</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        return (f'<div class="ntk-table-scroll" style="{_WRAP_STYLE}"><table class="ntk-table" '
-                f'style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        # mathjax_process: the book's MathJax skips notebook output except in elements with this class
+        return (f'<div class="ntk-table-scroll mathjax_process tex2jax_process" style="{_WRAP_STYLE}">'
+                f'<table class="ntk-table" style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
                 "</table></div>")
 
     def __repr__(self) -> str:

@@ -1,6 +1,8 @@
 """Figures for Chapter 1 (linearized attention is a Gram-induced kernel). Each function returns a Figure.
 
 Inputs are the tidy tables of `ntkbook.kernels` (with a `dataset` column added by the chapter) or matrices.
+Figures are at most `ntkbook.plotting.COLUMN_INCHES` wide and use the book style's font sizes, so that their text
+reads at >= 9 pt in the book (tests/test_plotting.py checks every figure).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+
+from ntkbook.plotting import COLUMN_INCHES
 
 __all__ = [
     "loglog_slope",
@@ -58,7 +62,7 @@ def softmax_linearization_figure(df: pd.DataFrame, *, fit_from: float = 10.0):
     gives each line's slope fitted over temperature >= fit_from; a dashed guide shows slope -1.
     """
     _need(df, ["dataset", "temperature", "form", "rel_error"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.2))
     palette = _palette(df.dataset)
     styles = {"normalised": "-", "unnormalised": "--"}
     for (name, form), g in df.groupby(["dataset", "form"]):
@@ -69,9 +73,10 @@ def softmax_linearization_figure(df: pd.DataFrame, *, fit_from: float = 10.0):
                 label=f"{name}, {form} (slope {slope:.2f})")
     t = np.array([df.temperature.min(), df.temperature.max()])
     ax.plot(t, 0.5 * df.rel_error.max() * (t / t[0]) ** -1.0, color="grey", lw=1, ls=":", label="slope -1 guide")
-    ax.set(xscale="log", yscale="log", xlabel="temperature T (logits <x_i, x_k>/T, dimensionless)",
-           ylabel="relative error vs linear limit (Frobenius)")
-    ax.legend(fontsize=8)
+    ax.set(xscale="log", yscale="log",
+           xlabel="temperature $T$ (logits $\\langle x_i, x_k\\rangle / T$, dimensionless)",
+           ylabel="relative error vs linear limit\n(Frobenius)")
+    ax.legend()
     _plain_log_ticks(ax)
     fig.tight_layout()
     return fig
@@ -84,8 +89,8 @@ def gram_heatmaps_figure(mats: dict[str, np.ndarray], labels, *, title: str = ""
     """
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
-    fig, axes = plt.subplots(1, len(mats), figsize=(3.8 * len(mats) + 1.0, 3.8), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(mats), figsize=(COLUMN_INCHES, COLUMN_INCHES / len(mats) + 0.6),
+                             squeeze=False, layout="constrained")
     bounds = np.flatnonzero(np.diff(labels[order])) + 0.5
     for col, (ax, (name, M)) in enumerate(zip(axes[0], mats.items(), strict=True)):
         M = np.asarray(M, dtype=np.float64)
@@ -96,9 +101,9 @@ def gram_heatmaps_figure(mats: dict[str, np.ndarray], labels, *, title: str = ""
         for b in bounds:
             ax.axhline(b, color="white", lw=0.4)
             ax.axvline(b, color="white", lw=0.4)
-        ax.set_xlabel("example index (sorted by class)")
+        ax.set_xlabel("example (sorted by class)")
         if col == 0:
-            ax.set_ylabel("example index (sorted by class)")
+            ax.set_ylabel("example (sorted by class)")
         ax.grid(False)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="entry / largest entry")
     if title:
@@ -112,7 +117,7 @@ def feature_angle_figure(df: pd.DataFrame):
     df: columns dataset, features, angle_deg.
     """
     _need(df, ["dataset", "features", "angle_deg"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.0))
     palette = _palette(df.dataset)
     styles = dict(zip(dict.fromkeys(df.features), ["-", "--", ":", "-."], strict=False))
     for (name, feat), g in df.groupby(["dataset", "features"], sort=False):
@@ -121,7 +126,7 @@ def feature_angle_figure(df: pd.DataFrame):
                 label=f"{name}: {feat}")
     ax.set(xscale="log", xlabel="angle between two examples' features (degrees, log scale)",
            ylabel="fraction of pairs (empirical CDF)")
-    ax.legend(fontsize=8, loc="upper left")  # a fixed place: "best" is slow with 10^5+ points
+    ax.legend(loc="upper left")  # a fixed place: "best" is slow with 10^5+ points
     fig.tight_layout()
     return fig
 
@@ -134,16 +139,17 @@ def sensitivity_ratio_figure(df: pd.DataFrame):
     _need(df, ["dataset", "reading", "delta", "ratio"])
     readings = list(dict.fromkeys(df.reading))
     palette = _palette(df.dataset)
-    fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(readings), figsize=(COLUMN_INCHES, 4.0), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         sub = df[df.reading == reading]
         np.random.seed(0)  # noqa: NPY002 -- seaborn jitters strip plots with numpy's global generator: same data, same picture
         sns.stripplot(data=sub, x="delta", y="ratio", hue="dataset", dodge=True, size=2.5, alpha=0.6, ax=ax,
                       order=["random", "sign", "gradient"], hue_order=sorted(palette), palette=palette)
         ax.axhline(1.0, color="k", ls="--", lw=1)
-        ax.set(yscale="log", title=f"reading: {reading}", xlabel="perturbation delta (||delta||_2 = eps)",
-               ylabel="|first-order change| / bound (dimensionless)")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set(yscale="log", title=f"reading: {reading}",
+               xlabel="perturbation $\\delta$ ($\\|\\delta\\|_2 = \\varepsilon$)",
+               ylabel="|first-order change| / bound\n(dimensionless)" if ax is axes[0, 0] else "")
+        ax.legend(loc="lower right")
         _plain_log_ticks(ax)
     fig.tight_layout()
     return fig
@@ -158,7 +164,7 @@ def sensitivity_growth_figure(df: pd.DataFrame):
     _need(df, ["dataset", "n", "g3_bound", "g3_worst", "poly_bound_max"])
     means = df.groupby(["dataset", "n"], as_index=False)[["g3_bound", "g3_worst", "poly_bound_max"]].mean()
     palette = _palette(means.dataset)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.4))
     for name, g in means.groupby("dataset"):
         slope, _ = loglog_slope(g.n, g.g3_bound)
         c = palette[name]
@@ -168,6 +174,7 @@ def sensitivity_growth_figure(df: pd.DataFrame):
     ax.set(xscale="log", yscale="log", xlabel="data-set size n (examples)",
            ylabel="first-order change of K per unit $\\|\\delta\\|_2$")
     _plain_log_ticks(ax)
-    ax.legend(fontsize=7)
+    # six entries: below the axes, where they hide no data
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     fig.tight_layout()
     return fig

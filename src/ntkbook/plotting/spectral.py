@@ -1,6 +1,8 @@
 """Chapter 2's figures: condition numbers of real data against n, depth and truncation, and the width law.
 
 Each function takes the tidy tables of `ntkbook.experiments.spectral` and returns a `matplotlib.figure.Figure`.
+Figures are `ntkbook.plotting.COLUMN_INCHES` wide and use the book style's font sizes, so that their text reads at
+>= 9 pt in the book (tests/test_plotting.py checks every figure); long legends sit below the axes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import LogLocator, NullFormatter
+
+from ntkbook.plotting import COLUMN_INCHES
 
 __all__ = ["plot_kappa_vs_n", "plot_depth", "plot_truncation", "plot_width_law"]
 
@@ -24,16 +28,25 @@ def _slope_text(r) -> str:
     return f"{r.model}: slope {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
 
 
+def _legend_below(fig: plt.Figure, axes, ncol: int = 1) -> None:
+    """One legend for all `axes` (each label once, in order of appearance), centred below them."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=ncol, frameon=False)
+
+
 def plot_kappa_vs_n(table: pd.DataFrame, paper: Mapping[str, float] | None = None) -> plt.Figure:
     """kappa(G) against n, one panel per data set (log-log), from `kappa_vs_n` tables concatenated.
 
     Solid: unit rows (the paper's inputs); dashed: raw pixels. Markers: kappa_d (top min(n, d) eigenvalues), drawn
     where finite; crosses: kappa over the numerical rank (where kappa_d is infinite, i.e. the data's rank is below
-    d). Medians over seeds. A dotted vertical line marks n = d, a horizontal line the paper's value (`paper`,
-    dataset -> kappa).
+    d). Medians over seeds. A dotted vertical line marks n = d (the panel title gives d), a dash-dotted horizontal
+    line the paper's value (`paper`, dataset -> kappa). One legend below the panels.
     """
     datasets = list(dict.fromkeys(table["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 5.2), squeeze=False, layout="constrained")
     for ax, name in zip(axes[0], datasets, strict=True):
         sub = table[table["dataset"] == name]
         for norm, style in ((True, "-"), (False, "--")):
@@ -50,15 +63,14 @@ def plot_kappa_vs_n(table: pd.DataFrame, paper: Mapping[str, float] | None = Non
                 ax.plot(ninf, med.loc[ninf, "kappa_numerical"], style, marker="x", color="C2" if norm else "C3",
                         label=f"numerical rank only ($\\kappa_d=\\infty$), {label}")
         d = int(sub["d"].iloc[0])
-        ax.axvline(d, color="grey", ls=":", lw=1, label=f"n = d = {d}")
+        ax.axvline(d, color="grey", ls=":", lw=1, label="n = d (input dimension)")
         if paper and name in paper:
-            ax.axhline(paper[name], color="k", ls="-.", lw=1, label=f"paper: $\\kappa$ = {paper[name]:.2g}")
-        ax.set(xscale="log", yscale="log", xlabel="number of examples n", ylabel="condition number of G",
-               title=name)
+            ax.axhline(paper[name], color="k", ls="-.", lw=1, label="the paper's $\\kappa(G)$")
+        ax.set(xscale="log", yscale="log", xlabel="number of examples n",
+               ylabel="condition number of G" if ax is axes[0, 0] else "", title=f"{name} (d = {d})")
         ax.xaxis.set_major_locator(LogLocator(base=10))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    _legend_below(fig, axes[0])
     return fig
 
 
@@ -66,7 +78,7 @@ def plot_depth(table: pd.DataFrame) -> plt.Figure:
     """kappa(G^(2k+1)) measured in float64 against kappa(G)^(2k+1), versus the depth k (`depth_table`, with a
     `dataset` column when several). The shaded band is where kappa exceeds 1/(n eps64): float64 cannot
     resolve lambda_min there."""
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.0))
     groups = table.groupby("dataset", sort=False) if "dataset" in table else [("", table)]
     for i, (name, g) in enumerate(groups):
         ax.plot(g["k"], g["predicted"], "--", color=f"C{i}", label=f"{name}: $\\kappa(G)^{{2k+1}}$")
@@ -79,10 +91,10 @@ def plot_depth(table: pd.DataFrame) -> plt.Figure:
     if "n" in table:
         floor = 1.0 / (float(table["n"].max()) * np.finfo(np.float64).eps)
         ax.axhspan(floor, ax.get_ylim()[1] * 10, color="grey", alpha=0.15, lw=0)
-        ax.text(table["k"].min(), floor * 2, "beyond float64 resolution", fontsize=8, color="grey")
+        ax.text(table["k"].min(), floor * 2, "beyond float64 resolution", color="dimgrey")
     ax.set(yscale="log", xlabel="stacked attention layers k", ylabel="condition number of $G^{2k+1}$",
            xticks=sorted(table["k"].unique()))
-    ax.legend(fontsize=7)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -91,7 +103,7 @@ def plot_truncation(table: pd.DataFrame) -> plt.Figure:
     """kappa of the rank-r attention kernel K_r = G_r G G_r against r (`truncation_table` rows with a
     `dataset` column): predicted (lines) and measured on the matrix (markers); the right axis reads the
     implied v1 width kappa(G_r)^6 (eps = 1)."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.0))
     for i, (name, g) in enumerate(table.groupby("dataset", sort=False)):
         ax.plot(g["r"], g["kappa_kernel_predicted"], "-", color=f"C{i}", label=f"{name}: $\\kappa(G_r)^3$")
         if "kappa_kernel_measured" in g:
@@ -102,20 +114,20 @@ def plot_truncation(table: pd.DataFrame) -> plt.Figure:
     right = ax.secondary_yaxis("right", functions=(lambda k: np.power(np.maximum(k, 1e-300), 2.0),
                                                    lambda m: np.power(np.maximum(m, 1e-300), 0.5)))
     right.set_ylabel("v1 width $\\kappa(G_r)^6$ (neurons)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
 
 
 def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFrame | None = None) -> plt.Figure:
-    """Four panels (2 x 2) from `width_law_sweep`, `width_law_summary` and `width_law_fits`.
+    """Four panels (a)-(d), stacked, from `width_law_sweep`, `width_law_summary` and `width_law_fits`.
 
     (a) median over seeds of ||K_m - K_inf||_op / ||K_inf||_op (solid) and / lambda_min(K_inf) (dotted) against
     the width m, MLP-Attn, one colour per kappa(G); (b) kappa(Z Z^T) and kappa(K_inf) against kappa(G), with the
     slope-3 line of Theorem 4.7; (c) m* for both criteria against kappa(G), with a slope-6 guide; (d) m*_eig
     against kappa(K_inf), with a slope-2 guide (the mechanism m ~ kappa(K)^2 / eps^2).
     """
-    fig, axes = plt.subplots(2, 2, figsize=(11.0, 8.6))
+    fig, axes = plt.subplots(4, 1, figsize=(COLUMN_INCHES, 15.0), layout="constrained")
     axes = axes.ravel()
     ax = axes[0]
     attn = curves[curves["arch"] == "attn"]
@@ -130,7 +142,7 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
     ax.set(xscale="log", yscale="log", xlabel="width m (neurons)",
            ylabel="$\\|K_m - K_\\infty\\|_{op}$ / scale",
            title="(a) MLP-Attn: solid / $\\|K_\\infty\\|$, dotted / $\\lambda_{min}$")
-    ax.legend(fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
     ax = axes[1]
     for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
@@ -141,7 +153,7 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
     ax.plot(kg, kg**3, "k:", lw=1, label="$\\kappa(G)^3$")
     ax.set(xscale="log", yscale="log", xlabel="$\\kappa(G)$ of the unit-norm data",
            ylabel="condition number", title="(b) amplification: features vs NTK")
-    ax.legend(fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
     ax = axes[2]
     for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
@@ -159,8 +171,8 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
         f = fits[(fits["y"] == "m_star_eig") & (fits["x"] == "kappa_G")]
         txt = "\n".join(_slope_text(r) for r in f.itertuples())
         ax.text(0.98, 0.03, "$m^*$ rel. to $\\lambda_{min}$:\n" + txt, transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=7, bbox={"fc": "white", "alpha": 0.8, "lw": 0})
-    ax.legend(fontsize=7, loc="upper left")
+                va="bottom", bbox={"fc": "white", "alpha": 0.8, "lw": 0})
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
     ax = axes[3]
     for j, model in enumerate(m for m in _MODEL_ORDER if m in set(summary["model"])):
@@ -177,8 +189,7 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
     if fits is not None:
         f = fits[(fits["y"] == "m_star_eig") & (fits["x"] == "kappa_K_inf")]
         txt = "\n".join(_slope_text(r) for r in f.itertuples())
-        ax.text(0.98, 0.03, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+        ax.text(0.98, 0.03, txt, transform=ax.transAxes, ha="right", va="bottom",
                 bbox={"fc": "white", "alpha": 0.8, "lw": 0})
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
