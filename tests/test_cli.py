@@ -2,6 +2,7 @@
 that the next run, and the chapter's own `sweep`, compute nothing."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from typing import ClassVar
 
 import pandas as pd
 import pytest
+from test_runner import frozen_package_env
 
 from ntkbook import runner
 from ntkbook.__main__ import main, parse_overrides
@@ -60,52 +62,48 @@ def test_every_registered_sweep_builds_its_quick_units():
         assert len({u.key for u in units}) == len(units), f"{name}: two units share a key"
 
 
-def _cli(args, cache):
-    env = {**os.environ, "NTKBOOK_CACHE": os.fspath(cache), "NTKBOOK_PROGRESS": "0"}
-    env.pop(runner.SCHEDULER_ENV, None)
+def _cli(args, cache, env):
+    env = {**env, "NTKBOOK_CACHE": os.fspath(cache)}
     done = subprocess.run([sys.executable, "-m", "ntkbook", *args], env=env, capture_output=True, text=True,
                           timeout=900)
     return done.returncode, done.stdout, done.stderr
 
 
-def fresh_fingerprint() -> str:
-    from ntkbook import cache
+CHAPTER_SWEEP = """
+import json
+import ntkbook
+from ntkbook import runner
+from ntkbook.sweeps import get_sweep
 
-    cache._fingerprint.cache_clear()
-    return cache.compute_fingerprint()
+entry = get_sweep("ntk-distance")
+frame = entry.load().sweep(entry.resolve("quick"))
+done = runner.history()
+print(json.dumps({"rows": len(frame), "computed": int(done["computed"].sum()), "cached": int(done["cached"].sum()),
+                  "failed": int(done["failed"].sum()), "file": ntkbook.__file__}))
+"""
 
 
 @pytest.mark.realdata
-def test_cli_fills_the_cache_then_computes_nothing(tmp_path, real_data_dir, monkeypatch):
-    """Quick profile of chapter 3 through the CLI; then the CLI again and the chapter's own `sweep` read it all.
-
-    Keys hash the compute code; when that code changes while the test runs (a tree being edited) the keys of the
-    second run differ, so the test retries (on an unedited tree the first attempt is the only one).
-    """
+def test_cli_fills_the_cache_then_computes_nothing(tmp_path, real_data_dir):
+    """Chapter 3's quick profile through the CLI; then the CLI again, and the chapter's own `sweep` (what its
+    notebook calls), read every unit from the cache. Runs on a frozen copy of the package (see
+    `frozen_package_env`), so the keys cannot change between the runs."""
+    env = frozen_package_env(tmp_path)
+    cache = tmp_path / "cache"
     entry = get_sweep("ntk-distance")
-    for attempt in range(3):
-        cache = tmp_path / f"cache{attempt}"
-        before = fresh_fingerprint()
-        code, first, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache)
-        assert code == 0, err
-        code, second, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache)
-        assert code == 0, err
-        if fresh_fingerprint() == before:
-            break
-    else:
-        pytest.fail("the package's compute code changed during each attempt")
     n = len(entry.units(entry.resolve("quick")))
-    assert f"{n} units: {n} computed, 0 cached, 0 failed" in first
-    assert f"{n} units: 0 computed, {n} cached, 0 failed" in second
-    assert "nothing to compute" in second and "nothing to compute" not in first
-    # what the chapter calls: its own sweep reads every unit from the cache the CLI filled
-    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(cache))
-    module = entry.load()
-    runner.clear_history()
-    frame = module.sweep(entry.resolve("quick"))
-    assert len(frame) > 0
-    done = runner.history()
-    assert done["computed"].sum() == 0 and done["cached"].sum() > 0 and done["failed"].sum() == 0
+    code, first, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache, env)
+    assert code == 0, err
+    assert f"{n} units: {n} computed, 0 cached, 0 failed" in first and "nothing to compute" not in first
+    code, second, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache, env)
+    assert code == 0, err
+    assert f"{n} units: 0 computed, {n} cached, 0 failed" in second and "nothing to compute" in second
+    done = subprocess.run([sys.executable, "-c", CHAPTER_SWEEP], env={**env, "NTKBOOK_CACHE": os.fspath(cache)},
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(os.fspath(tmp_path))
+    assert out["rows"] > 0 and out["computed"] == 0 and out["cached"] > 0 and out["failed"] == 0
 
 
 # --- a toy sweep registered for the tests: this module is its compute module ---------------------------------
