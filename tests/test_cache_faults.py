@@ -53,6 +53,9 @@ WORKER = textwrap.dedent(
     def compute(i):
         def run():
             (markers / f"start-{i}-{pid}").touch()
+            held = time.monotonic()
+            while (markers / f"hold-{i}").exists() and time.monotonic() - held < 120:
+                time.sleep(0.01)  # the test holds this unit until it kills the process
             time.sleep(sleep)
             return toy(i)
         return run
@@ -141,15 +144,18 @@ def test_sigkilled_sweep_resumes_and_matches_an_uninterrupted_run(tmp_path, work
         m.unlink()
 
     folder = tmp_path / "cache"
-    first = worker(folder, sleep=0.3)
-    # kill while unit 3 computes: units 0-2 are stored, 3 is half-done, 4-5 never started
+    hold = worker.markers / "hold-3"
+    hold.touch()
+    first = worker(folder, sleep=0.1)
+    # kill while unit 3 computes (held until then): units 0-2 are stored, 3 is half-done, 4-5 never started
     _wait_for(lambda: (worker.markers / f"start-3-{first.pid}").exists(), first)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert first.returncode == -signal.SIGKILL
     assert _whole_entries(folder, n) == {0, 1, 2}
 
-    second = worker(folder, sleep=0.3)
+    hold.unlink()
+    second = worker(folder, sleep=0.1)
     _finish(second)
     assert _starts(worker.markers, second.pid) == {3: 1, 4: 1, 5: 1}  # only the unfinished units ran again
     assert _starts(worker.markers) == {0: 1, 1: 1, 2: 1, 3: 2, 4: 1, 5: 1}
