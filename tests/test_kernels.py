@@ -1,5 +1,18 @@
 """ntkbook.kernels: Theorem 4.1 (G^3), condition numbers, thresholds, Theorem 4.2 (NT vs closed form),
-the softmax -> linear limit, and Proposition 4.5's sensitivity bound. Tolerances are stated at each assert."""
+the softmax -> linear limit, and Proposition 4.5's sensitivity bound.
+
+Tolerances follow from IEEE-754 error bounds (u = 2^-53, gamma_k = k u / (1 - k u)), valid on any machine:
+
+- SAME-SIGN LINEAR ALGEBRA. The fixture's data are non-negative (like images), so every sum in G = X X^T, G X, G^2,
+  G^3, X^T G X x has terms of one sign and a chain of k products of length <= L is accurate to k gamma_L relative,
+  entry by entry (Higham, Accuracy and Stability, 3.1). With n = 20, d = 50 (L <= 70, k <= 3) that is <= 2.4e-14;
+  two evaluations differ by <= 4.7e-14 < 1e-13, and a fourth product or an fsum reference stays below 1e-12.
+- EIGENVALUES (Weyl + backward-stable eigh): |d lambda| <= c n u ||K||; for a known spectrum built as Q diag Q^T
+  (Q from Householder QR, orthogonal to n u) the relative error of lambda_k is <= c n u lambda_1 / lambda_k, i.e.
+  <= 8 * 1.1e-16 * 1e3 * c ~ 1e-12 c for kappa = 1e3; rel=1e-9 allows c = 1000.
+- SCALAR ARITHMETIC (width thresholds): a handful of correctly rounded operations, relative error <= 10 u ~ 1e-15.
+- FINITE DIFFERENCES: truncation O(h^2) plus rounding u |f| / h; stated at each use.
+"""
 
 import math
 
@@ -39,7 +52,7 @@ def test_linear_kernel_of_attention_features_is_G_cubed(X):
         phi = np.asarray(K.linearized_attention(X))
     assert phi.dtype == np.float64
     np.testing.assert_allclose(phi, K.gram(X) @ X, rtol=1e-13, atol=0)
-    # float64 precision: relative to the largest entry, 1e-13 (entries ~ n^2 = 400, eps ~ 2e-16)
+    # SAME-SIGN LINEAR ALGEBRA (module docstring): two evaluations of a 3-product chain differ by <= 4.7e-14
     assert np.max(np.abs(phi @ phi.T - G3)) <= 1e-13 * np.max(np.abs(G3))
     assert np.max(np.abs(G3 - np.linalg.matrix_power(K.gram(X), 3))) <= 1e-13 * np.max(np.abs(G3))
 
@@ -62,6 +75,7 @@ def test_linearized_attention_queries_and_gradient(X):
         np.testing.assert_allclose(out, K.attention_feature_map(X, q), rtol=1e-13)
         # d/dq sum(out) = 1^T X^T X summed over output columns: X^T X 1
         g = np.asarray(jax.grad(lambda qq: K.linearized_attention(X, qq).sum())(q))
+    # same-sign sums of <= 2 products of length <= 50 (jax and numpy each 2 gamma_50 ~ 1.1e-14): < 1e-12
     np.testing.assert_allclose(g, np.tile(X.T @ X @ np.ones(50), (3, 1)), rtol=1e-12)
     with pytest.raises(ValueError, match="features"):
         K.linearized_attention(X, np.ones((2, 7)))
@@ -81,6 +95,7 @@ def test_gram_rejects_bad_input():
 
 def test_condition_number_of_known_spectrum():
     lam = np.geomspace(1.0, 1e-3, 8)
+    # EIGENVALUES (module docstring): relative error <= c n u kappa ~ 1e-12 c
     assert K.condition_number(spd_with_eigenvalues(lam)) == pytest.approx(1e3, rel=1e-9)
     assert K.condition_number(spd_with_eigenvalues(lam), rank=4) == pytest.approx(lam[0] / lam[3], rel=1e-12)
     np.testing.assert_allclose(K.eigenvalues(spd_with_eigenvalues(lam)), lam, rtol=1e-9)
@@ -102,10 +117,12 @@ def test_effective_condition_number_on_rank_deficient_gram():
     with pytest.raises(ValueError, match="singular"):
         K.condition_number(G)
     s = np.linalg.svd(X, compute_uv=False)
+    # eigh of G vs svd of X: each relative error <= c n u kappa_d (kappa_d <= 1e2 here) ~ 1e-13 c
     assert K.effective_condition_number(G, 10) == pytest.approx((s[0] / s[9]) ** 2, rel=1e-10)
     assert K.numerical_rank(G) == 10
     # n <= d: kappa_d is the plain condition number
     Gs = K.gram(X[:8])
+    # the same eigenvalues of the same matrix: identical up to one division (u)
     assert K.effective_condition_number(Gs, 10) == pytest.approx(K.condition_number(Gs), rel=1e-14)
     # data whose rank is below d: kappa_d is infinite and says so
     Xl = np.hstack([X[:, :6], np.zeros((40, 4))])
@@ -134,6 +151,8 @@ def test_condition_number_errors():
 
 
 def test_width_thresholds_arithmetic():
+    # SCALAR ARITHMETIC (module docstring): <= 10 u relative; the log10 checks compare with the paper's 2-decimal
+    # values, so abs=0.01 is the paper's own rounding
     assert K.width_threshold_v1(10.0, 0.1) == pytest.approx(1e8, rel=1e-14)
     assert K.width_threshold_v2(10.0, math.e) == pytest.approx(1e6 * math.e, rel=1e-14)
     # the paper's v1 numbers: kappa = 1.2e3 (MNIST) -> 3.0e18, 8.7e3 (CIFAR-10) -> 4.3e23 at eps = 1
@@ -305,10 +324,13 @@ def test_expm1_path_matches_direct_softmax(X, normalize):
         S = t * (A - X.sum(axis=0))
     L = K.softmax_linear_limit(X, normalize=normalize)
     direct = np.linalg.norm(S - L) / np.linalg.norm(L)
+    # the direct formula subtracts the constant part: cancellation by |A| / |A - mean| <= n T = 200, so its error
+    # is <= 200 (n + d) u ~ 1.6e-12 relative (the expm1 path has none); rel=1e-8 is far above both
     assert K.softmax_linearization_error(X, temperature=t, normalize=normalize) == pytest.approx(direct, rel=1e-8)
     # the normalised softmax is a Nadaraya-Watson average: rows are convex combinations of the keys
     if normalize:
         w = np.exp(X @ X.T / t)
+        # positive weights and data: same-sign sums, <= (n + d + 4) u ~ 1e-14 relative for each evaluation
         np.testing.assert_allclose(A, (w / w.sum(1, keepdims=True)) @ X, rtol=1e-12)
     with pytest.raises(ValueError, match="temperature"):
         K.softmax_attention(X, temperature=0.0)
@@ -321,10 +343,12 @@ def test_sensitivity_bound_holds_for_random_and_adversarial_delta(X):
     rng = np.random.default_rng(5)
     j = 7
     bound = K.sensitivity_bound(X, X[j], eps=1.0)
+    # SAME-SIGN LINEAR ALGEBRA: two same-sign 2-product chains and an n-term sum: <= 2 (2 gamma_70 + gamma_20)
     assert bound == pytest.approx(np.abs(np.linalg.matrix_power(K.gram(X), 2)[:, j]).sum(), rel=1e-13)
     g = K.gram_kernel_gradient(X, X[j])
     deltas = [unit_rows(rng.normal(size=(200, 50))), [g / np.linalg.norm(g)], [np.sign(g) / math.sqrt(50)]]
     ratios = [abs(K.gram_kernel_first_order_change(X, X[j], d)) / bound for d in np.vstack(deltas)]
+    # ratio <= 1 exactly; numerator and bound each carry <= 4 gamma_70 ~ 3e-14 relative error
     assert max(ratios) <= 1.0 + 1e-12
     # gradient-aligned delta is the worst case in l2: ratio = ||X^T G X x_j||_2 / ||G X x_j||_1
     assert ratios[200] == pytest.approx(max(ratios), rel=1e-12)
@@ -332,6 +356,8 @@ def test_sensitivity_bound_holds_for_random_and_adversarial_delta(X):
     d = deltas[0][0]
     phi = lambda x: K.attention_feature_map(X, x)  # noqa: E731
     exact = phi(X[3] + d) @ phi(X[j]) - phi(X[3]) @ phi(X[j])
+    # the feature-based difference cancels: |phi(x + d) phi - phi(x) phi| vs |phi(x) phi| ~ 1/10 here, so its
+    # error is <= 10 * 2 * 3 gamma_70 ~ 5e-13 relative to the change; 1e-10 covers a cancellation up to 1e3
     assert K.gram_kernel_first_order_change(X, X[j], d) == pytest.approx(exact, rel=1e-10)
     with pytest.raises(ValueError, match="unit rows"):
         K.sensitivity_bound(2 * X, X[j])
@@ -356,6 +382,7 @@ def test_polynomial_kernel_sensitivity_is_local(X):
     h = 1e-6
     fd = (K.polynomial_kernel((X[0] + h * d)[None], X[1:2]) - K.polynomial_kernel((X[0] - h * d)[None], X[1:2]))
     first = K.polynomial_kernel_first_order_change(X[0], X[1], d, degree=3)
+    # central difference with h = 1e-6: truncation ~ h^2 |f^(3)| ~ 1e-12, rounding ~ u |f| / h ~ 1e-10 (|f| <= 1)
     assert first == pytest.approx(fd[0, 0] / (2 * h), rel=1e-7)
     assert abs(first) <= K.polynomial_sensitivity_bound(X[0], X[1], eps=1.0, degree=3) <= 3.0
     with pytest.raises(ValueError, match="degree"):
