@@ -12,7 +12,7 @@ excluded; each figure is the best of `--repeats` calls. Float32 throughout.
   batches. Empirical NTK: `ntkbook.models.empirical_ntk` on n = 1000, flop 2 n d m + 2 n^2 m + 2 n^2 d.
 - Units per second: 8 training units (2L-ReLU, Adam, 20 epochs, n = 256, width 256) through `ntkbook.runner.run` in
   this process, then on a 2-worker LocalCluster (both warmed by a first pass; the cache is bypassed).
-- Seeds: S = 8 seeds of full-batch GD, 50 steps, on one shared training set: `ntkbook.batched.gd_step_seeds`
+- Seeds: S = 8 seeds of full-batch GD, 20 steps, on one shared training set: `ntkbook.batched.gd_step_seeds`
   with `jax.vmap` ("vmap") and with the seeds' layers side by side ("wide") vs the same jitted one-seed steps in a
   Python loop over the seeds.
 """
@@ -207,7 +207,7 @@ def main() -> None:
     units = units_rate(4 if args.quick else 8, 20)
     for r in units:
         print(f"{r['what']}: {r['units_per_s']:.2f} units/s", flush=True)
-    seeds = seeds_rate((64, 1024), 8, 50, repeats)
+    seeds = seeds_rate((64, 512), 8, 20, min(repeats, 2))
     for r in seeds:
         print(f"{r['what']}: loop/vmap {r['loop_s'] / r['vmap_s']:.2f}x, loop/wide {r['loop_s'] / r['wide_s']:.2f}x",
               flush=True)

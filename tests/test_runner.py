@@ -6,6 +6,13 @@ One Dask LocalCluster (2 worker processes, 1 thread each) serves the whole modul
 """
 
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -241,27 +248,56 @@ def test_process_pool_and_local_cluster(tmp_path):
         pd.testing.assert_frame_equal(here.frame, there.frame, check_exact=True)
 
 
-def chapter_units():
-    """Chapter 3's quick-profile units, once `ntkbook.experiments.ntk_distance` exposes `units(spec)`."""
-    from ntkbook.sweeps import get_sweep
+def frozen_package_env(tmp_path: Path) -> dict:
+    """The environment for a subprocess that imports a copy of the ntkbook package as it is now.
 
-    sweep = get_sweep("ntk-distance")
-    return sweep.units(sweep.resolve("quick"))
+    The cache keys hash the compute code; a copy taken once cannot change under a long test while the tree is being
+    edited, so the caller, its cluster workers (which inherit PYTHONPATH) and a later run all share one fingerprint.
+    """
+    import ntkbook
+
+    target = tmp_path / "frozen"
+    shutil.copytree(Path(ntkbook.__file__).parent, target / "ntkbook", ignore=shutil.ignore_patterns("__pycache__"))
+    path = os.pathsep.join(p for p in (os.fspath(target), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "NTKBOOK_PROGRESS": "0"}
+    env.pop(runner.SCHEDULER_ENV, None)
+    return env
+
+
+CHAPTER_ON_A_CLUSTER = """
+import json, sys
+import distributed, numpy as np, pandas as pd
+import ntkbook
+from ntkbook import runner
+from ntkbook.sweeps import get_sweep
+
+entry = get_sweep("ntk-distance")
+units = entry.units(entry.resolve("quick"))
+here = runner.run(units, cache_dir=sys.argv[1] + "/a")
+with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    there = runner.run(units, cache_dir=sys.argv[1] + "/b", scheduler=c.scheduler_address)
+timing = [c for c in here.frame.columns if c == "seconds" or c.endswith("_seconds")]  # wall time, not a result
+a, b = here.frame.drop(columns=timing), there.frame.drop(columns=timing)
+pd.testing.assert_frame_equal(a, b, check_exact=True)
+floats = [c for c in a.columns if a[c].dtype.kind == "f"]
+same_bits = all(np.array_equal(a[c].to_numpy().view(np.uint64), b[c].to_numpy().view(np.uint64)) for c in floats)
+print(json.dumps({"units": len(units), "here": list(here.computed), "there": list(there.computed),
+                  "rows": len(a), "float_columns": len(floats), "same_bits": same_bits, "timing": timing,
+                  "file": ntkbook.__file__}))
+"""
 
 
 @pytest.mark.realdata
-def test_chapter_quick_sweep_on_a_cluster_equals_inprocess(cluster, tmp_path, real_data_dir):
-    address, client = cluster
-
-    def attempt():
-        try:
-            units = chapter_units()
-        except (ImportError, AttributeError, KeyError) as err:
-            pytest.fail(f"chapter 3's units are not available: {err}")
-        here = run(units, cache_dir=tmp_path / "a", refresh=True)
-        there = run(units, cache_dir=tmp_path / "b", scheduler=address, refresh=True)
-        return units, here, there
-
-    units, here, there = on_a_still_tree(attempt, client)
-    assert there.computed == here.computed and len(here.computed) == len(units) > 1
-    pd.testing.assert_frame_equal(here.frame, there.frame, check_exact=True)
+def test_chapter_quick_sweep_on_a_cluster_equals_inprocess(tmp_path, real_data_dir):
+    """Chapter 3's quick sweep, in-process and on a 2-worker LocalCluster: the same table, bit for bit (every float
+    column compared as raw bits; only the units' wall-time column differs, as it must), every unit computed on
+    both."""
+    env = frozen_package_env(tmp_path)
+    done = subprocess.run([sys.executable, "-c", CHAPTER_ON_A_CLUSTER, os.fspath(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(os.fspath(tmp_path))  # the frozen copy ran, not the live tree
+    assert out["units"] > 1 and out["here"] == out["there"] and len(out["here"]) == out["units"]
+    assert out["rows"] >= out["units"] and out["float_columns"] > 0 and out["same_bits"]
+    assert out["timing"] == ["seconds"]  # the only column left out of the comparison: each unit's wall time
