@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
@@ -70,11 +71,13 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
                 mec="k" if r.literal else colour)
     ax.set_yscale("log")
     ax.set_ylim(lo_axis, hi_axis)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_ylabel("flip-rate ratio MLP-Attn / 2L-ReLU")
     if title:
         ax.set_title(title, fontsize=10)
     handles = [plt.Line2D([], [], color=STATUS_COLOURS[s][0], marker="o", ls="", label=s)
-               for s in STATUS_COLOURS if s in set(cur.status)]
+               for s in STATUS_COLOURS if s in set(cur.status) and s != "not evaluable"]
     handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))
     if (~ev).any():
         handles.append(plt.Line2D([], [], color="0.55", marker="x", ls="", label="not evaluable"))

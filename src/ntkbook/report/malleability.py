@@ -176,20 +176,22 @@ def deciding_choices(cur: pd.DataFrame) -> pd.DataFrame:
 
 
 def curve_summary(cur: pd.DataFrame) -> dict:
-    """Numbers of one curve: configurations, evaluable ones (both models learned and a defined ratio), how many hold / partly / do not hold / not resolved,
-    the share holding, the median and range of the evaluable ratios, the grid status, the literal row's ratio,
-    interval and status (NaN / "not run" when absent)."""
+    """Numbers of one curve: configurations, evaluable ones (both models learned and a defined ratio), how many
+    hold / partly / do not hold / not resolved, the share holding, the median of the evaluable ratios and the range
+    of the finite positive ones, the grid status, the literal row's ratio, interval and status (NaN / "not run"
+    when absent)."""
     ev = cur[cur.status != claims.NOT_EVALUABLE]
     lit = cur[cur.literal]
     counts = {s: int((ev.status == s).sum()) for s in claims.STATUSES}
+    pos = ev.ratio[np.isfinite(ev.ratio) & (ev.ratio > 0)]
     out = {
         "configurations": len(cur), "evaluable": len(ev), "holds": counts[claims.HOLDS],
         "partly": counts[claims.PARTLY], "does_not_hold": counts[claims.DOES_NOT_HOLD],
         "not_resolved": counts[claims.NOT_RESOLVED],
         "share_holds": counts[claims.HOLDS] / len(ev) if len(ev) else float("nan"),
         "median_ratio": float(ev.ratio.median()) if len(ev) else float("nan"),
-        "min_ratio": float(ev.ratio.min()) if len(ev) else float("nan"),
-        "max_ratio": float(ev.ratio.max()) if len(ev) else float("nan"),
+        "min_ratio": float(pos.min()) if len(pos) else float("nan"),
+        "max_ratio": float(pos.max()) if len(pos) else float("nan"),
         "status": grid_status(cur.status) if len(cur) else claims.NOT_RUN,
         "literal_ratio": float(lit.ratio.iloc[0]) if len(lit) else float("nan"),
         "literal_low": float(lit.ratio_low.iloc[0]) if len(lit) else float("nan"),
