@@ -146,6 +146,8 @@ def test_display_tables_and_numbers_have_no_index_columns_and_plain_values():
     nums = rd.chapter_numbers(spec, res)
     assert all(isinstance(v, int | float) for v in nums.values())
     assert math.isclose(nums["mnist_aligned_ratio"], 0.1, rel_tol=0.05)
+    assert math.isclose(nums["mnist_log10_m_trunc"] - nums["mnist_log10_m_attn"], -2.0 + 0.0, abs_tol=1e-9)
+    assert nums["mnist_test_acc_attn"] == pytest.approx(0.4) and nums["n_not_evaluable"] == 0
 
 
 def test_model_labels():

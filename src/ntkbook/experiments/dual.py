@@ -93,7 +93,7 @@ class DualSpec(Spec):
     temperatures: tuple[float, ...] = (0.1, 10.0)
     depths: tuple[int, ...] = (2,)
     widths: tuple[int, ...] = (16, 64, 256, 1024)
-    n_kernel: int = 100
+    n_kernel: int = 80
     n_train: int = 200
     n_mal_test: int = 100
     width: int = 128
@@ -105,7 +105,7 @@ class DualSpec(Spec):
     tau: float = 0.1
     krr_ridge: float = 1e-3
     mal_datasets: tuple[str, ...] = ("mnist",)
-    mal_families: tuple[str, ...] = FAMILIES
+    mal_families: tuple[str, ...] = ("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked")
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(datasets=("mnist",), seeds=(0, 1), n_ref=200, ns=(40, 80), n_test=60, modes=(1, 2, 20, 60),
@@ -117,7 +117,8 @@ class DualSpec(Spec):
                       modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800), ranks=(5, 20, 50, 100, 200),
                       temperatures=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0), depths=(1, 2, 3),
                       widths=tuple(2**k for k in range(2, 13)), n_kernel=300, n_train=1000, n_mal_test=500,
-                      width=1024, epochs=500, learning_rate=1e-2, steps=10, mal_datasets=("mnist", "cifar10")),
+                      width=1024, epochs=500, learning_rate=1e-2, steps=10, mal_datasets=("mnist", "cifar10"),
+                      mal_families=FAMILIES),
     }
 
     def check(self) -> None:
@@ -340,7 +341,7 @@ def power_unit(*, dataset: str, seed: int, n_ref: int, ns: list, n_test: int, mo
                     rows.append({"n": n, "kernel": name, "target": "random", "mode": 0, "ridge": float(rho),
                                  "error": float(err[i, -1]), "accuracy": np.nan,
                                  "alignment": alignment(g, rand_pool[:n, 0]), "s_ratio": np.nan})
-                    lab_align = float(np.mean([alignment(g, c) for c in (onehot - centre).T]))
+                    lab_align = float(np.mean([alignment(g, c) for c in (onehot - centre).T if c @ c > 0]))
                     rows.append({"n": n, "kernel": name, "target": "labels", "mode": 0, "ridge": float(rho),
                                  "error": float(np.sum(err_lab[i] * np.sum((onehot_test - centre) ** 2, axis=0))
                                                 / np.sum((onehot_test - centre) ** 2)),

@@ -32,7 +32,7 @@ from ntkbook.experiments import dual as ex
 __all__ = ["CHAPTER", "SECTIONS", "DECADE_TOL", "MODEL_LABELS", "load", "power_status", "pair_status",
            "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
            "verdicts_from_results", "claim_verdicts", "chapter_numbers", "power_table", "width_table",
-           "variant_table", "model_label"]
+           "variant_table", "model_label", "roles", "data_notes"]
 
 CHAPTER = "05_dual_implication"
 SECTIONS = {"power": "dual-power", "truncation": "dual-truncation", "softmax": "dual-softmax",
@@ -315,6 +315,20 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
     return out
 
 
+def data_notes(spec: ex.DualSpec, *, data_dir=None) -> dict[str, str]:
+    """{data set: where the points come from, in words} ("" when they come from the train and test splits as
+    usual). Built from the loader's split (not its note, which names the files on this machine)."""
+    out = {}
+    for ds in spec.datasets:
+        split = ex._split(ds, spec.n_ref + max(spec.ns), spec.n_test, spec.seeds[0], data_dir)
+        from_test = bool(split.note)
+        out[ds] = (f"{_ds(ds)}: its train split is not used here; the reference ({spec.n_ref}), training (up to "
+                   f"{max(spec.ns)}; {spec.n_train} for the trained models) and test ({spec.n_test}; "
+                   f"{spec.n_mal_test} for the trained models) points are drawn, disjointly and per seed, from its "
+                   "test split." if from_test else "")
+    return out
+
+
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
     """The chapter's verdicts for `profile` (results through the cache: cheap after the chapter ran)."""
     spec, res = load(profile, cache_dir=cache_dir, **overrides)
@@ -326,31 +340,65 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> 
 # ----------------------------------------------------------------------------------------------------------
 
 
+def roles(spec: ex.DualSpec) -> dict[str, str]:
+    """{role: model name}: the models the prose names by role (relu, attn, the smallest rank, the largest
+    temperature plain / centred, the smallest temperature, the deepest stack in both modes, qkv)."""
+    t_max, t_min, k = ex._num(max(spec.temperatures)), ex._num(min(spec.temperatures)), max(spec.depths)
+    out = {"relu": "relu", "attn": "attn", "trunc": f"truncated:{min(spec.ranks)}", "softmax": f"softmax:{t_max}",
+           "softmax_low": f"softmax:{t_min}", "centred": f"softmax-centred:{t_max}", "qkv": "qkv"}
+    if k > 1:
+        out.update(stacked=f"stacked:{k}", recomputed=f"stacked-recomputed:{k}")
+    return out
+
+
 def chapter_numbers(spec: ex.DualSpec, res: dict) -> dict:
-    """Plain numbers the prose quotes (glued): sizes, power ratios, widths needed, accuracies."""
+    """Plain numbers the prose quotes (glued): sizes; per data set the power ratios; per data set and role (see
+    `roles`) log10 m*, kappa of the NTK and of the linear kernel; per role the test accuracy and flip rate."""
     out = {"n_max": int(max(spec.ns)), "n_ref": spec.n_ref, "n_test": spec.n_test, "noise": spec.noise,
            "ridge": spec.ridge, "n_seeds": len(spec.seeds), "top_modes": spec.top_modes,
            "bottom_modes": spec.bottom_modes, "n_kernel": spec.n_kernel, "width_max": int(max(spec.widths)),
-           "n_train": spec.n_train, "width": spec.width, "epochs": spec.epochs, "eps": spec.eps,
-           "rank_min": int(min(spec.ranks)), "t_max": float(max(spec.temperatures)),
-           "depth": int(max(spec.depths))}
-    ratios = power_ratios(res["power"], spec)
-    for ds, g in ratios.groupby("dataset"):
-        out[f"{ds}_aligned_ratio"] = float(math.exp(g["aligned"].mean()))
-        out[f"{ds}_unaligned_ratio"] = float(math.exp(g["unaligned"].mean()))
-    wn = width_needed(res["kernel"]).groupby(["dataset", "model"])["log10_m_star"].mean()
-    for (ds, model), v in wn.items():
-        out[f"{ds}_log10_m_star_{model.replace(':', '_').replace('.', 'p').replace('-', '_')}"] = float(v)
+           "n_train": spec.n_train, "n_mal_test": spec.n_mal_test, "width": spec.width, "epochs": spec.epochs,
+           "eps": spec.eps, "steps": spec.steps, "tau": spec.tau, "rank_min": int(min(spec.ranks)),
+           "t_max": float(max(spec.temperatures)), "t_min": float(min(spec.temperatures)),
+           "depth": int(max(spec.depths)), "learning_rate": spec.learning_rate}
+    for attention, baseline, tag in (("G3", "linear", ""), ("attn-ntk", "relu-ntk", "ntk_")):
+        ratios = power_ratios(res["power"], spec, attention, baseline)
+        for ds, g in ratios.groupby("dataset"):
+            out[f"{ds}_{tag}aligned_ratio"] = float(math.exp(g["aligned"].mean()))
+            out[f"{ds}_{tag}unaligned_ratio"] = float(math.exp(g["unaligned"].mean()))
+    summ = power_summary(res["power"], spec)
+    top = summ[summ["n"] == max(spec.ns)]
+    for _, r in top.iterrows():
+        if r["class"] == "labels":
+            out[f"{r['dataset']}_labels_acc_{r['kernel'].replace('-', '_')}"] = float(r["accuracy"])
+        if r["class"] == "random":
+            out[f"{r['dataset']}_random_err_{r['kernel'].replace('-', '_')}"] = float(r["error"])
+    wn = width_needed(res["kernel"]).groupby(["dataset", "model"])[["log10_m_star", "kappa_ntk", "kappa_linear",
+                                                                    "attn_share"]].mean()
+    for role, model in roles(spec).items():
+        for ds in spec.datasets:
+            if (ds, model) in wn.index:
+                r = wn.loc[(ds, model)]
+                out[f"{ds}_log10_m_{role}"] = float(r["log10_m_star"])
+                out[f"{ds}_kappa_ntk_{role}"] = float(r["kappa_ntk"])
+                out[f"{ds}_kappa_lin_{role}"] = float(r["kappa_linear"])
+                if role == "qkv":
+                    out[f"{ds}_qkv_share"] = float(r["attn_share"])
     slopes = decay_slopes(res["kernel"])
     pf = slopes[slopes["model"] != "qkv"]["slope"]
-    out["slope_min"], out["slope_max"] = float(pf.min()), float(pf.max())
+    out["slope_median"] = float(pf.median())
     if len(res["variant"]):
-        vs = variant_summary(res["variant"])
-        for _, r in vs.iterrows():
-            key = r["model"].replace(":", "_").replace(".", "p").replace("-", "_")
-            out[f"{r['dataset']}_test_acc_{key}"] = float(r["test_accuracy"])
-            out[f"{r['dataset']}_flip_{key}"] = float(r["flip_rate"])
+        vs = variant_summary(res["variant"]).set_index(["dataset", "model"])
+        for role, model in roles(spec).items():
+            for ds in spec.mal_datasets:
+                if (ds, model) in vs.index:
+                    r = vs.loc[(ds, model)]
+                    out[f"{ds}_test_acc_{role}"] = float(r["test_accuracy"])
+                    out[f"{ds}_train_acc_{role}"] = float(r["train_accuracy"])
+                    out[f"{ds}_flip_{role}"] = float(r["flip_rate"])
+                    out[f"{ds}_aligned_err_{role}"] = float(r["aligned_error"])
         out["n_not_evaluable"] = int((~vs["evaluable"]).sum())
+        out["n_variants"] = int(len(vs))
     return out
 
 
