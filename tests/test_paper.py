@@ -53,3 +53,36 @@ def test_table_frame_and_statements():
     assert paper.statement("thm4.1").source.startswith("v1 Theorem 4.1")
     with pytest.raises(ValueError, match="known"):
         paper.statement("nope")
+
+
+DISTINCTIVE = {45.1, 246.2, 101.7, 34.6, 28.9, 26.4, 43.4, 38.6, 42.2, 36.5, 41.0, 40.5, 25.9, 1.2e3, 8.7e3}
+
+
+def _paper_numbers_in(source: str) -> list[tuple[int, str]]:
+    """(line, literal) of every numeric literal of `source` equal to one of the paper's distinctive numbers
+    (code only: comments and strings are other tokens)."""
+    import io
+    import tokenize
+
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NUMBER and not tok.string.endswith("j"):
+            if float(tok.string.replace("_", "")) in DISTINCTIVE:
+                out.append((tok.start[0], tok.string))
+    return out
+
+
+def test_paper_number_scanner():
+    assert _paper_numbers_in("x = 45.1  # 34.6\ny = '28.9'\nz = 1.2e3\n") == [(1, "45.1"), (3, "1.2e3")]
+
+
+def test_no_other_module_holds_a_paper_number():
+    """The paper's distinctive numbers appear as numeric literals in ntkbook.paper only."""
+    from pathlib import Path
+
+    package = Path(paper.__file__).parent
+    found = [f"{path.relative_to(package)}:{line}: {lit}"
+             for path in sorted(package.rglob("*.py")) if path != Path(paper.__file__)
+             for line, lit in _paper_numbers_in(path.read_text(encoding="utf-8"))]
+    assert not found, "paper numbers outside ntkbook.paper:\n" + "\n".join(found)
+    assert _paper_numbers_in(Path(paper.__file__).read_text(encoding="utf-8"))  # and they are there
