@@ -168,6 +168,14 @@ def test_machine_rows_describe_this_machine():
     assert rows["JAX backend and devices"].split(":")[0] in ("cpu", "gpu", "tpu", "cuda")
 
 
+def test_exec_table_status_is_plain_text():
+    from myst_nb.ext import execution_tables
+
+    build_environment.plain_exec_status()
+    status = execution_tables._key2transform["succeeded"]
+    assert (status(True), status(False), status(None)) == ("succeeded", "failed", "failed")
+
+
 def test_table_has_header_and_rows():
     table = build_environment.table(("a", "b"), [("1", "2"), ("3", "4")])
     assert table.astext().split() == ["a", "b", "1", "2", "3", "4"]
@@ -239,6 +247,67 @@ def test_checker_passes_good_facts():
 ])
 def test_checker_reports_each_fault(change, check):
     assert _checks({**GOOD_FACTS, **change}) == check
+
+
+COLUMN = {"left": 296.0, "right": 984.0, "width": 688.0}
+
+
+def _layout(tables=(), images=()):
+    return {"column": COLUMN, "tables": list(tables), "figureImages": list(images)}
+
+
+def _table(left, right, box=None):
+    return {"label": "[a | b]", "width": right - left, "height": 40, "left": left, "right": right, "scrollBox": box}
+
+
+def _layout_checks(facts, width=1280, text_px=None, chapter=True):
+    return sorted(p.check for p in bookcheck.layout_problems(Path("ch.html"), facts, width, text_px or {}, chapter))
+
+
+@pytest.mark.parametrize("table, problems", [
+    (_table(296, 900), []),                                                   # fits
+    (_table(296, 1206), ["table-overflow"]),                                  # 910 px, no scroll box
+    (_table(296, 1206, box={"left": 296, "right": 984}), []),                 # scrolls in a box in the column
+    (_table(296, 1206, box={"left": 296, "right": 1206}), ["table-overflow"]),  # the box itself overflows
+])
+def test_layout_check_on_tables(table, problems):
+    assert _layout_checks(_layout([table])) == problems
+
+
+@pytest.mark.parametrize("image, text_px, width, problems", [
+    # 13.75 px text (9 pt at 110 dpi) shown at natural size: 10.3 pt
+    ({"src": "a.png", "natural": 677, "shown": 677, "figure": "fig-a"}, 13.75, 1280, []),
+    # the same on a 1320 px image shown at 688 px: 5.4 pt
+    ({"src": "a.png", "natural": 1320, "shown": 688, "figure": "fig-a"}, 13.75, 1280, ["figure-text"]),
+    # not checked at the phone width (a column-wide figure is scaled to 358 px there)
+    ({"src": "a.png", "natural": 1320, "shown": 358, "figure": "fig-a"}, 13.75, 390, []),
+    # no record: a problem in a chapter's figure, not elsewhere
+    ({"src": "a.png", "natural": 600, "shown": 600, "figure": "fig-a"}, None, 1280, ["figure-text"]),
+    ({"src": "a.png", "natural": 600, "shown": 600, "figure": ""}, None, 1280, []),
+])
+def test_layout_check_on_figure_text(image, text_px, width, problems):
+    assert _layout_checks(_layout(images=[image]), width, {"a.png": text_px}) == problems
+
+
+def test_recorded_text_px_reads_the_png_record(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ntkbook.notebook import TEXT_PX_KEY, figure_png
+
+    assert bookcheck.TEXT_PX_KEY == TEXT_PX_KEY
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=110)
+    ax.set_xlabel("x", fontsize=9)
+    ax.tick_params(labelsize=9)
+    ax.set_title("t", fontsize=9)
+    (tmp_path / "a.png").write_bytes(figure_png(fig))
+    fig.savefig(tmp_path / "plain.png")
+    plt.close(fig)
+    assert bookcheck.recorded_text_px(tmp_path / "a.png") == pytest.approx(9 * 110 / 72, abs=1e-3)
+    assert bookcheck.recorded_text_px(tmp_path / "plain.png") is None
+    assert bookcheck.recorded_text_px(tmp_path / "missing.png") is None
 
 
 def test_chapter_checks_apply_to_chapters_only():
@@ -388,9 +457,25 @@ def test_checker_passes_the_good_chapter_and_catches_the_broken_one(tiny_book, t
     assert not good, "false alarms on good pages:\n" + _fmt(good)
     found = {p.check for p in problems if p.page == "bad.html"}
     expected = {"traceback", "image", "missing-file", "raw-math", "repr-leak", "link", "console", "external-request",
-                "external-load", "chapter-figure", "chapter-paper-vs-book", "chapter-rerun-note"}
+                "external-load", "chapter-figure", "chapter-paper-vs-book", "chapter-rerun-note", "table-overflow",
+                "figure-text"}
     assert expected <= found, f"missed {sorted(expected - found)}:\n" + _fmt(problems)
+    overflow = [p.detail.split(":")[0] for p in problems if p.check == "table-overflow"]
+    assert sorted(overflow) == ["at 1280 px", "at 390 px"]
     assert (tmp_path / "shots" / "good.png").stat().st_size > 10_000
+    assert (tmp_path / "shots" / "good-390.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_tiny_book_shows_each_figure_once_and_tables_without_index(tiny_book):
+    """The pattern of ntkbook.notebook: `show` in a remove-output cell + `glue:figure` gives one image, in the
+    figure; `table` gives badges, typeset-ready math and no index; the plumbing cells are not on the page."""
+    page = (tiny_book / "good.html").read_text()
+    assert page.count("<img") == 1 and re.search(r"<figure[^>]*id=\"fig-cube\"", page)
+    assert "ntk-status-holds" in page and "ntk-status-does-not-hold" in page and r"\(\kappa^3\)" in page
+    assert "Parameters.snapshot" not in page and "Parameters.check" not in page   # remove-cell
+    assert "scale = 1.0" in re.sub(r"<[^>]+>", "", page)                           # the parameters cell stays
+    assert "<th>0</th>" not in page and "<th></th><th>" not in page                 # no pandas index
 
 
 @pytest.mark.slow
@@ -402,6 +487,7 @@ def test_tiny_book_is_offline_and_has_its_environment_page(tiny_book):
     env = (tiny_book / "environment.html").read_text()
     assert "build started (UTC)" in env and "jupyter-book" in env and "Run Time (s)" in env
     assert "good" in env and "not installed" not in env
+    assert "\u2705" not in env and "\u274c" not in env and "succeeded" in env   # no emoji (boxes in Chromium)
 
 
 @pytest.mark.slow

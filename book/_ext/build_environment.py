@@ -224,7 +224,23 @@ def _started(app):
     app.ntkbook_build_started = _dt.datetime.now(_dt.UTC)
 
 
+#: Words for myst-nb's execution-table "Status" column. myst-nb writes the emoji U+2705 / U+274C there, which
+#: fonts without colour emoji (headless Chromium on a server, many Linux desktops) draw as empty boxes.
+EXEC_STATUS_WORDS = {True: "succeeded", False: "failed"}
+
+
+def plain_exec_status() -> None:
+    """Make `{nb-exec-table}` write `EXEC_STATUS_WORDS` instead of emoji in its Status column."""
+    from myst_nb.ext import execution_tables
+
+    if "succeeded" not in execution_tables._key2transform:
+        raise ExtensionError("myst_nb.ext.execution_tables no longer has the 'succeeded' column this extension "
+                             "rewrites; update book/_ext/build_environment.py for the pinned myst-nb")
+    execution_tables._key2transform["succeeded"] = lambda ok: EXEC_STATUS_WORDS[ok is True]
+
+
 def setup(app: Sphinx) -> dict:
+    plain_exec_status()
     app.add_config_value("ntkbook_requirements", "../requirements.txt", "env")
     app.add_node(build_environment_node)
     app.add_directive("build-environment", BuildEnvironment)

@@ -17,7 +17,13 @@
   with rows; `chapter-rerun-note` a note admonition on re-running the chapter (JupyterLab, and the parameters
   cell or papermill); `chapter-download` the "download .ipynb" button (its file is checked with the links).
 
-A full-page screenshot of each page is saved as `<screenshot_dir>/<page>.png`.
+Layout, at a 1280 px window and at a 390 px phone (`layout_problems`): `table-overflow` no table reaches past
+the text column unless it scrolls in its own box; `figure-text` (1280 px) every figure's smallest text is at
+least 9 pt as shown, measured from the text height `ntkbook.notebook.show` records in the PNG and the size the
+browser shows the image at.
+
+A full-page screenshot of each page is saved as `<screenshot_dir>/<page>.png` (1280 px) and
+`<page>-390.png` (390 px).
 Run it by hand on a built book: `python tests/browser/bookcheck.py book/_build/html`.
 """
 
@@ -139,6 +145,34 @@ def check_links(html_dir: Path) -> list[Problem]:
 
 # ---- the browser pass ----------------------------------------------------------------------------------
 
+_LAYOUT_FACTS = r"""
+() => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+  const style = getComputedStyle(article);
+  const box = article.getBoundingClientRect();
+  const left = box.left + parseFloat(style.paddingLeft), right = box.right - parseFloat(style.paddingRight);
+  const scrolls = (e) => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+  const label = (t) => {
+    const fig = t.closest("figure");
+    const caption = fig && fig.querySelector(".caption-number");
+    const head = [...t.querySelectorAll("th")].slice(0, 3).map(h => h.textContent.trim()).join(" | ");
+    return (caption ? caption.textContent.trim() + " " : "") + "[" + head.slice(0, 60) + "]";
+  };
+  const tables = [...article.querySelectorAll("table")].map(t => {
+    const r = t.getBoundingClientRect();
+    let scroller = null;
+    for (let e = t.parentElement; e && e !== article; e = e.parentElement) { if (scrolls(e)) { scroller = e; break; } }
+    const s = scroller ? scroller.getBoundingClientRect() : null;
+    return {label: label(t), width: r.width, height: r.height, left: r.left, right: r.right,
+            scrollBox: s ? {left: s.left, right: s.right} : null};
+  }).filter(t => t.width > 0 && t.height > 0);
+  const images = [...article.querySelectorAll("figure img, .cell_output img")].map(img => ({
+    src: img.getAttribute("src"), natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+    figure: img.closest("figure") ? (img.closest("figure").id || "?") : ""}));
+  return {column: {left: left, right: right, width: right - left}, tables: tables, figureImages: images};
+}
+"""
+
 _PAGE_FACTS = r"""
 async () => {
   for (const img of document.images) { img.loading = "eager"; }
@@ -251,6 +285,69 @@ def _page_problems(page: Path, facts: dict, chapter: bool) -> list[Problem]:
     return out
 
 
+#: widths (CSS px) every page is checked and photographed at: a laptop window and a phone.
+WIDTHS = (1280, 390)
+#: smallest figure text (pt) a reader must meet at the laptop width (see `layout_problems`).
+MIN_TEXT_PT = 9.0
+#: the PNG text chunk where `ntkbook.notebook.show` records a figure's smallest text height in image pixels.
+TEXT_PX_KEY = "ntkbook:min-text-px"
+
+
+def recorded_text_px(image: Path) -> float | None:
+    """The smallest text height (image pixels) recorded in a PNG by `ntkbook.notebook.show`, else None."""
+    from PIL import Image
+
+    try:
+        with Image.open(image) as im:
+            value = getattr(im, "text", {}).get(TEXT_PX_KEY)
+    except (OSError, ValueError):
+        return None
+    return float(value) if value is not None else None
+
+
+def layout_problems(page: Path, facts: dict, width: int, text_px: dict[str, float | None],
+                    chapter: bool) -> list[Problem]:
+    """Problems of one page's layout at one window `width` (pure; facts from `_LAYOUT_FACTS`).
+
+    - `table-overflow`: a table reaches past the text column and no box around it scrolls sideways within the
+      column (a table wider than the column is fine inside a scroll box that itself fits).
+    - `figure-text` (at the widest window only): a figure image whose smallest text, as shown, is below
+      `MIN_TEXT_PT`. The size shown is measured, not assumed: the image's recorded smallest text height h (image
+      px, from `text_px[src]`) times the scale it is shown at (rendered width / natural width), converted from
+      CSS px to pt (x 3/4). On a chapter page, a figure image without a record is a problem too (it was not made
+      by `ntkbook.notebook.show`, so its text size is unknown).
+    """
+    name = page.name
+    out = []
+    column = facts["column"]
+    for table in facts["tables"]:
+        past = table["right"] > column["right"] + 1 or table["left"] < column["left"] - 1
+        box = table["scrollBox"]
+        boxed = box is not None and box["right"] <= column["right"] + 1 and box["left"] >= column["left"] - 1
+        if past and not boxed:
+            out.append(Problem(name, "table-overflow", f"at {width} px: table {table['label']} is "
+                                                       f"{table['width']:.0f} px wide in a "
+                                                       f"{column['width']:.0f} px column and does not scroll in "
+                                                       "its own box"))
+    if width != max(WIDTHS):
+        return out
+    for img in facts["figureImages"]:
+        if not img["natural"] or not img["shown"]:
+            continue  # a broken image is the `image` check's business
+        h = text_px.get(img["src"])
+        if h is None:
+            if chapter and img["figure"]:
+                out.append(Problem(name, "figure-text", f"figure {img['figure']} ({img['src']}) has no recorded "
+                                                        "text size: glue it with ntkbook.notebook.show"))
+            continue
+        shown_pt = h * img["shown"] / img["natural"] * 0.75
+        if shown_pt < MIN_TEXT_PT - 0.05:
+            out.append(Problem(name, "figure-text", f"figure {img['figure'] or '?'} ({img['src']}): smallest text "
+                                                    f"{shown_pt:.1f} pt as shown ({img['natural']} px image at "
+                                                    f"{img['shown']:.0f} px), below {MIN_TEXT_PT:g} pt"))
+    return out
+
+
 def launch_browser(playwright, chromium: str = CHROMIUM):
     """Launch Debian's Chromium headless with Playwright (no browser download)."""
     return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
@@ -282,7 +379,7 @@ def check_pages(html_dir: Path, screenshot_dir: Path | None = None, chromium: st
 def _check_one(browser, page_path: Path, screenshot_dir: Path | None, timeout_ms: float) -> list[Problem]:
     name = page_path.name
     found: list[Problem] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     try:
         def refuse(route):
             found.append(Problem(name, "external-request", f"{route.request.resource_type} {route.request.url}"))
@@ -298,9 +395,19 @@ def _check_one(browser, page_path: Path, screenshot_dir: Path | None, timeout_ms
             Problem(name, "missing-file", f"{req.resource_type} {req.url}: {req.failure}")))
         page.goto(page_path.as_uri(), wait_until="load")
         facts = page.evaluate(_PAGE_FACTS)
-        found += _page_problems(page_path, facts, is_chapter(page_path))
-        if screenshot_dir is not None:
-            page.screenshot(path=str(Path(screenshot_dir) / f"{page_path.stem}.png"), full_page=True)
+        chapter = is_chapter(page_path)
+        found += _page_problems(page_path, facts, chapter)
+        for width in WIDTHS:
+            if width != WIDTHS[0]:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(300)  # let the theme re-lay the page out
+            layout = page.evaluate(_LAYOUT_FACTS)
+            text_px = {img["src"]: recorded_text_px(page_path.parent / unquote(urlsplit(img["src"]).path))
+                       for img in layout["figureImages"] if img["src"]}
+            found += layout_problems(page_path, layout, width, text_px, chapter)
+            if screenshot_dir is not None:
+                suffix = "" if width == WIDTHS[0] else f"-{width}"
+                page.screenshot(path=str(Path(screenshot_dir) / f"{page_path.stem}{suffix}.png"), full_page=True)
     finally:
         context.close()
     # an aborted external request also fails and logs a console error: report it once, as what it is

@@ -2,15 +2,19 @@
 
 `write_tiny_book(root)` writes a book with the project's own extensions (offline assets, build environment) and
 four pages: `intro.md` (math), `environment.md` (the build-environment tables), `good.ipynb` (a chapter that
-keeps the chapter contract: re-run note, glued figure, "Paper vs this book" table; executed by the build) and
-`bad.ipynb` (stored outputs, not executed: a traceback, a broken image, a dangling link, raw `$...$`, a numpy
-repr in the prose, a console error, an external load, and none of the contract). `write_failing_book(root)`
+keeps the chapter contract and the pattern of `ntkbook.notebook`: checked parameters, a figure shown with
+`show` + `glue:figure`, a table wider than the column made by `table`, "Paper vs this book" with a status badge;
+executed by the build) and `bad.ipynb` (stored outputs, not executed: a traceback, a broken image, a dangling
+link, raw `$...$`, a numpy repr in the prose, a console error, an external load, a figure with 6 pt text shown
+at half size, a table wider than the column outside any scroll box, and none of the contract). The book's
+stylesheet (book/_static/ntkbook.css) is copied in. `write_failing_book(root)`
 writes a book whose only chapter raises, to show the build fails.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,26 +67,56 @@ def _notebook(cells) -> nbformat.NotebookNode:
     return nb
 
 
+WIDE_FRAME = ("pd.DataFrame({f'$m = {2 ** k}$ accuracy (%)': [90.0 + k, 91.5] for k in range(4, 15)} | "
+              "{'trend': ['holds', 'does not hold'], 'why': ['slope CI above 0', 'slope CI covers 0']})")
+
 GOOD_CELLS = [
     v4.new_markdown_cell("# A good chapter\n\nThe claim: $\\kappa(G^3) = \\kappa(G)^3$."),
     v4.new_markdown_cell(
         "```{note}\nTo re-run this chapter, open it in JupyterLab (`.venv/bin/jupyter lab book/`), edit the "
         "parameters cell, or run `papermill book/good.ipynb out.ipynb -p profile paper`.\n```"),
-    v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
+    # the pattern of ntkbook.notebook: snapshot (remove-cell), parameters, check (remove-cell)
+    v4.new_code_cell("from ntkbook.notebook import Parameters\n_before = Parameters.snapshot(globals())",
+                     metadata={"tags": ["remove-cell"]}),
+    v4.new_code_cell('profile = "default"\nscale = 1.0', metadata={"tags": ["parameters"]}),
+    v4.new_code_cell("params = Parameters.check(globals(), _before, ['profile', 'scale'])",
+                     metadata={"tags": ["remove-cell"]}),
     v4.new_code_cell(
         "import matplotlib.pyplot as plt\nimport pandas as pd\n"
-        "from myst_nb import glue\n"
-        "fig, ax = plt.subplots(figsize=(3, 2))\nax.plot([1, 2, 3], [1, 8, 27])\n"
-        "ax.set_xlabel('kappa(G)')\nax.set_ylabel('kappa(G^3)')\n"
-        "glue('fig_cube', fig, display=False)\nglue('ratio', 27.0, display=False)\nplt.close(fig)"),
+        "import ntkbook.plotting\nfrom ntkbook.notebook import show, table, values\n"
+        "fig, ax = plt.subplots(figsize=(ntkbook.plotting.COLUMN_INCHES, 2.5))\n"
+        "ax.plot([1, 2, 3], [1, 8, 27])\nax.set_xlabel('$\\\\kappa(G)$')\nax.set_ylabel('$\\\\kappa(G^3)$')\n"
+        "show('fig_cube', fig)\nvalues(ratio=27.0)", metadata={"tags": ["remove-output", "hide-input"]}),
     v4.new_markdown_cell(
         "```{glue:figure} fig_cube\n:name: fig-cube\n\nThe cube of a condition number.\n```\n\n"
         "As {numref}`fig-cube` shows, the ratio reaches {glue:text}`ratio:.3g`, and\n\n"
         "$$\n\\kappa(G^3) = \\lambda_1^3/\\lambda_n^3.\n$$"),
+    v4.new_markdown_cell("A table wider than the column scrolls in its own box:"),
+    v4.new_code_cell(f"table({WIDE_FRAME}, details='why')", metadata={"tags": ["remove-input"]}),
     v4.new_markdown_cell("## Paper vs this book"),
-    v4.new_code_cell("pd.DataFrame({'quantity': ['kappa^3'], 'paper': [27.0], 'this book': [27.0], "
-                     "'verdict': ['agrees']})"),
+    v4.new_code_cell("table(pd.DataFrame({'quantity': ['$\\\\kappa^3$'], 'paper': [27.0], 'this book': [27.0], "
+                     "'status': ['holds']}))", metadata={"tags": ["remove-input"]}),
 ]
+
+
+def _tiny_text_png() -> str:
+    """A PNG (base64) made like the book's figures, but wide with 6 pt text: too small once scaled down."""
+    import base64
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ntkbook.notebook import figure_png
+
+    fig, ax = plt.subplots(figsize=(12, 2), dpi=110)
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("tiny text", fontsize=6)
+    ax.tick_params(labelsize=6)
+    png = figure_png(fig)
+    plt.close(fig)
+    return base64.b64encode(png).decode()
 
 
 def _bad_cells():
@@ -93,6 +127,11 @@ def _bad_cells():
         v4.new_markdown_cell("# A broken chapter\n\nMath that typesets: $x^2$."),
         v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
         broken,
+        v4.new_code_cell("show('fig_tiny', tiny_text_figure)", execution_count=2, outputs=[v4.new_output(
+            "display_data", data={"image/png": _tiny_text_png(), "text/plain": "<Figure>"})]),
+        v4.new_markdown_cell(
+            '<table style="width: 1400px"><tr><th>a table wider than the column, in no scroll box</th></tr>'
+            "</table>"),
         v4.new_markdown_cell(
             "<p>Raw math left as text: $\\alpha + \\beta$. A leaked repr: np.float64(0.99).</p>\n\n"
             '<img src="_static/no-such-figure.png" alt="broken image">\n\n'
@@ -113,6 +152,8 @@ def write_tiny_book(root: Path) -> Path:
                                          "```{build-environment} packages\n```\n\n```{nb-exec-table}\n```\n")
     (root / "intro.md").write_text("# Tiny book\n\nInline $a^2 + b^2 = c^2$ and display\n\n$$\n\\sum_i x_i\n$$\n\n"
                                    "```{tableofcontents}\n```\n")
+    (root / "_static").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "book" / "_static" / "ntkbook.css", root / "_static" / "ntkbook.css")
     nbformat.write(_notebook(GOOD_CELLS), root / "good.ipynb")
     nbformat.write(_notebook(_bad_cells()), root / "bad.ipynb")
     return root
