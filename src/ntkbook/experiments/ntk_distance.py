@@ -29,7 +29,8 @@ Table 1); `dist_learned = ||f_NTK - f0||_F` (what the kernel predictor learned) 
 dist_learned`; `dist_abs_zero_init` (counterpart started from zero outputs); `init_output_norm = ||f0||_F`; on the
 training set `kernel_dist_init/final = ||K_m - K_inf||_F / ||K_inf||_F` (per-output block, before/after training) and
 `kernel_movement = ||K_m(T) - K_m(0)||_F / ||K_m(0)||_F`; `train_loss_init`, `train_loss` (the protocol's data loss,
-no penalty), `train_acc`, `test_acc`, `ntk_test_acc`, `steps`, `criterion_met`, `seconds`.
+no penalty), `train_acc`, `test_acc`, `ntk_test_acc` (of f_NTK), `ntk0_test_acc` (of the counterpart started from
+zero outputs), `steps`, `criterion_met`, `seconds`.
 
 Centring (`centred=True`, the control): the inputs are unit-normalised, the mean of the training rows is
 subtracted from training and test rows, and the result goes through the same features (normalised again, then
@@ -472,7 +473,7 @@ def run_unit(dataset: str, arch: str, width: int, seed: int, centred: bool, *, n
             **base, "protocol": protocol, "steps": int(steps), "criterion_met": bool(met),
             "kernel_steps": float(k_steps), "train_loss_init": float(loss_init), "train_loss": float(loss),
             "train_acc": _accuracy(f_m_train, y_train), "test_acc": _accuracy(f_m, y_test),
-            "ntk_test_acc": _accuracy(f_ntk, y_test), "dist_abs": dist, "dist_learned": learned,
+            "ntk_test_acc": _accuracy(f_ntk, y_test), "ntk0_test_acc": _accuracy(f_krr, y_test), "dist_abs": dist, "dist_learned": learned,
             "dist_rel_learned": dist / learned if learned > 0 else math.inf,
             "dist_abs_zero_init": float(np.linalg.norm(f_m - f_krr)),
             "kernel_dist_final": relative_frobenius(k_t, ktt), "kernel_movement": relative_frobenius(k_t, k0),

@@ -337,7 +337,13 @@ def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
         out[f"top_{key}"] = float(r["top_share"])
     gd = runs[runs["protocol"] == "gd"]
     for (dataset, arch, centred), g in gd.groupby(["dataset", "arch", "centred"]):
-        out[f"ksteps_{dataset}_{arch}_{'centred' if centred else 'raw'}"] = float(np.median(g["kernel_steps"]))
+        key = f"{dataset}_{arch}_{'centred' if centred else 'raw'}"
+        out[f"ksteps_{key}"] = float(np.median(g["kernel_steps"]))
+        top = g[g["width"] == g["width"].max()]
+        out[f"gd_acc_{key}"] = 100 * float(top["test_acc"].mean())
+        out[f"gd_ntk_acc_{key}"] = 100 * float(top["ntk_test_acc"].mean())
+        if "ntk0_test_acc" in top:
+            out[f"gd_ntk0_acc_{key}"] = 100 * float(top["ntk0_test_acc"].mean())
     out["gd_reached"] = int(gd["criterion_met"].sum())
     out["gd_runs"] = int(len(gd))
     adam = runs[runs["protocol"] == "adam"]
