@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ntkbook.models import MODEL_LABELS
 from ntkbook.notebook import STATUS_COLOURS

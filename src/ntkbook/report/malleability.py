@@ -215,9 +215,12 @@ def _rate(mean: float, lo: float, hi: float) -> str:
 
 
 def _ratio_text(r: float, lo: float, hi: float) -> str:
-    if not math.isfinite(r) and not (isinstance(r, float) and math.isinf(r)):
+    if math.isnan(r):
         return "–"
-    fmt = (lambda v: "∞" if math.isinf(v) else f"{v:.2g}")
+
+    def fmt(v):
+        return "∞" if math.isinf(v) else f"{v:.2g}"
+
     return f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
 
 
