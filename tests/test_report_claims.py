@@ -92,3 +92,11 @@ def test_quantitative_frame_and_figure():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["A", "b"]
     with pytest.raises(ValueError, match="no verdict"):
         figs.paper_vs_ours_figure(verdicts[2:])
+
+
+def test_figure_text_is_readable_in_the_book_column():
+    from ntkbook.plotting import rendered_text_pt, use_book_style
+
+    use_book_style()
+    verdicts = [_v(f"threshold.v2.cifar10.{i}", ours=10.0 ** i, interval=None) for i in range(12)]
+    assert rendered_text_pt(figs.paper_vs_ours_figure(verdicts)) >= 9.0

@@ -45,7 +45,7 @@ def paper_vs_ours_figure(verdicts: Iterable, *, labels: dict | None = None) -> p
     finite = finite[np.isfinite(finite) & (finite > 0)]
     lo_edge = 10 ** (math.floor(math.log10(min(finite.min(), 0.1))) - 0.5)
     hi_edge = 10 ** (math.ceil(math.log10(max(finite.max(), 10.0))) + 0.5)
-    fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(q) + 1.4))
+    fig, ax = plt.subplots(figsize=(6.0, 0.38 * len(q) + 1.4))  # fits the book column: no downscaling of text
     ax.axvspan(0.1, 10, color="#e8f3ea", zorder=0, label="within a factor 10")
     ax.axvline(1.0, color="#333333", lw=1, zorder=1)
     for y, r in enumerate(q.itertuples()):
@@ -69,7 +69,7 @@ def paper_vs_ours_figure(verdicts: Iterable, *, labels: dict | None = None) -> p
     ax.set_xlabel("ours / paper (log scale)")
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=s) for s, c in STATUS_MARKER.items()
                if s in set(q.status)]
-    ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
+    ax.legend(handles=handles, loc="lower right", framealpha=0.9)
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
     return fig
