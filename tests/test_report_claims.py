@@ -75,6 +75,7 @@ def test_claims_table_html_has_a_link_and_a_badge_per_row():
     verdicts = [_v("x.y"), _v("x.z", status="does not hold", chapter="02_q", section="other")]
     html = R.claims_table(verdicts)._repr_html_()
     assert html.count("<tr id=") == 2 and 'href="02_q.html#other"' in html
+    assert "mathjax_process" in html  # statements hold LaTeX
     assert html.count("ntk-badge") == 2 and "ntk-status-does-not-hold" in html
     with_config = R.claims_table([dataclasses.replace(_v("x.c"), config=(("n_sens", 1000),))])
     assert "n_sens = 1000" in with_config._repr_html_()

@@ -200,7 +200,8 @@ class ClaimsTable:
                 f"<td>{text_html(format_paper(v))}</td>"
                 f'<td style="white-space: nowrap;">{html.escape(format_ours(v))}</td>'
                 f"<td>{badge(v.status)}</td><td>{html.escape(v.profile)}</td><td>{link}</td></tr>")
-        return ('<div class="ntk-table-scroll" style="overflow-x: auto; max-width: 100%;">'
+        # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
+        return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="ntk-table ntk-claims" style="border-collapse: collapse; margin: 0;">'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
