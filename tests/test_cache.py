@@ -146,6 +146,14 @@ def test_duplicate_and_non_string_column_names_are_refused(tmp_path):
         cache.store("demo", {}, pd.DataFrame([[1, 2]], columns=[0, 1]), tmp_path)
 
 
+def test_nan_parameters_hit_the_cache(tmp_path):
+    calls = []
+    for _ in range(2):
+        cache.cached_frame("demo", {"tol": float("nan")}, lambda: calls.append(1) or pd.DataFrame({"x": [1]}),
+                           cache_dir=tmp_path)
+    assert calls == [1]
+
+
 def test_nan_none_and_empty_frames_round_trip(tmp_path):
     frame = pd.DataFrame({"x": [1.0, np.nan], "s": ["a", None]})
     back = cache.store("demo", {"k": 1}, frame, tmp_path)

@@ -390,7 +390,7 @@ def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None)
     checksum, schema or row-count mismatch) warns with `CacheEntryWarning` naming the file and returns None.
     """
     manifest_path, stem = entry_paths(kind, params, cache_dir)
-    expected_params = json.loads(_params_json(params))
+    expected_params = _params_json(params)  # compared as canonical text, so that NaN equals NaN
     for attempt in range(2):
         try:
             text = manifest_path.read_text(encoding="utf-8")
@@ -407,7 +407,11 @@ def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             _reject(manifest_path, f"not a {FORMAT} manifest")
             return None
-        if manifest.get("kind") != kind or manifest.get("params") != expected_params:
+        try:
+            same_params = _params_json(manifest.get("params")) == expected_params
+        except TypeError:
+            same_params = False
+        if manifest.get("kind") != kind or not same_params:
             _reject(manifest_path, "its kind or parameters differ from the ones requested")
             return None
         table_name = manifest.get("table")
