@@ -39,7 +39,8 @@ def fake_runs(slopes=None, acc=None, seeds=5, noise=0.02, datasets=("mnist", "ci
                                          "kernel_dist_final": 0.3 * w**-0.5, "kernel_dist_init": 0.3 * w**-0.5,
                                          "test_acc": a + 0.01 * rng.normal(), "train_acc": min(1.0, a + 0.2),
                                          "train_loss": 0.5, "train_loss_init": 2.3, "steps": 100,
-                                         "criterion_met": True, "kernel_steps": 50.0})
+                                         "criterion_met": True, "kernel_steps": 50.0, "ntk_test_acc": a,
+                                         "ntk0_test_acc": a + 0.1})
     return pd.DataFrame(rows)
 
 
