@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_environment  # noqa: E402  (book/_ext)
 import offline_assets  # noqa: E402  (book/_ext)
-from browser import bookcheck, tinybook  # noqa: E402
+from browser import bookcheck, jupyterlab, tinybook  # noqa: E402
 
 
 def _load_tool(name: str):
@@ -348,8 +348,8 @@ def built_book() -> Path:
 @pytest.fixture(scope="module")
 def browser_report(built_book):
     chromium = chromium_or_skip()
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
+    for old in SCREENSHOTS.glob("*.png"):  # the book's pages only: jupyterlab/ holds the JupyterLab test's
+        old.unlink()
     return bookcheck.check_pages(built_book, SCREENSHOTS, chromium)
 
 
@@ -495,3 +495,78 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     done = tinybook.build(tinybook.write_failing_book(tmp_path / "failing"))
     assert done.returncode != 0, "a chapter whose cell raises must fail `jupyter-book build`"
     assert "a failing cell" in done.stdout + done.stderr
+
+
+# ---- a chapter in the project's JupyterLab ---------------------------------------------------------------
+
+LAB_CHAPTER = ROOT / "book" / "01_gram_induced_kernel.ipynb"
+LAB_SCREENSHOTS = SCREENSHOTS / "jupyterlab"
+
+# What a reader sees in the notebook once it has run: rendered figures in the outputs, typeset math in the
+# markdown (jupyterlab-myst typesets with KaTeX; JupyterLab's own renderer with MathJax), the prose's text
+# without the code editors, and error outputs.
+_LAB_FACTS = r"""() => {
+  const nb = document.querySelector(".jp-Notebook");
+  const figures = [...nb.querySelectorAll(".jp-OutputArea-output img")].filter(i => i.naturalWidth > 0);
+  const prose = [...nb.querySelectorAll(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst")]
+      .map(e => e.innerText).join("\n");
+  return {
+    figures: figures.length,
+    figureWidths: figures.map(i => i.getBoundingClientRect().width),
+    math: nb.querySelectorAll(".jp-MarkdownCell .katex, .jp-MarkdownCell mjx-container").length,
+    tableMath: nb.querySelectorAll(".jp-OutputArea-output table .katex, .jp-OutputArea-output table mjx-container")
+        .length,
+    prose: prose,
+    errors: [...nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
+        .map(e => e.innerText.slice(0, 500)),
+    markdownCells: nb.querySelectorAll(".jp-MarkdownCell").length,
+  };
+}"""
+
+
+def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, profile: str = "quick") -> dict:
+    """Prepare `source` at `profile` with papermill (parameters injected, not executed) in `workdir`, open it in
+    the project's JupyterLab, Run All Cells there, and return what the page shows (`_LAB_FACTS`); screenshots of
+    the top, the first figure and the end go to `shots`."""
+    from playwright.sync_api import sync_playwright
+
+    prepared = workdir / source.name
+    done = subprocess.run([sys.executable, "-m", "papermill", str(source), str(prepared), "-p", "profile", profile,
+                           "--prepare-only", "-k", "python3"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shots.mkdir(parents=True, exist_ok=True)
+    with jupyterlab.running_lab(workdir, log=workdir / "jupyterlab.log") as url, sync_playwright() as p:
+        browser = bookcheck.launch_browser(p, chromium)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            jupyterlab.open_notebook(page, url, prepared.name)
+            page.screenshot(path=str(shots / f"{source.stem}-top.png"))
+            jupyterlab.run_all(page, timeout_ms=900_000)
+            page.wait_for_timeout(2000)  # let the markdown renderer finish
+            facts = page.evaluate(_LAB_FACTS)
+            figure = page.locator(".jp-OutputArea-output img").first
+            if figure.count():
+                figure.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"{source.stem}-figure.png"))
+            page.locator(".jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"{source.stem}-end.png"))
+        finally:
+            browser.close()
+    return facts
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_chapter_1_runs_in_jupyterlab_with_figures_math_and_no_raw_myst(tmp_path):
+    """The project's JupyterLab (headless, token-less, 127.0.0.1, a free port; stopped after) runs chapter 1 at
+    the quick profile with Run All Cells: figures show under their cells, the markdown's math is typeset, no
+    `{glue` role or `$$` is left as text, and no cell fails. Screenshots: book/_build/screenshots/jupyterlab/."""
+    chromium = chromium_or_skip()
+    facts = run_chapter_in_lab(LAB_CHAPTER, tmp_path, LAB_SCREENSHOTS, chromium)
+    assert not facts["errors"], "cells failed in JupyterLab:\n" + "\n".join(facts["errors"])
+    assert facts["markdownCells"] > 5
+    assert facts["figures"] >= 1, ("no figure shows in JupyterLab: glue figures with ntkbook.notebook.show "
+                                   "(display=True) in a remove-output cell")
+    assert facts["math"] >= 10, f"only {facts['math']} typeset formulas in the markdown (is jupyterlab-myst there?)"
+    assert "{glue" not in facts["prose"], "raw {glue...} roles in the rendered markdown"
+    assert "$$" not in facts["prose"] and ":label:" not in facts["prose"], "raw MyST in the rendered markdown"

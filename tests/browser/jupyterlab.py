@@ -1,0 +1,131 @@
+"""The project's JupyterLab, started for a test: headless, token-less, on 127.0.0.1 at a free port, stopped after.
+
+`running_lab(root)` is a context manager yielding the lab's base URL with `root` as its file root. It starts
+`jupyter lab` from the venv beside this Python (so the lab extensions pinned in requirements.txt, e.g.
+jupyterlab-myst, are the ones that load), with `--allow-root` when run as root, waits until the server answers,
+and terminates it (then kills it) on exit. `open_and_run_all(page, url, notebook)` opens a notebook in the lab,
+runs every cell through the lab's own "Run All Cells" command and waits until the kernel is idle again with every
+code cell executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lab_command(root: Path, port: int, state: Path) -> list[str]:
+    """The `jupyter lab` command line: the venv's, no browser, no token or password, loopback only; the lab's
+    workspaces and user settings in `state` (fresh, so nothing from an earlier session is restored)."""
+    jupyter = Path(sys.executable).with_name("jupyter")
+    command = [str(jupyter), "lab", "--no-browser", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
+               f"--LabApp.workspaces_dir={state}/workspaces", f"--LabApp.user_settings_dir={state}/settings",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+               "--LabApp.news_url=", "--LabApp.collaborative=False"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # JupyterLab refuses to run as root without it
+    return command
+
+
+@contextlib.contextmanager
+def running_lab(root: Path, log: Path | None = None, timeout: float = 120):
+    """Start JupyterLab on `root`; yield its base URL ("http://127.0.0.1:PORT"); stop it on exit."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    env = {**os.environ, "JUPYTER_NO_CONFIG": "1"}
+    state = Path(tempfile.mkdtemp(prefix="ntkbook-lab-"))
+    # no "get notified about Jupyter news?" toast over the screenshots, and no update check (offline)
+    settings = state / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    process = subprocess.Popen(lab_command(Path(root), port, state), stdout=out, stderr=subprocess.STDOUT, env=env,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {process.returncode} before answering"
+                                   + (f"; see {log}" if log else ""))
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=5) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jupyter lab did not answer on {url} within {timeout} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and the kernels it started
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+        if log:
+            out.close()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+_KERNEL_IDLE = """() => {
+  const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return status !== null && status.dataset.status === 'idle' && !document.querySelector('.jp-Dialog');
+}"""
+
+_ALL_EXECUTED = """() => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+  const prompts = cells.map(c => (c.querySelector('.jp-InputPrompt') || {}).textContent || '');
+  const busy = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]') !== null;
+  return cells.length > 0 && !busy && prompts.every(p => /\\[\\d+\\]/.test(p));
+}"""
+
+
+def open_notebook(page, url: str, notebook: str, timeout_ms: float = 120_000) -> None:
+    """Open `notebook` (a path relative to the lab's root) and wait until its cells are on the page and its
+    kernel is idle."""
+    page.goto(f"{url}/lab/tree/{notebook}", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
+    # The lab may ask which kernel to start (the dialog can come after the status bar already says Idle):
+    # accept the proposed one, and call the notebook ready once the kernel has been idle, with no dialog, for
+    # three polls in a row.
+    deadline, quiet = time.monotonic() + timeout_ms / 1000, 0
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{notebook}: the kernel did not become idle in JupyterLab")
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+            quiet = 0
+        elif page.evaluate(_KERNEL_IDLE):
+            quiet += 1
+        else:
+            quiet = 0
+        page.wait_for_timeout(1000)
+
+
+def run_all(page, timeout_ms: float = 600_000) -> None:
+    """Run every cell with the lab's "Run All Cells" command (the Run menu) and wait until all have executed."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_timeout(1000)
+    page.wait_for_function(_ALL_EXECUTED, timeout=timeout_ms, polling=1000)
