@@ -177,3 +177,22 @@ def test_figures_have_labelled_axes_and_the_claim_band():
     assert ax.get_ylim() == (0.0, 100.0) and ax.get_xlabel() and len(ax.lines) >= 4
     with pytest.raises(ValueError, match="nothing to plot"):
         P.specification_curve(cur.iloc[0:0])
+
+
+@pytest.mark.realdata
+def test_claim_verdicts_read_the_chapters_results_from_the_cache(real_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("NTKBOOK_DATA", str(real_data_dir))
+    spec = M.resolve("quick")
+    res = M.sweep(spec, cache_dir=tmp_path)
+    verdicts = {v.claim: v for v in R.claim_verdicts("quick", cache_dir=tmp_path)}
+    grid = verdicts["table2.ratio.mnist.grid"]
+    assert grid.status != claims.NOT_RUN and grid.profile == "quick" and grid.section == R.SECTIONS["table2"]
+    assert verdicts["table2.ratio.cifar10.grid"].status == claims.NOT_RUN  # not in the quick grid
+    # the same verdicts as the chapter computes from the frames it ran
+    direct = {v.claim: v for v in R.verdicts_from(M.configurations(res["grid"]),
+                                                  M.poisoning_rates(res["poisoning"]), "quick")}
+
+    def key(v):
+        return v.status, None if v.ours is None or math.isnan(v.ours) else v.ours
+
+    assert {k: key(v) for k, v in direct.items()} == {k: key(v) for k, v in verdicts.items()}
