@@ -20,7 +20,8 @@ book: $(STAMP)
 	@echo "The book is in book/_build/html/index.html"
 
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
-# (Debian's /usr/bin/chromium) with the network cut off; screenshots land in book/_build/screenshots/.
+# (Debian's /usr/bin/chromium) with the network cut off, at 1280 and 390 px wide (tables fit or scroll in their
+# own box, figure text >= 9 pt as shown); screenshots land in book/_build/screenshots/ (<page>.png, <page>-390.png).
 check-book: $(STAMP)
 	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
 
