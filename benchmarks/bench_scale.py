@@ -4,14 +4,17 @@ benchmarks/results/scale.md.
 
 Run by hand: `.venv/bin/python benchmarks/bench_scale.py` (about two minutes on 2 cores; `--quick` for a smoke
 run). All timings are warm: every function is compiled (called once) before it is timed, and compilation is
-excluded; each figure is the best of `--repeats` calls. Float32 throughout.
+excluded; each figure is the best of `--repeats` rounds in which the compared calls take turns. Float32
+throughout.
 
-- Peak: a jitted float32 N x N matmul (2 N^3 flop), the best rate over N in 1024, 2048.
+- Peak: a jitted float32 N x N matmul (2 N^3 flop), N in 1024, 2048, timed in turns with every throughput row
+  (on a shared machine the load varies; taking turns exposes both to the same load); the run's best is the peak.
 - Training: one Adam epoch of `ntkbook.train.run_epoch` (minibatches of 128) on n = 1000 points, d = 784; flop per
   epoch 4 n_pad d m + 4 n_pad m C (forward z W and a s; backward ds s^T and z^T dh), n_pad = n rounded up to whole
   batches. Empirical NTK: `ntkbook.models.empirical_ntk` on n = 1000, flop 2 n d m + 2 n^2 m + 2 n^2 d.
-- Units per second: 8 training units (2L-ReLU, Adam, 20 epochs, n = 256, width 256) through `ntkbook.runner.run` in
-  this process, then on a 2-worker LocalCluster (both warmed by a first pass; the cache is bypassed).
+- Units per second: 6 training units (2L-ReLU, Adam, 20 epochs, n = 512, width 512) through `ntkbook.runner.run` in
+  this process and on a 2-worker LocalCluster, taking turns for two rounds (both warmed by a first pass; every
+  unit recomputed, results still go through the cache as in a real sweep).
 - Seeds: S = 8 seeds of full-batch GD, 20 steps, on one shared training set: `ntkbook.batched.gd_step_seeds`
   with `jax.vmap` ("vmap") and with the seeds' layers side by side ("wide") vs the same jitted one-seed steps in a
   Python loop over the seeds.
@@ -38,27 +41,31 @@ from ntkbook import batched, models, runner, train
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.md"
 
 
-def best_seconds(fn, *args, repeats: int = 3, **kwargs) -> float:
-    """Best wall time of `repeats` calls after one warm-up call (compilation excluded)."""
-    jax.block_until_ready(fn(*args, **kwargs))
-    best = float("inf")
+def interleaved_times(calls: dict, repeats: int) -> dict:
+    """Wall times of each zero-argument call in `repeats` rounds (name -> list), the calls taking turns within a
+    round, after one warm-up call each (compilation excluded). Taking turns lets every call see the same load."""
+    for fn in calls.values():
+        jax.block_until_ready(fn())
+    times = {name: [] for name in calls}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args, **kwargs))
-        best = min(best, time.perf_counter() - t0)
-    return best
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - t0)
+    return times
 
 
-def matmul_peak(repeats: int, sizes=(1024, 2048)) -> tuple[float, int]:
-    """(best float32 GFLOP/s of a jitted N x N matmul, the N that gave it)."""
+def interleaved_best(calls: dict, repeats: int) -> dict:
+    """The best of `interleaved_times` per call."""
+    return {name: min(ts) for name, ts in interleaved_times(calls, repeats).items()}
+
+
+def matmul_call(n: int):
+    """(a zero-argument jitted float32 N x N matmul, its flop count 2 N^3)."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
     mm = jax.jit(jnp.matmul)
-    best = (0.0, 0)
-    for n in sizes:
-        a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-        b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
-        rate = 2 * n**3 / best_seconds(mm, a, b, repeats=repeats) / 1e9
-        best = max(best, (rate, n))
-    return best
+    return (lambda: mm(a, b)), 2 * n**3
 
 
 def _unit_rows(n: int, d: int, seed: int = 0) -> jnp.ndarray:
@@ -66,25 +73,45 @@ def _unit_rows(n: int, d: int, seed: int = 0) -> jnp.ndarray:
     return jnp.asarray(x / np.linalg.norm(x, axis=1, keepdims=True))
 
 
-def training_rate(m: int, repeats: int, n: int = 1000, d: int = 784, c: int = 10) -> dict:
+def training_call(m: int, n: int = 1000, d: int = 784, c: int = 10):
+    """(one Adam epoch as a zero-argument call, its flop count, a label)."""
     z = _unit_rows(n, d)
     t = train.targets(np.arange(n) % c, c, "xent")
     params, signs = models.init_network(jax.random.PRNGKey(0), d, m, c)
     config = train.TrainConfig(epochs=1)
     opt_state = train.init_opt_state(params, config)
     key = train.epoch_key(config, 0)
-    seconds = best_seconds(train.run_epoch, params, opt_state, signs, z, t, key, config, repeats=repeats)
     n_pad = -(-n // config.batch_size) * config.batch_size
     flop = 4 * n_pad * d * m + 4 * n_pad * m * c
-    return {"what": f"Adam epoch, n={n}, d={d}, m={m}, C={c}", "seconds": seconds, "gflops": flop / seconds / 1e9}
+    return (lambda: train.run_epoch(params, opt_state, signs, z, t, key, config)), flop, \
+        f"Adam epoch, n={n}, d={d}, m={m}, C={c}"
 
 
-def ntk_rate(m: int, repeats: int, n: int = 1000, d: int = 784) -> dict:
+def ntk_call(m: int, n: int = 1000, d: int = 784):
+    """(the empirical NTK on n points as a zero-argument call, its flop count, a label)."""
     z = _unit_rows(n, d)
     params, _ = models.init_network(jax.random.PRNGKey(0), d, m, 1)
-    seconds = best_seconds(jax.jit(models.empirical_ntk), params, z, repeats=repeats)
+    fn = jax.jit(models.empirical_ntk)
     flop = 2 * n * d * m + 2 * n * n * m + 2 * n * n * d
-    return {"what": f"empirical NTK, n={n}, d={d}, m={m}", "seconds": seconds, "gflops": flop / seconds / 1e9}
+    return (lambda: fn(params, z)), flop, f"empirical NTK, n={n}, d={d}, m={m}"
+
+
+def throughput(widths, sizes, repeats: int) -> tuple[list[dict], float, int]:
+    """Rows (what, seconds, gflops) for training and the NTK at each width, each timed in turns with the matmul
+    probes; returns (rows, the best matmul GFLOP/s of the whole run, its N)."""
+    probes = {n: matmul_call(n) for n in sizes}
+    peak = (0.0, 0)
+    rows = []
+    for make in [*(lambda m=m: training_call(m) for m in widths), *(lambda m=m: ntk_call(m) for m in widths)]:
+        fn, flop, what = make()
+        times = interleaved_times({"row": fn, **{n: call for n, (call, _) in probes.items()}}, repeats)
+        peak = max(peak, *((probes[n][1] / min(times[n]) / 1e9, n) for n in sizes))
+        # per round: the row's rate over the best matmul rate of the same round (both under that round's load)
+        paired = [flop / t_row / max(probes[n][1] / times[n][r] for n in sizes)
+                  for r, t_row in enumerate(times["row"])]
+        rows.append({"what": what, "seconds": min(times["row"]), "gflops": flop / min(times["row"]) / 1e9,
+                     "paired": float(np.median(paired)), "paired_lo": min(paired), "paired_hi": max(paired)})
+    return rows, *peak
 
 
 def bench_unit(seed: int, width: int, n: int, epochs: int) -> pd.DataFrame:
@@ -100,33 +127,32 @@ def bench_unit(seed: int, width: int, n: int, epochs: int) -> pd.DataFrame:
     return history.tail(1).assign(seed=seed, width=width).reset_index(drop=True)
 
 
-def units_rate(n_units: int, epochs: int) -> list[dict]:
-    """Units per second in this process and on a 2-worker LocalCluster, both warm (a first pass compiles)."""
+def units_rate(n_units: int, epochs: int, rounds: int = 2) -> list[dict]:
+    """Units per second in this process and on a 2-worker LocalCluster, both warm (a first pass compiles), in
+    `rounds` rounds that take turns (in-process, then cluster); the best round of each is reported."""
     import distributed
 
-    units = [runner.Unit("bench-scale", {"seed": s, "width": 256, "n": 256, "epochs": epochs}, bench_unit)
+    units = [runner.Unit("bench-scale", {"seed": s, "width": 512, "n": 512, "epochs": epochs}, bench_unit)
              for s in range(n_units)]
-    rows = []
-    with tempfile.TemporaryDirectory() as cache:
+    best = {"in-process": float("inf"), "on a 2-worker LocalCluster": float("inf")}
+    failed = dict.fromkeys(best, 0)
+    with tempfile.TemporaryDirectory() as cache, distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
         runner.run(units[:1], cache_dir=cache, refresh=True)  # compile in this process
-        t0 = time.perf_counter()
-        result = runner.run(units, cache_dir=cache, refresh=True)
-        seconds = time.perf_counter() - t0
-        rows.append({"what": f"{n_units} units in-process", "seconds": seconds, "units_per_s": n_units / seconds,
-                     "failed": len(result.failed)})
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster:
-            address = cluster.scheduler_address
-            with distributed.Client(address, set_as_default=False) as client:  # warm both workers
-                client.run(bench_unit, 0, 256, 256, epochs)
-            t0 = time.perf_counter()
-            result = runner.run(units, cache_dir=cache, refresh=True, scheduler=address, allow_failures=True)
-            seconds = time.perf_counter() - t0
-            rows.append({"what": f"{n_units} units on a 2-worker LocalCluster", "seconds": seconds,
-                         "units_per_s": n_units / seconds, "failed": len(result.failed)})
-            for key, error in result.failed.items():
-                print(f"failed {key}: {error.splitlines()[0]}", flush=True)
-    return rows
+        with distributed.Client(address, set_as_default=False) as client:  # and on both workers
+            client.run(bench_unit, 0, 512, 512, epochs)
+        for _ in range(rounds):
+            for where, scheduler in (("in-process", "inprocess"), ("on a 2-worker LocalCluster", address)):
+                t0 = time.perf_counter()
+                result = runner.run(units, cache_dir=cache, refresh=True, scheduler=scheduler, allow_failures=True)
+                best[where] = min(best[where], time.perf_counter() - t0)
+                failed[where] += len(result.failed)
+                for key, error in result.failed.items():
+                    print(f"failed {key}: {error.splitlines()[0]}", flush=True)
+    return [{"what": f"{n_units} units {where}", "seconds": seconds, "units_per_s": n_units / seconds,
+             "failed": failed[where]} for where, seconds in best.items()]
 
 
 def seeds_rate(widths, n_seeds: int, steps: int, repeats: int, n: int = 200, d: int = 784, c: int = 10) -> list[dict]:
@@ -145,9 +171,8 @@ def seeds_rate(widths, n_seeds: int, steps: int, repeats: int, n: int = 200, d: 
         def vmapped(params=params, signs=signs, method="vmap"):
             return batched.gd_step_seeds(params, signs, z, t, learning_rate=0.5, steps=steps, method=method)
 
-        t_loop = best_seconds(loop, repeats=repeats)
-        t_vmap = best_seconds(vmapped, repeats=repeats)
-        t_wide = best_seconds(vmapped, method="wide", repeats=repeats)
+        best = interleaved_best({"loop": loop, "vmap": vmapped, "wide": lambda: vmapped(method="wide")}, repeats)
+        t_loop, t_vmap, t_wide = best["loop"], best["vmap"], best["wide"]
         rows.append({"what": f"{n_seeds} seeds x {steps} GD steps, n={n}, d={d}, m={m}, C={c}",
                      "loop_s": t_loop, "vmap_s": t_vmap, "wide_s": t_wide})
     return rows
@@ -174,13 +199,20 @@ def report(peak, n_peak, rates, units, seeds, load_start, load_end, elapsed) -> 
         f"{os.cpu_count()} cores), so all rates, the peak included, are lower than on an idle machine; the shares "
         "of the peak are measured in the same run and are the more stable figure.",
         "",
-        f"Float32 matmul peak: **{peak:.1f} GFLOP/s** ({n_peak} x {n_peak} jitted matmul).",
+        f"Float32 matmul peak: **{peak:.1f} GFLOP/s** (jitted {n_peak} x {n_peak} matmul; the best over the "
+        "whole run: the matmuls were timed in turns with every throughput row, so each row and the peak saw the "
+        "same varying load).",
         "",
-        "| computation | seconds | GFLOP/s | share of peak |",
-        "|---|---:|---:|---:|",
+        "Share of peak: the best rate of the row over the run's peak; paired: per round, the row's rate over the "
+        "matmul rate of the same round (median, and the range over the rounds).",
+        "",
+        "| computation | seconds | GFLOP/s | share of peak | paired share (range) |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {r['what']} | {r['seconds']:.4f} | {r['gflops']:.1f} | {r['gflops'] / peak:.0%} |" for r in rates]
-    lines += ["", "| sweep units (2L-ReLU, Adam, 20 epochs, n = 256, m = 256) | seconds | units / s | failed |",
+    lines += [f"| {r['what']} | {r['seconds']:.4f} | {r['gflops']:.1f} | {r['gflops'] / peak:.0%} | "
+              f"{r['paired']:.0%} ({r['paired_lo']:.0%}–{r['paired_hi']:.0%}) |" for r in rates]
+    lines += ["", "| sweep units (2L-ReLU, Adam, 20 epochs, n = 512, m = 512; best of 2 rounds in turns) | seconds | "
+              "units / s | failed |",
               "|---|---:|---:|---:|"]
     lines += [f"| {r['what']} | {r['seconds']:.2f} | {r['units_per_s']:.2f} | {r['failed']} |" for r in units]
     lines += ["", "| seeds batched vs a loop over seeds | loop s | vmap s | wide s | loop / vmap | loop / wide |",
@@ -193,25 +225,26 @@ def report(peak, n_peak, rates, units, seeds, load_start, load_end, elapsed) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (a smoke run)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     start, load_start = time.perf_counter(), os.getloadavg()[0]
-    peak, n_peak = matmul_peak(repeats, (512,) if args.quick else (1024, 2048))
-    print(f"peak {peak:.1f} GFLOP/s (N={n_peak})", flush=True)
+    sizes = (512,) if args.quick else (1024, 2048)
     widths = (256, 1024) if args.quick else (256, 1024, 4096)
-    rates = [training_rate(m, repeats) for m in widths] + [ntk_rate(m, repeats) for m in widths]
+    rates, peak, n_peak = throughput(widths, sizes, repeats)
+    print(f"peak {peak:.1f} GFLOP/s (N={n_peak})", flush=True)
     for r in rates:
         print(f"{r['what']}: {r['gflops']:.1f} GFLOP/s = {r['gflops'] / peak:.0%} of peak", flush=True)
-    units = units_rate(4 if args.quick else 8, 20)
+    units = units_rate(4 if args.quick else 6, 20)
     for r in units:
         print(f"{r['what']}: {r['units_per_s']:.2f} units/s", flush=True)
-    seeds = seeds_rate((64, 512), 8, 20, min(repeats, 2))
+    seeds = seeds_rate((64, 512), 8, 20, min(repeats, 3))
     for r in seeds:
         print(f"{r['what']}: loop/vmap {r['loop_s'] / r['vmap_s']:.2f}x, loop/wide {r['loop_s'] / r['wide_s']:.2f}x",
               flush=True)
-    text = report(peak, n_peak, rates, units, seeds, load_start, os.getloadavg()[0], time.perf_counter() - start)
+    text = report(peak, n_peak, rates, units, seeds, load_start, os.getloadavg()[0],
+                  time.perf_counter() - start)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(f"wrote {args.output}")

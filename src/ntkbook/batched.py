@@ -108,8 +108,8 @@ def gd_step_seeds(params: dict, signs: jnp.ndarray, z, t, *, learning_rate: floa
 
     method: "vmap" (`jax.vmap` of the one-seed step over the seed axis), "wide" (the seeds' layers side by side,
     one wide matrix product per product; needs z and t shared by the seeds) or "auto" ("wide" when z and t are
-    shared, else "vmap"; on a CPU, XLA's batched products under vmap measured no faster than the loop, the wide
-    form faster, see the benchmarks appendix).
+    shared, else "vmap"). Whether batching beats a loop over seeds depends on the width and the device: it saves
+    per-call overhead, which matters for narrow networks; the benchmarks appendix measures both forms.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
