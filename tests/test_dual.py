@@ -156,3 +156,15 @@ def test_variant_unit_on_digits():
     assert row["train_accuracy"] > row["chance"]
     g = ex.variant_unit(**kw)
     pd.testing.assert_frame_equal(f.drop(columns="seconds"), g.drop(columns="seconds"))
+
+
+def test_the_chapter_parameters_cell_lists_exactly_the_spec_knobs():
+    import ast
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "book" / "05_dual_implication.ipynb").read_text())
+    cells = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1
+    names = [t.id for node in ast.parse("".join(cells[0]["source"])).body for t in node.targets]
+    assert sorted(names) == sorted(("profile", *ex.DualSpec.knobs()))
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")  # committed without outputs

@@ -118,7 +118,7 @@ class DualSpec(Spec):
                       mal_families=("relu", "attn", "truncated")),
         "default": dict(),
         "paper": dict(seeds=(0, 1, 2, 3, 4), n_ref=2000, ns=(100, 200, 400, 800), n_test=500,
-                      modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800), ranks=(5, 20, 50, 100, 200),
+                      modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 500), ranks=(5, 20, 50, 100, 200),
                       temperatures=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0), depths=(1, 2, 3),
                       widths=tuple(2**k for k in range(2, 13)), n_kernel=300, n_train=1000, n_mal_test=500,
                       width=1024, epochs=500, learning_rate=1e-2, steps=10, mal_datasets=("mnist", "cifar10"),
@@ -129,8 +129,8 @@ class DualSpec(Spec):
         known = ("mnist", "cifar10", "digits")
         require(len(self.datasets) > 0 and set(self.datasets) <= set(known), "datasets", f"a subset of {known}",
                 self.datasets)
-        require(set(self.mal_datasets) <= set(self.datasets), "mal_datasets", f"a subset of datasets {self.datasets}",
-                self.mal_datasets)
+        require(len(self.mal_datasets) > 0 and set(self.mal_datasets) <= set(self.datasets), "mal_datasets",
+                f"a non-empty subset of datasets {self.datasets}", self.mal_datasets)
         require(len(self.seeds) >= 2, "seeds", "at least two seeds (the verdicts need a spread)", self.seeds)
         for knob in ("n_ref", "n_test", "n_kernel", "n_train", "n_mal_test", "width", "epochs", "steps"):
             require(int(getattr(self, knob)) >= 1, knob, "an integer >= 1", getattr(self, knob))
