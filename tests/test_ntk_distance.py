@@ -256,3 +256,11 @@ def test_sweep_runs_through_the_runner_and_cache(monkeypatch, tmp_path):
     pd.testing.assert_frame_equal(first, again)
     c = E.collapse(spec, cache_dir=tmp_path)
     assert len(c) == 2 and set(c["arch"]) == {"relu", "attn"}
+
+
+def test_adam_ridge_follows_the_penalty_form():
+    assert E.adam_ridge(100, 10, 1e-3, "w-w0") == pytest.approx(1.0)
+    assert E.adam_ridge(100, 10, 1e-3, "w") == pytest.approx(1.0)
+    assert E.adam_ridge(100, 10, 1e-3, "none") == 0.0
+    with pytest.raises(ValueError, match="l2_form"):
+        E.adam_ridge(100, 10, 1e-3, "l1")

@@ -146,3 +146,20 @@ def test_chapter_numbers_and_figures():
     assert len(P.kernel_distance_vs_width(runs).axes) == 2
     with pytest.raises(ValueError, match="lacks columns"):
         P.distance_vs_width(runs.drop(columns="centred"))
+
+
+def test_penalty_variant_table_and_verdicts():
+    spec = nd.resolve("default")
+    variant = R.penalty_variant(spec)
+    assert (variant.l2_form, variant.protocols, variant.centred, variant.datasets) == ("none", ("adam",), (False,),
+                                                                                      ("mnist",))
+    runs = fake_runs()
+    runs_none = fake_runs({("mnist", "attn", "adam"): 0.4}, datasets=("mnist",), centred=(False,))
+    t = R.penalty_table(runs, runs_none)
+    assert len(t) == 2 and set(t["Data"]) == {"MNIST"}
+    attn = t[t.Model == "MLP-Attn"].iloc[0]
+    assert attn["Status, λ/2 ‖W − W₀‖²"] == claims.DOES_NOT_HOLD and attn["Status, no penalty"] == claims.HOLDS
+    v = {x.claim: x for x in R.penalty_verdicts(spec, runs_none)}
+    assert set(v) == {"table1.trend-no-penalty.mnist.2L-ReLU", "table1.trend-no-penalty.mnist.MLP-Attn"}
+    assert v["table1.trend-no-penalty.mnist.MLP-Attn"].status == claims.HOLDS
+    assert all(x.beyond_paper for x in v.values())

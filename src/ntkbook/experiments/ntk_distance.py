@@ -13,8 +13,9 @@ Protocols, both started from the same initialisation W0 (`models.init_network(PR
   every `plateau_window` epochs the full training objective L is evaluated, and training stops at the first
   window whose relative decrease (L_prev - L) / L_prev is below `plateau_tol` (or after `adam_max_epochs`;
   `criterion_met` says which). Kernel counterpart: kernel ridge regression with K_inf on one-hot targets,
-  f_NTK(x) = f0(x) + K_inf(x, X) (K_inf(X, X) + n C l2 I)^(-1) (Y - f0(X)) (the minimiser of the linearised
-  network under MSE with the penalty on W - W0), started from the network's own initial outputs f0.
+  f_NTK(x) = f0(x) + K_inf(x, X) (K_inf(X, X) + r I)^(-1) (Y - f0(X)) with r = `adam_ridge` (n C l2: the minimiser
+  of the linearised network under MSE with the penalty on W - W0; 0 without a penalty), started from the network's
+  own initial outputs f0.
 - "gd" (the exact check): full-batch gradient descent on 0.5 mean (f - y)^2 with one-hot targets, no penalty,
   step eta = gd_rate n C / lambda_max(K_inf), until the training MSE is at most `gd_fraction` of its initial value
   (or `gd_max_steps`; `criterion_met` says which). Its kernel counterpart is exact in the kernel regime: discrete
@@ -56,7 +57,7 @@ from ntkbook import models, train
 from ntkbook.spec import Spec, require
 
 __all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
-           "PROTOCOLS", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
+           "PROTOCOLS", "adam_ridge", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
            "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank", "train_adam",
            "train_gd_span", "loglog_slopes_per_seed"]
 
@@ -258,6 +259,15 @@ def kernel_steps_to_fraction(k_train, y, f0_train, learning_rate: float, fractio
     return float(hi)
 
 
+def adam_ridge(n: int, n_classes: int, l2: float, l2_form: str) -> float:
+    """The ridge of the Adam protocol's kernel counterpart: n C l2 for a penalty (l2/2)||W - W0||^2 (the exact
+    minimiser of the linearised network under 0.5 mean squared error), also used for the literal (l2/2)||W||^2
+    (no exact counterpart: it also shrinks f0), and 0 without a penalty (the kernel interpolant from f0)."""
+    if l2_form not in ("w", "w-w0", "none"):
+        raise ValueError(f"l2_form must be 'w', 'w-w0' or 'none', got {l2_form!r}")
+    return 0.0 if l2_form == "none" else float(n * n_classes * l2)
+
+
 def infinite_kernels(z_train, z_test) -> tuple[np.ndarray, np.ndarray]:
     """`(K_inf(X, X), K_inf(X_test, X))` in float64 from `models.infinite_ntk` (rows renormalised in float64)."""
     zt = np.asarray(z_train, np.float64)
@@ -457,8 +467,9 @@ def run_unit(dataset: str, arch: str, width: int, seed: int, centred: bool, *, n
                                                batch_size=batch_size, l2=l2, l2_form=l2_form, seed=seed,
                                                max_epochs=adam_max_epochs, window=plateau_window, tol=plateau_tol)
             loss = _objective(params, signs, z_train, t, l2, l2_form, params0["W"])[1]
-            f_ntk = ntk_ridge_predictor(ktt, kst, y1, n * n_classes * l2, f0_train, f0_test)
-            f_krr = ntk_ridge_predictor(ktt, kst, y1, n * n_classes * l2)
+            ridge = adam_ridge(n, n_classes, l2, l2_form)
+            f_ntk = ntk_ridge_predictor(ktt, kst, y1, ridge, f0_train, f0_test)
+            f_krr = ntk_ridge_predictor(ktt, kst, y1, ridge)
             k_steps = math.nan
         elif protocol == "gd":
             eta = gd_rate * n * n_classes / float(np.linalg.eigvalsh(ktt)[-1])

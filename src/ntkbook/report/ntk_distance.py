@@ -14,6 +14,7 @@ Rules (each a function of measured numbers and their uncertainty; tests drive ev
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 
@@ -28,7 +29,8 @@ from ntkbook.models import MODEL_LABELS
 __all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "results", "mean_interval",
            "slope_interval", "slope_table", "accuracy_table", "trained", "claimed_direction", "trend_status",
            "table1", "table1_accuracy", "centring_table", "distance_readings_table", "collapse_table",
-           "gd_criterion_table", "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval"]
+           "gd_criterion_table", "penalty_variant", "penalty_results", "penalty_table", "penalty_verdicts",
+           "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval"]
 
 CHAPTER = "03_ntk_distance"
 #: MyST labels of the sections that decide the claims (defined in the chapter's markdown).
@@ -318,10 +320,54 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def penalty_variant(spec):
+    """The penalty check: the same Adam runs (raw inputs, the spec's first data set) without the L2 penalty."""
+    return spec.replace(l2_form="none", protocols=("adam",), centred=(False,), datasets=spec.datasets[:1])
+
+
+def penalty_results(spec, *, scheduler=None, cache_dir=None) -> pd.DataFrame:
+    """Rows of `penalty_variant(spec)`, through the runner and its cache."""
+    return nd.sweep(penalty_variant(spec), scheduler, cache_dir=cache_dir)
+
+
+def penalty_table(runs: pd.DataFrame, runs_none: pd.DataFrame) -> pd.DataFrame:
+    """Adam on raw inputs with the penalty (l2/2)||W − W0||² beside no penalty: per (data set, model) the slope of
+    ||f_m − f_NTK|| (95 % interval) with the status of the paper's direction, and the test accuracy at the largest
+    width (each against its own kernel counterpart: ridge n C l2, resp. 0)."""
+    out = []
+    for _, p in paper.TABLE1.iterrows():
+        arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
+        if p["dataset"] not in set(runs_none["dataset"]):
+            continue
+        row = {"Model": p["model"], "Data": DATASET_LABELS.get(p["dataset"], p["dataset"])}
+        for frame, name in ((runs, "λ/2 ‖W − W₀‖²"), (runs_none, "no penalty")):
+            frame = frame[(frame["protocol"] == "adam") & (frame["centred"] == False)]  # noqa: E712
+            status, mean, iv = _status_for(_trend_rows(frame), p["dataset"], arch, "adam", claimed_direction(p["trend"]))
+            top = frame[(frame["dataset"] == p["dataset"]) & (frame["arch"] == arch)]
+            top = top[top["width"] == top["width"].max()]
+            row[f"Slope, {name}"] = format_interval(mean, *(iv or (math.nan, math.nan)))
+            row[f"Status, {name}"] = status
+            row[f"Test %, {name}"] = f"{100 * top['test_acc'].mean():.0f}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def penalty_verdicts(spec, runs_none: pd.DataFrame) -> list[Verdict]:
+    """Table 1's trend claims under Adam without the penalty (beyond the paper: the dependence on the penalty)."""
+    variant = penalty_variant(spec)
+    out = []
+    for v in verdicts_from_results(variant, runs_none):
+        if ".trend." not in v.claim or v.status == claims.NOT_RUN:
+            continue
+        out.append(dataclasses.replace(v, claim=v.claim.replace(".trend.", ".trend-no-penalty."),
+                                       statement=v.statement + " (Adam without the L2 penalty)", beyond_paper=True))
+    return out
+
+
 def claim_verdicts(profile: str = "default", **kwargs) -> list[Verdict]:
-    """The chapter's verdicts for `profile`, from the cached sweep (computed where missing)."""
+    """The chapter's verdicts for `profile`, from the cached sweeps (computed where missing)."""
     spec, runs, _ = results(profile, **kwargs)
-    return verdicts_from_results(spec, runs)
+    return verdicts_from_results(spec, runs) + penalty_verdicts(spec, penalty_results(spec))
 
 
 def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
