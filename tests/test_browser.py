@@ -17,6 +17,7 @@ browser tests skip with a message, and fail in CI (CI=true), where .ci/run insta
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -520,6 +521,9 @@ _LAB_FACTS = r"""() => {
     errors: [...nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
         .map(e => e.innerText.slice(0, 500)),
     markdownCells: nb.querySelectorAll(".jp-MarkdownCell").length,
+    gluedValues: nb.querySelectorAll(".jp-MarkdownCell [data-ntk-glue]").length,
+    gluedFigures: [...nb.querySelectorAll(".jp-MarkdownCell [data-ntk-glue-figure] img")]
+        .filter(i => i.naturalWidth > 0).length,
   };
 }"""
 
@@ -570,3 +574,24 @@ def test_chapter_1_runs_in_jupyterlab_with_figures_math_and_no_raw_myst(tmp_path
     assert facts["math"] >= 10, f"only {facts['math']} typeset formulas in the markdown (is jupyterlab-myst there?)"
     assert "{glue" not in facts["prose"], "raw {glue...} roles in the rendered markdown"
     assert "$$" not in facts["prose"] and ":label:" not in facts["prose"], "raw MyST in the rendered markdown"
+    # the ntkbook-glue extension (book/_ext/jupyterlab) puts the glued values and figures into the prose
+    unfilled = re.findall(r"\b[a-z]\w*:[,]?\.\d+[efg%]", facts["prose"])
+    assert not unfilled, f"glue roles left as their names: {unfilled[:10]}"
+    assert facts["gluedValues"] >= 10 and facts["gluedFigures"] >= 1, facts
+
+
+def test_lab_glue_formats_numbers_like_python(tmp_path):
+    """book/_ext/jupyterlab/ntkbook-glue formats glued numbers with Python's format spec mini-language."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the JupyterLab test above still checks the glued values in the lab")
+    cases = [(0.000123456, ".3g"), (123456.0, ".3g"), (1234567.0, ".2g"), (0.5, ".0%"), (0.12345, ".1%"),
+             (3.14159, ".3f"), (2.5e-17, ".1e"), (12345.678, ",.1f"), (7, "d"), (1e-5, ".3g"), (100.0, ".3g"),
+             (0.0, ".2g"), (-0.0456, ".2f"), (float("nan"), ".3f"), (1.5, "")]
+    entry = ROOT / "book" / "_ext" / "jupyterlab" / "ntkbook-glue" / "static" / "remoteEntry.js"
+    script = (f"const g = require({str(entry)!r});\n"
+              f"const cases = {json.dumps([[x if x == x else 'nan', spec] for x, spec in cases])};\n"
+              "console.log(JSON.stringify(cases.map(([x, s]) => g.pyFormat(x === 'nan' ? NaN : x, s))));")
+    done = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [format(x, spec) if spec else str(x) for x, spec in cases]

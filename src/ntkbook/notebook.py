@@ -280,11 +280,12 @@ class Table:
                     cells.append(f"<td>{badge(value)}</td>")
                     continue
                 numeric = isinstance(plain(value), numbers.Real) and not isinstance(value, bool)
-                align = ' style="text-align: right; white-space: nowrap;"' if numeric else ""
+                # explicit both ways: JupyterLab right-aligns every table cell by default
+                align = ' style="text-align: right; white-space: nowrap;"' if numeric else ' style="text-align: left;"'
                 cells.append(f"<td{align}>{text_html(_cell(value, formats.get(c)))}</td>")
             if self.details is not None:
                 note = row[self.details]
-                cells.append("<td>" + ("" if not isinstance(note, str) or not note else
+                cells.append('<td style="text-align: left;">' + ("" if not isinstance(note, str) or not note else
                                        f"<details><summary>why</summary>{text_html(note)}</details>") + "</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         # mathjax_process: the book's MathJax skips notebook output except in elements with this class

@@ -30,12 +30,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: the project's JupyterLab extensions (book/_ext/jupyterlab/<name>/): ntkbook-glue fills myst-nb glue roles
+LAB_EXTENSIONS = Path(__file__).resolve().parents[2] / "book" / "_ext" / "jupyterlab"
+
+
 def lab_command(root: Path, port: int, state: Path) -> list[str]:
     """The `jupyter lab` command line: the venv's, no browser, no token or password, loopback only; the lab's
     workspaces and user settings in `state` (fresh, so nothing from an earlier session is restored)."""
     jupyter = Path(sys.executable).with_name("jupyter")
     command = [str(jupyter), "lab", "--no-browser", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
                f"--LabApp.workspaces_dir={state}/workspaces", f"--LabApp.user_settings_dir={state}/settings",
+               f"--LabApp.extra_labextensions_path={LAB_EXTENSIONS}",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
                "--LabApp.news_url=", "--LabApp.collaborative=False"]

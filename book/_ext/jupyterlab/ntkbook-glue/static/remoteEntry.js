@@ -1,0 +1,182 @@
+/* ntkbook-glue: myst-nb's glue in JupyterLab, for notebooks rendered by jupyterlab-myst.
+ *
+ * The book (myst-nb) pastes values a code cell glued (`glue(name, value)`, as ntkbook.notebook.values/show do)
+ * into the prose: {glue}`name`, {glue:text}`name:.3g`, and ```{glue:figure} name```. jupyterlab-myst does not
+ * know these: it renders a role as its bare content ("name:.3g") and the directive as an "Unknown Directive" box.
+ * After each render, this extension reads the glued outputs of the notebook's code cells (outputs whose metadata
+ * has `scrapbook.name`) and puts the value, formatted with the Python format spec, in place of the role's text,
+ * and the image with its caption beside the hidden "Unknown Directive" box. A name not glued yet (the cell that
+ * glues it has not run) is left as it is.
+ *
+ * A prebuilt JupyterLab 4 extension written by hand: JupyterLab loads this file, calls init() and
+ * get("./extension"), and activates the plugin; it needs no shared module, so nothing is bundled.
+ */
+(function () {
+  "use strict";
+
+  /** Python's format(x, spec) for the specs the book uses: [,][.N](f|e|g|%|d) or empty. */
+  function pyFormat(x, spec) {
+    const m = /^(,)?(?:\.(\d+))?([eEfFgGd%])?$/.exec(spec || "");
+    if (!m || typeof x !== "number") { return null; }
+    const comma = !!m[1], p = m[2] === undefined ? null : parseInt(m[2], 10), type = m[3] || "";
+    if (!isFinite(x)) { return isNaN(x) ? "nan" : (x > 0 ? "inf" : "-inf"); }
+    const exp2 = (s) => s.replace(/e([+-])(\d)$/, "e$10$2");
+    const group = (s) => {
+      if (!comma) { return s; }
+      const parts = s.split(".");
+      parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+      return parts.join(".");
+    };
+    switch (type) {
+      case "f": case "F": return group(x.toFixed(p === null ? 6 : p));
+      case "e": case "E": return exp2(x.toExponential(p === null ? 6 : p));
+      case "%": return group((x * 100).toFixed(p === null ? 6 : p)) + "%";
+      case "d": return group(Math.round(x).toString());
+      case "g": case "G": case "": {
+        if (type === "" && p === null) { return group(Number.isInteger(x) ? String(x) : String(x)); }
+        const q = Math.max(p === null ? 6 : p, 1);
+        if (x === 0) { return "0"; }
+        const e = parseInt(x.toExponential(q - 1).split("e")[1], 10);
+        if (e >= -4 && e < q) {
+          let s = x.toFixed(Math.max(q - 1 - e, 0));
+          if (s.indexOf(".") >= 0) { s = s.replace(/0+$/, "").replace(/\.$/, ""); }
+          return group(s);
+        }
+        let [mant, ex] = x.toExponential(q - 1).split("e");
+        if (mant.indexOf(".") >= 0) { mant = mant.replace(/0+$/, "").replace(/\.$/, ""); }
+        return exp2(mant + "e" + ex);
+      }
+    }
+    return null;
+  }
+
+  /** The text/plain of a glued value as the reader should see it (quotes of a Python str dropped). */
+  function plainText(data) {
+    let text = data["text/plain"];
+    if (text === undefined) { return null; }
+    text = Array.isArray(text) ? text.join("") : String(text);
+    const quoted = /^(['"])([\s\S]*)\1$/.exec(text);
+    return quoted ? quoted[2] : text;
+  }
+
+  /** The text a role shows: {glue}`name` or {glue:text}`name:spec`. */
+  function roleText(content, glue) {
+    const cut = content.indexOf(":");
+    const name = cut < 0 ? content : content.slice(0, cut);
+    const data = glue[name];
+    if (!data) { return null; }
+    const text = plainText(data);
+    if (text === null) { return null; }
+    if (cut < 0) { return text; }
+    const number = Number(text.trim());
+    const formatted = isNaN(number) && text.trim() !== "nan" ? null : pyFormat(number, content.slice(cut + 1));
+    return formatted === null ? text : formatted;
+  }
+
+  /** name -> {mime: data} of every glued output of the notebook's code cells. */
+  function gluedOutputs(notebook) {
+    const glue = {};
+    for (const cell of notebook.widgets) {
+      if (cell.model.type !== "code" || !cell.model.outputs) { continue; }
+      for (const out of cell.model.outputs.toJSON()) {
+        const sb = out.metadata && out.metadata.scrapbook;
+        if (!sb || !sb.name || !out.data) { continue; }
+        const prefix = sb.mime_prefix || "";
+        const data = {};
+        for (const key of Object.keys(out.data)) {
+          if (key.startsWith(prefix)) { data[key.slice(prefix.length)] = out.data[key]; }
+        }
+        glue[sb.name] = data;
+      }
+    }
+    return glue;
+  }
+
+  const ROLE = /\{glue(?::text|:any|:)?\}`([^`]+)`/g;
+  const FIGURE = /^(`{3,}|:{3,})\{glue:figure\}\s+(\S+)[^\n]*\n([\s\S]*?)^\1\s*$/gm;
+
+  function fillCell(cell, glue) {
+    const source = cell.model.sharedModel.getSource();
+    if (source.indexOf("{glue") < 0) { return; }
+    const root = cell.node.querySelector(".myst");
+    if (!root) { return; }
+    const roles = new Set([...source.matchAll(ROLE)].map((m) => m[1]));
+    for (const span of root.querySelectorAll("span:not([data-ntk-glue])")) {
+      if (span.childElementCount || !roles.has(span.textContent)) { continue; }
+      const text = roleText(span.textContent, glue);
+      if (text === null) { continue; }
+      span.setAttribute("data-ntk-glue", span.textContent);
+      span.title = "glued value " + span.textContent;
+      span.textContent = text;
+    }
+    const figures = [...source.matchAll(FIGURE)].map((m) => ({ name: m[2], body: m[3] }));
+    const boxes = [...root.querySelectorAll("details")].filter((d) => {
+      const code = d.querySelector("summary code");
+      return code && code.textContent === "glue:figure";
+    });
+    boxes.forEach((box, i) => {
+      const fig = figures[i];
+      const data = fig && glue[fig.name];
+      const next = box.nextElementSibling;
+      if (!data || !data["image/png"]) { return; }
+      if (next && next.getAttribute("data-ntk-glue-figure") === fig.name) { return; }
+      const figure = document.createElement("figure");
+      figure.setAttribute("data-ntk-glue-figure", fig.name);
+      figure.style.margin = "1em 0";
+      const img = document.createElement("img");
+      const png = Array.isArray(data["image/png"]) ? data["image/png"].join("") : data["image/png"];
+      img.src = "data:image/png;base64," + png.replace(/\s/g, "");
+      img.alt = fig.name;
+      img.style.maxWidth = "100%";
+      figure.appendChild(img);
+      const caption = fig.body.split("\n").filter((l) => !/^:\w[\w-]*:/.test(l)).join(" ").trim()
+        .replace(ROLE, (all, content) => { const t = roleText(content, glue); return t === null ? content : t; })
+        .replace(/\{\w+\}`([^`]*)`/g, "$1");
+      if (caption) {
+        const figcaption = document.createElement("figcaption");
+        figcaption.textContent = caption;
+        figcaption.style.fontStyle = "italic";
+        figure.appendChild(figcaption);
+      }
+      box.style.display = "none";
+      box.insertAdjacentElement("afterend", figure);
+    });
+  }
+
+  function refresh(app) {
+    for (const widget of app.shell.widgets("main")) {
+      const notebook = widget.content;
+      if (!notebook || !notebook.widgets || !notebook.model) { continue; }
+      let glue = null;
+      for (const cell of notebook.widgets) {
+        if (cell.model.type !== "markdown") { continue; }
+        if (glue === null) { glue = gluedOutputs(notebook); }
+        try { fillCell(cell, glue); } catch (err) { console.warn("ntkbook-glue:", err); }
+      }
+    }
+  }
+
+  const plugin = {
+    id: "ntkbook-glue:plugin",
+    description: "Fills myst-nb glue roles and glue:figure directives from the notebook's glued outputs.",
+    autoStart: true,
+    activate: (app) => {
+      let pending = null;
+      const schedule = () => {
+        if (pending === null) { pending = setTimeout(() => { pending = null; refresh(app); }, 250); }
+      };
+      new MutationObserver(schedule).observe(document.body, { childList: true, subtree: true });
+      schedule();
+    },
+  };
+
+  const container = {
+    init: () => Promise.resolve(),
+    get: (module) => Promise.resolve(() => ({ __esModule: true, default: [plugin] })),
+  };
+  if (typeof window !== "undefined") {
+    const registry = (window._JUPYTERLAB = window._JUPYTERLAB || {});
+    registry["ntkbook-glue"] = container;
+  }
+  if (typeof module !== "undefined") { module.exports = { pyFormat, roleText }; }  // for the tests (node)
+})();
