@@ -64,3 +64,14 @@ def test_interventions():
     after_kept = scores[keep].copy()
     after_kept[-1] = -1.0
     assert mal.curated_flip_rate(scores, after_kept, keep, tau=0.2)["flip_rate"] == pytest.approx(0.5)
+
+
+def test_measures_or_nan_on_constant_scores():
+    b = np.array([3.0, -2.0, 1.0, 0.5, -0.1, 0.2, 0.0, 0.3, -0.4, 0.6])
+    out = mal.measures_or_nan(np.zeros(10), b)
+    assert all(np.isnan(v) for v in out.values())
+    out = mal.measures_or_nan(b, np.zeros(10), tau=0.2)
+    assert out["flip_rate"] == 1.0 and np.isnan(out["spearman"]) and 0 <= out["topk_overlap"] <= 1
+    assert mal.measures_or_nan(b, -b) == mal.measures(b, -b)
+    with pytest.raises(ValueError, match="constant"):
+        mal.measures(np.zeros(10), b)

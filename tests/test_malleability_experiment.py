@@ -229,6 +229,10 @@ def test_configurations_keep_units_at_chance_out():
     assert c.loc["w", "ratio"] == pytest.approx(0.375 / (0.16 / 3))
     assert c.loc["w", "attn_test_acc"] == pytest.approx(0.44)  # accuracies over all seeds
     assert not c.loc["none", "evaluable"] and np.isnan(c.loc["none", "ratio"])
+    # a unit whose scores were constant (flip rate NaN) is left out like one at chance
+    frame.loc[(frame.l2_form == "w") & (frame.arch == "relu") & (frame.seed == 2), "flip_rate"] = np.nan
+    c = M.configurations(frame).set_index("l2_form")
+    assert c.loc["w", "relu_evaluable_seeds"] == 2 and c.loc["w", "ratio"] == pytest.approx(0.375 / 0.05)
 
 
 @pytest.fixture(scope="module")

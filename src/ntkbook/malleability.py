@@ -120,3 +120,19 @@ def curated_flip_rate(before, after_kept, keep, tau: float = 0.1) -> dict:
     the kept points on the reduced set); the flip rate is over the top τ of the kept points by `|before|`."""
     b = _vector("before", before)
     return measures(b[np.asarray(keep, dtype=int)], after_kept, tau)
+
+
+def measures_or_nan(before, after, tau: float = 0.1) -> dict:
+    """`measures`, with NaN where a measure is undefined instead of an error (for sweeps that must record every unit).
+
+    A constant `before` (e.g. a network whose units all went dead gives zero influences) has no "most influential"
+    points: every measure is NaN. A constant `after` leaves the flip rate and the top-K overlap defined but not
+    Spearman's ρ (NaN).
+    """
+    b, a = _pair(before, after)
+    if np.ptp(b) == 0:
+        return {"flip_rate": float("nan"), "spearman": float("nan"), "topk_overlap": float("nan")}
+    if np.ptp(a) == 0:
+        return {"flip_rate": flip_rate(b, a, tau), "spearman": float("nan"),
+                "topk_overlap": top_k_overlap(b, a, top_count(b.size, tau))}
+    return measures(b, a, tau)

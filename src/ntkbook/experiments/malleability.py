@@ -369,7 +369,8 @@ def unit_frame(
     Columns (`UNIT_COLUMNS`): the unit's choices; the trained network's `train_accuracy` / `test_accuracy` and its
     kernel regressor's (`krr_*`, `k(x, X)(K_m + λI)⁻¹ T`), with `test_correct` / `krr_test_correct` counts (for
     intervals); `weight_ratio` `‖W‖/‖W₀‖`; per row `flip_rate` (of the top `n_top = ⌈τ n⌉` by |I| before the
-    attack, `n_flips` of them changed sign), `spearman`, `topk_overlap`, `attack_gain` (rise of the mean training
+    attack, `n_flips` of them changed sign), `spearman`, `topk_overlap` (`ntkbook.malleability.measures_or_nan`:
+    NaN, and `n_flips` −1, when the scores before the attack are constant, e.g. all units dead), `attack_gain` (rise of the mean training
     loss the attack ascends, under the trained weights), `retrained_test_accuracy` (protocol b's network after
     retraining on the perturbed data; NaN under a) and `unit_seconds`. Plain-typed columns (Parquet-friendly).
     """
@@ -417,9 +418,11 @@ def unit_frame(
                 retrained_acc = float(np.mean(correct(network_outputs(arch, p, signs, x_new, x_test), t_test)))
             after = score(p, x_new)
             for reading in readings:
-                m = _mal.measures(before[reading], after[reading], tau)
+                m = _mal.measures_or_nan(before[reading], after[reading], tau)
                 top = _mal.top_indices(before[reading], _mal.top_count(len(x), tau))
                 flips = int(np.sum(np.sign(after[reading][top]) != np.sign(before[reading][top])))
+                if not np.isfinite(m["flip_rate"]):
+                    flips = -1  # no most-influential points to count (constant scores): the row's rates are NaN
                 rows.append({**base, "attack": attack, "protocol": protocol, "reading": reading, **m,
                              "n_top": len(top), "n_flips": flips, "attack_gain": gain,
                              "retrained_test_accuracy": retrained_acc})
@@ -544,7 +547,8 @@ def configurations(frame: pd.DataFrame) -> pd.DataFrame:
     of seeds and of evaluable seeds; the MLP-Attn / 2L-ReLU `ratio` of mean flip rates over the evaluable seeds with
     its bootstrap interval (`ratio_low`, `ratio_high`), and `evaluable` (both models have >= 2 evaluable seeds).
 
-    Only evaluable units (`with_evaluability`) enter the flip rates and the ratio; the accuracies are over all seeds.
+    Only evaluable units (`with_evaluability`) with a defined flip rate enter the flip rates and the ratio; the
+    accuracies are over all seeds.
     """
     f = with_evaluability(frame)
     rows = []
@@ -553,7 +557,7 @@ def configurations(frame: pd.DataFrame) -> pd.DataFrame:
         ev = {}
         for arch in _models.ARCHITECTURES:
             h = g[g.arch == arch]
-            e = h[h.evaluable]
+            e = h[h.evaluable & np.isfinite(h.flip_rate)]
             ev[arch] = e.flip_rate.to_numpy()
             m, lo, hi = mean_interval(e.flip_rate) if len(e) else (float("nan"),) * 3
             row.update({
