@@ -37,7 +37,7 @@ def test_units_are_plain_and_keyed():
     spec = ex.DualSpec.resolve("default")
     units = ex.units(spec)
     kinds = {u.kind for u in units}
-    assert kinds == {"dual-power", "dual-kernel", "dual-variant"}
+    assert kinds == {"dual-power", "dual-kernel", "dual-variant", "dual-function"}
     for u in units:
         json.dumps(u.params, allow_nan=False)
     assert len({u.key for u in units}) == len(units)
@@ -168,3 +168,12 @@ def test_the_chapter_parameters_cell_lists_exactly_the_spec_knobs():
     names = [t.id for node in ast.parse("".join(cells[0]["source"])).body for t in node.targets]
     assert sorted(names) == sorted(("profile", *ex.DualSpec.knobs()))
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")  # committed without outputs
+
+
+def test_function_unit_on_digits():
+    f = ex.function_unit(dataset="digits", seed=0, model="attn", widths=[16, 256], n_train=40, n_test=30,
+                         gd_steps=5)
+    _plain(f)
+    assert list(f["width"]) == [16, 256] and (f["dist_rel"] > 0).all()
+    # law of large numbers: sixteen times the width, a smaller distance to the kernel predictor
+    assert f["dist_rel"].iloc[1] < f["dist_rel"].iloc[0]

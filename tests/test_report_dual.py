@@ -154,3 +154,26 @@ def test_model_labels():
     assert rd.model_label("relu") == "2L-ReLU"
     assert rd.model_label("truncated:20") == "Attn, rank 20"
     assert rd.model_label("softmax-centred:10") == "Softmax centred, T=10"
+
+
+def _function_frame(exponent: float, seeds=(0, 1, 2)) -> pd.DataFrame:
+    rows = []
+    for seed in seeds:
+        for m in (16, 64, 256):
+            rows.append({"dataset": "mnist", "seed": seed, "model": "truncated:5", "width": m,
+                         "dist_rel": 0.8 * (m / 16) ** (exponent + 0.02 * seed), "test_acc": 0.3,
+                         "ntk_test_acc": 0.3, "train_loss": 0.04})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("exponent,status", [(-0.5, claims.HOLDS), (0.3, claims.DOES_NOT_HOLD)])
+def test_function_verdict_follows_the_planted_exponent(exponent, status):
+    spec = _spec()
+    res = {"power": _power_frame(0.1, 3.0), "kernel": _kernel_frame(-2.0), "variant": _variant_frame(),
+           "function": _function_frame(exponent)}
+    v = {x.claim: x for x in rd.verdicts_from_results(spec, res)}
+    f = v["open.function.truncated-5.mnist"]
+    assert f.status == status and f.beyond_paper
+    assert f.ours == pytest.approx(exponent + 0.02, abs=1e-9)
+    assert set(rd.function_table(res["function"])["model"]) == {"Attn, rank 5"}
+    assert rd.chapter_numbers(spec, res)["mnist_fs_slope_trunc"] == pytest.approx(exponent + 0.02, abs=1e-9)

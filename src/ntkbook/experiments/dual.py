@@ -1,6 +1,6 @@
 """Chapter 5's computations: the dual implication (power against fragility) and the paper's open questions.
 
-Three kinds of unit, each one (data set, seed), each a tidy DataFrame of plain-typed columns (`units(spec)`):
+Four kinds of unit, each one (data set, seed[, model]), each a tidy DataFrame of plain-typed columns (`units(spec)`):
 
 - **power** (`power_unit`): kernel ridge regression with the linear kernel, G^3 (the linear kernel of the
   linearized-attention features `phi(x) = X^T X xhat`), the MLP-Attn NTK and the 2L-ReLU NTK, on targets aligned
@@ -21,6 +21,8 @@ Three kinds of unit, each one (data set, seed), each a tidy DataFrame of plain-t
   protocol: the trained weights are kept, features and empirical NTK are recomputed on the perturbed training
   set, `ntkbook.malleability.measures`), and its error on the aligned (top-mode) targets by kernel regression with
   its infinite-width NTK.
+- **function** (`function_unit`): the trained network against its infinite-width kernel predictor in function space
+  (full-batch gradient descent on MSE against the exact kernel gradient descent, the same steps), per width.
 
 Models are named by strings: "relu" and "attn" (the paper's, `ntkbook.models`), "truncated:<r>",
 "softmax:<T>" / "softmax-centred:<T>", "stacked:<k>" / "stacked-recomputed:<k>" (`ntkbook.attention_variants`)
@@ -106,6 +108,8 @@ class DualSpec(Spec):
     krr_ridge: float = 1e-3
     mal_datasets: tuple[str, ...] = ("mnist",)
     mal_families: tuple[str, ...] = ("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked")
+    fs_families: tuple[str, ...] = ("relu", "attn", "truncated")
+    gd_steps: int = 50
 
     #: measured on the shared 2-core machine under a load average of about 12 (other jobs running): default 352 s
     #: wall for 110 s of CPU time (the job got 28% of one core); quick 11 s.
@@ -115,14 +119,15 @@ class DualSpec(Spec):
         "quick": dict(datasets=("mnist",), seeds=(0, 1), n_ref=200, ns=(40, 80), n_test=60, modes=(1, 2, 20, 60),
                       top_modes=2, bottom_modes=2, ranks=(5,), temperatures=(1.0,), depths=(2,), widths=(16, 128),
                       n_kernel=40, n_train=60, n_mal_test=30, width=32, epochs=30, steps=2,
-                      mal_families=("relu", "attn", "truncated")),
+                      mal_families=("relu", "attn", "truncated"), fs_families=("relu", "attn"), gd_steps=10),
         "default": dict(),
         "paper": dict(seeds=(0, 1, 2, 3, 4), n_ref=2000, ns=(100, 200, 400, 800), n_test=500,
                       modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 500), ranks=(5, 20, 50, 100, 200),
                       temperatures=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0), depths=(1, 2, 3),
                       widths=tuple(2**k for k in range(2, 13)), n_kernel=300, n_train=1000, n_mal_test=500,
                       width=1024, epochs=500, learning_rate=1e-2, steps=10, mal_datasets=("mnist", "cifar10"),
-                      mal_families=FAMILIES),
+                      mal_families=FAMILIES, fs_families=("relu", "attn", "truncated", "softmax-centred", "stacked"),
+                      gd_steps=500),
     }
 
     def check(self) -> None:
@@ -132,7 +137,7 @@ class DualSpec(Spec):
         require(len(self.mal_datasets) > 0 and set(self.mal_datasets) <= set(self.datasets), "mal_datasets",
                 f"a non-empty subset of datasets {self.datasets}", self.mal_datasets)
         require(len(self.seeds) >= 2, "seeds", "at least two seeds (the verdicts need a spread)", self.seeds)
-        for knob in ("n_ref", "n_test", "n_kernel", "n_train", "n_mal_test", "width", "epochs", "steps"):
+        for knob in ("n_ref", "n_test", "n_kernel", "n_train", "n_mal_test", "width", "epochs", "steps", "gd_steps"):
             require(int(getattr(self, knob)) >= 1, knob, "an integer >= 1", getattr(self, knob))
         require(len(self.ns) > 0 and min(self.ns) >= 2, "ns", "training sizes >= 2", self.ns)
         require(len(self.modes) > 0 and min(self.modes) >= 1 and max(self.modes) <= self.n_ref, "modes",
@@ -153,6 +158,7 @@ class DualSpec(Spec):
                 "powers of two (nested widths)", self.widths)
         require(len(self.mal_families) > 0 and set(self.mal_families) <= set(FAMILIES), "mal_families",
                 f"a subset of {FAMILIES}", self.mal_families)
+        require(set(self.fs_families) <= set(FAMILIES), "fs_families", f"a subset of {FAMILIES}", self.fs_families)
         require(0 < self.tau <= 1, "tau", "in (0, 1]", self.tau)
         require(self.eps > 0, "eps", "> 0", self.eps)
         for knob in ("learning_rate", "krr_ridge"):
@@ -518,13 +524,54 @@ def variant_unit(*, dataset: str, seed: int, model: str, n_train: int, n_test: i
 
 
 # ----------------------------------------------------------------------------------------------------------
+# function space: the trained network against its kernel predictor
+# ----------------------------------------------------------------------------------------------------------
+
+
+def function_unit(*, dataset: str, seed: int, model: str, widths: list, n_train: int, n_test: int, gd_steps: int,
+                  gd_rate: float = 0.5, data_dir: str | None = None) -> pd.DataFrame:
+    """One (data set, seed, model): full-batch gradient descent on MSE (one-hot targets, no penalty) for `gd_steps`
+    steps at each width, against the exact discrete kernel GD with the infinite-width NTK from the same initial
+    outputs (`ntk_distance.kernel_gd_predictor`), learning rate `eta = gd_rate n C / lambda_max(K_inf)`.
+    Rows per width: dist_rel = ||f_m - f_NTK||_F / ||f_NTK||_F on the test points, test accuracy of both, the
+    network's final training loss.
+    """
+    from ntkbook.experiments import ntk_distance as _nd
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        split = _split(dataset, n_train, n_test, seed, data_dir)
+        n_classes = len(split.classes)
+        t = _train.targets(split.y_train, n_classes, "mse")
+        x32 = jnp.asarray(split.x_train, jnp.float32)
+        z = features(model, x32, x32)
+        zt = features(model, jnp.asarray(split.x_test, jnp.float32), x32)
+        z64, zt64 = features64(model, split.x_train, split.x_train), features64(model, split.x_test, split.x_train)
+        k_inf, k_te = _kernels.first_layer_ntk(z64, z64), _kernels.first_layer_ntk(zt64, z64)
+        eta = gd_rate * n_train * n_classes / float(np.linalg.eigvalsh(k_inf)[-1])
+        rows = []
+        for m in widths:
+            params0, signs = _models.init_network(jax.random.PRNGKey(seed), z.shape[1], int(m), n_classes)
+            f0_tr = np.asarray(_models.apply_network(params0, signs, z), np.float64)
+            f0_te = np.asarray(_models.apply_network(params0, signs, zt), np.float64)
+            params, hist = _train.train_gd(params0, signs, z, t, learning_rate=eta, steps=gd_steps)
+            f_m = np.asarray(_models.apply_network(params, signs, zt), np.float64)
+            _, f_k = _nd.kernel_gd_predictor(k_inf, k_te, np.asarray(t, np.float64), f0_tr, f0_te, eta, gd_steps)
+            rows.append({"dataset": dataset, "seed": int(seed), "model": model, "width": int(m),
+                         "dist_rel": float(np.linalg.norm(f_m - f_k) / np.linalg.norm(f_k)),
+                         "test_acc": float(np.mean(np.argmax(f_m, 1) == split.y_test)),
+                         "ntk_test_acc": float(np.mean(np.argmax(f_k, 1) == split.y_test)),
+                         "train_loss": float(hist["data_loss"].iloc[-1])})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
 # the sweep
 # ----------------------------------------------------------------------------------------------------------
 
 
 def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
-    """The chapter's units (`ntkbook.runner.Unit`): power (data set x seed), kernel (data set x seed) and variant
-    (malleability data set x seed x model). Params are JSON-plain; `data_dir` None reads NTKBOOK_DATA."""
+    """The chapter's units (`ntkbook.runner.Unit`): power (data set x seed), kernel (data set x seed), variant
+    (malleability data set x seed x model) and function (the same data sets x seed x `fs_families` model). Params are JSON-plain; `data_dir` None reads NTKBOOK_DATA."""
     from ntkbook.runner import Unit
 
     out = []
@@ -546,6 +593,12 @@ def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
                     steps=spec.steps, tau=spec.tau, krr_ridge=spec.krr_ridge, n_ref=spec.n_ref,
                     top_modes=list(spec.modes[: spec.top_modes]), ridge=spec.ridge, noise=spec.noise,
                     data_dir=data_dir), variant_unit))
+    for ds in spec.mal_datasets:
+        for seed in spec.seeds:
+            for model in spec.variant_models(spec.fs_families):
+                out.append(Unit("dual-function", dict(
+                    dataset=ds, seed=int(seed), model=model, widths=list(spec.widths), n_train=spec.n_kernel,
+                    n_test=spec.n_mal_test, gd_steps=spec.gd_steps, data_dir=data_dir), function_unit))
     return out
 
 
@@ -555,12 +608,13 @@ def _rank_ok(model: str, n: int) -> bool:
 
 def sweep(spec: DualSpec, scheduler: str | None = None, *, data_dir: str | None = None, cache_dir=None,
           refresh: bool = False) -> dict[str, pd.DataFrame]:
-    """Run every unit through `ntkbook.runner.run`; returns `{"power", "kernel", "variant"}` frames."""
+    """Run every unit through `ntkbook.runner.run`; returns `{"power", "kernel", "variant", "function"}` frames."""
     from ntkbook import runner
 
     todo = units(spec, data_dir=data_dir)
     frames = {}
-    for kind, name in (("dual-power", "power"), ("dual-kernel", "kernel"), ("dual-variant", "variant")):
+    for kind, name in (("dual-power", "power"), ("dual-kernel", "kernel"), ("dual-variant", "variant"),
+                       ("dual-function", "function")):
         mine = [u for u in todo if u.kind == kind]
         frames[name] = runner.run(mine, scheduler=scheduler, cache_dir=cache_dir, refresh=refresh,
                                   desc=f"chapter 5: {name}").frame if mine else pd.DataFrame()

@@ -112,3 +112,26 @@ def power_vs_fragility(summary: pd.DataFrame, label) -> plt.Figure:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
+
+
+def function_distance(function: pd.DataFrame, label) -> plt.Figure:
+    """Relative function-space distance ||f_m - f_NTK|| / ||f_NTK|| against the width, one line per model (mean
+    over seeds, band from the smallest to the largest seed), one panel per data set. function: `function_unit`
+    rows; label: model name -> reader's label."""
+    datasets = list(dict.fromkeys(function["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.6), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        sub = function[function["dataset"] == ds]
+        for i, model in enumerate(dict.fromkeys(sub["model"])):
+            g = sub[sub["model"] == model].groupby("width")["dist_rel"]
+            ax.plot(g.mean().index, g.mean(), marker="o", color=colors(i), label=label(model))
+            ax.fill_between(g.mean().index, g.min(), g.max(), color=colors(i), alpha=0.15, linewidth=0)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width m")
+        ax.set_title(DATASET_LABELS.get(ds, ds))
+    axes[0, 0].set_ylabel(r"$\|f_m - f_{\mathrm{NTK}}\| / \|f_{\mathrm{NTK}}\|$")
+    axes[0, -1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -32,7 +32,8 @@ from ntkbook.experiments import dual as ex
 __all__ = ["CHAPTER", "SECTIONS", "DECADE_TOL", "MODEL_LABELS", "load", "power_status", "pair_status",
            "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
            "verdicts_from_results", "claim_verdicts", "chapter_numbers", "power_table", "width_table",
-           "variant_table", "model_label", "roles", "data_notes"]
+           "variant_table", "model_label", "roles", "data_notes",
+           "function_slopes", "function_table"]
 
 CHAPTER = "05_dual_implication"
 SECTIONS = {"power": "dual-power", "truncation": "dual-truncation", "softmax": "dual-softmax",
@@ -204,6 +205,36 @@ def variant_summary(variant: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def function_slopes(function: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, seed, model): least-squares slope of log dist_rel against log width (negative: the trained
+    network approaches its kernel predictor as the width grows), and dist_rel at the smallest and largest width."""
+    rows = []
+    for (ds, seed, model), g in function.groupby(["dataset", "seed", "model"], sort=False):
+        g = g.sort_values("width")
+        rows.append({"dataset": ds, "seed": int(seed), "model": model,
+                     "slope": float(np.polyfit(np.log(g["width"]), np.log(g["dist_rel"]), 1)[0]),
+                     "dist_first": float(g["dist_rel"].iloc[0]), "dist_last": float(g["dist_rel"].iloc[-1]),
+                     "test_acc_last": float(g["test_acc"].iloc[-1]),
+                     "ntk_test_acc_last": float(g["ntk_test_acc"].iloc[-1])})
+    return pd.DataFrame(rows)
+
+
+def function_table(function: pd.DataFrame) -> pd.DataFrame:
+    """Display: per model, the function-space distance at the smallest and largest width, the fitted exponent in
+    the width (mean [95% interval] over seeds) and the test accuracy of network and kernel predictor at the
+    largest width."""
+    fs = function_slopes(function)
+    w0, w1 = int(function["width"].min()), int(function["width"].max())
+    rows = []
+    for (ds, model), g in fs.groupby(["dataset", "model"], sort=False):
+        m, lo, hi = _ci(g["slope"])
+        rows.append({"data set": _ds(ds), "model": model_label(model), f"distance, m={w0}": f"{g['dist_first'].mean():.3g}",
+                     f"distance, m={w1}": f"{g['dist_last'].mean():.3g}", "exponent in m": _fmt_ci(m, lo, hi, 2),
+                     f"test acc. network / kernel, m={w1}":
+                         f"{g['test_acc_last'].mean():.2f} / {g['ntk_test_acc_last'].mean():.2f}"})
+    return pd.DataFrame(rows)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # verdicts
 # ----------------------------------------------------------------------------------------------------------
@@ -300,6 +331,20 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
                       f"m* = m_max err(m_max)^2 relative to lambda_min (95% t-interval over seeds); a change counts "
                       f"beyond {DECADE_TOL:g} decade"),
                 profile=spec.profile, config=k_cfg, section=SECTIONS[section], chapter=CHAPTER, beyond_paper=beyond))
+    fn = res.get("function", pd.DataFrame())
+    if len(fn):
+        fs = function_slopes(fn)
+        for (ds, model), g in fs.groupby(["dataset", "model"], sort=False):
+            sl = _ci(g["slope"])
+            out.append(Verdict(
+                claim=f"open.function.{model.replace(':', '-')}.{ds}",
+                statement=(f"{_ds(ds)}: trained by full-batch gradient descent, {model_label(model)} approaches its "
+                           "infinite-width kernel predictor in function space as the width grows"),
+                status=claims.trend_rule("decreasing", sl[1:]), paper_value=None, ours=sl[0], interval=sl[1:],
+                rule=("ours: exponent of the relative distance ||f_m - f_NTK|| / ||f_NTK|| in the width (least-squares "
+                      "slope on log-log axes, 95% t-interval over seeds); holds if it lies below 0"),
+                profile=spec.profile, config=_config(spec, "n_kernel", "n_mal_test", "widths", "gd_steps", "seeds"),
+                section=SECTIONS["truncation"], chapter=CHAPTER, beyond_paper=True))
     q = wn[wn["model"] == "qkv"]
     for ds, g in q.groupby("dataset", sort=False):
         share = _ci(g["attn_share"] - 0.5)
@@ -384,6 +429,15 @@ def chapter_numbers(spec: ex.DualSpec, res: dict) -> dict:
                 out[f"{ds}_kappa_lin_{role}"] = float(r["kappa_linear"])
                 if role == "qkv":
                     out[f"{ds}_qkv_share"] = float(r["attn_share"])
+    fn = res.get("function", pd.DataFrame())
+    if len(fn):
+        fs = function_slopes(fn).groupby(["dataset", "model"])[["slope", "dist_last"]].mean()
+        for role, model in roles(spec).items():
+            for ds in spec.mal_datasets:
+                if (ds, model) in fs.index:
+                    out[f"{ds}_fs_slope_{role}"] = float(fs.loc[(ds, model), "slope"])
+                    out[f"{ds}_fs_dist_{role}"] = float(fs.loc[(ds, model), "dist_last"])
+        out["gd_steps"] = spec.gd_steps
     slopes = decay_slopes(res["kernel"])
     pf = slopes[slopes["model"] != "qkv"]["slope"]
     out["slope_median"] = float(pf.median())
