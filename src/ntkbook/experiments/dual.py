@@ -119,7 +119,7 @@ class DualSpec(Spec):
         "quick": dict(datasets=("mnist",), seeds=(0, 1), n_ref=200, ns=(40, 80), n_test=60, modes=(1, 2, 20, 60),
                       top_modes=2, bottom_modes=2, ranks=(5,), temperatures=(1.0,), depths=(2,), widths=(16, 128),
                       n_kernel=40, n_train=60, n_mal_test=30, width=32, epochs=30, steps=2,
-                      mal_families=("relu", "attn", "truncated"), fs_families=("relu", "attn"), gd_steps=10),
+                      mal_families=("relu", "attn"), fs_families=("attn",), gd_steps=10),
         "default": dict(),
         "paper": dict(seeds=(0, 1, 2, 3, 4), n_ref=2000, ns=(100, 200, 400, 800), n_test=500,
                       modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 500), ranks=(5, 20, 50, 100, 200),
