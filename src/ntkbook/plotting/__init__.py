@@ -5,8 +5,8 @@ colour-blind palette, and font sizes chosen so that text stays at least `MIN_TEX
 shows the figure. Every figure function returns its `matplotlib.figure.Figure`.
 
 Readable text, the rule: the book shows a PNG saved at the figure's dpi (`DPI`) at its natural size, scaled
-down to the text column (`COLUMN_PX` = 688 CSS px at a 1280 px wide window) when wider. A font of f pt is
-f * DPI / 72 image pixels, shown at scale s = min(1, COLUMN_PX / image width) as f * DPI / 72 * s CSS px, i.e.
+down to the column (`COLUMN_PX` = 672 CSS px inside a figure at a 1280 px wide window) when wider. A font of
+f pt is f * DPI / 72 image pixels, shown at scale s = min(1, COLUMN_PX / image width) as f * DPI / 72 * s CSS px, i.e.
 f * (DPI / 96) * s pt (1 pt = 4/3 CSS px). `rendered_text_pt(fig)` computes that for a figure's smallest text;
 figure functions keep it >= 9 pt by staying within `COLUMN_INCHES` wide or raising their font sizes.
 
@@ -27,8 +27,9 @@ from matplotlib.text import Text
 
 #: dpi the book's figures are drawn and saved at (image pixels per inch).
 DPI = 110
-#: width of the book's text column in CSS px at a 1280 px wide window (pydata-sphinx-theme, measured).
-COLUMN_PX = 688
+#: width (CSS px) a figure image gets at a 1280 px wide window: the 688 px text column less the 8 px padding on
+#: each side of a glue:figure (pydata-sphinx-theme, measured in Chromium).
+COLUMN_PX = 672
 #: a figure this wide (inches) is shown at its natural size in the column.
 COLUMN_INCHES = COLUMN_PX / DPI
 #: smallest text size (pt) a reader should meet in a figure, at the size the book shows it.
