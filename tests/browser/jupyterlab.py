@@ -49,6 +49,16 @@ def lab_command(root: Path, port: int, state: Path) -> list[str]:
     return command
 
 
+def _raise_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
 def running_lab(root: Path, log: Path | None = None, timeout: float = 120):
     """Start JupyterLab on `root`; yield its base URL ("http://127.0.0.1:PORT"); stop it on exit."""
@@ -63,6 +73,9 @@ def running_lab(root: Path, log: Path | None = None, timeout: float = 120):
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     process = subprocess.Popen(lab_command(Path(root), port, state), stdout=out, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
+    # a SIGTERM (e.g. from `timeout`) would end Python without running `finally`: turn it into an exception so
+    # the lab, which runs in its own session, is stopped all the same
+    previous = signal.signal(signal.SIGTERM, _raise_exit) if _main_thread() else None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -90,6 +103,8 @@ def running_lab(root: Path, log: Path | None = None, timeout: float = 120):
         if log:
             out.close()
         shutil.rmtree(state, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 _KERNEL_IDLE = """() => {
