@@ -301,3 +301,35 @@ def test_chapter_quick_sweep_on_a_cluster_equals_inprocess(tmp_path, real_data_d
     assert out["units"] > 1 and out["here"] == out["there"] and len(out["here"]) == out["units"]
     assert out["rows"] >= out["units"] and out["float_columns"] > 0 and out["same_bits"]
     assert out["timing"] == ["seconds"]  # the only column left out of the comparison: each unit's wall time
+
+
+def test_cluster_context_starts_one_local_cluster_for_several_runs(monkeypatch):
+    """`runner.cluster` passes other schedulers through and turns "local:N" into one LocalCluster's address (a
+    stand-in cluster here: the real LocalCluster path is exercised by the tests above)."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.delenv(runner.SCHEDULER_ENV, raising=False)
+    with runner.cluster(None) as s:
+        assert s == "inprocess"
+    with runner.cluster("processes:2") as s:
+        assert s == "processes:2"
+    started = []
+
+    class StandIn:
+        def __init__(self, **kwargs):
+            started.append(kwargs)
+            self.scheduler_address = "tcp://127.0.0.1:1"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            started.append("closed")
+
+    monkeypatch.setattr(distributed, "LocalCluster", StandIn)
+    with runner.cluster("local:3") as address:
+        assert address == "tcp://127.0.0.1:1" and len(started) == 1
+    assert started == [{"n_workers": 3, "threads_per_worker": 1, "processes": True, "dashboard_address": None},
+                       "closed"]
+    monkeypatch.setenv(runner.SCHEDULER_ENV, "local:2")
+    with runner.cluster() as address:
+        assert address == "tcp://127.0.0.1:1" and started[-1]["n_workers"] == 2

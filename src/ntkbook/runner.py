@@ -21,6 +21,9 @@ A unit that raises is recorded by key with its error while the others complete a
 raises `UnitsFailed` listing the failed keys (`allow_failures=True` returns the partial result instead). Units with
 the same key are computed once. A worker whose ntkbook code differs from the caller's is refused per unit (its
 numbers would be stored under the caller's key).
+
+`cluster("local:N")` keeps one LocalCluster for several `run` calls; `history()` lists what each `run` of this
+process computed and read from the cache, so a chapter can say whether its results were computed or read.
 """
 
 from __future__ import annotations
