@@ -264,3 +264,49 @@ def test_adam_ridge_follows_the_penalty_form():
     assert E.adam_ridge(100, 10, 1e-3, "none") == 0.0
     with pytest.raises(ValueError, match="l2_form"):
         E.adam_ridge(100, 10, 1e-3, "l1")
+
+
+def _figure_rows(seeds=3, widths=(16, 64, 256)):
+    """Synthetic sweep-shaped rows (both data sets, models, input forms and protocols) for the figures."""
+    rng = np.random.default_rng(3)
+    rows = [{"dataset": ds, "arch": arch, "centred": c, "protocol": p, "width": w, "seed": s,
+             "dist_abs": 5.0 * w**-0.3 * (1 + 0.1 * rng.normal()), "kernel_dist_init": 0.3 * w**-0.5,
+             "kernel_dist_final": 0.4 * w**-0.5 * (1 + 0.1 * rng.random())}
+            for ds in ("mnist", "cifar10") for arch in ("relu", "attn") for c in (False, True)
+            for p in ("adam", "gd") for s in range(seeds) for w in widths]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("which", ["distance", "kernel"])
+def test_chapter3_figures_read_at_9pt_within_the_column(which):
+    """As tests/test_plotting.py for chapters 1-2: the smallest text as the book shows it is >= 9 pt, and the
+    figure is no wider than the column (so it is not scaled down)."""
+    import matplotlib.pyplot as plt
+
+    from ntkbook import plotting as P
+    from ntkbook.plotting import ntk_distance as F
+
+    rows = _figure_rows()
+    fig = (F.distance_vs_width(rows, "dist_abs", ylabel=r"$\|f_m - f_{\mathrm{NTK}}\|_F$") if which == "distance"
+           else F.kernel_distance_vs_width(rows))
+    assert fig.get_size_inches()[0] <= P.COLUMN_INCHES + 1e-9
+    shown = P.rendered_text_pt(fig)
+    assert shown >= P.MIN_TEXT_PT, f"smallest text {P.smallest_font_pt(fig)} pt reads as {shown:.2f} pt"
+    plt.close(fig)
+
+
+def test_chapter3_bands_are_the_seed_range_clipped_at_zero():
+    """The band spans the seeds' min..max and never goes below 0 (a distance), on a linear axis too."""
+    import matplotlib.pyplot as plt
+
+    from ntkbook.plotting import ntk_distance as F
+
+    rows = _figure_rows(seeds=2, widths=(16, 64))
+    rows.loc[rows["seed"] == 0, "dist_abs"] = -1.0  # a (corrupt) negative value: the band must stop at 0
+    fig = F.distance_vs_width(rows, "dist_abs", logy=False)
+    for ax in fig.axes[:4]:
+        assert ax.get_ylim()[0] >= 0.0
+        for band in ax.collections:
+            ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+            assert ys.min() >= 0.0
+    plt.close(fig)

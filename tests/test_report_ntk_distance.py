@@ -142,7 +142,7 @@ def test_chapter_numbers_and_figures():
     from ntkbook.plotting import ntk_distance as P
 
     fig = P.distance_vs_width(runs)
-    assert len(fig.axes) == 4 and fig.axes[0].get_xlabel().startswith("width")
+    assert len(fig.axes) == 4 and fig.axes[-1].get_xlabel().startswith("width")
     assert len(P.kernel_distance_vs_width(runs).axes) == 2
     with pytest.raises(ValueError, match="lacks columns"):
         P.distance_vs_width(runs.drop(columns="centred"))

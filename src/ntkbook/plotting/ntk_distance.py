@@ -1,20 +1,26 @@
 """Chapter 3's figures: distances to the NTK predictor and kernel distances against width, raw and centred inputs.
 
 Each takes the sweep's rows (`ntkbook.experiments.ntk_distance.sweep`) and draws the mean over seeds with a band
-from the smallest to the largest seed; model labels come from `ntkbook.models.MODEL_LABELS`.
+from the smallest to the largest seed (clipped to the quantity's range: a distance is >= 0); model labels come from
+`ntkbook.models.MODEL_LABELS`. Figures are at most `ntkbook.plotting.COLUMN_INCHES` wide and use the book style's
+font sizes, so their text reads at >= 9 pt where the book shows them; one legend sits below the panels.
 """
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
+import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib.lines import Line2D
 
 from ntkbook.models import MODEL_LABELS
+from ntkbook.plotting import COLUMN_INCHES, clip_interval, nonnegative
 
 DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
-PROTOCOL_LABELS = {"adam": "Adam to a plateau (cross-entropy)", "gd": "GD to the MSE criterion"}
-SEED_BAND = ("pi", 100)  # the band spans the seeds' minimum to maximum (stays positive on a log axis)
+#: short panel titles; the caption says what each protocol is
+PROTOCOL_LABELS = {"adam": "Adam to a plateau", "gd": "GD to the criterion"}
 INPUT_LABELS = {False: "raw inputs", True: "centred inputs"}
+_LINESTYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "D")
 _REQUIRED = {"dataset", "arch", "centred", "protocol", "width", "seed"}
 
 
@@ -33,6 +39,45 @@ def _labelled(frame: pd.DataFrame, needed: set) -> pd.DataFrame:
     return frame.assign(model=frame["arch"].map(MODEL_LABELS), inputs=frame["centred"].map(INPUT_LABELS))
 
 
+def _colours() -> dict:
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {label: palette[i % len(palette)] for i, label in enumerate(MODEL_LABELS.values())}
+
+
+def _draw(ax, frame: pd.DataFrame, y: str, style_col: str, styles: list) -> None:
+    """Mean over seeds of `y` against width per (model, style) with a min-max band clipped to [0, inf)."""
+    colours = _colours()
+    for model in MODEL_LABELS.values():
+        for k, style in enumerate(styles):
+            sub = frame[(frame["model"] == model) & (frame[style_col] == style)]
+            if sub.empty:
+                continue
+            stats = sub.groupby("width")[y].agg(["mean", "min", "max"]).sort_index()
+            lo, hi = clip_interval(stats["min"], stats["max"], 0.0, None)
+            ax.fill_between(stats.index, lo, hi, color=colours[model], alpha=0.18, linewidth=0)
+            ax.plot(stats.index, stats["mean"], color=colours[model], linestyle=_LINESTYLES[k % len(_LINESTYLES)],
+                    marker=_MARKERS[k % len(_MARKERS)], markersize=4)
+
+
+def _axes_style(ax, logy: bool) -> None:
+    ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+        _plain_log_ticks(ax)
+    nonnegative(ax)  # a distance is >= 0 (no-op on a log axis)
+
+
+def _legend(fig, styles: list) -> None:
+    """One legend for the figure, below the panels: models by colour, `styles` by line style and marker."""
+    colours = _colours()
+    handles = [Line2D([], [], color=c, linewidth=2, label=m) for m, c in colours.items()]
+    handles += [Line2D([], [], color="0.3", linestyle=_LINESTYLES[k % len(_LINESTYLES)],
+                       marker=_MARKERS[k % len(_MARKERS)], markersize=4, label=s) for k, s in enumerate(styles)]
+    ncol = len(handles) if len(handles) <= 4 else -(-len(handles) // 2)  # at most two balanced rows
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+
+
 def distance_vs_width(frame: pd.DataFrame, y: str = "dist_abs", *, ylabel: str | None = None,
                       logy: bool = True) -> plt.Figure:
     """One panel per (protocol row, data set column): `y` against width m for both models (colour), raw inputs
@@ -40,30 +85,19 @@ def distance_vs_width(frame: pd.DataFrame, y: str = "dist_abs", *, ylabel: str |
     frame = _labelled(frame, {y})
     protocols = [p for p in PROTOCOL_LABELS if p in set(frame["protocol"])]
     datasets = list(frame["dataset"].drop_duplicates())
-    fig, axes = plt.subplots(len(protocols), len(datasets), figsize=(4.6 * len(datasets) + 1.8,
-                                                                    3.3 * len(protocols)),
-                             squeeze=False, sharex=True)
     inputs = [v for v in INPUT_LABELS.values() if v in set(frame["inputs"])]
+    fig, axes = plt.subplots(len(protocols), len(datasets), squeeze=False, sharex=True,
+                             figsize=(COLUMN_INCHES, 2.5 * len(protocols) + 0.6))
     for i, protocol in enumerate(protocols):
         for j, dataset in enumerate(datasets):
             ax = axes[i, j]
-            sub = frame[(frame["protocol"] == protocol) & (frame["dataset"] == dataset)]
-            sns.lineplot(data=sub, x="width", y=y, hue="model", style="inputs", markers=True, errorbar=SEED_BAND,
-                         ax=ax, hue_order=list(MODEL_LABELS.values()), style_order=inputs)
-            ax.set_xscale("log", base=2)
-            if logy:
-                ax.set_yscale("log")
-                _plain_log_ticks(ax)
-            ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}: {PROTOCOL_LABELS[protocol]}", fontsize=9)
-            ax.set_xlabel("width m")
-            ax.set_ylabel(ylabel or y)
-            legend = ax.get_legend()
-            if legend is not None:
-                if (i, j) == (0, len(datasets) - 1):
-                    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
-                else:
-                    legend.remove()
-    fig.tight_layout()
+            _draw(ax, frame[(frame["protocol"] == protocol) & (frame["dataset"] == dataset)], y, "inputs", inputs)
+            _axes_style(ax, logy)
+            ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}: {PROTOCOL_LABELS[protocol]}")
+            ax.set_xlabel("width m" if i == len(protocols) - 1 else "")
+            ax.set_ylabel((ylabel or y) if j == 0 else "")
+    fig.tight_layout(rect=(0, 0.06 if len(protocols) > 1 else 0.12, 1, 1))
+    _legend(fig, inputs)
     return fig
 
 
@@ -77,26 +111,18 @@ def kernel_distance_vs_width(frame: pd.DataFrame, *, centred: bool = False) -> p
     final = frame.assign(stage=lambda f: "after " + f["protocol"].map({"adam": "Adam", "gd": "GD"}),
                          value=lambda f: f["kernel_dist_final"])
     long = pd.concat([init, final], ignore_index=True)
+    stages = list(long["stage"].drop_duplicates())
     datasets = list(frame["dataset"].drop_duplicates())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.8, 3.4), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.3), squeeze=False, sharey=True)
     for j, dataset in enumerate(datasets):
         ax = axes[0, j]
-        sns.lineplot(data=long[long["dataset"] == dataset], x="width", y="value", hue="model", style="stage",
-                     markers=True, errorbar=SEED_BAND, ax=ax, hue_order=list(MODEL_LABELS.values()))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        _plain_log_ticks(ax)
-        ax.set_title(DATASET_LABELS.get(dataset, dataset), fontsize=9)
+        _draw(ax, long[long["dataset"] == dataset], "value", "stage", stages)
+        _axes_style(ax, True)
+        ax.set_title(DATASET_LABELS.get(dataset, dataset))
         ax.set_xlabel("width m")
-        ax.set_ylabel(r"$\|K_m - K_\infty\|_F / \|K_\infty\|_F$")
-        legend = ax.get_legend()
-        if legend is not None:
-            if j == len(datasets) - 1:
-                sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
-            else:
-                legend.remove()
-    fig.tight_layout()
+        ax.set_ylabel(r"$\|K_m - K_\infty\|_F / \|K_\infty\|_F$" if j == 0 else "")
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    _legend(fig, stages)
     return fig
 
 
