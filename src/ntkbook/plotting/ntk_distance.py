@@ -8,7 +8,6 @@ font sizes, so their text reads at >= 9 pt where the book shows them; one legend
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
-import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
