@@ -67,6 +67,10 @@ class SweepEntry:
 SWEEPS: dict[str, SweepEntry] = {
     entry.name: entry
     for entry in (
+        SweepEntry("gram-kernel", "ntkbook.experiments.gram_kernel",
+                   "chapter 1: the Gram-induced kernel G^3 (linearization, Theorems 4.1 and 4.2)"),
+        SweepEntry("spectral", "ntkbook.experiments.spectral",
+                   "chapter 2: spectral amplification (condition numbers across depth, rank and width)"),
         SweepEntry("ntk-distance", "ntkbook.experiments.ntk_distance",
                    "chapter 3: distance of trained networks from their NTK predictor across widths"),
         SweepEntry("malleability", "ntkbook.experiments.malleability",
