@@ -647,7 +647,10 @@ def test_split_from_test_is_disjoint_stratified_and_noted(mnist_test_only):
     # class proportions of the pool (20%, 15%, 10%, ..., 5%) are kept exactly here
     np.testing.assert_array_equal(np.bincount(s.y_train, minlength=10), [20, 15, 10, 10, 10, 10, 10, 5, 5, 5])
     np.testing.assert_array_equal(np.bincount(s.y_test, minlength=10), [10, 8, 5, 5, 5, 5, 5, 3, 2, 2])
-    assert "test split" in s.note and "disjointly" in s.note and "train split is not available" in s.note
+    assert s.note == ("The MNIST train split is not available here, so the 100 training and 50 test examples were "
+                      "both drawn, disjointly, from the MNIST test split (200 images).")
+    assert str(root) not in s.note and str(root) in s.source  # the path is kept, but not where the book prints
+    assert str(root) not in repr(s)
     assert s.classes == data.MNIST_CLASSES
 
 
@@ -826,5 +829,67 @@ def test_real_train_split_missing_and_fallback(real_data_dir):
         allow_split_from_test=True,
         data_dir=real_data_dir,
     )
-    assert s.x_train.shape == (40, 3072) and "cifar10 test split" in s.note
+    assert s.x_train.shape == (40, 3072) and "CIFAR-10 test split" in s.note
+    assert str(real_data_dir) not in s.note and "/" not in s.note and str(real_data_dir) in s.source
     np.testing.assert_array_equal(np.bincount(s.y_train), [20, 20])
+
+
+# ------------------------------------------------------------------------------- where offline data must be laid out
+
+
+def _expand(pattern: str) -> list[str]:
+    """Shell-like brace expansion of one path pattern: a{b,c}d -> abd, acd; {1..3} -> 1, 2, 3."""
+    import re
+
+    m = re.search(r"\{([^{}]*)\}", pattern)
+    if m is None:
+        return [pattern]
+    items = []
+    for part in m.group(1).split(","):
+        rng = re.fullmatch(r"(.*?)(\d+)\.\.(\d+)", part)
+        items += [f"{rng.group(1)}{i}" for i in range(int(rng.group(2)), int(rng.group(3)) + 1)] if rng else [part]
+    return [x for item in items for x in _expand(pattern[:m.start()] + item + pattern[m.end():])]
+
+
+def test_offline_layout_names_the_files_the_loader_reads():
+    """Every file the layout line names is one the loader looks for, and every canonical file is named."""
+    layout = data.OFFLINE_LAYOUT
+    paths = {p for token in layout.replace(";", " ").split() for p in _expand(token.rstrip(".")) if "/" in p}
+    mnist = {f"mnist/{data.MNIST_FILES[(split, part)][0]}" for split in ("train", "test")
+             for part in ("images", "labels")}
+    cifar = {f"cifar10/cifar-10-batches-py/{b}" for split in ("train", "test") for b in data._CIFAR10_BATCHES[split]}
+    assert mnist | cifar | {f"cifar10/{data.CIFAR10_TARBALL[0]}"} <= paths
+    assert "<name>/<split>/<class>/*.png|jpg" in layout and "NTKBOOK_DATA" in layout
+
+
+def test_offline_layout_as_written_loads(tmp_path):
+    """Files laid out exactly as the layout line says load (MNIST test, CIFAR-10 batches, an image folder)."""
+    write_mnist(tmp_path / "mnist", "test", *tiny_mnist(4))
+    batches = tmp_path / "cifar10" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "test_batch").write_bytes(pickle.dumps(cifar_batch(3, seed=2)))
+    write_folder(tmp_path / "shapes" / "test", ["a", "b"], 2)
+    assert len(data.load("mnist", "test", data_dir=tmp_path)) == 4
+    assert len(data.load("cifar10", "test", data_dir=tmp_path)) == 3
+    assert len(data.load("shapes", "test", data_dir=tmp_path)) == 4
+
+
+@pytest.mark.parametrize("case", ["offline", "no download", "not a folder", "split"])
+def test_missing_data_error_ends_with_the_offline_layout(tmp_path, monkeypatch, case):
+    monkeypatch.setattr(data, "_make_downloader", fail_download)
+    with pytest.raises(FileNotFoundError) as err:
+        if case == "offline":
+            write_mnist(tmp_path / "mnist", "test", *tiny_mnist(4))
+            data.load("mnist", "train", data_dir=tmp_path)
+        elif case == "no download":
+            data.load("cifar10", "test", download=False)
+        elif case == "not a folder":
+            data.load("mnist", "test", data_dir=tmp_path / "absent")
+        else:
+            write_mnist(tmp_path / "mnist", "test", *tiny_mnist(4))
+            data.train_test_split("mnist", 2, 2, data_dir=tmp_path)
+    lines = str(err.value).splitlines()
+    assert lines[-1] == data.OFFLINE_LAYOUT
+    assert data.OFFLINE_LAYOUT not in "\n".join(lines[:-1])  # said once
+    if case == "split":
+        assert "allow_split_from_test=True" in lines[-2]

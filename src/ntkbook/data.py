@@ -49,7 +49,9 @@ from ntkbook import _data_formats as fmt
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "DATASET_LABELS",
     "MNIST_CLASSES",
+    "OFFLINE_LAYOUT",
     "Dataset",
     "Split",
     "SyntheticDataset",
@@ -96,6 +98,17 @@ MNIST_FILES = {
 CIFAR10_TARBALL = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
                    "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
 _CIFAR10_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+
+#: The offline folder's layout, the last line of every missing-data error (README "Data" says the same). MNIST
+#: files may also be uncompressed or spelled train-images.idx3-ubyte; CIFAR-10's batches may also sit directly in
+#: cifar10/; mnist and cifar10 may also be image folders.
+OFFLINE_LAYOUT = (
+    'Offline layout ($NTKBOOK_DATA, see README "Data"): mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz; '
+    "cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch} or cifar10/cifar-10-python.tar.gz; "
+    "any other data set as <name>/<split>/<class>/*.png|jpg."
+)
+#: How the book names the built-in data sets in sentences.
+DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
 
 
 # --------------------------------------------------------------------------------------------------- containers
@@ -145,7 +158,8 @@ class Split:
     x_train (n_train, d), x_test (n_test, d): float64 flattened pixels in [0, 1], NOT unit-normalised (attacks
     work in pixel space; models normalise). y_train, y_test: int64 class indices 0..C-1 into `classes`.
     note: "" unless the reader must be told something (e.g. that train and test were drawn, disjointly, from the
-    test split); chapters print it. name, source: the data set and where its arrays came from.
+    test split); chapters print it, so it is in words and never holds a machine path. name: the data set;
+    source: where its arrays came from (file paths; for logs, never printed by the book).
     """
 
     x_train: np.ndarray
@@ -294,7 +308,7 @@ def _data_root(data_dir) -> Path | None:
     if not root.is_dir():
         origin = "data_dir" if data_dir is not None else "NTKBOOK_DATA"
         raise FileNotFoundError(
-            f"{origin}={root} is not a folder; point it at a folder holding mnist/, cifar10/ ..."
+            f"{origin}={root} is not a folder; point it at a folder holding mnist/, cifar10/ ...\n{OFFLINE_LAYOUT}"
         )
     return root
 
@@ -669,6 +683,7 @@ def _not_found_message(name, split, looked, offline, download) -> str:
         "For experiments, train_test_split(..., allow_split_from_test=True) draws disjoint train and test "
         "subsets from the test split when the train split is missing."
     )
+    lines.append(OFFLINE_LAYOUT)
     return "\n".join(lines)
 
 
@@ -756,8 +771,10 @@ def train_test_split(
         train = load(name, "train", data_dir=data_dir)
     except FileNotFoundError as err:
         if not allow_split_from_test:
+            head = str(err).removesuffix(OFFLINE_LAYOUT).rstrip("\n")
             raise FileNotFoundError(
-                f"{err}\n(train_test_split: pass allow_split_from_test=True to draw both from the test split)"
+                f"{head}\n(train_test_split: pass allow_split_from_test=True to draw both from the test split)\n"
+                f"{OFFLINE_LAYOUT}"
             ) from err
         train = None
     test = load(name, "test", data_dir=data_dir)
@@ -771,10 +788,13 @@ def train_test_split(
             )
         i_train, i_test = _stratified_indices(y_test_pool, len(cls), [n_train, n_test], rng)
         x_train, y_train = x_test_pool[i_train], y_test_pool[i_train]
+        label = DATASET_LABELS.get(name, name)
         why = "has no train split" if name == "digits" else "train split is not available here"
+        pool = f"{len(y_test_pool):,} images" + (f" of classes {', '.join(cls)}" if classes is not None else "")
+        # in words only: the book prints the note, and a machine path must never reach it (`source` keeps it)
         note = (
-            f"The {name} {why}, so the {n_train} training and {n_test} test examples were both drawn, "
-            f"disjointly, from the {name} test split ({test.source})."
+            f"The {label} {why}, so the {n_train:,} training and {n_test:,} test examples were both drawn, "
+            f"disjointly, from the {label} test split ({pool})."
         )
         source = test.source
     else:
