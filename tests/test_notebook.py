@@ -225,3 +225,23 @@ def test_show_glues_a_figure_once_and_closes_it(monkeypatch):
     assert not plt.fignum_exists(fig.number)
     notebook.values(a=np.float64(0.5), n=np.int64(3))
     assert [(c[0], type(c[1]), c[2]) for c in calls[1:]] == [("a", float, False), ("n", int, False)]
+
+
+def test_number_and_tex_sci_typeset_scientific_notation():
+    from ntkbook.notebook import number, tex_sci
+
+    assert number(1e18) == r"$1.00\times10^{18}$" and number(-3.4e-15) == r"$-3.40\times10^{-15}$"
+    assert number(0.5) == "0.5" and number(27) == "27" and number(123456) == r"$1.23\times10^{5}$"
+    assert number(float("inf")) == "∞" and number(-float("inf")) == "−∞"
+    assert number(None) == "–" and number(float("nan")) == "–" and number("qualitative") == "qualitative"
+    assert number(0.0) == "0" and number(np.float64(2.5e-3)) == r"$2.50\times10^{-3}$"
+    assert tex_sci(1.2e3, 2, trim=True) == r"1.2\times10^{3}" and tex_sci(1e18, 2, trim=True) == "10^{18}"
+    assert tex_sci(8.7e3, 1, trim=True) == r"9\times10^{3}" and tex_sci(1e18) == r"1.00\times10^{18}"
+    with pytest.raises(ValueError, match="finite"):
+        tex_sci(float("inf"))
+
+
+def test_table_typesets_floats_printed_with_an_exponent():
+    page = table(pd.DataFrame({"err": [1.2e-16], "k": [3.0e5], "x": [0.25]}), formats={"k": ".1e"})._repr_html_()
+    assert r"\(1.2\times10^{-16}\)" in page and r"\(3.0\times10^{5}\)" in page and ">0.25<" in page
+    assert "e-16" not in page and "e+05" not in page

@@ -45,6 +45,8 @@ How to apply (chapter authors)
    `ntkbook.claims.STATUSES`) as short coloured badges, puts long explanations in a collapsed ``<details>``
    (``details="note"``) and wraps the table in a box that scrolls sideways when it is wider than the column.
    A numbered table with a caption: ``show("tab_name", table(frame))`` and ``{glue:figure} tab_name``.
+   Numbers spanning many decades: ``number(x)`` (``$1.20\\times10^{18}$``, typeset) as a column's format, or
+   ``tex_sci(x)`` inside your own ``$...$``; a float a format prints with an exponent is typeset the same way.
 
 7. Plumbing (imports, loops of glue calls, configuration dumps, timing prints) goes in ``remove-cell`` cells
    or into library calls; a cell that prints something a reader needs is ``remove-input``.
@@ -69,7 +71,8 @@ import pandas as pd
 
 from ntkbook.claims import STATUSES
 
-__all__ = ["STATUS_COLOURS", "TEXT_PX_KEY", "Parameters", "Table", "badge", "figure_png", "show", "table", "values"]
+__all__ = ["STATUS_COLOURS", "TEXT_PX_KEY", "Parameters", "Table", "badge", "figure_png", "number", "show", "table",
+           "tex_sci", "values"]
 
 
 # ---- parameters -----------------------------------------------------------------------------------------
@@ -219,6 +222,7 @@ if set(STATUS_COLOURS) != set(STATUSES):  # pragma: no cover - guards the vocabu
     raise ImportError(f"STATUS_COLOURS {sorted(STATUS_COLOURS)} must cover ntkbook.claims.STATUSES {STATUSES}")
 
 _MATH = re.compile(r"\$([^$]+)\$")
+_EXP = re.compile(r"(-?\d+(?:\.\d*)?)[eE]([+-]?\d+)")
 _WRAP_STYLE = "overflow-x: auto; max-width: 100%;"
 _TABLE_STYLE = "border-collapse: collapse; margin: 0;"
 
@@ -245,15 +249,60 @@ def text_html(text: str) -> str:
     return "".join(out)
 
 
+def tex_sci(x: float, digits: int = 3, *, trim: bool = False) -> str:
+    """`x` in LaTeX scientific notation, without the ``$``: 1.2e18 -> ``1.20\\times10^{18}`` (`digits`
+    significant digits). trim=True drops trailing zeros and a unit mantissa, for prose and statements:
+    1.2e3 -> ``1.2\\times10^{3}``, 1e18 -> ``10^{18}``. ValueError for a non-finite `x` (see `number`)."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"tex_sci needs a finite number, got {x!r}; use number() for a table cell")
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits!r}")
+    mant, exp = f"{x:.{digits - 1}e}".split("e")
+    if trim:
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        if mant in ("1", "-1"):
+            return f"{mant[:-1]}10^{{{int(exp)}}}"
+    return f"{mant}\\times10^{{{int(exp)}}}"
+
+
+def number(x: Any, digits: int = 3, *, low: float = 1e-2, high: float = 1e4) -> str:
+    """A number as text for a table cell or a sentence: `digits` significant digits, and in scientific notation
+    as math, ``$1.20\\times10^{18}$`` (which `table` and the book typeset), when ``|x| >= high`` or
+    ``0 < |x| < low``. None/NaN -> "–", ±inf -> "∞"/"−∞", a string is returned as it is, an integer below
+    `high` prints all its digits."""
+    x = plain(x)
+    if x is None or isinstance(x, str):
+        return "–" if x is None else x
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, numbers.Integral) and abs(x) < high:
+        return str(int(x))
+    x = float(x)
+    if math.isnan(x):
+        return "–"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x != 0 and (abs(x) >= high or abs(x) < low):
+        return f"${tex_sci(x, digits)}$"
+    return f"{x:.{digits}g}"
+
+
 def _cell(value: Any, fmt: str | Callable[[Any], str] | None) -> str:
     value = plain(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if fmt is not None:
-        return fmt(value) if callable(fmt) else format(value, fmt)
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+        text = fmt(value) if callable(fmt) else format(value, fmt)
+    elif isinstance(value, float):
+        text = f"{value:.3g}"
+    else:
+        return str(value)
+    # a float printed with an exponent (1.2e+03) reads as math: $1.2\times10^{3}$ (digits as formatted)
+    match = _EXP.fullmatch(text)
+    if match is not None:
+        return f"${match.group(1)}\\times10^{{{int(match.group(2))}}}$"
+    return text
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
