@@ -66,8 +66,13 @@ def test_glue_values_and_formatting():
     with pytest.raises(ValueError):
         R.glue_key("x", "verdict")
     assert R.format_ours(v) == "2 [1, 3]" and R.format_ours(w) == "–" and R.format_paper(w) == "qualitative"
-    assert R.format_value(1.2e18) == "1.20×10^18" and R.format_value(math.inf) == "∞"
-    assert R.format_value(3.4e-15) == "3.40×10^-15" and R.format_value(None) == "–"
+    assert R.format_value(1.2e18) == r"$1.20\times10^{18}$" and R.format_value(math.inf) == "∞"
+    assert R.format_value(3.4e-15) == r"$3.40\times10^{-15}$" and R.format_value(None) == "–"
+    big = _v("x.b", ours=2.5e20, interval=(1.0e20, math.inf), paper=1e18)
+    assert R.format_ours(big) == r"$2.50\times10^{20}$ [$1.00\times10^{20}$, ∞]"
+    assert R.format_paper(big) == r"$1.00\times10^{18}$"
+    page = R.claims_table([big])._repr_html_()  # paper and ours typeset (MathJax inline math), not plain text
+    assert r"\(1.00\times10^{18}\)" in page and r"\(2.50\times10^{20}\)" in page and "$" not in page
     assert R.section_href(v) == "01_x.html#sec"
 
 

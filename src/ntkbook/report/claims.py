@@ -112,24 +112,16 @@ def glue_verdicts(verdicts: Iterable[Verdict]) -> None:
 
 
 def format_value(x) -> str:
-    """A number for a table cell: 3 significant digits, scientific beyond 10^4 or below 10^-2, "∞" for inf."""
-    if x is None:
-        return "–"
-    if isinstance(x, str):
-        return x
-    x = float(x)
-    if math.isnan(x):
-        return "–"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-2):
-        mant, exp = f"{x:.2e}".split("e")
-        return f"{mant}×10^{int(exp)}"
-    return f"{x:.3g}"
+    """A number for a table cell (`ntkbook.notebook.number`): 3 significant digits, scientific notation as
+    typeset math (``$1.20\\times10^{18}$``) beyond 10^4 or below 10^-2, "∞" for inf, "–" for none."""
+    from ntkbook.notebook import number
+
+    return number(x)
 
 
 def format_ours(v: Verdict) -> str:
-    """Our value with its interval, e.g. "2.99 [2.98, 3.00]"; "–" when there is no value."""
+    """Our value with its interval, e.g. "2.99 [2.98, 3]" (numbers as `format_value`); "–" when there is no
+    value."""
     if v.ours is None or (isinstance(v.ours, float) and math.isnan(v.ours)):
         return "–"
     text = format_value(v.ours)
@@ -198,7 +190,7 @@ class ClaimsTable:
             rows.append(
                 f'<tr id="claim-{html.escape(v.claim)}"><td>{text_html(v.statement)}{beyond}{rule}</td>'
                 f"<td>{text_html(format_paper(v))}</td>"
-                f'<td style="white-space: nowrap;">{html.escape(format_ours(v))}</td>'
+                f'<td style="white-space: nowrap;">{text_html(format_ours(v))}</td>'
                 f"<td>{badge(v.status)}</td><td>{html.escape(v.profile)}</td><td>{link}</td></tr>")
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
         return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
