@@ -177,3 +177,11 @@ def test_function_verdict_follows_the_planted_exponent(exponent, status):
     assert f.ours == pytest.approx(exponent + 0.02, abs=1e-9)
     assert set(rd.function_table(res["function"])["model"]) == {"Attn, rank 5"}
     assert rd.chapter_numbers(spec, res)["mnist_fs_slope_trunc"] == pytest.approx(exponent + 0.02, abs=1e-9)
+
+
+def test_crossover_counts_the_leading_modes_where_attention_wins():
+    spec = _spec()  # quick: modes (1, 2, 20, 60), top_modes 2
+    f = _power_frame(0.1, 3.0)
+    assert rd.crossover(f, spec) == {"mnist": spec.top_modes}
+    assert rd.crossover(_power_frame(3.0, 3.0), spec) == {"mnist": 0}
+    assert rd.crossover(_power_frame(0.1, 0.5), spec) == {"mnist": len(spec.modes)}
