@@ -235,6 +235,7 @@ def test_number_and_tex_sci_typeset_scientific_notation():
     assert number(float("inf")) == "∞" and number(-float("inf")) == "−∞"
     assert number(None) == "–" and number(float("nan")) == "–" and number("qualitative") == "qualitative"
     assert number(0.0) == "0" and number(np.float64(2.5e-3)) == r"$2.50\times10^{-3}$"
+    assert number(4096.0) == "4096" and number(-1234.6) == "-1235" and number(9999.4) == "9999"
     assert tex_sci(1.2e3, 2, trim=True) == r"1.2\times10^{3}" and tex_sci(1e18, 2, trim=True) == "10^{18}"
     assert tex_sci(8.7e3, 1, trim=True) == r"9\times10^{3}" and tex_sci(1e18) == r"1.00\times10^{18}"
     with pytest.raises(ValueError, match="finite"):

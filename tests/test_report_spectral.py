@@ -142,3 +142,26 @@ def test_cap_ratio_above_one_fails_the_bound():
 
 def test_tex_sci():
     assert R.tex_sci(1.2e3) == r"1.2\times10^{3}" and R.tex_sci(1e18) == "10^{18}" and R.tex_sci(8.7e3, 1) == "9\\times10^{3}"
+
+
+def test_display_tables_typeset_headers_and_numbers():
+    frame = pd.DataFrame({"dataset": ["mnist", "cifar10"], "p": [3, 3], "kappa_G": [1.2e3, 8.7e3],
+                          "predicted": [1.7e9, 6.6e11], "rel_error": [2e-13, 5e-12], "resolvable": [True, True]})
+    shown = R.display_frame(frame)
+    assert list(shown.columns) == ["data set", "$p$", r"$\kappa(G)$", r"$\kappa(G)^p$", "relative error", "resolvable"]
+    assert list(shown["data set"]) == ["MNIST", "CIFAR-10"]
+    page = R.display_table(frame, ["dataset", "kappa_G", "predicted", "rel_error"],
+                           formats={"rel_error": ".1e"})._repr_html_()
+    assert r"\(\kappa(G)\)" in page and r"\(1.70\times10^{9}\)" in page and r"\(2.0\times10^{-13}\)" in page
+    assert "kappa_G" not in page and "e+" not in page and "e-1" not in page and ">1200<" in page
+    fits = pd.DataFrame([{"model": "MLP-Attn", "fit": "m*_eig vs kappa(G)", "y": "m_star_eig", "x": "kappa_G",
+                          "exponent": 6.1, "lo": 5.8, "hi": 6.4, "n_points": 5, "n_dropped": 0}])
+    assert R.fits_table(fits).iloc[0]["fit"] == r"$m^*_{\mathrm{eig}}$ vs $\kappa(G)$"
+    assert set(R.FIT_LABELS) >= set(fits["fit"])
+
+
+def test_threshold_table_headers_are_math():
+    summary = {"mnist": {"kappa_big": 1.0e3, "kappa_big_num": 1.0e3, "n_big": 5000}}
+    cols = list(R.threshold_table(summary).columns)
+    assert r"with the paper's $\kappa(G)$" in cols and any(r"$\kappa_d(G)$" in c for c in cols)
+    assert not any("κ" in c for c in cols)

@@ -285,7 +285,8 @@ def number(x: Any, digits: int = 3, *, low: float = 1e-2, high: float = 1e4) -> 
         return "∞" if x > 0 else "−∞"
     if x != 0 and (abs(x) >= high or abs(x) < low):
         return f"${tex_sci(x, digits)}$"
-    return f"{x:.{digits}g}"
+    text = f"{x:.{digits}g}"
+    return f"{x:.0f}" if "e" in text else text  # 10^digits <= |x| < high: 4096, not 4.1e+03
 
 
 def _cell(value: Any, fmt: str | Callable[[Any], str] | None) -> str:

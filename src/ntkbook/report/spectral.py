@@ -18,12 +18,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ntkbook import claims, kernels, paper
+from ntkbook import claims, kernels, notebook, paper
 from ntkbook.claims import NOT_EVALUABLE, Verdict
 from ntkbook.experiments import spectral as sp
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "RESOLVABLE", "DATASET_LABELS", "identity_tolerance", "kappa_status",
-           "kappa_interval", "tex_sci", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
+           "kappa_interval", "tex_sci", "COLUMN_LABELS", "FIT_LABELS", "display_frame", "display_table", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
            "claim_verdicts", "verdicts_from_results", "chapter_numbers", "precision_numbers", "kappa_summary",
            "kappa_numbers", "depth_check", "truncation_numbers", "width_law_numbers", "real_kernel_numbers"]
 
@@ -50,10 +50,54 @@ def _label(name: str) -> str:
 
 
 def tex_sci(x: float, digits: int = 2) -> str:
-    """x in LaTeX scientific notation: 1200 -> "1.2\\times10^{3}", 1e18 -> "10^{18}" (`digits` significant digits)."""
-    mant, exp = f"{float(x):.{digits - 1}e}".split("e")
-    mant = mant.rstrip("0").rstrip(".")
-    return f"10^{{{int(exp)}}}" if mant == "1" else f"{mant}\\times10^{{{int(exp)}}}"
+    """x in LaTeX scientific notation for statements: 1200 -> "1.2\\times10^{3}", 1e18 -> "10^{18}" (`digits`
+    significant digits; `ntkbook.notebook.tex_sci` with trim=True)."""
+    return notebook.tex_sci(x, digits, trim=True)
+
+
+#: Headers of the chapter's result columns as the book shows them (math typeset by `ntkbook.notebook.table`).
+COLUMN_LABELS = {
+    "dataset": "data set", "model": "model", "dtype": "precision", "p": "$p$", "k": "layers $k$", "n": "$n$",
+    "r": "rank $r$", "kappa": r"$\kappa(G)$", "kappa_G": r"$\kappa(G)$", "kappa_d": r"$\kappa_d(G)$",
+    "predicted": r"$\kappa(G)^p$", "measured": r"$\kappa(G^p)$", "rel_error": "relative error",
+    "resolvable": "resolvable", "kappa_features": r"$\kappa(ZZ^\top)$", "kappa_arccos": r"$\kappa(A)$",
+    "kappa_K_inf": r"$\kappa(K_\infty)$", "m_star_op": r"$m^*_{\mathrm{op}}$", "m_star_eig": r"$m^*_{\mathrm{eig}}$",
+    "censored_eig": r"$m^*_{\mathrm{eig}}$ censored", "kappa_G_r": r"$\kappa(G_r)$",
+    "kappa_kernel_predicted": r"$\kappa(G_r)^3$", "kappa_kernel_measured": r"$\kappa(K_r)$",
+    "width_v1": r"$\kappa(G_r)^6$ (v1, $\varepsilon = 1$)", **DATASET_LABELS,
+}
+#: The width-law fits (`experiments.spectral.width_law_fits`, column "fit") as the book writes them.
+FIT_LABELS = {
+    "kappa(ZZ^T) vs kappa(G)": r"$\kappa(ZZ^\top)$ vs $\kappa(G)$",
+    "kappa(K_inf) vs kappa(G)": r"$\kappa(K_\infty)$ vs $\kappa(G)$",
+    "m*_op vs kappa(G)": r"$m^*_{\mathrm{op}}$ vs $\kappa(G)$",
+    "m*_eig vs kappa(G)": r"$m^*_{\mathrm{eig}}$ vs $\kappa(G)$",
+    "m*_eig vs kappa(K_inf)": r"$m^*_{\mathrm{eig}}$ vs $\kappa(K_\infty)$",
+}
+
+
+def display_frame(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """`frame` (one of the chapter's result tables) as the book shows it: `columns` (default all) in that order,
+    headers from `COLUMN_LABELS` (others unchanged), data set names as "MNIST"/"CIFAR-10", fit names typeset."""
+    out = frame[list(columns)] if columns is not None else frame
+    out = out.copy()
+    if "dataset" in out.columns:
+        out["dataset"] = out["dataset"].map(_label)
+    if "fit" in out.columns:
+        out["fit"] = out["fit"].map(lambda f: FIT_LABELS.get(f, f))
+    return out.rename(columns=lambda c: COLUMN_LABELS.get(c, c))
+
+
+def display_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
+                  formats: dict | None = None) -> notebook.Table:
+    """`display_frame` as an `ntkbook.notebook.table`: every float column through `ntkbook.notebook.number`
+    (condition numbers span 1 to 10^18 and beyond: scientific notation, typeset) unless `formats` (keyed by the
+    result's column names) says otherwise."""
+    shown = display_frame(frame, columns)
+    fmt = {COLUMN_LABELS.get(c, c): notebook.number for c in (columns or frame.columns)
+           if pd.api.types.is_float_dtype(frame[c])}
+    fmt.update({COLUMN_LABELS.get(c, c): f for c, f in (formats or {}).items()})
+    return notebook.table(shown, formats=fmt)
 
 
 def identity_tolerance(n: int, p: int, kappa_power: float) -> float:
@@ -276,7 +320,7 @@ def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
         exp = EXPECTED_EXPONENTS.get((f.model, f.y, f.x))
         if exp is None:
             continue
-        rows.append({"model": f.model, "fit": f.fit, "exponent": f.exponent,
+        rows.append({"model": f.model, "fit": FIT_LABELS.get(f.fit, f.fit), "exponent": f.exponent,
                      "95% interval": f"[{f.lo:.2f}, {f.hi:.2f}]" if np.isfinite(f.lo) else "–",
                      "expected": exp[0], "from": exp[1], "status": _exponent_status(f.model, f.y, exp[0], f.lo, f.hi),
                      "points (dropped)": f"{f.n_points} ({f.n_dropped})"})
@@ -296,8 +340,8 @@ def threshold_table(summary: dict) -> pd.DataFrame:
                                     (f"v2: $\\kappa_d^6\\, n \\ln n$, $n$ = {N:,}", paper.THRESHOLDS_V2[name],
                                      lambda k, N=N: kernels.width_threshold_v2(k, N))):
             rows.append({"data set": _label(name), "threshold": version, "paper": stated,
-                         "with the paper's κ": fn(paper.KAPPA[name]),
-                         f"with our κ_d (n = {s['n_big']:,})": fn(kd),
+                         r"with the paper's $\kappa(G)$": fn(paper.KAPPA[name]),
+                         rf"with our $\kappa_d(G)$ ($n$ = {s['n_big']:,})": fn(kd),
                          "over the numerical rank": fn(kn) if math.isinf(kd) else np.nan})
     return pd.DataFrame(rows)
 
@@ -337,24 +381,26 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
         iv = kappa_interval(kd, n_big)
         verdict(f"kappa.{name}", rf"$\kappa(G) \approx {tex_sci(paper.KAPPA[name])}$ on {label}",
                 kappa_status(paper.KAPPA[name], kd, n_big, s["n_match"], dims[name]), paper.KAPPA[name], kd, iv,
-                f"kappa_d at our largest n = {n_big:,} (stand-in for the full data set) within {DECADES:g} decade of "
-                f"the paper's value, and the paper's value reached by the plain kappa(G) of some subset ("
-                + (f"here at n ~ {s['n_match']:.0f}" if math.isfinite(s["n_match"]) else "not reached at any n measured")
-                + "): both hold -> holds, only the subset -> partly, neither -> does not hold; an "
-                "infinite kappa_d means kappa_d >= 1/(n eps64)",
+                rf"$\kappa_d(G)$ at our largest $n$ = {n_big:,} (stand-in for the full data set) within {DECADES:g} "
+                r"decade of the paper's value, and the paper's value reached by the plain $\kappa(G)$ of some subset ("
+                + (f"here at $n \\approx$ {s['n_match']:.0f}" if math.isfinite(s["n_match"])
+                   else "not reached at any $n$ measured")
+                + "): both hold → holds, only the subset → partly, neither → does not hold; an "
+                r"infinite $\kappa_d$ means $\kappa_d \ge 1/(n\,\varepsilon_{64})$",
                 {"dataset": name, "n_big": n_big, "seeds_small": len(spec.seeds_small)}, "kappa")
         for version, stated, fn in (
                 ("v1", paper.THRESHOLDS_V1[name], lambda k: kernels.width_threshold_v1(k, 1.0)),
                 ("v2", paper.THRESHOLDS_V2[name], lambda k, N=paper.N_FULL[name]: kernels.width_threshold_v2(k, N))):
             ours = fn(kd)
             viv = (fn(iv[0]), math.inf) if iv else None
-            formula = "kappa^6/eps^2 with eps = 1" if version == "v1" else \
-                f"kappa_d^6 n ln n with the paper's n = {paper.N_FULL[name]:,}"
+            formula = r"$\kappa^6/\varepsilon^2$ with $\varepsilon = 1$" if version == "v1" else \
+                rf"$\kappa_d^6\, n \ln n$ with the paper's $n$ = {paper.N_FULL[name]:,}"
             verdict(f"threshold.{version}.{name}", rf"{version}: width $m \gg {tex_sci(stated)}$ on {label}",
                     claims.magnitude_rule(stated, ours, viv, decades=DECADES), stated, ours, viv,
-                    f"{version}'s formula {formula}, evaluated with our kappa_d at n = {n_big:,}, within "
-                    f"{DECADES:g} decade of the paper's threshold (with the paper's kappa the formula gives "
-                    f"{fn(paper.KAPPA[name]):.1e})", {"dataset": name, "n_big": n_big}, "thresholds")
+                    f"{version}'s formula {formula}, evaluated with our $\\kappa_d$ at $n$ = {n_big:,}, within "
+                    f"{DECADES:g} decade of the paper's threshold (with the paper's $\\kappa$ the formula gives "
+                    f"${notebook.tex_sci(fn(paper.KAPPA[name]), 2)}$)", {"dataset": name, "n_big": n_big},
+                    "thresholds")
 
     prec = res["precision"]
     for name in prec.dataset.unique():
@@ -362,9 +408,10 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
         status = _identity_status(float(r.rel_error), spec.n_precision, 3, float(r.predicted))
         verdict(f"thm4.7.identity.{name}", rf"$\kappa(G^3) = \kappa(G)^3$ ({_label(name)})", status,
                 "exact identity", r.rel_error, None,
-                f"relative error of kappa(G^3), computed from G^3 in float64, against kappa(G)^3 <= 3 n eps64 "
-                f"kappa(G)^3 = {identity_tolerance(spec.n_precision, 3, r.predicted):.1e} (evaluable only where that "
-                f"bound is <= {RESOLVABLE:g})", {"dataset": name, "n_precision": spec.n_precision}, "identity")
+                r"relative error of $\kappa(G^3)$, computed from $G^3$ in float64, against $\kappa(G)^3$ $\le$ "
+                r"$3n\,\varepsilon_{64}\,\kappa(G)^3$ = "
+                f"{notebook.number(identity_tolerance(spec.n_precision, 3, r.predicted))} (evaluable only where that "
+                f"bound is $\\le$ {RESOLVABLE:g})", {"dataset": name, "n_precision": spec.n_precision}, "identity")
 
     dep = res["depth"]
     status, worst = _identity_over_rows(dep[dep.k > 0], "n", "rel_error", "predicted", "p")
