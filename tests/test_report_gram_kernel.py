@@ -77,3 +77,15 @@ def test_verdicts_from_toy_results(toy):
     growth = R.growth_slope_table(res, 3)
     assert len(growth) == 2 and set(growth.status) <= set(STATUSES)
     assert isinstance(growth, pd.DataFrame)
+
+
+def test_display_table_typesets_headers_and_small_errors():
+    t41 = pd.DataFrame([{"dataset": "mnist", "n": 150, "d": 784, "dtype": "float64", "PhiPhi^T vs G^3": 2.3e-16,
+                         "n (triple sum)": 30, "triple sum vs G^3": 4.4e-16}])
+    page = R.display_table(t41, formats={"PhiPhi^T vs G^3": ".1e"})._repr_html_()
+    assert r"\(\Phi\Phi^\top\) vs \(G^3\)" in page and ">MNIST<" in page
+    assert r"\(2.3\times10^{-16}\)" in page and r"\(4.40\times10^{-16}\)" in page
+    assert "PhiPhi" not in page and "e-16" not in page
+    slopes = pd.Series({("mnist", "softmax"): -0.99}, name="fitted slope (T >= 10)").rename_axis(["dataset", "form"])
+    page = R.display_table(slopes.reset_index())._repr_html_()
+    assert r"fitted slope (\(T \ge 10\))" in page and ">-0.99<" in page

@@ -12,13 +12,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from ntkbook import claims, paper
+from ntkbook import claims, notebook, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import gram_kernel as gk
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "linearization_status", "theorem_4_1_tolerance", "theorem_4_2_tolerance",
            "sensitivity_slack", "growth_status", "claim_verdicts", "verdicts_from_results", "chapter_numbers",
-           "sensitivity_readings_table", "growth_slope_table"]
+           "sensitivity_readings_table", "growth_slope_table", "COLUMN_LABELS", "display_table"]
 
 CHAPTER = "01_gram_induced_kernel"
 #: MyST labels of the sections that decide each claim (defined in the chapter's markdown).
@@ -102,23 +102,25 @@ def verdicts_from_results(res: dict, spec: gk.GramKernelSpec) -> list[Verdict]:
     worst = float(slopes.iloc[int(np.argmax(np.abs(slopes.to_numpy() - LINEAR_SLOPE)))])
     verdict("linearization.slope", "linearization", linearization_status(slopes), "first order in 1/T", worst,
             (float(slopes.min()), float(slopes.max())),
-            f"error O(1/T): every log-log slope of the error against T (T >= 10; softmax and unnormalised, each data "
-            f"set) within {LINEAR_SLOPE_TOL:g} of -1; ours is the slope farthest from -1, the interval the range",
+            f"error $O(1/T)$: every log-log slope of the error against $T$ ($T \\ge 10$; softmax and unnormalised, "
+            f"each data set) within {LINEAR_SLOPE_TOL:g} of $-1$; ours is the slope farthest from $-1$, the interval "
+            "the range",
             {"n_attention": spec.n_attention, "temperatures": len(spec.temperatures)}, "linearization")
 
     t41 = res["theorem41"]
     worst41 = gk.theorem_4_1_worst(t41)
     tol41 = theorem_4_1_tolerance(spec.n_theorem, d_max)
     verdict("thm4.1.identity", "thm4.1", claims.tolerance_rule(worst41, tol41), "exact identity", worst41, None,
-            f"largest relative deviation of (GX)(GX)^T and of the triple sum from G^3 <= 4(n + d) eps64 = {tol41:.1e}",
+            r"largest relative deviation of $(GX)(GX)^\top$ and of the triple sum from $G^3$ $\le$ "
+            rf"$4(n + d)\,\varepsilon_{{64}}$ = {notebook.number(tol41)}",
             {"n_theorem": spec.n_theorem, "n_triple": spec.n_triple}, "thm4.1")
 
     t42 = res["theorem42"]
     diff = float(t42["max |NT - closed form|"].max())
     tol42 = theorem_4_2_tolerance(d_max)
     verdict("thm4.2.closed_form", "thm4.2", claims.tolerance_rule(diff, tol42), "closed form", diff, None,
-            f"largest |neural-tangents NTK - closed form| over both models and data sets <= sqrt(2 d eps64)/pi "
-            f"= {tol42:.1e}", {"n_ntk": spec.n_ntk, "n_ntk_test": spec.n_ntk_test}, "thm4.2")
+            r"largest $|$neural-tangents NTK $-$ closed form$|$ over both models and data sets $\le$ "
+            rf"$\sqrt{{2d\,\varepsilon_{{64}}}}/\pi$ = {notebook.number(tol42)}", {"n_ntk": spec.n_ntk, "n_ntk_test": spec.n_ntk_test}, "thm4.2")
 
     by = gk.sensitivity_by_dataset(res["sensitivity"])
     slack = sensitivity_slack(spec.n_sens, d_max)
@@ -127,14 +129,14 @@ def verdicts_from_results(res: dict, spec: gk.GramKernelSpec) -> list[Verdict]:
         label = _label(r.dataset)
         verdict(f"prop4.5.literal.{r.dataset}", "prop4.5", claims.bound_rule(r.max_ratio_literal, slack=slack),
                 "bound (no numbers)", r.max_ratio_literal, None,
-                "largest |first-order change| / (||G e_j||_1 eps) over random, sign and gradient directions (the "
-                "gradient attains the supremum) is <= 1", config, "prop4.5",
+                r"largest $|$first-order change$|\,/\,(\|G e_j\|_1\,\varepsilon)$ over random, sign and gradient "
+                r"directions (the gradient attains the supremum) is $\le 1$", config, "prop4.5",
                 text=rf"Proposition 4.5 as printed, $x_j$ read as column $j$ of $G$: "
                      rf"$|\Delta K| \le \|G e_j\|_1\,\varepsilon$ ({label})")
         verdict(f"prop4.5.corrected.{r.dataset}", "prop4.5", claims.bound_rule(r.max_ratio_corrected, slack=slack),
                 "bound (no numbers)", r.max_ratio_corrected, None,
-                "largest |first-order change| / (||G X x_j||_1 eps) over random, sign and gradient directions (the "
-                "gradient attains the supremum) is <= 1", config, "prop4.5",
+                r"largest $|$first-order change$|\,/\,(\|G X x_j\|_1\,\varepsilon)$ over random, sign and "
+                r"gradient directions (the gradient attains the supremum) is $\le 1$", config, "prop4.5",
                 text=rf"Proposition 4.5, first-order reading: $|\Delta K| \le \|G X x_j\|_1\,\varepsilon$ ({label})")
 
     iv = _slope_intervals(res["growth"])
@@ -142,11 +144,40 @@ def verdicts_from_results(res: dict, spec: gk.GramKernelSpec) -> list[Verdict]:
     low = iv.loc[iv.bound.idxmin()]
     verdict("prop4.5.growth", "prop4.5.growth", claims.combine(statuses), "qualitative", low.bound,
             (low.bound_lo, low.bound_hi),
-            f"on every data set the 95% t-interval (over targets) of the log-log slope of ||G X x_j||_1 against n lies "
+            r"on every data set the 95% t-interval (over targets) of the log-log slope of $\|G X x_j\|_1$ against "
+            f"$n$ lies "
             f"above 0 and that of the degree-{spec.poly_degree} polynomial kernel's bound within ±{FLAT_SLOPE_TOL:g} of "
-            "0; ours is the smaller G^3 slope", {"growth_ns": list(spec.growth_ns), "n_targets": spec.n_targets},
+            "0; ours is the smaller $G^3$ slope", {"growth_ns": list(spec.growth_ns), "n_targets": spec.n_targets},
             "growth")
     return out
+
+
+#: Headers of the chapter's result columns as the book shows them (math typeset by `ntkbook.notebook.table`).
+COLUMN_LABELS = {
+    "dataset": "data set", "form": "form", "n": "$n$", "d": "$d$", "dtype": "precision",
+    "PhiPhi^T vs G^3": r"$\Phi\Phi^\top$ vs $G^3$", "n (triple sum)": "$n$ (triple sum)",
+    "triple sum vs G^3": r"triple sum vs $G^3$", "architecture": "model", "kernel shape": "kernel shape",
+    "max |NT - closed form|": r"largest $|\Theta_{\mathrm{NT}} - \Theta|$",
+    "off-diagonal max": r"largest off-diagonal $|\Theta_{\mathrm{NT}} - \Theta|$",
+    "median angle (deg)": "median angle (°)",
+}
+
+
+def display_table(frame: pd.DataFrame, *, formats: dict | None = None) -> notebook.Table:
+    """One of the chapter's result tables as the book shows it (`ntkbook.notebook.table`): headers from
+    `COLUMN_LABELS` ("fitted slope (T >= 10)" as math), data set names as "MNIST"/"CIFAR-10", every float column
+    through `ntkbook.notebook.number` (errors near 1e-16: scientific notation, typeset) unless `formats` (keyed by
+    the result's column names) says otherwise."""
+    labels = dict(COLUMN_LABELS)
+    for c in frame.columns:
+        if isinstance(c, str) and c.startswith("fitted slope (T >= "):
+            labels[c] = "fitted slope ($T \\ge " + c.removeprefix("fitted slope (T >= ").rstrip(")") + "$)"
+    fmt = {labels.get(c, c): notebook.number for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
+    fmt.update({labels.get(c, c): f for c, f in (formats or {}).items()})
+    shown = frame.copy()
+    if "dataset" in shown.columns:
+        shown["dataset"] = shown["dataset"].map(_label)
+    return notebook.table(shown.rename(columns=lambda c: labels.get(c, c)), formats=fmt)
 
 
 def _label(dataset: str) -> str:
