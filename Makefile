@@ -22,8 +22,10 @@ book: $(STAMP)
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
 # (Debian's /usr/bin/chromium) with the network cut off, at 1280 and 390 px wide (tables fit or scroll in their
 # own box, figure text >= 9 pt as shown); screenshots land in book/_build/screenshots/ (<page>.png, <page>-390.png).
+# Then the claims page of the same build is compared with the values the chapters glued.
 check-book: $(STAMP)
 	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
+	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest tests/test_claims_page.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
