@@ -112,15 +112,15 @@ def test_table1_is_narrow_and_carries_statuses():
     t = R.table1(fake_runs())
     assert len(t) == 4 and len(t.columns) <= 8
     assert set(t["Adam"]) <= set(claims.STATUSES) and set(t["GD"]) <= set(claims.STATUSES)
-    assert t["Paper, m = 16 → 1024 → 4096"].iloc[0].count("→") == 2
+    assert t["Paper, $m$ = 16 → 1024 → 4096"].iloc[0].count("→") == 2
 
 
 def test_accuracy_centring_readings_and_criterion_tables():
     runs = fake_runs(acc={("mnist", "attn", "adam"): 0.1})
     a = R.table1_accuracy(runs, "adam")
-    assert list(a.columns) == ["Data", "Model", "m = 16", "m = 64", "m = 256", "Train loss"]
+    assert list(a.columns) == ["Data", "Model", "$m$ = 16", "$m$ = 64", "$m$ = 256", "Train loss"]
     attn = a[(a.Data == "MNIST") & (a.Model == "MLP-Attn")].iloc[0]
-    assert attn["m = 16"].endswith("✗")
+    assert attn["$m$ = 16"].endswith("✗")
     c = R.centring_table(runs)
     assert {"Raw inputs", "Centred inputs"} <= set(c.columns) and len(c) == 8
     assert "not trained" in c[(c.Data == "MNIST") & (c.Model == "MLP-Attn") & (c.Protocol == "Adam")].iloc[0][
@@ -158,8 +158,26 @@ def test_penalty_variant_table_and_verdicts():
     t = R.penalty_table(runs, runs_none)
     assert len(t) == 2 and set(t["Data"]) == {"MNIST"}
     attn = t[t.Model == "MLP-Attn"].iloc[0]
-    assert attn["Status, λ/2 ‖W − W₀‖²"] == claims.DOES_NOT_HOLD and attn["Status, no penalty"] == claims.HOLDS
+    assert attn[f"Status, {R.PENALTY_TEX}"] == claims.DOES_NOT_HOLD and attn["Status, no penalty"] == claims.HOLDS
     v = {x.claim: x for x in R.penalty_verdicts(spec, runs_none)}
     assert set(v) == {"table1.trend-no-penalty.mnist.2L-ReLU", "table1.trend-no-penalty.mnist.MLP-Attn"}
     assert v["table1.trend-no-penalty.mnist.MLP-Attn"].status == claims.HOLDS
     assert all(x.beyond_paper for x in v.values())
+
+
+def test_tables_typeset_their_math():
+    """Headers and statements hold $...$ math (typeset by notebook.table), not plain-text norms or Greek."""
+    from ntkbook.notebook import table
+
+    runs = fake_runs()
+    for frame in (R.table1(runs), R.distance_readings_table(runs), R.gd_criterion_table(runs)):
+        for c in frame.columns:
+            assert not any(ch in c for ch in "‖κλ∞"), c
+    page = table(R.distance_readings_table(runs))._repr_html_()
+    assert r"\(\|f_m - f_{\mathrm{NTK}}\|\)" in page
+    col = pd.DataFrame([{"dataset": "mnist", "centred": False, "arch": "attn", "mean_cosine": 0.99,
+                         "effective_rank": 1.1, "top_share": 0.99, "kappa_ntk": 2.5e6}])
+    page = table(R.collapse_table(col), formats=R.COLLAPSE_FORMATS)._repr_html_()
+    assert r"\(\kappa(K_\infty)\)" in page and r"\(2.50\times10^{6}\)" in page
+    v = R.verdicts_from_results(nd.resolve("default"), runs)[0]
+    assert v.statement.startswith(R.DIST_TEX) and "‖" not in v.rule

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ntkbook import claims, paper
+from ntkbook import claims, notebook, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import ntk_distance as nd
 from ntkbook.models import MODEL_LABELS
 
-__all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "results", "mean_interval",
+__all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "DIST_TEX", "KAPPA_NTK_TEX", "PENALTY_TEX", "COLLAPSE_FORMATS", "results", "mean_interval",
            "slope_interval", "slope_table", "accuracy_table", "trained", "claimed_direction", "trend_status",
            "table1", "table1_accuracy", "centring_table", "distance_readings_table", "collapse_table",
            "gd_criterion_table", "penalty_variant", "penalty_results", "penalty_table", "penalty_verdicts",
@@ -38,6 +38,12 @@ SECTIONS = {"table1": "ntk-table1", "gd": "ntk-gd", "collapse": "ntk-collapse"}
 LEVEL = 0.95
 DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 PROTOCOL_LABELS = {"adam": "Adam", "gd": "GD"}
+#: the quantities the tables and verdicts name, as math (typeset by `ntkbook.notebook.table` and the book)
+DIST_TEX = r"$\|f_m - f_{\mathrm{NTK}}\|$"
+KAPPA_NTK_TEX = r"$\kappa(K_\infty)$"
+PENALTY_TEX = r"$\frac{\lambda}{2}\|W - W_0\|^2$"
+#: `collapse_table`'s formats for `ntkbook.notebook.table` (kappa spans decades: scientific notation, typeset)
+COLLAPSE_FORMATS = {"Mean cosine": ".4f", "Effective rank": ".3g", "Top share": ".3f", KAPPA_NTK_TEX: notebook.number}
 _GROUP = ["dataset", "arch", "centred", "protocol"]
 
 
@@ -182,7 +188,7 @@ def table1(runs: pd.DataFrame) -> pd.DataFrame:
         arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
         claimed = claimed_direction(p["trend"])
         row = {"Model": p["model"], "Data": DATASET_LABELS.get(p["dataset"], p["dataset"]),
-               "Paper, m = 16 → 1024 → 4096": f"{p['m=16']:g} → {p['m=1024']:g} → {p['m=4096']:g}",
+               "Paper, $m$ = 16 → 1024 → 4096": f"{p['m=16']:g} → {p['m=1024']:g} → {p['m=4096']:g}",
                "Paper trend": p["trend"]}
         for protocol in ("adam", "gd"):
             status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
@@ -203,7 +209,7 @@ def table1_accuracy(runs: pd.DataFrame, protocol: str, *, centred: bool = False)
         row = {"Data": DATASET_LABELS.get(dataset, dataset), "Model": MODEL_LABELS[arch]}
         for _, r in g.sort_values("width").iterrows():
             mark = "" if r["trained"] else " ✗"
-            row[f"m = {int(r['width'])}"] = f"{100 * r['test_acc']:.0f} ({100 * r['train_acc']:.0f}){mark}"
+            row[f"$m$ = {int(r['width'])}"] = f"{100 * r['test_acc']:.0f} ({100 * r['train_acc']:.0f}){mark}"
         row["Train loss"] = f"{g['train_loss'].min():.2f}–{g['train_loss'].max():.2f}"
         out.append(row)
     return pd.DataFrame(out)
@@ -239,8 +245,8 @@ def distance_readings_table(runs: pd.DataFrame, *, centred: bool = False) -> pd.
     """The readings of "NTK distance" side by side: per (protocol, data set, model) the slope intervals of the
     absolute function distance, the distance relative to the learned part, and the kernel distance after
     training (arrows: direction decided by the interval; · not resolved)."""
-    cols = {"dist_abs": "‖f_m − f_NTK‖", "dist_rel_learned": "÷ ‖f_NTK − f₀‖",
-            "kernel_dist_final": "‖K_m − K_∞‖ / ‖K_∞‖ (trained)"}
+    cols = {"dist_abs": DIST_TEX, "dist_rel_learned": r"$\div\, \|f_{\mathrm{NTK}} - f_0\|$",
+            "kernel_dist_final": r"$\|K_m - K_\infty\| / \|K_\infty\|$ (trained)"}
     tabs = {c: slope_table(runs, c) for c in cols}
     base = tabs["dist_abs"]
     out = []
@@ -264,7 +270,7 @@ def gd_criterion_table(runs: pd.DataFrame) -> pd.DataFrame:
     for (dataset, centred, arch, width), r in g.groupby(["dataset", "centred", "arch", "width"], sort=False):
         ks = float(np.median(r["kernel_steps"]))
         out.append({"Data": DATASET_LABELS.get(dataset, dataset), "Inputs": "centred" if centred else "raw",
-                    "Model": MODEL_LABELS[arch], "m": int(width),
+                    "Model": MODEL_LABELS[arch], "$m$": int(width),
                     "Reached": f"{int(r['criterion_met'].sum())}/{len(r)}",
                     "Steps (network)": float(r["steps"].mean()),
                     "Steps (kernel)": ks})
@@ -279,7 +285,7 @@ def collapse_table(collapse: pd.DataFrame) -> pd.DataFrame:
         out.append({"Data": DATASET_LABELS.get(r["dataset"], r["dataset"]),
                     "Inputs": "centred" if r["centred"] else "raw", "Model": MODEL_LABELS[r["arch"]],
                     "Mean cosine": float(r["mean_cosine"]), "Effective rank": float(r["effective_rank"]),
-                    "Top share": float(r["top_share"]), "κ(K_∞)": float(r["kappa_ntk"])})
+                    "Top share": float(r["top_share"]), KAPPA_NTK_TEX: float(r["kappa_ntk"])})
     return pd.DataFrame(out)
 
 
@@ -298,7 +304,7 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
     """Table 1's trend claims under the paper's protocol (Adam, raw inputs), and the same claims under GD with the
     exact kernel counterpart (beyond the paper). Data sets the profile did not run get `not run`."""
     rows = _trend_rows(runs) if len(runs) else {}
-    rule = ("mean over seeds of the per-seed log-log slope of ‖f_m − f_NTK‖ against m, 95 % t-interval; "
+    rule = (f"mean over seeds of the per-seed log-log slope of {DIST_TEX} against $m$, 95 % t-interval; "
             "a direction only if the interval excludes 0; not evaluable unless the test-accuracy interval "
             "lies above chance at every width")
     out = []
@@ -311,7 +317,7 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
             where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
             out.append(Verdict(
                 claim=f"table1.{tag}.{p['dataset']}.{p['model']}",
-                statement=(f"‖f_m − f_NTK‖ of {p['model']} on {DATASET_LABELS[p['dataset']]} is {claimed} in the "
+                statement=(f"{DIST_TEX} of {p['model']} on {DATASET_LABELS[p['dataset']]} is {claimed} in the "
                            f"width m{where}"),
                 status=status, paper_value=p["trend"], ours=None if not np.isfinite(mean) else float(mean),
                 interval=None if iv is None else (float(iv[0]), float(iv[1])), rule=rule, profile=spec.profile,
@@ -340,7 +346,7 @@ def penalty_table(runs: pd.DataFrame, runs_none: pd.DataFrame) -> pd.DataFrame:
         if p["dataset"] not in set(runs_none["dataset"]):
             continue
         row = {"Model": p["model"], "Data": DATASET_LABELS.get(p["dataset"], p["dataset"])}
-        for frame, name in ((runs, "λ/2 ‖W − W₀‖²"), (runs_none, "no penalty")):
+        for frame, name in ((runs, PENALTY_TEX), (runs_none, "no penalty")):
             frame = frame[(frame["protocol"] == "adam") & (frame["centred"] == False)]  # noqa: E712
             status, mean, iv = _status_for(_trend_rows(frame), p["dataset"], arch, "adam", claimed_direction(p["trend"]))
             top = frame[(frame["dataset"] == p["dataset"]) & (frame["arch"] == arch)]
