@@ -111,9 +111,10 @@ class DualSpec(Spec):
     fs_families: tuple[str, ...] = ("relu", "attn", "truncated")
     gd_steps: int = 50
 
-    #: measured on the shared 2-core machine under a load average of about 12 (other jobs running): default 352 s
-    #: wall for 110 s of CPU time (the job got 28% of one core); quick 11 s.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 11.0, "default": 352.0}
+    #: the whole chapter notebook (papermill) on the shared 2-core machine at a load average of about 3: quick 21 s,
+    #: default 128 s (119 s of CPU time); under a load average of 10-12 (other jobs) default took 374 s wall for the
+    #: same CPU time.
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 21.0, "default": 128.0}
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(datasets=("mnist",), seeds=(0, 1), n_ref=200, ns=(40, 80), n_test=60, modes=(1, 2, 20, 60),
