@@ -1,5 +1,10 @@
 """Chapter 4's figures: the specification curve of the MLP-Attn / 2L-ReLU flip-rate ratio, and poisoning success
-against the fraction of training points poisoned. Each function returns a `matplotlib.figure.Figure`."""
+against the fraction of training points poisoned. Each function returns a `matplotlib.figure.Figure`.
+
+Both are at most `ntkbook.plotting.COLUMN_INCHES` wide and use the book's font sizes (no smaller overrides), so
+their text reads at >= `ntkbook.plotting.MIN_TEXT_PT` as the book shows them (tests/test_plotting_malleability.py);
+more configurations or protocols make a figure taller, never wider. Rates are drawn in [0, 100] %.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ntkbook.models import MODEL_LABELS
 from ntkbook.notebook import STATUS_COLOURS
-from ntkbook.plotting import use_book_style
+from ntkbook.plotting import COLUMN_INCHES, clipped_yerr, nonnegative, use_book_style
 
 PROTOCOL_TITLES = {"a": "(a) same weights", "b": "(b) retrained from the same init"}
 _MARKERS = {"relu": "o", "attn": "s"}
@@ -36,8 +41,10 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
     choices = [c for c in (choices or []) if cur[c].nunique() > 1] or [c for c in cur.columns[:0]]
     choice_labels, value_labels = choice_labels or {}, value_labels or {}
     rows = sum(cur[c].nunique() for c in choices)
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(max(6.0, 0.22 * len(cur) + 2.5), 3.6 + 0.22 * rows), sharex=True,
+    # column-wide whatever the number of configurations (markers shrink instead); each choice row gets 0.2 in
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 4.2 + 0.2 * rows), sharex=True,
                                  gridspec_kw={"height_ratios": [3.0, max(1.0, 0.3 * rows)]})
+    ms = float(np.clip(160.0 / len(cur), 2.0, 6.0))  # marker size (pt) for the column's share of one configuration
     x = np.arange(len(cur))
     ev = cur.evaluable.to_numpy(bool)
     finite = cur.ratio.where(ev & np.isfinite(cur.ratio) & (cur.ratio > 0))
@@ -53,48 +60,49 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
         if r.evaluable and r.ratio == math.inf:  # 2L-ReLU never flips: an arrow at the top, interval from its low end
             colour = STATUS_COLOURS.get(r.status, ("k",))[0]
             ax.vlines(i, max(r.ratio_low, lo_axis), hi_axis, color=colour, lw=1.2)
-            ax.plot(i, hi_axis / 1.15, marker="^", color=colour, ms=6)
+            ax.plot(i, hi_axis / 1.15, marker="^", color=colour, ms=ms)
             continue
         if r.evaluable and r.ratio == 0:  # MLP-Attn never flips: an arrow at the bottom
             colour = STATUS_COLOURS.get(r.status, ("k",))[0]
             ax.vlines(i, lo_axis, min(r.ratio_high, hi_axis), color=colour, lw=1.2)
-            ax.plot(i, lo_axis * 1.15, marker="v", color=colour, ms=6)
+            ax.plot(i, lo_axis * 1.15, marker="v", color=colour, ms=ms)
             continue
         if not r.evaluable or not math.isfinite(r.ratio):
-            ax.plot(i, lo_axis * 1.15, marker="x", color="0.55", ms=5)
+            ax.plot(i, lo_axis * 1.15, marker="x", color="0.55", ms=ms)
             continue
         colour = STATUS_COLOURS[r.status][0] if r.status in STATUS_COLOURS else "k"
         low = max(r.ratio_low, lo_axis)
         high = min(r.ratio_high, hi_axis) if math.isfinite(r.ratio_high) else hi_axis
         ax.vlines(i, low, high, color=colour, lw=1.2)
-        ax.plot(i, r.ratio, marker="D" if r.literal else "o", color=colour, ms=7 if r.literal else 4,
+        ax.plot(i, r.ratio, marker="D" if r.literal else "o", color=colour, ms=ms + 2 if r.literal else ms,
                 mec="k" if r.literal else colour)
     ax.set_yscale("log")
     ax.set_ylim(lo_axis, hi_axis)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-    ax.set_ylabel("flip-rate ratio MLP-Attn / 2L-ReLU")
-    if title:
-        ax.set_title(title, fontsize=10)
+    ax.set_ylabel("flip-rate ratio\nMLP-Attn / 2L-ReLU")
     handles = [plt.Line2D([], [], color=STATUS_COLOURS[s][0], marker="o", ls="", label=s)
                for s in STATUS_COLOURS if s in set(cur.status) and s != "not evaluable"]
     handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))
     if (~ev).any():
         handles.append(plt.Line2D([], [], color="0.55", marker="x", ls="", label="not evaluable"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left", ncol=2)
+    # above the axes, not on the points: a row of at most three entries fits the column at the book's size
+    # (the task's name, when given, is the legend's title: one block above the plot)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=3, frameon=False,
+              borderaxespad=0.0, handletextpad=0.3, columnspacing=1.0, title=title, alignment="left")
     ticks, labels, y = [], [], 0
     for c in choices:
         for v in sorted(cur[c].unique(), key=str):
             used = (cur[c] == v).to_numpy()
-            bx.plot(x[used], np.full(used.sum(), y), "s", color="0.2", ms=3.5)
+            bx.plot(x[used], np.full(used.sum(), y), "s", color="0.2", ms=min(ms, 3.5))
             ticks.append(y)
             labels.append(f"{choice_labels.get(c, c)}: {value_labels.get(v, v)}")
             y -= 1
         y -= 0.5
-    bx.set_yticks(ticks, labels, fontsize=7)
+    bx.set_yticks(ticks, labels)
     bx.set_ylim(y + 0.5, 0.8)
     bx.set_xticks([])
-    bx.set_xlabel("configurations, sorted by ratio (not evaluable at the right)")
+    bx.set_xlabel("configurations, sorted by ratio\n(not evaluable at the right)")
     for spine in ("top", "right"):
         bx.spines[spine].set_visible(False)
     fig.tight_layout()
@@ -102,27 +110,36 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
 
 
 def poisoning_success(rates: pd.DataFrame, *, task_labels: dict | None = None) -> plt.Figure:
-    """Poisoning success (%) against the fraction of training points poisoned, one panel per protocol, a line per
-    (task, model) for the attack and a dotted one for random signs on the same rows; error bars: Wilson 95 %
-    intervals over the pooled targets (inside [0, 100]). `rates`: `experiments.malleability.poisoning_rates`."""
+    """Poisoning success (%) against the fraction of training points poisoned, one panel per protocol (stacked:
+    the figure grows taller, not wider), a line per (task, model) for the attack and a dotted one for random signs
+    on the same rows; error bars: Wilson 95 % intervals over the pooled targets, clipped to [0, 100] %.
+    `rates`: `experiments.malleability.poisoning_rates` (rate, low, high as fractions)."""
     use_book_style()
     task_labels = task_labels or {}
     protocols = [p for p in ("a", "b") if p in set(rates.protocol)]
     if not protocols:
         raise ValueError("no poisoning rates to plot")
-    fig, axes = plt.subplots(1, len(protocols), figsize=(5.2 * len(protocols), 3.8), sharey=True, squeeze=False)
-    for ax, protocol in zip(axes[0], protocols, strict=True):
+    fig, axes = plt.subplots(len(protocols), 1, figsize=(COLUMN_INCHES, 3.0 * len(protocols) + 0.8), sharex=True,
+                             squeeze=False)
+    axes = axes[:, 0]
+    for ax, protocol in zip(axes, protocols, strict=True):
         for (task, arch, kind), g in rates[rates.protocol == protocol].groupby(["task", "arch", "perturbation"]):
             g = g.sort_values("fraction")
-            err = np.vstack([g.rate - g.low, g.high - g.rate]) * 100
-            ax.errorbar(100 * g.fraction, 100 * g.rate, yerr=err, marker=_MARKERS.get(arch, "o"), capsize=3,
+            rate = 100 * g.rate.to_numpy(float)
+            err = clipped_yerr(rate, 100 * g.low.to_numpy(float), 100 * g.high.to_numpy(float), 0, 100)
+            ax.errorbar(100 * g.fraction, rate, yerr=err, marker=_MARKERS.get(arch, "o"), capsize=3,
                         ls="-" if kind == "pgd" else ":", alpha=1.0 if kind == "pgd" else 0.7,
                         label=f"{MODEL_LABELS.get(arch, arch)}, {task_labels.get(task, task)}, {kind}")
-        ax.set_title(PROTOCOL_TITLES[protocol], fontsize=10)
-        ax.set_xlabel("training points poisoned (% of the training set)")
+        ax.set_title(PROTOCOL_TITLES[protocol])
+        ax.set_ylabel("targets misclassified (%)")
         ax.set_ylim(0, 100)
         ax.set_xlim(left=0)
-    axes[0, 0].set_ylabel("targets misclassified after poisoning (%)")
-    axes[0, -1].legend(fontsize=7, loc="best")
+        nonnegative(ax, "x")
+    axes[-1].set_xlabel("training points poisoned (% of the training set)")
     fig.tight_layout()
+    # below the figure (the saved image's tight box takes it in), one entry a line: the labels name task and model
+    # in full, two columns would not fit the column
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.03, 0.0), bbox_transform=fig.transFigure,
+               ncol=1, frameon=False, borderaxespad=0.0)
     return fig
