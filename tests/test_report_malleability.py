@@ -196,3 +196,46 @@ def test_claim_verdicts_read_the_chapters_results_from_the_cache(real_data_dir, 
         return v.status, None if v.ours is None or math.isnan(v.ours) else v.ours
 
     assert {k: key(v) for k, v in direct.items()} == {k: key(v) for k, v in verdicts.items()}
+
+
+def test_display_tables_typeset_headers_and_small_numbers():
+    """Tables show typeset names, not code names ($m$, $n$, the penalties as math), and numbers too small for a
+    fixed format in typeset scientific notation; `ntkbook.notebook.table` renders them with status badges."""
+    from ntkbook.notebook import table
+
+    configs = _configs()
+    configs.loc[configs.evaluable, ["ratio", "ratio_low", "ratio_high"]] = [2e-3, 1e-3, 4e-3]
+    cur = R.curve(configs, "mnist")
+    tab = R.curve_table(cur)
+    assert {"$m$", "$n$", "L2 penalty"} <= set(tab.columns)
+    assert not {"l2_form", "n_train", "width"} & set(tab.columns)
+    assert set(tab["L2 penalty"]) == {R.TEX_VALUE_LABELS["w"], R.TEX_VALUE_LABELS["none"]}
+    assert r"$2.0\times10^{-3}$ [$1.0\times10^{-3}$, $4.0\times10^{-3}$]" in set(tab.ratio)
+    html = table(tab)._repr_html_()
+    assert "ntk-badge" in html and r"\(\lambda\lVert W\rVert^2\)" in html and "e-03" not in html
+    dec = R.deciding_table(R.deciding_choices(cur))
+    assert r"$2.0\times10^{-3}$" in set(dec["median ratio"])
+    frame = pd.DataFrame([{"task": "mnist", "arch": a, "seed": s, "training": "standard", "loss": "xent",
+                           "l2_form": "w", "width": 64, "n_train": 100, "n_test": 100, "n_classes": 10,
+                           "test_correct": 90, "krr_test_correct": 90, "train_accuracy": 1.0, "test_accuracy": 0.9,
+                           "krr_test_accuracy": 0.9, "weight_ratio": 1e-3} for a in ("relu", "attn") for s in (0, 1)])
+    tt = R.training_table(frame)
+    assert {"$m$", "$n$", R.WEIGHT_RATIO} <= set(tt.columns) and set(tt[R.WEIGHT_RATIO]) == {r"$1.00\times10^{-3}$"}
+    assert set(tt.status) == {claims.HOLDS}
+
+
+def test_book_text_never_holds_a_machine_path():
+    for text in ("see /home/user/data/mnist", r"in C:\data", "(~/data/x)", "file:///tmp/x"):
+        with pytest.raises(ValueError, match="machine path"):
+            R.no_path(text)
+    assert R.no_path("MNIST 3 vs 8, 1/2 of the split") == "MNIST 3 vs 8, 1/2 of the split"
+    text = R.grid_description(M.resolve("default"))
+    assert "MNIST" in text and "cross-entropy" in text and f"{len(M.resolve('default').seeds)} seeds" in text
+
+
+def test_data_notes_are_in_words():
+    """The split notes the chapter prints (digits: no train split, so train and test are drawn from one split),
+    one sentence per distinct note, and no machine path (`no_path` would raise)."""
+    spec = M.resolve("quick", tasks=("digits",), poison_tasks=("digits-3v8",))
+    notes = R.data_notes(spec)
+    assert notes.count("drawn") == 2 and "digits" in notes

@@ -18,6 +18,7 @@ Rules (each a function of measured numbers and their uncertainty, returning one 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from ntkbook import cache, claims, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import malleability as mx
 from ntkbook.models import MODEL_LABELS
+from ntkbook.notebook import number
 
 CHAPTER = "04_influence_malleability"
 #: MyST labels of the sections that decide each claim (defined in the chapter's markdown).
@@ -41,6 +43,12 @@ CHOICE_LABELS = {"loss": "loss", "l2_form": "L2 form", "width": "width m", "n_tr
 VALUE_LABELS = {"xent": "cross-entropy", "mse": "MSE", "w": "λ‖W‖²", "w-w0": "λ‖W−W₀‖²", "none": "none",
                 "kernel": "kernel", "network": "network", "a": "(a) same weights", "b": "(b) retrained",
                 "pgd": "PGD", "fgsm": "FGSM", "mim": "MIM", "random": "random"}
+#: the same for the tables, typeset: math where the name is math (`ntkbook.notebook.table` renders ``$...$``)
+TEX_CHOICE_LABELS = {"loss": "loss", "l2_form": "L2 penalty", "width": "$m$", "n_train": "$n$",
+                     "reading": "reading", "protocol": "protocol", "attack": "attack"}
+TEX_VALUE_LABELS = {**VALUE_LABELS, "w": r"$\lambda\lVert W\rVert^2$", "w-w0": r"$\lambda\lVert W-W_0\rVert^2$",
+                    "a": "(a)", "b": "(b)"}
+WEIGHT_RATIO = r"$\lVert W\rVert/\lVert W_0\rVert$"
 
 
 # -- rules ----------------------------------------------------------------------------------------------------
@@ -204,6 +212,11 @@ def curve_summary(cur: pd.DataFrame) -> dict:
 # -- display tables -------------------------------------------------------------------------------------------
 
 
+def _choices(r, skip=()) -> dict:
+    """The choice cells of one configuration row, typeset headers and values."""
+    return {TEX_CHOICE_LABELS[c]: TEX_VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES if c not in skip}
+
+
 def _pct(v: float) -> str:
     return "–" if not math.isfinite(v) else f"{100 * v:.0f}"
 
@@ -218,8 +231,8 @@ def _ratio_text(r: float, lo: float, hi: float) -> str:
     if math.isnan(r):
         return "–"
 
-    def fmt(v):
-        return "∞" if math.isinf(v) else f"{v:.2g}"
+    def fmt(v):  # two digits; below 0.01 in typeset scientific notation
+        return number(v, 2)
 
     return f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
 
@@ -237,11 +250,12 @@ def control_table(configs: pd.DataFrame, task: str, training: str = "standard") 
     sel = configs[(configs.task == task) & (configs.training == training) & (configs.attack == "random")]
     rows = []
     for _, r in sel.iterrows():
-        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES if c != "attack"}
+        row = _choices(r, skip=("attack",))
         for arch in ("relu", "attn"):
             lab = MODEL_LABELS[arch]
-            row[f"{lab} flips %"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
-            row[f"{lab} acc % (net / kernel)"] = f"{_pct(r[f'{arch}_test_acc'])} / {_pct(r[f'{arch}_krr_test_acc'])}"
+            row[f"{lab} flips (%)"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
+            row[f"{lab} test acc. (%) net / kernel"] = (f"{_pct(r[f'{arch}_test_acc'])} / "
+                                                        f"{_pct(r[f'{arch}_krr_test_acc'])}")
         row["ratio"] = _ratio_text(r.ratio, r.ratio_low, r.ratio_high) if r.evaluable else "not evaluable"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -253,11 +267,12 @@ def curve_table(cur: pd.DataFrame) -> pd.DataFrame:
     (%) beside, the ratio [bootstrap 95 %], the status badge, and "literal" marking the paper's literal reading."""
     rows = []
     for _, r in cur.iterrows():
-        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES}
+        row = _choices(r)
         for arch in ("relu", "attn"):
             lab = MODEL_LABELS[arch]
-            row[f"{lab} flips %"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
-            row[f"{lab} acc % (net / kernel)"] = f"{_pct(r[f'{arch}_test_acc'])} / {_pct(r[f'{arch}_krr_test_acc'])}"
+            row[f"{lab} flips (%)"] = _rate(r[f"{arch}_flip"], r[f"{arch}_flip_low"], r[f"{arch}_flip_high"])
+            row[f"{lab} test acc. (%) net / kernel"] = (f"{_pct(r[f'{arch}_test_acc'])} / "
+                                                        f"{_pct(r[f'{arch}_krr_test_acc'])}")
         row["ratio"] = _ratio_text(r.ratio, r.ratio_low, r.ratio_high)
         row["status"] = r.status
         row["literal"] = "◆" if r.literal else ""
@@ -269,10 +284,10 @@ def deciding_table(dec: pd.DataFrame) -> pd.DataFrame:
     """`deciding_choices` for display: choice, value, configurations, holding (count and %), share with MLP-Attn
     above 1× (%), median ratio, and whether the choice decides."""
     out = pd.DataFrame({
-        "choice": dec.choice.map(CHOICE_LABELS), "value": dec.value.map(lambda v: VALUE_LABELS.get(v, v)),
+        "choice": dec.choice.map(TEX_CHOICE_LABELS), "value": dec.value.map(lambda v: TEX_VALUE_LABELS.get(v, v)),
         "evaluable configs": dec.configurations, "claim holds": dec.holds,
-        "share holding %": (100 * dec.share).round(0), "MLP-Attn above 1× %": (100 * dec.share_above).round(0),
-        "median ratio": dec.median_ratio.round(2),
+        "holding (%)": (100 * dec.share).round(0), "MLP-Attn above 1× (%)": (100 * dec.share_above).round(0),
+        "median ratio": dec.median_ratio.map(lambda v: number(v, 2)),
         "decides": dec.decides.map({True: "yes", False: "no"}),
     })
     return out
@@ -288,12 +303,12 @@ def training_table(frame: pd.DataFrame) -> pd.DataFrame:
     for k, g in f.groupby(keys, sort=True):
         r = dict(zip(keys, k, strict=True))
         rows.append({
-            "task": mx.TASKS[r["task"]]["label"], "training": r["training"], "loss": VALUE_LABELS[r["loss"]],
-            "L2 form": VALUE_LABELS[r["l2_form"]], "m": r["width"], "n": r["n_train"],
+            "task": mx.TASKS[r["task"]]["label"], "training": r["training"], "loss": TEX_VALUE_LABELS[r["loss"]],
+            "L2 penalty": TEX_VALUE_LABELS[r["l2_form"]], "$m$": r["width"], "$n$": r["n_train"],
             "model": MODEL_LABELS[r["arch"]],
-            "net train %": round(100 * g.train_accuracy.mean()), "net test %": round(100 * g.test_accuracy.mean()),
-            "kernel test %": round(100 * g.krr_test_accuracy.mean()),
-            "‖W‖/‖W₀‖": round(float(g.weight_ratio.mean()), 3),
+            "net train (%)": round(100 * g.train_accuracy.mean()), "net test (%)": round(100 * g.test_accuracy.mean()),
+            "kernel test (%)": round(100 * g.krr_test_accuracy.mean()),
+            WEIGHT_RATIO: number(float(g.weight_ratio.mean()), 3),
             "evaluable seeds": f"{int(g.evaluable.sum())} of {len(g)}",
             "status": claims.HOLDS if g.evaluable.all() else (claims.NOT_EVALUABLE if not g.evaluable.any()
                                                               else claims.PARTLY),
@@ -307,13 +322,12 @@ def adversarial_table(configs: pd.DataFrame) -> pd.DataFrame:
     pairs = mx.adversarial_pairs(configs[configs.attack != "random"])
     rows = []
     for _, r in pairs.iterrows():
-        row = {CHOICE_LABELS[c]: VALUE_LABELS.get(r[c], r[c]) for c in mx.CHOICES if c in ("loss", "l2_form",
-                                                                                            "reading", "protocol")}
+        row = _choices(r, skip=tuple(c for c in mx.CHOICES if c not in ("loss", "l2_form", "reading", "protocol")))
         row["task"] = mx.TASKS[r.task]["label"]
         for arch in ("relu", "attn"):
             lab = MODEL_LABELS[arch]
-            row[f"{lab} flips % std → adv"] = f"{_pct(r[f'{arch}_flip_std'])} → {_pct(r[f'{arch}_flip_adv'])}"
-            row[f"{lab} test acc % std → adv"] = f"{_pct(r[f'{arch}_test_acc_std'])} → {_pct(r[f'{arch}_test_acc_adv'])}"
+            row[f"{lab} flips (%) std → adv"] = f"{_pct(r[f'{arch}_flip_std'])} → {_pct(r[f'{arch}_flip_adv'])}"
+            row[f"{lab} test acc. (%) std → adv"] = f"{_pct(r[f'{arch}_test_acc_std'])} → {_pct(r[f'{arch}_test_acc_adv'])}"
         row["status"] = adversarial_status(r)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -325,7 +339,8 @@ def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
     `easier_to_poison_status`."""
     rows = []
     for (task, frac, protocol), g in rates.groupby(["task", "fraction", "protocol"], sort=True):
-        row = {"task": mx.TASKS[task]["label"], "poisoned %": round(100 * frac, 1), "protocol": protocol}
+        row = {"task": mx.TASKS[task]["label"], "poisoned (%)": round(100 * frac, 1),
+               "protocol": TEX_VALUE_LABELS[protocol]}
         iv = {}
         for arch in ("relu", "attn"):
             lab = MODEL_LABELS[arch]
@@ -333,10 +348,10 @@ def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
             for kind in ("pgd", "random"):
                 k = h[h.perturbation == kind]
                 iv[arch, kind] = (float(k.low.iloc[0]), float(k.high.iloc[0])) if len(k) else (math.nan, math.nan)
-                row[f"{lab} {VALUE_LABELS[kind]} %"] = (
+                row[f"{lab} {VALUE_LABELS[kind]} (%)"] = (
                     f"{100 * k.rate.iloc[0]:.0f} [{100 * k.low.iloc[0]:.0f}, {100 * k.high.iloc[0]:.0f}] "
                     f"of {int(k.targets.iloc[0])}" if len(k) else "–")
-            row[f"{lab} test acc %"] = _pct(float(h.test_accuracy.mean())) if len(h) else "–"
+            row[f"{lab} test acc. (%)"] = _pct(float(h.test_accuracy.mean())) if len(h) else "–"
             row[f"{lab} beats control"] = poisoning_status(iv[arch, "pgd"], iv[arch, "random"])
         row["MLP-Attn easier"] = easier_to_poison_status(iv["attn", "pgd"], iv["relu", "pgd"])
         rows.append(row)
@@ -344,6 +359,50 @@ def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- numbers for the prose ------------------------------------------------------------------------------------
+
+
+#: a machine path in text: an absolute or home-relative POSIX path, a Windows drive path, or a file URL
+_PATH = re.compile(r"(?:^|[\s(\"'=:])(?:~?/[\w.-]+/|[A-Za-z]:\\|file:/)")
+
+
+def no_path(text: str) -> str:
+    """`text` unchanged, or ValueError when it holds a machine path (the book must never show one)."""
+    if _PATH.search(text):
+        raise ValueError(f"text meant for the book holds a machine path; say it in words instead: {text!r}")
+    return text
+
+
+def _listing(values, labels: dict | None = None) -> str:
+    labels = labels or {}
+    return ", ".join(str(labels.get(v, v)) for v in values) or "none"
+
+
+def grid_description(spec: mx.MalleabilitySpec) -> str:
+    """The part of the grid `spec` runs, in words for the chapter (tasks, adversarial training, every choice's
+    values, seeds and the training protocol), e.g. "tasks MNIST; adversarial training none; loss cross-entropy,
+    MSE; ...; 3 seeds, 100 epochs of Adam at learning rate 0.01"."""
+    tasks = {k: v["label"] for k, v in mx.TASKS.items()}
+    parts = [f"tasks {_listing(spec.tasks, tasks)}", f"adversarial training {_listing(spec.adv_tasks, tasks)}",
+             f"{CHOICE_LABELS['loss']} {_listing(spec.losses, VALUE_LABELS)}",
+             f"{CHOICE_LABELS['l2_form']} {_listing(spec.l2_forms, VALUE_LABELS)}",
+             f"{CHOICE_LABELS['width']} {_listing(spec.widths)}", f"n {_listing(spec.n_trains)}",
+             f"{CHOICE_LABELS['reading']} {_listing(spec.readings, VALUE_LABELS)}",
+             f"{CHOICE_LABELS['protocol']} {_listing(spec.protocols, VALUE_LABELS)}",
+             f"{CHOICE_LABELS['attack']} {_listing(spec.attacks, VALUE_LABELS)}"]
+    return no_path("; ".join(parts) + f"; {len(spec.seeds)} seeds, {spec.epochs} epochs of Adam at learning rate "
+                   f"{spec.learning_rate:g}")
+
+
+def data_notes(spec: mx.MalleabilitySpec, *, data_dir=None) -> str:
+    """What the reader must know about the data splits of every task `spec` runs (`ntkbook.data.Split.note`, one
+    sentence per distinct note, in words), or "" when nothing; ValueError if a note would show a machine path."""
+    notes = []
+    for task in dict.fromkeys(spec.tasks + spec.adv_tasks + spec.poison_tasks):
+        note = mx.load_task(task, spec.n_trains[0], spec.n_test, spec.seeds[0], data_dir=data_dir).note
+        if note and note not in notes:
+            notes.append(note)
+    return no_path(" ".join(notes))
+
 
 
 def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) -> dict:
@@ -455,10 +514,10 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         for _, r in tab.iterrows():
             task = next(t for t, v in mx.TASKS.items() if v["label"] == r["task"])
             out.append(Verdict(
-                f"poisoning.easier.{task}.{r['poisoned %']:g}", "MLP-Attn, the more malleable model in the paper, "
+                f"poisoning.easier.{task}.{r['poisoned (%)']:g}", "MLP-Attn, the more malleable model in the paper, "
                 "is also easier to poison (targeted, same ℓ∞ budget)", r["MLP-Attn easier"], None, None, None,
                 "Wilson 95 % intervals of the success rates (protocol a) are disjoint", profile,
-                spec_items + (("fraction", float(r["poisoned %"]) / 100),), SECTIONS["poisoning"], CHAPTER,
+                spec_items + (("fraction", float(r["poisoned (%)"]) / 100),), SECTIONS["poisoning"], CHAPTER,
                 beyond_paper=True))
     return out
 
