@@ -294,10 +294,10 @@ EXPECTED_EXPONENTS = {
         paper.EXPONENTS["width.relu"], "Theorem 4.7", "thm4.7.width.relu",
         r"2L-ReLU's width $m^*_{eig}$ has no $\kappa(G)$ factor (synthetic data)", False),
     ("MLP-Attn", "m_star_eig", "kappa_K_inf"): (
-        2.0, "concentration, m ~ kappa(K)^2 / eps^2", "width.mechanism.attn",
+        2.0, r"concentration, $m \sim \kappa(K)^2/\varepsilon^2$", "width.mechanism.attn",
         r"MLP-Attn's width $m^*_{eig} \propto \kappa(K_\infty)^2$ (synthetic data)", True),
     ("2L-ReLU", "m_star_eig", "kappa_K_inf"): (
-        2.0, "concentration, m ~ kappa(K)^2 / eps^2", "width.mechanism.relu",
+        2.0, r"concentration, $m \sim \kappa(K)^2/\varepsilon^2$", "width.mechanism.relu",
         r"2L-ReLU's width $m^*_{eig} \propto \kappa(K_\infty)^2$ (synthetic data)", True),
     ("2L-ReLU", "kappa_features", "kappa_G"): (
         1.0, "2L-ReLU's features are the data", None, None, True),
@@ -416,8 +416,9 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
     dep = res["depth"]
     status, worst = _identity_over_rows(dep[dep.k > 0], "n", "rel_error", "predicted", "p")
     verdict("depth.identity", paper.statement("depth").text, status, "remark", worst if math.isfinite(worst) else None,
-            None, "every depth k > 0 whose kappa(G)^(2k+1) float64 can resolve ((2k+1) n eps64 kappa^(2k+1) <= "
-            f"{RESOLVABLE:g}) matches kappa(G^(2k+1)) within that bound; ours is the largest relative error",
+            None, r"every depth $k > 0$ whose $\kappa(G)^{2k+1}$ float64 can resolve "
+            rf"($(2k+1)\,n\,\varepsilon_{{64}}\,\kappa^{{2k+1}} \le$ {RESOLVABLE:g}) matches $\kappa(G^{{2k+1}})$ within "
+            "that bound; ours is the largest relative error",
             {"n_depth": spec.n_depth, "depths": list(spec.depths)}, "depth")
 
     tr = res["truncation"].assign(err=lambda t: (t.kappa_kernel_measured / t.kappa_kernel_predicted - 1).abs())
@@ -425,7 +426,8 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
     verdict("truncation.identity", r"Rank-$r$ attention has kernel condition number $\kappa(G_r)^3$: truncation "
             "bounds the amplification by the top-$r$ spectrum", status, None,
             worst if math.isfinite(worst) else None, None,
-            f"every rank r whose kappa(G_r)^3 float64 can resolve (3 n eps64 kappa^3 <= {RESOLVABLE:g}) matches the "
+            rf"every rank $r$ whose $\kappa(G_r)^3$ float64 can resolve ($3n\,\varepsilon_{{64}}\,\kappa^3 \le$ "
+            f"{RESOLVABLE:g}) matches the "
             "condition number of the built kernel within that bound; ours is the largest relative error",
             {"n_trunc": spec.n_trunc, "ranks": list(spec.ranks)}, "truncation", beyond=True)
 
@@ -442,16 +444,17 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
         tol = RELU_FLAT_TOL if (model, y) == ("2L-ReLU", "m_star_eig") else EXPONENT_REL_TOL * max(1.0, abs(value))
         # beyond the paper the expected exponent is ours (in the statement and rule), not a paper value
         verdict(claim, statement, status, None if beyond else value, f.exponent if np.isfinite(f.exponent) else None, iv,
-                f"log-log exponent of {f.fit} ({model}) with its 95% interval (m* intervals widened by the factor-2 "
-                f"width grid): the interval reaches {value:g} ± {tol:.2g} ({source}) and its half-width is <= "
-                f"{EXPONENT_RESOLUTION:g}", config, "width", beyond=beyond)
+                f"log-log exponent of {FIT_LABELS.get(f.fit, f.fit)} ({model}) with its 95% interval ($m^*$ "
+                f"intervals widened by the factor-2 width grid): the interval reaches {value:g} ± {tol:.2g} ({source}) "
+                f"and its half-width is $\\le$ {EXPONENT_RESOLUTION:g}", config, "width", beyond=beyond)
     n_max = max(spec.width_n, 2)
     ratio = cap_ratio(summary)
     slack = 10.0 * n_max * EPS64 * float(summary.kappa_K_inf.max())
     verdict("width.arccos_cap", r"$\kappa(K_\infty) \le \min(\kappa(ZZ^\top), \kappa(A))$ (the arc-cosine factor caps "
             "the amplification)", claims.bound_rule(ratio, slack=slack), None, ratio, None,
-            f"largest kappa(K_inf) / min(kappa(ZZ^T), kappa(A)) over every synthetic data set and model is <= 1 + "
-            f"10 n eps64 kappa(K_inf) = 1 + {slack:.1e}", config, "width", beyond=True)
+            r"largest $\kappa(K_\infty) / \min(\kappa(ZZ^\top), \kappa(A))$ over every synthetic data set and model "
+            r"is $\le 1 + 10\,n\,\varepsilon_{64}\,\kappa(K_\infty)$ = 1 + " + notebook.number(slack), config, "width",
+            beyond=True)
     return out
 
 
