@@ -56,11 +56,11 @@ def on_a_still_tree(attempt, client=None, tries: int = 4):
 
     Keys hash the compute code, and each process reads it once. On a tree that is being edited while the tests run,
     a worker started later can see other code than the caller and is then (rightly) refused. This helper gives the
-    tests a still tree: it restarts the cluster's workers so they re-read the code, and retries when the code
-    changed during the attempt. On a tree nobody edits (CI) the first attempt is the only one.
+    tests a still tree: it retries when the code changed during the attempt, restarting the cluster's workers first
+    so they re-read the code. On a tree nobody edits (CI) the first attempt is the only one.
     """
-    for _ in range(tries):
-        if client is not None:
+    for attempt_no in range(tries):
+        if client is not None and attempt_no:  # only after a refused attempt: a restart on a loaded machine is slow
             client.restart()
         before = fresh_fingerprint()
         try:
@@ -333,3 +333,13 @@ def test_cluster_context_starts_one_local_cluster_for_several_runs(monkeypatch):
     monkeypatch.setenv(runner.SCHEDULER_ENV, "local:2")
     with runner.cluster() as address:
         assert address == "tcp://127.0.0.1:1" and started[-1]["n_workers"] == 2
+
+
+def test_a_scheduler_without_workers_stops_with_a_clear_error(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from ntkbook import runner
+
+    monkeypatch.setattr(runner, "WORKER_WAIT_SECONDS", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        with pytest.raises(RuntimeError, match="no Dask worker joined the scheduler"):
+            run(toy_units(1), cache_dir=tmp_path, scheduler=empty.scheduler_address)

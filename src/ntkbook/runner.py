@@ -45,6 +45,8 @@ import pandas as pd
 from ntkbook.progress import progress
 
 SCHEDULER_ENV = "NTKBOOK_SCHEDULER"
+#: How long a Dask scheduler may have no worker before a sweep stops with an error instead of waiting forever.
+WORKER_WAIT_SECONDS = 300
 
 
 # --- the result cache ------------------------------------------------------------------------------------------
@@ -227,6 +229,13 @@ def _dask(todo: list[Unit], address: str | None, workers: int | None):
         address = cluster.scheduler_address
     client = distributed.Client(address, set_as_default=False)
     try:
+        try:  # a scheduler without workers would leave the sweep waiting forever
+            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except (TimeoutError, distributed.TimeoutError) as err:
+            raise RuntimeError(
+                f"no Dask worker joined the scheduler at {address} within {WORKER_WAIT_SECONDS} s; start workers "
+                f"(`dask worker {address}`) or choose another --scheduler"
+            ) from err
         token = uuid.uuid4().hex[:8]  # fresh task keys: a refresh must not reuse an old result on the scheduler
         futures = {
             client.submit(_call, unit.fn, unit.params, key=f"{unit.kind}-{unit.key}-{token}", pure=False): unit
