@@ -153,7 +153,7 @@ def test_spec_resolve_and_validation():
 
 
 def test_units_cover_the_grid():
-    spec = M.resolve("default", seeds=(0, 1), adv_tasks=("mnist",), poison_tasks=("mnist-3v8",))
+    spec = M.resolve("default", tasks=("mnist",), seeds=(0, 1), adv_tasks=("mnist",), poison_tasks=("mnist-3v8",))
     us = M.units(spec)
     grid = [u for u in us if u.kind == M.KIND]
     n_cfg = len(spec.losses) * len(spec.l2_forms) * len(spec.widths) * len(spec.n_trains)
@@ -294,3 +294,16 @@ def test_default_poisoning_has_enough_targets_for_15_point_intervals():
     k = len(spec.seeds) * spec.poison_targets
     lo, hi = M.wilson_interval(k // 2, k)
     assert (hi - lo) / 2 < 0.15
+
+
+def test_default_profile_gives_tables_2_and_3_a_verdict():
+    """The default grid runs a task of each table with a ratio claim (10-class MNIST, binary MNIST 3 vs 8), so
+    neither verdict is "not run" at default; quick stays on MNIST (CI)."""
+    from ntkbook import paper
+
+    default, quick = M.resolve("default"), M.resolve("quick")
+    assert {"mnist", "mnist-3v8"} <= set(default.tasks) <= set(paper.RATIO_CLAIMS)
+    assert quick.tasks == ("mnist",)
+    units = M.units(default)
+    grid_tasks = {u.params["task"] for u in units if u.kind == M.KIND}
+    assert grid_tasks == {"mnist", "mnist-3v8"}
