@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ntkbook.claims import STATUSES
+from ntkbook.report.claims import VERDICTS_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("NTKBOOK_BOOK_BUILD", ROOT / "book" / "_build"))
@@ -26,11 +27,13 @@ _ROW = re.compile(r'<tr id="claim-([^"]+)">.*?<a href="([^"#]+)\.html(?:#([^"]*)
 
 
 def glued(nb: dict) -> dict[str, str]:
-    """{glue name: its text/plain output} of an executed notebook. myst-nb marks glue outputs with `scrapbook`
-    metadata; a value glued without display has its MIME types prefixed by `mime_prefix`."""
+    """{glue name: its text} of an executed notebook: the verdict records `report.claims.glue_verdicts` leaves (the
+    book build keeps them) and, where present, myst-nb's glue outputs (`scrapbook` metadata; a value glued without
+    display has its MIME types prefixed by `mime_prefix`; the build takes these out of the notebooks it saves)."""
     out = {}
     for cell in nb.get("cells", []):
         for o in cell.get("outputs", []):
+            out.update(o.get("data", {}).get(VERDICTS_MIME, {}))
             scrap = o.get("metadata", {}).get("scrapbook", {})
             key = scrap.get("mime_prefix", "") + "text/plain"
             if scrap.get("name") and key in o.get("data", {}):
@@ -139,3 +142,22 @@ def test_claims_page_values_equal_the_chapters_of_the_same_build(page):
             if theirs.get(field) != value:
                 mismatches.append(f"{claim}.{field}: page {value!r} vs {doc} {theirs.get(field)!r}")
     assert not mismatches, "the claims page disagrees with its chapters:\n" + "\n".join(mismatches)
+
+
+def test_glue_verdicts_leaves_a_record_the_check_reads():
+    """What a chapter's glue_verdicts call leaves in an executed notebook is what `glued` reads back."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from ntkbook.claims import Verdict
+    from ntkbook.report.claims import glue_verdicts
+
+    shell = InteractiveShell.instance()
+    captured = []
+    shell.display_pub.publish = lambda data, metadata=None, **kw: captured.append(data)
+    try:
+        glue_verdicts([Verdict("a.b", "s", "holds", None, 1.5, None, "r", "quick", section="x", chapter="c")])
+    finally:
+        InteractiveShell.clear_instance()
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "metadata": {}, "data": d}
+                                                      for d in captured]}]}
+    assert claim_fields(glued(nb)) == {"a.b": {"ours": "1.5", "status": "'holds'", "low": "nan", "high": "nan"}}

@@ -125,6 +125,9 @@ def _copy_into_build(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx.ext.mathjax")
+    # Sphinx loads MathJax only on pages whose markdown has math; tables rendered by the chapters' code (e.g. the
+    # claims page) carry math of their own, so every page loads it.
+    app.set_html_assets_policy("always")
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_into_build)
     app.connect("html-page-context", _drop_thebe_loader)

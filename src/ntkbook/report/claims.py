@@ -102,10 +102,24 @@ def glue_verdicts(verdicts: Iterable[Verdict]) -> None:
     Call it in a ``remove-cell`` cell of the chapter that decides the claims, and on the claims page; the book's
     consistency test compares the two.
     """
+    from IPython.display import display
     from myst_nb import glue
 
-    for name, value in glue_values(verdicts).items():
+    values = glue_values(verdicts)
+    for name, value in values.items():
         glue(name, value, display=False)
+    # myst-nb takes glue outputs out of the executed notebook it saves with the build; this record stays there
+    # (in a removed cell it is never shown), so the book's check can compare the claims page with its chapters.
+    display({VERDICTS_MIME: verdict_record(values), "text/plain": ""}, raw=True)
+
+
+#: MIME type of the record `glue_verdicts` leaves in the executed notebook: {glue name: repr of the value}.
+VERDICTS_MIME = "application/vnd.ntkbook.verdicts+json"
+
+
+def verdict_record(values: dict) -> dict[str, str]:
+    """{glue name: repr(value)}, JSON-safe (a NaN becomes the text 'nan'), the same text on every page."""
+    return {name: repr(value) for name, value in values.items()}
 
 
 # ---- formatting ---------------------------------------------------------------------------------------------
