@@ -179,7 +179,7 @@ def status_counts(verdicts: Iterable[Verdict]) -> dict:
 
 
 class ClaimsTable:
-    """The claims page's table: statement, paper, ours [interval], status badge, profile and a link per row;
+    """The claims page's table: statement, status badge, ours [interval], paper, a link and the profile per row;
     the rule that decided each row sits in a collapsed "rule" note. ``_repr_html_`` renders it (book and
     JupyterLab); ``frame`` holds the same rows as data."""
 
@@ -192,7 +192,7 @@ class ClaimsTable:
         from ntkbook.notebook import badge, text_html
 
         head = "".join(f'<th style="text-align: left;">{h}</th>'
-                       for h in ("claim", "paper", "ours [interval]", "status", "profile", "shown in"))
+                       for h in ("claim", "status", "ours [interval]", "paper", "shown in", "profile"))
         rows = []
         for v in self.verdicts:
             where = self.titles.get(v.chapter, v.chapter) if v.chapter != CLAIMS_DOC else "below"
@@ -203,9 +203,9 @@ class ClaimsTable:
             rule = f"<details><summary>rule</summary>{note}</details>"
             rows.append(
                 f'<tr id="claim-{html.escape(v.claim)}"><td>{text_html(v.statement)}{beyond}{rule}</td>'
-                f"<td>{text_html(format_paper(v))}</td>"
+                f"<td>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
                 f'<td style="white-space: nowrap;">{text_html(format_ours(v))}</td>'
-                f"<td>{badge(v.status)}</td><td>{html.escape(v.profile)}</td><td>{link}</td></tr>")
+                f"<td>{text_html(format_paper(v))}</td><td>{link}</td><td>{html.escape(v.profile)}</td></tr>")
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
         return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="ntk-table ntk-claims" style="border-collapse: collapse; margin: 0;">'
