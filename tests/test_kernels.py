@@ -158,7 +158,7 @@ def test_width_thresholds_arithmetic():
     # the paper's v1 numbers: kappa = 1.2e3 (MNIST) -> 3.0e18, 8.7e3 (CIFAR-10) -> 4.3e23 at eps = 1
     assert K.width_threshold_v1(1.2e3, 1.0) == pytest.approx(2.985984e18, rel=1e-12)
     assert math.log10(K.width_threshold_v1(8.7e3, 1.0)) == pytest.approx(23.64, abs=0.01)
-    # v2 with n = 60,000 / 50,000 gives about 2e24 and 2e29 (PAPER.md)
+    # v2 with n = 60,000 / 50,000 gives about 2e24 and 2e29 (the paper)
     assert K.width_threshold_v2(1.2e3, 60_000) == pytest.approx(2.985984e18 * 60_000 * math.log(60_000), rel=1e-12)
     assert math.log10(K.width_threshold_v2(1.2e3, 60_000)) == pytest.approx(24.29, abs=0.01)
     assert math.log10(K.width_threshold_v2(8.7e3, 50_000)) == pytest.approx(29.37, abs=0.01)

@@ -1,6 +1,6 @@
 """Kernels of linearized attention: the Gram matrix, the Gram-induced kernel G^3, condition numbers, width laws.
 
-Notation (PAPER.md §1-2): data X of shape (n, d), one example per row (unit rows in the paper);
+Notation of arXiv 2603.13085 (section 4): data X of shape (n, d), one example per row (unit rows in the paper);
 G = X X^T (n, n); parameter-free linearized attention f_att(X) = X X^T X = G X; its linear kernel is
 K = (GX)(GX)^T = G^3 (Theorem 4.1). The infinite-width NTK of the first-layer-only two-layer ReLU network on
 unit-norm features z is the arc-cosine kernel of order 0 times <z, z'> (Theorem 4.2).
