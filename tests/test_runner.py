@@ -343,3 +343,14 @@ def test_a_scheduler_without_workers_stops_with_a_clear_error(tmp_path, monkeypa
     with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
         with pytest.raises(RuntimeError, match="no Dask worker joined the scheduler"):
             run(toy_units(1), cache_dir=tmp_path, scheduler=empty.scheduler_address)
+
+
+def test_provenance_counts_computed_and_cached_units(tmp_path):
+    from ntkbook import runner
+
+    runner.clear_history()
+    run(toy_units(3), cache_dir=tmp_path)
+    run(toy_units(3), cache_dir=tmp_path)
+    assert runner.provenance() == {"units_total": 6, "units_computed": 3, "units_cached": 3}
+    runner.clear_history()
+    assert runner.provenance() == {"units_total": 0, "units_computed": 0, "units_cached": 0}

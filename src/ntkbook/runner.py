@@ -287,6 +287,14 @@ def history() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["desc", "scheduler", "units", "computed", "cached", "failed", "seconds"])
 
 
+def provenance() -> dict[str, int]:
+    """Totals of `history()` for a chapter's sentence on where its results came from: `units_total`,
+    `units_computed` (in this process) and `units_cached` (read from the result cache)."""
+    h = history()
+    return {"units_total": int(h["units"].sum()), "units_computed": int(h["computed"].sum()),
+            "units_cached": int(h["cached"].sum())}
+
+
 def clear_history() -> None:
     """Forget the runs recorded for `history()`."""
     _HISTORY.clear()
