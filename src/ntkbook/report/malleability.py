@@ -77,13 +77,7 @@ def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
     """Does a flip rate rise from standard to adversarial training? Intervals (low, high) of both: "holds" if the
     adversarial interval lies above the standard one, "does not hold" if below, else "not resolved"; "not
     evaluable" if either is missing (NaN)."""
-    if any(not math.isfinite(v) for v in (*std, *adv)):
-        return claims.NOT_EVALUABLE
-    if adv[0] > std[1]:
-        return claims.HOLDS
-    if adv[1] < std[0]:
-        return claims.DOES_NOT_HOLD
-    return claims.NOT_RESOLVED
+    return _separated(adv, std)
 
 
 def adversarial_status(row) -> str:
