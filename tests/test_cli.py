@@ -94,10 +94,10 @@ def test_cli_fills_the_cache_then_computes_nothing(tmp_path, real_data_dir):
     n = len(entry.units(entry.resolve("quick")))
     code, first, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache, env)
     assert code == 0, err
-    assert f"{n} units: {n} computed, 0 cached, 0 failed" in first and "nothing to compute" not in first
+    assert f"{n} units: {n} computed, 0 cached, 0 from the result store, 0 failed" in first and "nothing to compute" not in first
     code, second, err = _cli(["sweep", "ntk-distance", "--profile", "quick"], cache, env)
     assert code == 0, err
-    assert f"{n} units: 0 computed, {n} cached, 0 failed" in second and "nothing to compute" in second
+    assert f"{n} units: 0 computed, {n} cached, 0 from the result store, 0 failed" in second and "nothing to compute" in second
     done = subprocess.run([sys.executable, "-c", CHAPTER_SWEEP], env={**env, "NTKBOOK_CACHE": os.fspath(cache)},
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -138,17 +138,17 @@ def test_cli_reports_a_failed_unit_by_key_and_exits_1(toy_sweep, tmp_path, capsy
     assert main(argv) == 1
     out, err = capsys.readouterr()
     assert f"failed   cli-toy-{keys[1]}  fail=True seed=1" in out and "seed 1 fails on purpose" in out
-    assert "3 units: 2 computed, 0 cached, 1 failed" in out and "some units failed" in err
+    assert "3 units: 2 computed, 0 cached, 0 from the result store, 1 failed" in out and "some units failed" in err
     assert main(argv) == 1  # the two that completed are cached now; the failing one is tried again
-    assert "3 units: 0 computed, 2 cached, 1 failed" in capsys.readouterr().out
+    assert "3 units: 0 computed, 2 cached, 0 from the result store, 1 failed" in capsys.readouterr().out
 
 
 def test_cli_second_run_says_nothing_to_compute(toy_sweep, tmp_path, capsys):
     argv = ["sweep", "toy", "--profile", "quick", "--cache-dir", os.fspath(tmp_path)]
     assert main(argv) == 0
-    assert "2 units: 2 computed, 0 cached, 0 failed" in capsys.readouterr().out
+    assert "2 units: 2 computed, 0 cached, 0 from the result store, 0 failed" in capsys.readouterr().out
     assert main([*argv, "--dry-run"]) == 0
-    assert "toy: 2 cached, 0 to compute" in capsys.readouterr().out
+    assert "toy: 2 cached, 0 in the result store, 0 to compute" in capsys.readouterr().out
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "2 units: 0 computed, 2 cached, 0 failed" in out and "nothing to compute" in out
+    assert "2 units: 0 computed, 2 cached, 0 from the result store, 0 failed" in out and "nothing to compute" in out

@@ -351,6 +351,6 @@ def test_provenance_counts_computed_and_cached_units(tmp_path):
     runner.clear_history()
     run(toy_units(3), cache_dir=tmp_path)
     run(toy_units(3), cache_dir=tmp_path)
-    assert runner.provenance() == {"units_total": 6, "units_computed": 3, "units_cached": 3}
+    assert runner.provenance() == {"units_total": 6, "units_computed": 3, "units_cached": 3, "units_stored": 0}
     runner.clear_history()
-    assert runner.provenance() == {"units_total": 0, "units_computed": 0, "units_cached": 0}
+    assert runner.provenance() == {"units_total": 0, "units_computed": 0, "units_cached": 0, "units_stored": 0}

@@ -4,7 +4,9 @@
     python -m ntkbook sweep ntk-distance --profile quick
     python -m ntkbook sweep ntk-distance --profile paper --scheduler tcp://scheduler:8786
     python -m ntkbook sweep malleability --profile quick --scheduler local:2 --set n_test=40 --set seeds=0,1,2
-    python -m ntkbook sweep ntk-distance --profile paper --dry-run      # how many units are cached already
+    python -m ntkbook sweep ntk-distance --profile paper --dry-run      # cached / stored / missing, CPU-hours
+    python -m ntkbook sweep ntk-distance --profile quick --store results/   # keep the results as verified data
+    python -m ntkbook store verify                                      # what CI checks: tables, staleness, sample
 
 Units already in the cache are read, not recomputed; the others run on the scheduler (see `ntkbook.runner`;
 default `NTKBOOK_SCHEDULER`, else in this process) and land in the cache (`NTKBOOK_CACHE`, or `--cache-dir`). A
@@ -101,15 +103,16 @@ def _print_summary(name: str, groups: dict[str, list], results: list[runner.RunR
     computed = sum(len(r.computed) for r in results)
     cached = sum(len(r.cached) for r in results)
     failed = sum(len(r.failed) for r in results)
+    stored = sum(len(r.stored) for r in results)
     for (kind, units), result in zip(groups.items(), results, strict=True):
         labels = _varying(units)
         for row in result.summary().itertuples(index=False):
             error = f"\n      {row.error.splitlines()[0]}" if row.error else ""
             print(f"  {row.status:<9}{kind}-{row.key}  {labels.get(row.key, '')}{error}")
-    print(f"{name}: {computed + cached + failed} units: {computed} computed, {cached} cached, {failed} failed "
-          f"({seconds:.1f} s)")
+    print(f"{name}: {computed + cached + stored + failed} units: {computed} computed, {cached} cached, "
+          f"{stored} from the result store, {failed} failed ({seconds:.1f} s)")
     if computed == 0 and failed == 0:
-        print(f"{name}: nothing to compute, every unit was already in the cache")
+        print(f"{name}: nothing to compute, every unit was already in the cache or the result store")
 
 
 def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -132,11 +135,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"{args.name} (profile {args.profile}): {len(units)} units in {len(groups)} kind(s): "
           + ", ".join(f"{kind} x {len(us)}" for kind, us in groups.items()))
     if args.dry_run:
-        from ntkbook import cache
-
-        missing = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir) is None]
-        print(f"{args.name}: {len(units) - len(missing)} cached, {len(missing)} to compute")
-        return 0
+        return _dry_run(args, spec, units)
     results = []
     with runner.cluster(args.scheduler) as scheduler:
         for kind, todo in groups.items():
@@ -147,7 +146,99 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"{args.name}: some units failed; fix the cause and run again (completed units are cached)",
               file=sys.stderr)
         return 1
+    if args.store is not None:
+        _record(args, groups, results)
     return 0
+
+
+def _dry_run(args: argparse.Namespace, spec, units: list) -> int:
+    """Count cached, stored and missing units and estimate the CPU time of the missing ones."""
+    from ntkbook import cache, store
+
+    cached = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir) is not None]
+    stored = [u for u in units if u not in cached and store.lookup(u) is not None]
+    missing = len(units) - len(cached) - len(stored)
+    print(f"{args.name}: {len(cached)} cached, {len(stored)} in the result store, {missing} to compute")
+    per_unit, basis = _unit_cost(args.name, spec, len(units))
+    if per_unit is None:
+        print(f"{args.name}: no measured run time for this sweep yet, so no estimate")
+    else:
+        hours = missing * per_unit / 3600
+        print(f"{args.name}: estimated {hours:.2f} CPU-hours for the missing units "
+              f"({per_unit:.1f} s per unit, {basis})")
+    return 0
+
+
+def _unit_cost(name: str, spec, n_units: int) -> tuple[float | None, str]:
+    """Seconds per unit and where that number comes from: the store's record of this profile, else the chapter's
+    measured seconds for this profile, else the most expensive measured per-unit cost (a lower bound for a larger
+    profile)."""
+    from ntkbook import store
+
+    seconds = store.stored_seconds(name)
+    if seconds.get(spec.profile):
+        return sum(seconds[spec.profile]) / len(seconds[spec.profile]), "mean over the stored units of this profile"
+    measured = type(spec).MEASURED_SECONDS
+    if spec.profile in measured and n_units:
+        return measured[spec.profile] / n_units, f"measured {measured[spec.profile]:.0f} s for the whole profile"
+    costs = [sum(v) / len(v) for v in seconds.values() if v]
+    entry = get_sweep(name)
+    for profile, total in measured.items():
+        other = entry.units(entry.resolve(profile))
+        if other:
+            costs.append(total / len(other))
+    if not costs:
+        return None, ""
+    return max(costs), "the most expensive measured profile's per-unit cost: a lower bound at a larger scale"
+
+
+def _record(args: argparse.Namespace, groups: dict[str, list], results: list) -> None:
+    """Copy every unit of the run into the result store with its provenance."""
+    from ntkbook import cache, store
+
+    device = _device()
+    n = 0
+    for (_, units), result in zip(groups.items(), results, strict=True):
+        for unit in units:
+            frame = cache.load(unit.kind, unit.params, cache_dir=args.cache_dir)
+            if frame is None:
+                frame = store.lookup(unit)
+            if frame is None:
+                raise SystemExit(f"{args.name}: unit {unit.key} is neither cached nor stored; run again")
+            store.record(args.name, args.profile, unit, frame, seconds=result.unit_seconds.get(unit.key),
+                         root=args.store, device=device)
+            n += 1
+    print(f"{args.name}: {n} units recorded in the result store {store.layer(args.name, args.profile, args.store)}")
+
+
+def _device() -> str:
+    """The JAX device the units ran on, e.g. "cpu" or "cuda:0 (NVIDIA H100 ...)"."""
+    import jax
+
+    d = jax.devices()[0]
+    kind = getattr(d, "device_kind", "")
+    return f"{d.platform}:{d.id}" + (f" ({kind})" if kind and d.platform != "cpu" else "")
+
+
+def _store_cmd(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ntkbook import store
+
+    if args.action == "list":
+        table = store.entries(args.root)
+        if table.empty:
+            print(f"the result store {store.store_root(args.root)} holds no units")
+            return 0
+        counts = table.groupby(["sweep", "profile"]).agg(units=("key", "size"), seconds=("seconds", "sum"))
+        print(counts.to_string())
+        return 0
+    if args.sample < 0:
+        parser.error(f"--sample must be >= 0, got {args.sample}")
+    result = store.verify(args.root, sample=args.sample, seed=args.seed, sweeps=args.sweep or None)
+    for sweep, profile, name, agree, dev, why in result.recomputed:
+        print(f"  {'agrees' if agree else 'DIFFERS':<8}{sweep}/{profile} {name}  max relative deviation {dev:.3g}"
+              + (f"  ({why})" if why else ""))
+    print(result.summary())
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,7 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--cache-dir", default=None, help="results folder (default: $NTKBOOK_CACHE/results)")
     sweep.add_argument("--refresh", action="store_true", help="recompute every unit and overwrite the cache")
     sweep.add_argument("--dry-run", action="store_true", help="count cached and missing units; compute nothing")
+    sweep.add_argument("--store", default=None, metavar="DIR",
+                       help="also record every unit, with its provenance, in the result store at DIR (the "
+                            "repository's is results/)")
     sweep.set_defaults(handler=_sweep, parser=sweep)
+    stored = sub.add_parser(
+        "store", help="list or verify the result store",
+        description="The result store keeps sweep results with their provenance (default: the repository's "
+                    "results/ folder, or $NTKBOOK_STORE). 'verify' checks every stored table against its manifest, "
+                    "reports stale entries with the command that refreshes them, and recomputes a seeded sample.",
+    )
+    stored.add_argument("action", choices=["verify", "list"])
+    stored.add_argument("--root", default=None, help="the store folder (default: $NTKBOOK_STORE, else results/)")
+    stored.add_argument("--sample", type=int, default=2, help="units recomputed per sweep and profile (default 2)")
+    stored.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    stored.add_argument("--sweep", action="append", default=[], help="only this sweep (repeatable)")
+    stored.set_defaults(handler=_store_cmd, parser=stored)
     return parser
 
 

@@ -75,6 +75,7 @@ GRACE_SECONDS = 600.0  # unreferenced tables / temp files younger than this may 
 #   runner.py, sweeps*         where and in which order units run, and the registry of sweeps; every number a
 #                              unit computes is fixed by its params and by the compute modules it calls
 #   __main__.py, progress.py, _quiet.py   the command line, progress bars, start-up noise
+#   store.py                   where finished results are kept (the repository's result store)
 # Everything else (data, kernels, models, train, influence, attacks, malleability, experiments/, this cache, ...)
 # is compute code: changing any of it changes every key. A unit function must therefore live in a compute module,
 # not in sweeps*, or editing it would not invalidate its cached results.
@@ -90,6 +91,7 @@ COMPUTE_EXCLUDED = (
     "__main__.py",
     "progress.py",
     "_quiet.py",
+    "store.py",
 )
 
 _KIND = re.compile(r"[A-Za-z0-9_-]+")

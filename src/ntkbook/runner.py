@@ -3,7 +3,8 @@
 A sweep is a list of `Unit`s, one configuration each: `fn(**params) -> DataFrame`, with a stable `key` (the result
 cache's `entry_key(kind, params)`, which also hashes the compute code). `run(units, scheduler=...)`
 
-1. reads every unit from the result cache (unless `refresh=True`),
+1. reads every unit from the result cache, or else from the repository's result store (`ntkbook.store`; unless
+   `refresh=True`),
 2. computes the missing ones on the executor chosen by `scheduler` (or the environment variable
    `NTKBOOK_SCHEDULER`):
 
@@ -134,10 +135,13 @@ class RunResult:
     failed: dict[str, str]
     seconds: float = 0.0
     scheduler: str = "inprocess"
+    stored: tuple[str, ...] = ()  # read from the repository's result store (`ntkbook.store`), not the user cache
+    unit_seconds: Mapping[str, float] = dataclasses.field(default_factory=dict)  # key -> wall s of units computed now
 
     def summary(self) -> pd.DataFrame:
         """One row per key: `key`, `status` ("computed", "cached" or "failed") and `error` ("" unless failed)."""
         rows = [(k, "computed", "") for k in self.computed] + [(k, "cached", "") for k in self.cached]
+        rows += [(k, "stored", "") for k in self.stored]
         rows += [(k, "failed", e) for k, e in self.failed.items()]
         return pd.DataFrame(rows, columns=["key", "status", "error"])
 
@@ -280,19 +284,24 @@ def history() -> pd.DataFrame:
     """What the `run` calls of this process did, one row each: `desc`, `scheduler`, `units`, `computed`, `cached`,
     `failed`, `seconds`. A chapter shows it to say whether its results came from the cache or were computed."""
     rows = [
-        {"desc": desc, "scheduler": r.scheduler, "units": len(r.computed) + len(r.cached) + len(r.failed),
-         "computed": len(r.computed), "cached": len(r.cached), "failed": len(r.failed), "seconds": r.seconds}
+        {"desc": desc, "scheduler": r.scheduler,
+         "units": len(r.computed) + len(r.cached) + len(r.stored) + len(r.failed),
+         "computed": len(r.computed), "cached": len(r.cached), "stored": len(r.stored), "failed": len(r.failed),
+         "seconds": r.seconds}
         for desc, r in _HISTORY
     ]
-    return pd.DataFrame(rows, columns=["desc", "scheduler", "units", "computed", "cached", "failed", "seconds"])
+    return pd.DataFrame(
+        rows, columns=["desc", "scheduler", "units", "computed", "cached", "stored", "failed", "seconds"]
+    )
 
 
 def provenance() -> dict[str, int]:
     """Totals of `history()` for a chapter's sentence on where its results came from: `units_total`,
-    `units_computed` (in this process) and `units_cached` (read from the result cache)."""
+    `units_computed` (in this process), `units_cached` (read from the user's result cache) and `units_stored`
+    (read from the repository's result store)."""
     h = history()
     return {"units_total": int(h["units"].sum()), "units_computed": int(h["computed"].sum()),
-            "units_cached": int(h["cached"].sum())}
+            "units_cached": int(h["cached"].sum()), "units_stored": int(h["stored"].sum())}
 
 
 def clear_history() -> None:
@@ -343,15 +352,24 @@ def run(
     units = unique_units(units)
     frames: dict[str, pd.DataFrame] = {}
     cached: list[str] = []
+    stored: list[str] = []
     if not refresh:
+        from ntkbook import store
+
         for unit in units:
             hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir)
             if hit is not None:
                 frames[unit.key] = hit
                 cached.append(unit.key)
+                continue
+            hit = store.lookup(unit)  # the read-only layer under the user cache
+            if hit is not None:
+                frames[unit.key] = hit
+                stored.append(unit.key)
     todo = [unit for unit in units if unit.key not in frames]
     computed: list[str] = []
     failed: dict[str, str] = {}
+    unit_seconds: dict[str, float] = {}
     if todo:
         if kind == "inprocess":
             outcomes = _inprocess(todo)
@@ -378,6 +396,7 @@ def run(
                     failed[unit.key] = _error_text(err)
                     continue
                 computed.append(unit.key)
+                unit_seconds[unit.key] = outcome[2]
         finally:
             bar.close()
     ordered = [frames[u.key] for u in units if u.key in frames]
@@ -389,6 +408,8 @@ def run(
         failed={u.key: failed[u.key] for u in units if u.key in failed},
         seconds=time.perf_counter() - start,
         scheduler=kind if arg is None else f"{kind}:{arg}" if kind != "dask" else str(arg),
+        stored=tuple(stored),
+        unit_seconds=unit_seconds,
     )
     _HISTORY.append((desc or (units[0].kind if units else ""), result))
     if result.failed and not allow_failures:

@@ -1,0 +1,152 @@
+"""The result store: record, read-only lookup under the user cache, verification (tables, staleness, sample
+recomputation) and the command line (`sweep --store`, `store verify`, `--dry-run`)."""
+
+import dataclasses
+import json
+import os
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ntkbook import cache, runner, store
+from ntkbook.__main__ import main
+from ntkbook.spec import Spec
+from ntkbook.sweeps import SWEEPS, SweepEntry
+
+# --- a toy sweep: this module is its compute module -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreToySpec(Spec):
+    seeds: tuple[int, ...] = (0, 1, 2)
+    PROFILES: ClassVar[dict[str, dict]] = {"quick": {"seeds": (0, 1)}, "default": {}}
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 4.0}
+
+
+def toy_unit(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"seed": [seed, seed], "x": rng.standard_normal(2), "label": ["a", "b"]})
+
+
+def units(spec: StoreToySpec) -> list:
+    return [runner.Unit("store-toy", {"seed": s}, toy_unit) for s in spec.seeds]
+
+
+@pytest.fixture
+def toy(monkeypatch, tmp_path):
+    """The toy sweep registered, an empty user cache and an empty store (both under tmp_path)."""
+    monkeypatch.setitem(SWEEPS, "store-toy", SweepEntry("store-toy", __name__, "a toy sweep"))
+    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(tmp_path / "cache"))
+    root = tmp_path / "results"
+    monkeypatch.setenv(store.STORE_ENV, os.fspath(root))
+    return root
+
+
+def _fill(root, profile="quick"):
+    spec = StoreToySpec.resolve(profile)
+    for unit in units(spec):
+        store.record("store-toy", profile, unit, toy_unit(**unit.params), seconds=0.5, root=root)
+    return units(spec)
+
+
+def test_record_then_lookup_and_runner_reads_the_store(toy):
+    us = _fill(toy)
+    manifest = json.loads((toy / "store-toy" / "quick" / store.MANIFEST).read_text())
+    assert sorted(manifest["units"]) == sorted(f"store-toy-{u.key}" for u in us)
+    rec = manifest["units"][f"store-toy-{us[0].key}"]
+    assert rec["function"] == f"{__name__}:toy_unit" and rec["seconds"] == 0.5 and rec["versions"]["numpy"]
+    assert rec["compute_fingerprint"] == cache.compute_fingerprint()
+    pd.testing.assert_frame_equal(store.lookup(us[0]), toy_unit(0))
+    result = runner.run(us)  # empty user cache: every unit comes from the store, none is computed
+    assert result.stored == tuple(u.key for u in us) and not result.computed and not result.cached
+    other = runner.Unit("store-toy", {"seed": 7}, toy_unit)
+    assert store.lookup(other) is None
+
+
+def test_verify_passes_then_names_an_altered_table_by_its_key(toy):
+    us = _fill(toy)
+    good = store.verify(toy, sample=2, seed=0)
+    assert good.ok and good.checked == 2 and len(good.recomputed) == 2 and good.max_deviation == 0.0
+    # one value of one stored table changed (the manifest's SHA-256 no longer matches)
+    folder = toy / "store-toy" / "quick"
+    table = folder / json.loads((folder / store.MANIFEST).read_text())["units"][f"store-toy-{us[1].key}"]["table"]
+    frame = pd.read_parquet(table)
+    frame.loc[0, "x"] += 1e-3
+    frame.to_parquet(table)
+    with pytest.warns(cache.CacheEntryWarning, match="SHA-256 does not match"):
+        bad = store.verify(toy, sample=0)
+    assert not bad.ok and bad.checked == 1
+    assert any(us[1].key in p and "does not match the manifest" in p for p in bad.problems)
+
+
+def test_verify_recomputation_catches_a_consistent_forgery(toy):
+    """A table altered by one value and re-recorded with a matching checksum: only recomputation can tell."""
+    us = _fill(toy)
+    forged = toy_unit(1)
+    forged.loc[1, "x"] *= 1 + 1e-3
+    store.record("store-toy", "quick", us[1], forged, seconds=0.5, root=toy)
+    result = store.verify(toy, sample=2)
+    assert not result.ok
+    (problem,) = result.problems
+    assert us[1].key in problem and "recomputation disagrees" in problem and "'x'" in problem
+
+
+def test_stale_entry_is_reported_with_the_refresh_command(toy, monkeypatch):
+    _fill(toy)
+    monkeypatch.setattr(cache, "compute_fingerprint", lambda *a, **k: "code-after-an-edit")
+    result = store.verify(toy, sample=2)
+    assert not result.ok and len(result.stale) == 2 and not result.recomputed
+    assert all("stale" in p and "python -m ntkbook sweep store-toy --profile quick --store" in p
+               for p in result.problems)
+
+
+def test_compare_frames_rules():
+    a = pd.DataFrame({"n": [1, 2], "x": [1.0, np.nan], "s": ["a", "b"]})
+    assert store.compare_frames(a, a.copy()) == (True, 0.0, "")
+    near = a.copy()
+    near.loc[0, "x"] = 1.0 + 0.5 * store.FLOAT_RTOL
+    ok, dev, _ = store.compare_frames(a, near)
+    assert ok and 0 < dev <= store.FLOAT_RTOL
+    far = a.copy()
+    far.loc[0, "x"] = 1.0 + 2 * store.FLOAT_RTOL
+    assert not store.compare_frames(a, far)[0]
+    count = a.copy()
+    count.loc[1, "n"] = 3
+    assert not store.compare_frames(a, count)[0]  # counts compare exactly
+    assert not store.compare_frames(a, a[["n", "x"]])[0]
+    assert not store.compare_frames(a, a.iloc[:1])[0]
+
+
+def test_bad_names_and_sample_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="sweep must be"):
+        store.layer("../x", "quick", tmp_path)
+    with pytest.raises(ValueError, match="sample must be"):
+        store.verify(tmp_path, sample=-1)
+
+
+def test_damaged_manifest_is_a_clear_error(toy):
+    _fill(toy)
+    (toy / "store-toy" / "quick" / store.MANIFEST).write_text("{not json")
+    with pytest.raises(store.StoreError, match="restore it from git"):
+        store.verify(toy)
+
+
+def test_cli_records_verifies_and_estimates(toy, capsys, tmp_path, monkeypatch):
+    assert main(["sweep", "store-toy", "--profile", "quick", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "0 cached, 0 in the result store, 2 to compute" in out
+    assert "estimated 0.00 CPU-hours" in out and "2.0 s per unit" in out  # 4 s measured over 2 units
+    assert main(["sweep", "store-toy", "--profile", "quick", "--store", os.fspath(toy)]) == 0
+    assert "2 units recorded in the result store" in capsys.readouterr().out
+    assert main(["store", "verify", "--root", os.fspath(toy), "--sample", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "2 stored tables checked, 0 stale, 1 units re-verified" in out and "maximum relative deviation 0" in out
+    # a fresh user cache: the sweep now reads both units from the store and computes nothing
+    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(tmp_path / "other-cache"))
+    assert main(["sweep", "store-toy", "--profile", "quick"]) == 0
+    assert "0 computed, 0 cached, 2 from the result store" in capsys.readouterr().out
+    assert main(["sweep", "store-toy", "--profile", "default", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "0 cached, 2 in the result store, 1 to compute" in out and "mean over the stored units" not in out
