@@ -15,9 +15,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -r requirements.txt
 	@touch $@
 
+# The profile every chapter renders at, set here only (the notebooks stay as they are): make book PROFILE=quick.
+# Executed chapters are cached per build folder, so a change of profile re-executes every chapter.
+PROFILE ?= default
+
 book: $(STAMP)
-	NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
-	@echo "The book is in book/_build/html/index.html"
+	@if [ -f book/_build/.profile ] && [ "$$(cat book/_build/.profile)" != "$(PROFILE)" ]; then \
+	  echo "profile changed from $$(cat book/_build/.profile) to $(PROFILE): re-executing every chapter"; \
+	  rm -rf book/_build/.jupyter_cache book/_build/jupyter_execute book/_build/html; fi
+	NTKBOOK_PROFILE=$(PROFILE) NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
+	@echo "$(PROFILE)" > book/_build/.profile
+	@echo "The book ($(PROFILE) profile) is in book/_build/html/index.html"
 
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
 # (Debian's /usr/bin/chromium) with the network cut off, at 1280 and 390 px wide (tables fit or scroll in their

@@ -49,6 +49,35 @@ def test_check_resolves_the_spec_and_none_keeps_the_profile_value():
     assert Parameters.check(ns, before, TinySpec).n == 7
 
 
+def test_book_profile_replaces_only_the_cells_default(monkeypatch):
+    """NTKBOOK_PROFILE (what `make book PROFILE=...` sets) renders a chapter at that profile without editing it;
+    an explicit profile still wins; a name the chapter lacks is refused naming the variable."""
+    monkeypatch.setenv("NTKBOOK_PROFILE", "quick")
+    ns, before = _namespace_after({"profile": "default", "n": None, "seed": 0})
+    assert Parameters.check(ns, before, TinySpec) == TinySpec(profile="quick", n=4, seed=0)
+    monkeypatch.setenv("NTKBOOK_PROFILE", "default")
+    assert Parameters.check(ns, before, TinySpec).profile == "default"
+    monkeypatch.setenv("NTKBOOK_PROFILE", "paper")
+    with pytest.raises(ValueError, match=r"NTKBOOK_PROFILE='paper' is not a profile of this chapter.*'quick'"):
+        Parameters.check(ns, before, TinySpec)
+    ns, before = _namespace_after({"profile": "quick", "n": None, "seed": 0})
+    monkeypatch.setenv("NTKBOOK_PROFILE", "default")
+    assert Parameters.check(ns, before, TinySpec).profile == "quick"  # an explicit choice wins
+    monkeypatch.delenv("NTKBOOK_PROFILE")
+    ns, before = _namespace_after({"profile": "default", "n": None, "seed": 0})
+    assert Parameters.check(ns, before, TinySpec).profile == "default"
+
+
+def test_make_book_passes_its_profile_to_every_chapter_and_rebuilds_on_a_change():
+    """`make book PROFILE=quick` runs the build with NTKBOOK_PROFILE=quick and, when the last build had another
+    profile, drops the executed-notebook cache so that every chapter runs again (dry run of make)."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(["make", "-n", "-W", ".venv/.installed", "book", "PROFILE=quick"], cwd=root,
+                         capture_output=True, text=True, check=True).stdout
+    assert "NTKBOOK_PROFILE=quick" in out and "jupyter-book build book/" in out
+    assert "rm -rf book/_build/.jupyter_cache" in out and 'echo "quick" > book/_build/.profile' in out
+
+
 def test_check_refuses_an_unknown_name_with_the_valid_names_and_a_hint():
     ns, before = _namespace_after({"profile": "quick", "n": 5, "seed": 0, "nn": 3})
     with pytest.raises(ValueError, match=r"unknown parameter 'nn' \(did you mean 'n'\?\).*profile, n, seed"):

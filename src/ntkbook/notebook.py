@@ -62,6 +62,7 @@ import difflib
 import html
 import math
 import numbers
+import os
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -136,7 +137,29 @@ class Parameters:
             return {name: namespace[name] for name in valid if name in namespace}
         knobs = {f.name for f in dataclasses.fields(spec)} - {"profile"}
         overrides = {name: namespace[name] for name in knobs if name in namespace}
-        return spec.resolve(namespace.get("profile", "default"), **overrides)
+        profile = book_profile(namespace.get("profile", "default"), spec)
+        return spec.resolve(profile, **overrides)
+
+
+#: The book's profile, set in one place for every chapter (`make book PROFILE=...` sets it).
+BOOK_PROFILE_ENV = "NTKBOOK_PROFILE"
+
+
+def book_profile(profile: str, spec: type | None = None) -> str:
+    """The profile a chapter runs at: `profile` as given, except that the parameters cell's own value "default"
+    gives way to `NTKBOOK_PROFILE` when that is set (so one setting renders the whole book at another scale without
+    editing a notebook, while an explicit ``-p profile paper`` still wins).
+
+    Raises ValueError naming `NTKBOOK_PROFILE` and the chapter's profiles when the variable names none of them.
+    """
+    chosen = os.environ.get(BOOK_PROFILE_ENV, "").strip()
+    if not chosen or profile != "default":
+        return profile
+    profiles = getattr(spec, "PROFILES", None)
+    if profiles is not None and chosen not in profiles:
+        raise ValueError(f"{BOOK_PROFILE_ENV}={chosen!r} is not a profile of this chapter; choose one of "
+                         f"{sorted(profiles)} (e.g. make book PROFILE=quick) or unset it")
+    return chosen
 
 
 # ---- figures and glued values ---------------------------------------------------------------------------
