@@ -122,7 +122,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         spec_class = entry.spec_class
         overrides = parse_overrides(spec_class, args.set)
         spec = spec_class.resolve(args.profile, **overrides)
-        runner.parse_scheduler(args.scheduler)
+        runner.check_scheduler(args.scheduler)  # a bad address fails here in seconds, with the fix
     except (ValueError, ImportError, AttributeError) as err:
         parser.error(str(err))
     units = entry.units(spec)
@@ -137,6 +137,12 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         missing = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir) is None]
         print(f"{args.name}: {len(units) - len(missing)} cached, {len(missing)} to compute")
         return 0
+    from ntkbook import cache
+
+    try:  # before any unit computes: a cache folder that cannot take the results fails now
+        cache.ensure_writable(args.cache_dir)
+    except cache.CacheWriteError as err:
+        parser.error(str(err))
     results = []
     with runner.cluster(args.scheduler) as scheduler:
         for kind, todo in groups.items():

@@ -1,0 +1,321 @@
+"""Inputs that could hang or lie: a scheduler address that is not a Dask scheduler, a cache folder that cannot be
+written or holds a FIFO, worker processes outliving their parent. Each gives a clear error, in seconds, naming the
+setting and the fix. Servers here listen on 127.0.0.1 only; every wait is bounded."""
+
+import dataclasses
+import http.server
+import os
+import socket
+import stat
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pytest
+
+from ntkbook import cache, runner
+from ntkbook.__main__ import main
+from ntkbook.spec import Spec
+from ntkbook.sweeps import SWEEPS, SweepEntry
+
+TESTS = Path(__file__).resolve().parent
+SRC = TESTS.parent / "src"
+LIMIT = 10.0  # seconds: the most a bad input may take before its error
+
+
+# --- a toy sweep, registered for the CLI tests: this module is its compute module ------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ToySpec(Spec):
+    seeds: tuple[int, ...] = (0, 1)
+    sleep: float = 0.0
+    pid_dir: str = ""
+    PROFILES: ClassVar[dict[str, dict]] = {"quick": {}, "default": {}}
+
+
+CALLS: list[int] = []
+
+
+def toy_unit(seed: int, sleep: float, pid_dir: str) -> pd.DataFrame:
+    """Records that it ran (in this process: CALLS; in a worker: a file named by its pid), then sleeps."""
+    CALLS.append(seed)
+    if pid_dir:
+        Path(pid_dir, str(os.getpid())).touch()
+    time.sleep(sleep)
+    return pd.DataFrame({"seed": [seed], "square": [seed * seed]})
+
+
+def units(spec: ToySpec) -> list:
+    return [runner.Unit("inputs-toy", {"seed": s, "sleep": spec.sleep, "pid_dir": spec.pid_dir}, toy_unit)
+            for s in spec.seeds]
+
+
+@pytest.fixture
+def toy_sweep(monkeypatch):
+    monkeypatch.setitem(SWEEPS, "inputs-toy", SweepEntry("inputs-toy", __name__, "a toy sweep"))
+    CALLS.clear()
+
+
+def timed(fn, *args, **kwargs):
+    """(the exception `fn` raised, seconds it took); fails the test if it raised nothing."""
+    start = time.monotonic()
+    try:
+        fn(*args, **kwargs)
+    except BaseException as err:  # noqa: BLE001 - SystemExit from argparse included
+        return err, time.monotonic() - start
+    pytest.fail(f"{fn.__name__}{args} raised nothing")
+
+
+# --- scheduler addresses -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server():
+    """Start a TCP server on 127.0.0.1 whose handler `serve(conn)` is given; yields its tcp:// address."""
+    sockets, threads = [], []
+
+    def start(serve):
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        lsock.settimeout(0.2)
+        stop = threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                try:
+                    conn, _ = lsock.accept()
+                except (TimeoutError, OSError):
+                    continue
+                with conn:
+                    serve(conn, stop)
+
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        sockets.append((lsock, stop))
+        threads.append(t)
+        return f"tcp://127.0.0.1:{lsock.getsockname()[1]}"
+
+    yield start
+    for _, stop in sockets:
+        stop.set()
+    for t in threads:
+        t.join(5)
+    for lsock, _ in sockets:
+        lsock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assert_clear(err: BaseException, seconds: float, address: str, *words: str) -> str:
+    assert isinstance(err, runner.SchedulerError), f"{type(err).__name__}: {err}"
+    msg = str(err)
+    assert seconds < LIMIT, f"{seconds:.1f} s before the error"
+    assert address in msg and "--scheduler" in msg and "NTKBOOK_SCHEDULER" in msg and "dask scheduler" in msg, msg
+    for word in words:
+        assert word in msg, msg
+    return msg
+
+
+def test_nothing_listening_is_a_clear_error_at_once():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    err, seconds = timed(runner.check_scheduler, address)
+    assert_clear(err, seconds, address, "nothing answers")
+    err, seconds = timed(runner.check_scheduler, "tcp://127.0.0.1:1")
+    assert_clear(err, seconds, "tcp://127.0.0.1:1", "nothing answers")
+
+
+def test_unresolvable_host(monkeypatch):
+    def unknown(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    address = "tcp://no-such-host.invalid:8786"
+    err, seconds = timed(runner.check_scheduler, address)
+    assert_clear(err, seconds, address, "unknown host 'no-such-host.invalid'")
+
+
+def test_a_name_lookup_that_hangs_is_cut_off(monkeypatch):
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def hang(*args, **kwargs):
+        release.wait(60)  # a resolver that takes minutes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    address = "tcp://slow-resolver.invalid:8786"
+    try:
+        err, seconds = timed(runner.check_scheduler, address)
+    finally:
+        release.set()
+    assert_clear(err, seconds, address, "did not resolve")
+    assert seconds < runner.RESOLVE_SECONDS + 1
+
+
+def test_an_http_port_is_not_a_scheduler():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    address = f"tcp://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        err, seconds = timed(runner.check_scheduler, address)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert_clear(err, seconds, address, "does not speak Dask", "HTTP")
+
+
+@pytest.mark.parametrize("reply", [
+    b"\xff" * 64,  # a forged length of 2**64 - 1 bytes: Dask itself would try to allocate it
+    (40).to_bytes(8, "little") + b"\x01" + b"\x00" * 7 + (32).to_bytes(8, "little") + b"\xc1" * 32,  # not msgpack
+    b"SSH-2.0-OpenSSH_9.6\r\n",
+    b"",  # closes at once
+], ids=["huge-length", "garbage-body", "ssh-banner", "closes"])
+def test_a_server_that_sends_garbage_is_not_a_scheduler(server, reply):
+    def serve(conn, stop):
+        conn.sendall(reply)
+        if reply:
+            stop.wait(5)  # keep the connection open, as a real service would
+
+    address = server(serve)
+    err, seconds = timed(runner.check_scheduler, address)
+    assert_clear(err, seconds, address, "does not speak Dask")
+    assert "EiB" not in str(err)
+
+
+def test_a_silent_server_is_cut_off_after_the_handshake_time(server):
+    address = server(lambda conn, stop: stop.wait(8))
+    err, seconds = timed(runner.check_scheduler, address)
+    assert_clear(err, seconds, address, "no Dask handshake")
+    assert seconds < runner.CONNECT_SECONDS + runner.HANDSHAKE_SECONDS + 1
+
+
+def test_a_real_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, host="127.0.0.1", protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        assert runner.check_scheduler(cluster.scheduler_address) == ("dask", cluster.scheduler_address)
+
+
+def test_bad_port_forms_are_refused():
+    for address in ("tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://127.0.0.1:99999", "tcp://:8786"):
+        with pytest.raises(runner.SchedulerError, match="port from 1 to 65535"):
+            runner.check_scheduler(address)
+
+
+def test_run_on_a_bad_address_fails_before_any_unit(tmp_path, server, toy_sweep):
+    address = server(lambda conn, stop: conn.sendall(b"\xff" * 64))
+    spec = ToySpec.resolve("default")
+    err, seconds = timed(runner.run, units(spec), scheduler=address, cache_dir=tmp_path)
+    assert_clear(err, seconds, address, "does not speak Dask")
+    assert CALLS == []
+
+
+def test_cli_bad_scheduler_is_a_usage_error_in_seconds(tmp_path, capsys, toy_sweep):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    err, seconds = timed(main, ["sweep", "inputs-toy", "--scheduler", address, "--cache-dir", os.fspath(tmp_path)])
+    assert isinstance(err, SystemExit) and err.code == 2 and seconds < LIMIT
+    message = capsys.readouterr().err
+    assert "Traceback" not in message and address in message and "dask scheduler" in message
+    assert CALLS == []
+
+
+# --- the cache folder ------------------------------------------------------------------------------------------
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in: a read-only tmp folder, or (as root, who may write
+    anywhere permissions allow) a read-only file system such as /sys."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        return folder
+    for candidate in (Path("/sys"), Path("/proc/sys")):
+        try:
+            (candidate / "results").mkdir()
+        except OSError:
+            return candidate
+        (candidate / "results").rmdir()
+    pytest.skip("running as root and no read-only file system to point NTKBOOK_CACHE at")
+
+
+@pytest.mark.parametrize("where", ["file", "read-only"])
+def test_unwritable_cache_fails_before_any_unit_computes(tmp_path, monkeypatch, toy_sweep, where):
+    if where == "file":
+        target = tmp_path / "a-file"
+        target.write_text("not a folder")
+    else:
+        target = unwritable_folder(tmp_path)
+    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(target))
+    with pytest.raises(cache.CacheWriteError) as err:
+        runner.run(units(ToySpec.resolve("default")))
+    assert "NTKBOOK_CACHE" in str(err.value) and os.fspath(target) in str(err.value)
+    assert CALLS == [], "a unit computed before the cache folder was checked"
+
+
+def test_cli_unwritable_cache_is_a_usage_error_before_computing(tmp_path, monkeypatch, capsys, toy_sweep):
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(target))
+    err, seconds = timed(main, ["sweep", "inputs-toy"])
+    assert isinstance(err, SystemExit) and err.code == 2
+    message = capsys.readouterr().err
+    assert "NTKBOOK_CACHE" in message and "Traceback" not in message
+    assert CALLS == []
+
+
+def load_in_thread(*args, **kwargs):
+    """cache.load in a daemon thread, bounded: (returned value, warnings) or a failure if it blocks."""
+    box = {}
+
+    def target():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            box["value"] = cache.load(*args, **kwargs)
+            box["warnings"] = [str(w.message) for w in caught if issubclass(w.category, cache.CacheEntryWarning)]
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(LIMIT)
+    if t.is_alive():
+        pytest.fail(f"cache.load blocked for more than {LIMIT} s")
+    return box["value"], box["warnings"]
+
+
+PARAMS = {"seed": 1}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_like_a_manifest_is_refused_without_blocking(tmp_path):
+    manifest, _ = cache.entry_paths("fifo-kind", PARAMS, tmp_path)
+    os.mkfifo(manifest)
+    value, caught = load_in_thread("fifo-kind", PARAMS, cache_dir=tmp_path)
+    assert value is None and any("not a regular file" in w for w in caught), caught
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_in_place_of_the_table_is_refused_without_blocking(tmp_path):
+    cache.store("fifo-kind", PARAMS, pd.DataFrame({"x": [1.0]}), cache_dir=tmp_path)
+    (table,) = tmp_path.glob("fifo-kind-*.parquet")
+    table.unlink()
+    os.mkfifo(table)
+    value, caught = load_in_thread("fifo-kind", PARAMS, cache_dir=tmp_path)
+    assert value is None and any("not a regular file" in w for w in caught), caught
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_device_linked_as_a_manifest_is_refused(tmp_path):
+    manifest, _ = cache.entry_paths("dev-kind", PARAMS, tmp_path)
+    manifest.symlink_to("/dev/zero")
+    value, caught = load_in_thread("dev-kind", PARAMS, cache_dir=tmp_path)
+    assert value is None and any("not a regular file" in w for w in caught), caught
