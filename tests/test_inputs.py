@@ -5,8 +5,11 @@ setting and the fix. Servers here listen on 127.0.0.1 only; every wait is bounde
 import dataclasses
 import http.server
 import os
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -319,3 +322,64 @@ def test_a_device_linked_as_a_manifest_is_refused(tmp_path):
     manifest.symlink_to("/dev/zero")
     value, caught = load_in_thread("dev-kind", PARAMS, cache_dir=tmp_path)
     assert value is None and any("not a regular file" in w for w in caught), caught
+
+
+# --- worker processes end with their parent ----------------------------------------------------------------------
+
+CLI_WITH_TOY = """
+import sys
+from ntkbook.sweeps import SWEEPS, SweepEntry
+SWEEPS["inputs-toy"] = SweepEntry("inputs-toy", "test_inputs", "a toy sweep")
+from ntkbook.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by whoever inherited it, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_pool_workers_end_with_a_killed_cli(tmp_path, sig):
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)]), "NTKBOOK_PROGRESS": "0",
+           "NTKBOOK_CACHE": os.fspath(tmp_path / "cache")}
+    cli = subprocess.Popen(
+        [sys.executable, "-c", CLI_WITH_TOY, "sweep", "inputs-toy", "--scheduler", "processes:2",
+         "--set", "sleep=120", "--set", f"pid_dir={pid_dir}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240  # two spawned workers import the test module (pandas, ntkbook)
+        while len(workers) < 2 and time.monotonic() < deadline and cli.poll() is None:
+            time.sleep(0.5)
+            workers = [int(p.name) for p in pid_dir.iterdir()]
+        assert len(workers) == 2, f"workers did not start: {cli.stderr.read().decode()[-2000:] if cli.poll() else ''}"
+        assert all(alive(pid) for pid in workers)
+        cli.send_signal(sig)
+        cli.wait(30)
+        deadline = time.monotonic() + LIMIT
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if alive(pid)], f"orphan workers after {sig.name} of the parent"
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(30)
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -359,11 +359,46 @@ def _inprocess(todo: list[Unit]):
             yield unit, None, _error_text(err)
 
 
+PARENT_POLL_SECONDS = 1.0  # how often a pool worker checks that the process that started it is still there
+
+
+def _end_with_parent(parent: int) -> None:
+    """Pool-worker initializer: end this worker when `parent` (the process running the sweep) ends, however it
+    ends (a SIGKILL runs no cleanup, and an idle worker would otherwise wait on its task queue forever).
+
+    On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread
+    polls the parent id every `PARENT_POLL_SECONDS` and exits when the worker has been re-parented.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the poll below still ends the worker
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ntkbook-parent-watch", daemon=True).start()
+
+
 def _process_pool(todo: list[Unit], workers: int | None):
-    """Yield outcomes as they complete on a spawned ProcessPoolExecutor (spawn: no forked JAX state)."""
+    """Yield outcomes as they complete on a spawned ProcessPoolExecutor (spawn: no forked JAX state); the workers
+    end with this process (`_end_with_parent`)."""
     workers = workers or os.cpu_count() or 1
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
+        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_parent, initargs=(os.getpid(),),
     ) as pool:
         futures = {pool.submit(_call, unit.fn, unit.params): unit for unit in todo}
         for future in concurrent.futures.as_completed(futures):
