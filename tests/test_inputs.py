@@ -5,6 +5,7 @@ setting and the fix. Servers here listen on 127.0.0.1 only; every wait is bounde
 import dataclasses
 import http.server
 import os
+import pickle
 import signal
 import socket
 import stat
@@ -16,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -383,3 +385,232 @@ def test_pool_workers_end_with_a_killed_cli(tmp_path, sig):
         for pid in workers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- data: NTKBOOK_DATA, names, parsed-array caches, file shapes, CIFAR pickles ------------------------------------
+
+from test_data import FakeDownloader, cifar_batch, idx_bytes, tiny_mnist, write_folder, write_mnist  # noqa: E402
+
+from ntkbook import _data_formats as fmt  # noqa: E402
+from ntkbook import data  # noqa: E402
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    """A fresh cache and no data folder; any download attempt is recorded and fails like a machine offline."""
+    monkeypatch.delenv("NTKBOOK_DATA", raising=False)
+    monkeypatch.setenv("NTKBOOK_CACHE", os.fspath(tmp_path / "cache"))
+    monkeypatch.setenv("NTKBOOK_PROGRESS", "0")
+    monkeypatch.setattr(data, "_FAILED_DOWNLOADS", {}, raising=False)
+    offline = FakeDownloader({}, fail_hosts=("http",))
+    monkeypatch.setattr(data, "_make_downloader", lambda: offline)
+    return offline
+
+
+def mnist_unit(seed: int) -> pd.DataFrame:
+    """A sweep unit that needs MNIST, as the chapters' units do."""
+    s = data.train_test_split("mnist", 4, 4, seed=seed, allow_split_from_test=True)
+    return pd.DataFrame({"seed": [seed], "n": [len(s.y_train)]})
+
+
+def test_an_empty_data_folder_fails_at_once_naming_it_without_downloading(tmp_path, monkeypatch, data_env):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("NTKBOOK_DATA", os.fspath(empty))
+    for name in ("mnist", "cifar10"):
+        err, seconds = timed(data.load, name, "test")
+        assert isinstance(err, FileNotFoundError) and seconds < 1
+        msg = str(err)
+        assert f"NTKBOOK_DATA={empty}" in msg and f"{empty / name}/" in msg and data.OFFLINE_LAYOUT in msg, msg
+        assert "download=True" in msg
+    assert data_env.calls == [], "a download was attempted although a data folder is set"
+    # a sweep of 10 units fails unit by unit at once, with no download
+    sweep = [runner.Unit("inputs-mnist", {"seed": s}, mnist_unit) for s in range(10)]
+    start = time.monotonic()
+    result = runner.run(sweep, cache_dir=tmp_path / "results", allow_failures=True)
+    assert len(result.failed) == 10 and time.monotonic() - start < LIMIT
+    assert all("NTKBOOK_DATA" in e for e in result.failed.values())
+    assert data_env.calls == []
+
+
+def test_a_failed_download_is_not_retried_by_every_unit(tmp_path, data_env):
+    sweep = [runner.Unit("inputs-mnist", {"seed": s}, mnist_unit) for s in range(10)]
+    result = runner.run(sweep, cache_dir=tmp_path / "results", allow_failures=True)
+    assert len(result.failed) == 10
+    # one file, tried once on each mirror; the nine other units get the remembered error at once
+    assert len(data_env.calls) == len(data.MNIST_MIRRORS), data_env.calls
+    assert all("NTKBOOK_DATA" in e for e in result.failed.values())
+    assert sum("not retried" in e for e in result.failed.values()) == 9
+
+
+def test_download_with_a_data_folder_only_when_asked(tmp_path, data_env):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ConnectionError, match="could not download"):  # asked for: tried (and fails offline)
+        data.load("mnist", "test", data_dir=tmp_path / "data", download=True)
+    assert len(data_env.calls) == len(data.MNIST_MIRRORS)
+
+
+@pytest.mark.parametrize("bad", ["../x", "x/../../y", "/abs/x", "a/b", "a\\b", "..", ".hidden", "x\0y", "~/x"])
+def test_data_set_names_are_names_not_paths(tmp_path, data_env, bad):
+    root = tmp_path / "data"
+    write_folder(tmp_path / "x" / "test", ["a", "b"], per_class=2)  # a folder beside the data folder
+    write_folder(root / "toy" / "test", ["a", "b"], per_class=2)
+    with pytest.raises(ValueError, match="not a name") as err:
+        data.load(bad, "test", data_dir=root)
+    assert "NTKBOOK_DATA" in str(err.value)
+    with pytest.raises(ValueError, match="not a name"):
+        data.load("toy", bad, data_dir=root)
+    assert not [p for p in tmp_path.rglob("*.npz")], "a parsed-array cache was written"
+
+
+def test_own_data_set_arrays_land_inside_the_cache_only(tmp_path, data_env):
+    root = tmp_path / "data"
+    write_folder(root / "toy" / "test", ["a", "b"], per_class=2)
+    assert len(data.load("toy", "test", data_dir=root)) == 4
+    npz = list(tmp_path.rglob("*.npz"))
+    assert len(npz) == 1 and npz[0].parent == tmp_path / "cache" / "arrays"
+
+
+def rewrite_npz(path: Path, *, digest: str | None = None, **arrays) -> None:
+    """Replace arrays in a parsed-array cache file, keeping its stored digest unless `digest` is given."""
+    with np.load(path) as z:
+        content = {k: z[k] for k in z.files}
+    content.update(arrays)
+    if digest is not None:
+        content["sha256"] = np.array(digest)
+    with open(path, "wb") as f:
+        np.savez(f, **content)
+
+
+def tampered(path: Path, labels: np.ndarray, recompute: bool, images: np.ndarray | None = None) -> None:
+    with np.load(path) as z:
+        images = z["images"] if images is None else images
+        classes = tuple(str(c) for c in z["classes"])
+    digest = data._arrays_digest(path.name, images, labels, classes) if recompute else None
+    rewrite_npz(path, digest=digest, images=images, labels=labels)
+
+
+def load_warns(*args, **kwargs):
+    with pytest.warns(UserWarning, match="ignoring the array cache"):
+        return data.load(*args, **kwargs)
+
+
+
+@pytest.mark.parametrize("recompute", [False, True], ids=["old-digest", "forged-digest"])
+def test_tampered_mnist_array_cache_is_refused(tmp_path, data_env, recompute):
+    images, labels = tiny_mnist(20)
+    write_mnist(tmp_path / "data" / "mnist", "test", images, labels)
+    first = data.load("mnist", "test", data_dir=tmp_path / "data")
+    (npz,) = (tmp_path / "cache" / "arrays").glob("mnist-test-*.npz")
+    tampered(npz, np.roll(first.labels, 1), recompute)  # permuted labels
+    np.testing.assert_array_equal(load_warns("mnist", "test", data_dir=tmp_path / "data").labels, labels)
+    tampered(npz, first.labels[:10], recompute)  # 10 labels for 20 images
+    np.testing.assert_array_equal(load_warns("mnist", "test", data_dir=tmp_path / "data").labels, labels)
+    tampered(npz, first.labels, recompute, images=np.zeros((20, 14, 56), np.uint8))  # not 28x28
+    np.testing.assert_array_equal(load_warns("mnist", "test", data_dir=tmp_path / "data").labels, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rewritten: the next load reads the cache silently
+        np.testing.assert_array_equal(data.load("mnist", "test", data_dir=tmp_path / "data").labels, labels)
+
+
+def test_tampered_image_folder_cache_is_refused_even_with_a_forged_digest(tmp_path, data_env):
+    root = tmp_path / "data"
+    write_folder(root / "toy" / "test", ["a", "b", "c"], per_class=3)
+    first = data.load("toy", "test", data_dir=root)
+    (npz,) = (tmp_path / "cache" / "arrays").glob("toy-test-*.npz")
+    tampered(npz, first.labels[::-1].copy(), recompute=True)
+    np.testing.assert_array_equal(load_warns("toy", "test", data_dir=root).labels, first.labels)
+
+
+def test_tampered_cifar_cache_is_refused(tmp_path, data_env):
+    folder = tmp_path / "data" / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batch = cifar_batch(12, seed=1)
+    (folder / "test_batch").write_bytes(pickle.dumps(batch, protocol=2))
+    first = data.load("cifar10", "test", data_dir=tmp_path / "data")
+    (npz,) = (tmp_path / "cache" / "arrays").glob("cifar10-test-*.npz")
+    tampered(npz, np.roll(first.labels, 1), recompute=False)
+    np.testing.assert_array_equal(load_warns("cifar10", "test", data_dir=tmp_path / "data").labels, batch[b"labels"])
+    tampered(npz, first.labels[:3], recompute=True)
+    np.testing.assert_array_equal(load_warns("cifar10", "test", data_dir=tmp_path / "data").labels, batch[b"labels"])
+
+
+def test_a_fifo_named_like_an_array_cache_is_not_opened(tmp_path, data_env):
+    images, labels = tiny_mnist(6)
+    write_mnist(tmp_path / "data" / "mnist", "test", images, labels)
+    data.load("mnist", "test", data_dir=tmp_path / "data")
+    (npz,) = (tmp_path / "cache" / "arrays").glob("mnist-test-*.npz")
+    npz.unlink()
+    os.mkfifo(npz)
+    box = {}
+    t = threading.Thread(target=lambda: box.update(ds=data.load("mnist", "test", data_dir=tmp_path / "data")),
+                         daemon=True)
+    t.start()
+    t.join(LIMIT)
+    assert not t.is_alive(), "data.load blocked on a FIFO"
+    np.testing.assert_array_equal(box["ds"].labels, labels)
+
+
+def test_an_idx_file_of_other_images_is_not_mnist(tmp_path, data_env):
+    folder = tmp_path / "data" / "mnist"
+    write_mnist(folder, "test", np.zeros((5, 14, 56), np.uint8), np.arange(5, dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\)") as err:
+        data.load("mnist", "test", data_dir=tmp_path / "data")
+    assert "(5, 14, 56)" in str(err.value) and "NTKBOOK_DATA" in str(err.value)
+    assert idx_bytes  # the same writer the parser tests use
+
+
+def test_an_mnist_image_folder_of_other_sizes_is_refused(tmp_path, data_env):
+    write_folder(tmp_path / "data" / "mnist" / "test", [str(i) for i in range(10)], per_class=1, shape=(14, 56))
+    with pytest.raises(ValueError, match=r"MNIST images are 28x28"):
+        data.load("mnist", "test", data_dir=tmp_path / "data")
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2])
+def test_cifar_batches_pickled_with_old_protocols_load(tmp_path, data_env, protocol):
+    folder = tmp_path / "data" / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batch = {**cifar_batch(6, seed=protocol), b"filenames": [b"a.png", b""]}  # b"": written as bytes()
+    (folder / "test_batch").write_bytes(pickle.dumps(batch, protocol=protocol))
+    ds = data.load("cifar10", "test", data_dir=tmp_path / "data")
+    np.testing.assert_array_equal(ds.labels, batch[b"labels"])
+    expected = batch[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(np.rint(ds.images * 255).astype(np.uint8), expected)
+
+
+class CallsSystem:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2])
+def test_code_running_pickles_with_old_protocols_stay_refused(tmp_path, protocol):
+    marker = tmp_path / "ran"
+    blob = pickle.dumps({b"data": CallsSystem(marker), b"labels": [0]}, protocol=protocol)
+    with pytest.raises(fmt.UnsafeFileError, match="posix.system|os.system|nt.system"):
+        fmt.restricted_unpickle(blob, "batch")
+    assert not marker.exists()
+
+
+def test_codecs_encode_is_admitted_only_as_latin1_bytes():
+    import codecs
+
+    class Rot13:
+        def __reduce__(self):
+            return (codecs.encode, ("abc", "rot13"))
+
+    class NotText:
+        def __reduce__(self):
+            return (codecs.encode, (b"abc", "latin1"))
+
+    class BytesWithArgs:
+        def __reduce__(self):
+            return (bytes, (10**6,))
+
+    for bad in (Rot13(), NotText(), BytesWithArgs()):
+        blob = pickle.dumps({b"x": bad}, protocol=2)
+        with pytest.raises(fmt.UnsafeFileError):
+            fmt.restricted_unpickle(blob, "batch")
