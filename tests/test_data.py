@@ -28,9 +28,9 @@ def idx_bytes(arr: np.ndarray) -> bytes:
 
 
 def tiny_mnist(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(images (n, 4, 5) uint8, labels (n,) cycling 0..9): image i has pixel [0, 0] = i for identification."""
+    """(images (n, 28, 28) uint8, labels (n,) cycling 0..9): image i has pixel [0, 0] = i for identification."""
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(n, 4, 5), dtype=np.uint8)
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
     images[:, 0, 0] = np.arange(n) % 256
     return images, (np.arange(n) % 10).astype(np.uint8)
 
@@ -141,7 +141,7 @@ def test_load_mnist_offline(tmp_path, gz):
     write_mnist(tmp_path / "mnist", "test", images, labels, gz=gz)
     ds = data.load("mnist", "t10k", data_dir=tmp_path)
     assert ds.split == "test" and ds.name == "mnist" and ds.classes == data.MNIST_CLASSES
-    assert ds.images.dtype == np.float32 and ds.images.shape == (12, 4, 5)
+    assert ds.images.dtype == np.float32 and ds.images.shape == (12, 28, 28)
     assert ds.labels.dtype == np.int64
     np.testing.assert_array_equal(ds.labels, labels)
     np.testing.assert_allclose(ds.images, images / 255.0, rtol=1e-6)
@@ -367,7 +367,7 @@ def test_corrupt_array_cache_is_parsed_again(tmp_path):
     data.load("mnist", "test", data_dir=tmp_path)
     (cached,) = (tmp_path / "cache" / "arrays").glob("mnist-test-*.npz")
     cached.write_bytes(b"PK garbage")
-    with pytest.warns(UserWarning, match="ignoring unreadable array cache"):
+    with pytest.warns(UserWarning, match="ignoring the array cache"):
         assert len(data.load("mnist", "test", data_dir=tmp_path)) == 4
     assert len(data.load("mnist", "test", data_dir=tmp_path)) == 4  # rewritten: no warning now
     assert not list((tmp_path / "cache" / "arrays").glob("*.tmp"))
@@ -525,12 +525,15 @@ def test_default_downloader_is_pooch_http_with_timeout(monkeypatch):
     assert downloader.kwargs.get("timeout") == 60 and downloader.progressbar is False
 
 
-def test_offline_folder_without_this_dataset_falls_through_to_download(tmp_path, monkeypatch, fake_mnist):
+def test_offline_folder_without_this_dataset_downloads_only_when_asked(tmp_path, monkeypatch, fake_mnist):
     blobs, _, labels = fake_mnist
     (tmp_path / "offline" / "cifar10").mkdir(parents=True)  # a data folder that has no mnist/
     fake = FakeDownloader(blobs)
     monkeypatch.setattr(data, "_make_downloader", lambda: fake)
-    ds = data.load("mnist", "test", data_dir=tmp_path / "offline")
+    with pytest.raises(FileNotFoundError, match="data_dir="):
+        data.load("mnist", "test", data_dir=tmp_path / "offline")
+    assert fake.calls == []
+    ds = data.load("mnist", "test", data_dir=tmp_path / "offline", download=True)
     np.testing.assert_array_equal(ds.labels, labels)
     assert len(fake.calls) == 2
 
@@ -636,7 +639,7 @@ def ids(x: np.ndarray) -> np.ndarray:
 def test_split_from_test_is_disjoint_stratified_and_noted(mnist_test_only):
     root, images, labels = mnist_test_only
     s = data.train_test_split("mnist", 100, 50, seed=3, allow_split_from_test=True, data_dir=root)
-    assert s.x_train.shape == (100, 20) and s.x_test.shape == (50, 20)
+    assert s.x_train.shape == (100, 784) and s.x_test.shape == (50, 784)
     assert s.x_train.dtype == np.float64 and s.y_train.dtype == np.int64
     assert 0 <= s.x_train.min() and s.x_train.max() <= 1
     i_train, i_test = ids(s.x_train), ids(s.x_test)

@@ -125,7 +125,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         spec_class = entry.spec_class
         overrides = parse_overrides(spec_class, args.set)
         spec = spec_class.resolve(args.profile, **overrides)
-        runner.parse_scheduler(args.scheduler)
+        runner.check_scheduler(args.scheduler)  # a bad address fails here in seconds, with the fix
     except (ValueError, ImportError, AttributeError) as err:
         parser.error(str(err))
     units = entry.units(spec)
@@ -136,6 +136,12 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           + ", ".join(f"{kind} x {len(us)}" for kind, us in groups.items()))
     if args.dry_run:
         return _dry_run(args, spec, units)
+    from ntkbook import cache
+
+    try:  # before any unit computes: a cache folder that cannot take the results fails now
+        cache.ensure_writable(args.cache_dir)
+    except cache.CacheWriteError as err:
+        parser.error(str(err))
     results = []
     with runner.cluster(args.scheduler) as scheduler:
         for kind, todo in groups.items():

@@ -143,6 +143,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
 # Python 3 re-pickles with protocol 5 write an array as _frombuffer(buffer, dtype, shape, order) instead.
 _FROMBUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+# Python 3 pickles with protocol 0-2, which have no bytes opcode, write bytes b as _codecs.encode(str, 'latin1')
+# and b'' as bytes(): both rebuilt here by our own code, from a str / from nothing.
+_CODECS_ENCODE = {("_codecs", "encode")}
+_BYTES = {("builtins", "bytes"), ("__builtin__", "bytes")}
 _NDARRAY = ("numpy", "ndarray")
 _DTYPE = ("numpy", "dtype")
 _DTYPE_CODE = re.compile(r"[<>|=]?[biuf][1248]|[<>|=]?b1|[<>|=]?u1")
@@ -229,6 +233,20 @@ def _frombuffer(buf, spec, shape, order):
     return array.array
 
 
+def _latin1_bytes(text, encoding="latin1", *extra):
+    """`_codecs.encode(text, 'latin1')` as protocol-2 pickles use it for bytes; nothing else is admitted."""
+    if extra or not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Refuse("_codecs.encode used for something other than bytes written as latin-1 text")
+    return text.encode("latin-1")
+
+
+def _empty_bytes(*args):
+    """`bytes()` as protocol-2 pickles write b''; called with anything, it is refused."""
+    if args:
+        raise _Refuse("bytes called with arguments")
+    return b""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Resolves only the numpy array-reconstruction globals, to safe stand-ins; refuses every other global."""
 
@@ -237,6 +255,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _reconstruct
         if (module, name) in _FROMBUFFER:
             return _frombuffer
+        if (module, name) in _CODECS_ENCODE:
+            return _latin1_bytes
+        if (module, name) in _BYTES:
+            return _empty_bytes
         if (module, name) == _NDARRAY:
             return _NdarrayToken()
         if (module, name) == _DTYPE:
@@ -250,7 +272,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _prescan(blob: bytes) -> None:
     """Walk the pickle's opcodes without executing them: every counted argument (bytes, strings, ints) must fit in
     the file, so the unpickler never pre-allocates from a forged length; GLOBAL names are checked here too."""
-    allowed = {f"{m} {n}" for m, n in (*_RECONSTRUCT, *_FROMBUFFER, _NDARRAY, _DTYPE)}
+    allowed = {f"{m} {n}" for m, n in (*_RECONSTRUCT, *_FROMBUFFER, *_CODECS_ENCODE, *_BYTES, _NDARRAY, _DTYPE)}
     with warnings.catch_warnings():  # pickletools warns about odd escapes in text opcodes; the file is bad anyway
         warnings.simplefilter("ignore", DeprecationWarning)
         for op, arg, _pos in pickletools.genops(io.BytesIO(blob)):
@@ -274,7 +296,8 @@ def restricted_unpickle(blob: bytes, where: str):
     Admits the objects canonical batches hold: dicts, lists, tuples, bytes, str, ints, floats, bools, None, and
     numeric numpy arrays (rebuilt by our code from the pickle's shape, dtype code and bytes, whether written as
     numpy's `_reconstruct` + state or, by protocol-5 re-pickles, `_frombuffer`; numpy's own functions are never
-    called by the pickle). Any other global, a persistent id or
+    called by the pickle), and bytes as protocol 0-2 pickles from Python 3 write them (`_codecs.encode(text,
+    'latin1')`, `bytes()`), rebuilt by our code from the text. Any other global, a persistent id or
     an extension code raises `UnsafeFileError` naming `where`; a malformed pickle raises ValueError. Byte py2
     strings come back as bytes (encoding='bytes'), as with `pickle.load(f, encoding='bytes')`.
     """

@@ -23,7 +23,10 @@ Why it is safe under faults:
   warns (`CacheEntryWarning`, naming the file) and returns None, so the caller recomputes; a damaged entry is
   never used. Entries of the previous pickle format (``*.pkl``) are never read: nothing in a cache file can run code.
 - A folder that cannot be written (read-only, full disk) raises `CacheWriteError`, naming the folder and
-  `NTKBOOK_CACHE`; `cached_frame` checks this *before* computing, so no computation is lost to it.
+  `NTKBOOK_CACHE`; `cached_frame` and `ntkbook.runner.run` check this *before* computing, so no computation is
+  lost to it.
+- Only regular files are read: a FIFO, device or socket named like an entry is refused without blocking
+  (`CacheEntryWarning`, then recomputed).
 
 Tables hold plain columns (numbers, strings, bools, timestamps); a column Parquet cannot hold faithfully (lists,
 dicts, tuples, mixed objects) is refused with a `TypeError` naming it. What `cached_frame` returns on the first run
@@ -39,6 +42,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 import time
 import warnings
@@ -379,6 +383,29 @@ def store(kind: str, params: Mapping, frame: pd.DataFrame, cache_dir: str | os.P
     return canonical
 
 
+class _NotRegularFile(OSError):
+    """A cache path names something other than a regular file (a FIFO, a device, a socket, a folder)."""
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of `path`, opened only if it is a regular file.
+
+    Opened with O_NONBLOCK and checked with fstat before any read, so a FIFO or a device named like a cache
+    entry is refused at once (`_NotRegularFile`) instead of blocking or streaming forever; a missing file raises
+    FileNotFoundError as `open` would.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegularFile(f"{path} is not a regular file (mode {stat.filemode(mode)})")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 def _reject(path: Path, why: str) -> None:
     warnings.warn(
         f"ignoring result-cache entry {path}: {why}; it will be recomputed", CacheEntryWarning, stacklevel=3
@@ -395,7 +422,7 @@ def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None)
     expected_params = _params_json(params)  # compared as canonical text, so that NaN equals NaN
     for attempt in range(2):
         try:
-            text = manifest_path.read_text(encoding="utf-8")
+            text = _read_regular(manifest_path).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError) as err:
@@ -422,7 +449,7 @@ def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None)
             return None
         table_path = manifest_path.parent / table_name
         try:
-            blob = table_path.read_bytes()
+            blob = _read_regular(table_path)
         except FileNotFoundError:
             if attempt == 0:
                 continue  # the manifest may just have been replaced by a newer store: read it again

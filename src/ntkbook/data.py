@@ -11,12 +11,20 @@ Where `load(name, split)` looks, in order:
    data set loads the same way.
 2. **The download cache** `<cache>/downloads/<name>/` (cache = `cache_dir`, else `NTKBOOK_CACHE`, else the
    platform's per-user cache folder such as ~/.cache/ntkbook).
-3. **A download** of the canonical archive (when `download=True`) with pooch, from the usual public mirrors, with
+3. **A download** of the canonical archive (when allowed, see "Downloads" below) with pooch, from the usual public mirrors, with
    a progress bar, checked against a pinned SHA-256 and a pinned MD5 (see `MNIST_FILES` for where each comes
    from). A file whose checksum does not match is downloaded once more, then the load fails.
 
-Parsed arrays are cached as uint8 `.npz` files under `<cache>/arrays/`, keyed by the source files' paths, sizes
-and modification times, so a changed folder is parsed again and a repeated load is fast.
+Parsed arrays are cached as uint8 `.npz` files under `<cache>/arrays/` (and nowhere else: data-set and split names
+are names, not paths), keyed by the source files' paths, sizes and modification times, so a changed folder is parsed
+again and a repeated load is fast. Each carries a SHA-256 of its arrays, checked on load with their shapes, label
+count and range (and, for IDX files and image folders, the labels themselves, re-derived cheaply from the source);
+a file that fails is reported and parsed again, never used.
+
+Downloads: with no data folder set, a missing MNIST or CIFAR-10 is downloaded (`download=None`, the default). With
+`NTKBOOK_DATA` or `data_dir` set, that folder is the source: a data set missing there fails at once with the
+folder's expected layout, unless `download=True` asks for a download. A download that failed is not retried in
+the same process.
 
 Checksums: downloads are checked against the pinned SHA-256s and MD5s of the canonical archives. Files in an
 offline folder are not, because valid copies need not be byte-identical (the project's shared MNIST test files are re-compressed:
@@ -35,6 +43,7 @@ for other image folders.
 
 import hashlib
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -72,7 +81,11 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 DIGITS_CLASSES = MNIST_CLASSES
 BUILTIN = ("mnist", "cifar10", "digits", "synthetic")
 _SPLITS = ("train", "test")
-_FORMAT_VERSION = 1  # bump to invalidate every cached array
+_FORMAT_VERSION = 2  # bump to invalidate every cached array (2: arrays carry a SHA-256, checked on load)
+#: A data-set or split name: a name, never a path (folders go through NTKBOOK_DATA / data_dir).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: The image shape (H, W[, C]) of each canonical data set; a file with other images is not that data set.
+IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}
 
 MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -412,7 +425,7 @@ def _fetch(filename: str, md5: str, sha256: str, mirrors: Sequence[str], folder:
         return path
     raise ConnectionError(
         f"could not download {filename} from any mirror:\n  " + "\n  ".join(errors) + "\n"
-        f"Download it by hand into {folder}, or set NTKBOOK_DATA to a folder that holds it."
+        f"Download it by hand into {folder}, or set NTKBOOK_DATA to a folder that holds it.\n{OFFLINE_LAYOUT}"
     )
 
 
@@ -423,6 +436,26 @@ def download(name: str, split: str = "train", *, cache_dir=None, downloader=None
     `downloader` is any pooch downloader (callable(url, output_file, pooch)); None = HTTP with a progress bar.
     """
     return _download_files(_canonical_name(name), _canonical_split(split), cache_root(cache_dir), downloader)
+
+
+#: Downloads that failed in this process, (name, split, folder) -> the error: a sweep of many units asks for the same
+#: files once per unit, and without a network each would wait on every mirror again.
+_FAILED_DOWNLOADS: dict[tuple[str, str, str], str] = {}
+
+
+def _download_once(name: str, split: str, cache: Path) -> list[Path]:
+    """`_download_files`, unless the same download already failed in this process: then its error at once."""
+    where = (name, split, os.fspath(cache))
+    if where in _FAILED_DOWNLOADS:
+        raise ConnectionError(
+            f"{_FAILED_DOWNLOADS[where]}\n(this download already failed in this process and is not retried; "
+            "restart the process to try again)"
+        )
+    try:
+        return _download_files(name, split, cache)
+    except ConnectionError as err:
+        _FAILED_DOWNLOADS[where] = str(err)
+        raise
 
 
 def _download_files(name: str, split: str, cache: Path, downloader=None) -> list[Path]:
@@ -448,24 +481,84 @@ def _source_key(name: str, split: str, kind: str, paths: Sequence, stats: Sequen
     return h.hexdigest()[:20]
 
 
-def _cached_arrays(cache_file: Path, parse: Callable[[], tuple[np.ndarray, np.ndarray, tuple[str, ...]]]):
-    """(images uint8, labels int64, classes) from `cache_file`, else from `parse()` (then written atomically)."""
-    if cache_file.is_file():
+def _arrays_digest(file_name: str, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> str:
+    """SHA-256 over the cache file's own name (which holds the source key), the arrays' dtypes, shapes and bytes,
+    and the class names: a cached file copied under another key, or with altered pixels or labels, fails it."""
+    h = hashlib.sha256(f"{_FORMAT_VERSION}|{file_name}|".encode())
+    for a in (images, labels):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}|".encode())
+        h.update(memoryview(a).cast("B"))
+    h.update("\0".join(classes).encode())
+    return h.hexdigest()
+
+
+def _check_arrays(name: str, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], where: str,
+                  expected_labels: np.ndarray | None = None) -> None:
+    """Refuse arrays that are not one split of `name`: not uint8 images (N, H, W[, C]) with N labels in
+    0..len(classes)-1, images of another shape than `IMAGE_SHAPES[name]`, classes other than the canonical ones, or
+    labels that differ from `expected_labels` (when the source gives them cheaply). ValueError names `where`."""
+    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+        raise ValueError(f"{where}: images must be uint8 (N, H, W) or (N, H, W, C), got {images.dtype} {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{where}: {labels.shape} labels for {len(images)} images")
+    if labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0 or labels.max() >= len(classes))):
+        raise ValueError(f"{where}: labels must be integers in 0..{len(classes) - 1}")
+    shape = IMAGE_SHAPES.get(name)
+    if shape is not None and images.shape[1:] != shape:
+        size = "x".join(map(str, shape))
+        raise ValueError(
+            f"{where}: {DATASET_LABELS[name]} images are {size} ({shape}), got {images.shape[1:]}; this is not "
+            f"{DATASET_LABELS[name]} - check the files in NTKBOOK_DATA/{name}/"
+        )
+    known = _known_classes(name)
+    if known is not None and tuple(classes) != known:
+        raise ValueError(f"{where}: classes {list(classes)} are not {name}'s {list(known)}")
+    if expected_labels is not None and not np.array_equal(labels, expected_labels):
+        raise ValueError(f"{where}: its labels differ from the source's")
+
+
+def _cached_arrays(
+    arrays_dir: Path,
+    file_name: str,
+    parse: Callable[[], tuple[np.ndarray, np.ndarray, tuple[str, ...]]],
+    name: str,
+    expected_labels: Callable[[], np.ndarray] | None = None,
+):
+    """(images uint8, labels int64, classes) from `arrays_dir/file_name`, else from `parse()` (then written
+    atomically, with its `_arrays_digest`).
+
+    A cached file is used only if it is a regular file inside `arrays_dir` whose digest matches and whose arrays
+    pass `_check_arrays` (shapes, label count and range, classes, and `expected_labels()` when given); otherwise a
+    warning names it and the source is parsed again. Parsed arrays pass the same checks or raise ValueError.
+    """
+    cache_file = arrays_dir / file_name
+    if (os.path.basename(file_name) != file_name or file_name.startswith(".") or ".." in file_name
+            or cache_file.resolve().parent != arrays_dir.resolve()):  # names are checked in load; this is the guard
+        raise ValueError(f"array cache file name {file_name!r} is not a plain name inside {arrays_dir}")
+    if cache_file.is_file():  # is_file: never open a FIFO or a device named like a cache file
         try:
             with np.load(cache_file, allow_pickle=False) as z:
-                return z["images"], z["labels"], tuple(str(c) for c in z["classes"])
+                images, labels = z["images"], z["labels"]
+                classes = tuple(str(c) for c in z["classes"])
+                digest = str(z["sha256"])
+            if digest != _arrays_digest(file_name, images, labels, classes):
+                raise ValueError("its SHA-256 does not match its arrays (altered or copied from another source)")
+            _check_arrays(name, images, labels, classes, str(cache_file),
+                          expected_labels() if expected_labels is not None else None)
+            return images, labels, classes
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            warnings.warn(
-                f"ignoring unreadable array cache {cache_file} ({err}); parsing the source again",
-                stacklevel=3,
-            )
+            warnings.warn(f"ignoring the array cache {cache_file} ({err}); parsing the source again", stacklevel=3)
     images, labels, classes = parse()
+    labels = np.asarray(labels, dtype=np.int64)
+    _check_arrays(name, images, labels, tuple(classes), "the parsed source")
     tmp = None
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_file.parent, suffix=".tmp", delete=False) as f:
+        arrays_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=arrays_dir, prefix=".", suffix=".tmp", delete=False) as f:
             tmp = Path(f.name)
-            np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
+            np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str),
+                     sha256=np.array(_arrays_digest(file_name, images, labels, tuple(classes))))
         tmp.replace(cache_file)  # atomic: readers never see a half-written file
     except OSError as err:
         if tmp is not None:
@@ -490,9 +583,10 @@ def _check_labels(labels: np.ndarray, n_classes: int, where: str) -> np.ndarray:
 def _parse_canonical(name: str, kind: str, paths: list[Path], split: str):
     if kind == "idx":
         images, labels = fmt.read_idx(paths[0]), fmt.read_idx(paths[1])
-        if images.dtype != np.uint8 or images.ndim != 3:
+        if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPES["mnist"]:
             raise ValueError(
-                f"{paths[0]}: MNIST images must be uint8 of shape (N, H, W), got {images.dtype} {images.shape}"
+                f"{paths[0]}: MNIST images must be uint8 of shape (N, 28, 28), got {images.dtype} {images.shape}; "
+                f"this is not an MNIST image file - check the files in NTKBOOK_DATA/mnist/"
             )
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(f"{paths[1]} has {labels.shape} labels for {len(images)} images in {paths[0]}")
@@ -508,8 +602,10 @@ def _parse_canonical(name: str, kind: str, paths: list[Path], split: str):
 def _canonical_arrays(name: str, split: str, kind: str, paths: list[Path], cache: Path):
     """(images uint8, labels, classes) of canonical files, through the array cache keyed by the files."""
     key = _source_key(name, split, kind, paths)
+    expected = (lambda: _check_labels(fmt.read_idx(paths[1]), 10, str(paths[1]))) if kind == "idx" else None
     return _cached_arrays(
-        cache / "arrays" / f"{name}-{split}-{key}.npz", lambda: _parse_canonical(name, kind, paths, split)
+        cache / "arrays", f"{name}-{split}-{key}.npz", lambda: _parse_canonical(name, kind, paths, split), name,
+        expected,
     )
 
 
@@ -531,30 +627,43 @@ def _load_image_folder(name: str, split: str, split_dir: Path, cache: Path):
     flat = [p for group in files for p in group]
     key = _source_key(name, split, "folder", flat, stats)
 
-    def parse():
-        images = fmt.read_images(flat)
+    def folder_labels():  # from the listing alone: cheap, so a cached file's labels are checked against it
         folder_label = np.array([classes.index(c) for c in folder_classes], dtype=np.int64)
-        labels = np.repeat(folder_label, [len(g) for g in files])
-        return images, labels, classes
+        return np.repeat(folder_label, [len(g) for g in files])
 
-    images, labels, classes = _cached_arrays(cache / "arrays" / f"{name}-{split}-{key}.npz", parse)
+    def parse():
+        return fmt.read_images(flat), folder_labels(), classes
+
+    images, labels, classes = _cached_arrays(cache / "arrays", f"{name}-{split}-{key}.npz", parse, name,
+                                             folder_labels)
     return images, labels, classes, f"image folder {split_dir} ({len(flat)} files)"
 
 
 # --------------------------------------------------------------------------------------------------------- load
+def _check_plain_name(value: str, what: str) -> str:
+    """`value` if it is a name (letters, digits, '.', '_', '-'; no separator, no '..', not absolute), else a
+    ValueError: a folder elsewhere goes through NTKBOOK_DATA, and a cache file is never written outside the cache."""
+    if not _NAME.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"{what} {value!r} is not a name: data-set and split names are names, not paths (letters, digits, '.', "
+            "'_', '-'; no '/', '\\' or '..'). To load a folder, set NTKBOOK_DATA (or data_dir) to the folder that "
+            f"holds it and load it by its name: <NTKBOOK_DATA>/<name>/<split>/<class>/*.png|jpg\n{OFFLINE_LAYOUT}"
+        )
+    return value
+
+
 def _canonical_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"data set name must be a non-empty string, got {name!r}")
     low = name.lower().replace("-", "")
-    return {"mnist": "mnist", "cifar10": "cifar10", "digits": "digits", "synthetic": "synthetic"}.get(
-        low, name
-    )
+    canonical = {"mnist": "mnist", "cifar10": "cifar10", "digits": "digits", "synthetic": "synthetic"}.get(low)
+    return canonical or _check_plain_name(name, "data set name")
 
 
 def _canonical_split(split: str) -> str:
     if not isinstance(split, str) or not split:
         raise ValueError(f"split must be a non-empty string such as 'train' or 'test', got {split!r}")
-    return "test" if split.lower() in ("t10k", "test") else split
+    return "test" if split.lower() in ("t10k", "test") else _check_plain_name(split, "split")
 
 
 def _load_digits(split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
@@ -582,7 +691,7 @@ def load(
     *,
     data_dir=None,
     cache_dir=None,
-    download: bool = True,
+    download: bool | None = None,
     **synthetic_options,
 ) -> Dataset:
     """Load one split of a data set as a `Dataset` (images float32 in [0, 1], (N, H, W) or (N, H, W, C)).
@@ -590,7 +699,9 @@ def load(
     name: "mnist" | "cifar10" | "digits" | "synthetic" | the name of an image folder `<data_dir>/<name>/`.
     split: "train" | "test" (MNIST's "t10k" means "test"); image folders accept any split folder name.
     data_dir: offline data folder (default: NTKBOOK_DATA); cache_dir: cache folder (default: NTKBOOK_CACHE or
-    the platform's); download: allow downloading mnist/cifar10 when no local copy exists.
+    the platform's); download: allow downloading mnist/cifar10 when no local copy exists (None, the default:
+    only when no data folder is set; with NTKBOOK_DATA / data_dir set, a missing data set fails at once unless
+    download=True; a failed download is not retried in the same process).
     synthetic_options (only for "synthetic"): n, d, kappa, seed=0, n_test=None; see `SyntheticDataset`.
 
     Raises ValueError (unknown data set, bad file, unknown option) or FileNotFoundError (split not found: the
@@ -636,16 +747,19 @@ def load(
             looked.append(str(offline / split / "<class>/*.png|jpg"))
             if (offline / split).is_dir():
                 result = _load_image_folder(name, split, offline / split, cache)
+    if download is None:  # downloads only when no data folder is set; with one, only when asked for explicitly
+        download = root is None
     if result is None and builtin:
         dl = cache / "downloads" / name
         found = _locate_canonical(name, split, dl, looked)
         if found is None and download and offline is None:
-            _download_files(name, split, cache)
+            _download_once(name, split, cache)
             found = _locate_canonical(name, split, dl, [])
         if found is not None:
             result = (*_canonical_arrays(name, split, *found, cache), f"downloaded {found[0]} files in {dl}")
     if result is None:
-        raise FileNotFoundError(_not_found_message(name, split, looked, offline, download))
+        origin = "data_dir" if data_dir is not None else "NTKBOOK_DATA"
+        raise FileNotFoundError(_not_found_message(name, split, looked, offline, download, root, origin))
     images, labels, classes, source = result
     scale = np.float32(255.0) if images.dtype == np.uint8 else np.float32(1.0)
     return Dataset(
@@ -653,7 +767,7 @@ def load(
     )
 
 
-def _not_found_message(name, split, looked, offline, download) -> str:
+def _not_found_message(name, split, looked, offline, download, root=None, origin="NTKBOOK_DATA") -> str:
     lines = [f"no {split!r} split of {name!r} found. Looked for:"] + [f"  {p}" for p in looked]
     if name in ("mnist", "cifar10"):
         files = (
@@ -667,6 +781,13 @@ def _not_found_message(name, split, looked, offline, download) -> str:
                 f"The offline folder {offline} (from data_dir/NTKBOOK_DATA) is used for {name} and nothing is "
                 f"downloaded for it. Put {files} (from {mirror}) into {offline}, or unset NTKBOOK_DATA to let "
                 "ntkbook download them."
+            )
+        elif root is not None and not download:
+            lines.append(
+                f"The offline data folder {origin}={root} has no {name}/ folder, and with a data folder set nothing "
+                f"is downloaded unless asked for. Put {files} (from {mirror}) into {root / name}/ (layout below), "
+                f"point {origin} at the folder that holds {name}/, or unset NTKBOOK_DATA (or call "
+                "load(..., download=True)) to download them into the cache."
             )
         elif not download:
             lines.append(

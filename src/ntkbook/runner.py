@@ -188,6 +188,166 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
     return name, int(count)
 
 
+class SchedulerError(ValueError):
+    """The scheduler setting (`--scheduler` / `NTKBOOK_SCHEDULER`) names a Dask address that cannot be used."""
+
+
+#: Bounds of `check_scheduler`'s probe, in seconds: name lookup, TCP connect, the scheduler's first message, and
+#: Dask's own connection once the probe passed. Together they keep a bad address under 10 s before a clear error.
+RESOLVE_SECONDS, CONNECT_SECONDS, HANDSHAKE_SECONDS, CLIENT_SECONDS = 4.0, 3.0, 3.0, 5.0
+_MAX_HANDSHAKE_BYTES = 1 << 16  # a Dask handshake is ~60 bytes; a length above this is not one
+
+
+def _scheduler_fix(address: str) -> str:
+    return (
+        f"Start a Dask scheduler there (`dask scheduler --port <port>`, then `dask worker {address}`), correct the "
+        "address, or choose another scheduler: --scheduler (or NTKBOOK_SCHEDULER) inprocess, processes[:N] or "
+        "local[:N]"
+    )
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """(host, port) of 'scheme://host:port' or 'scheme://[v6]:port'; SchedulerError when the port is missing."""
+    rest = address.split("://", 1)[1].split("/", 1)[0]
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port = tail.removeprefix(":")
+    else:
+        host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SchedulerError(
+            f"the scheduler setting {address!r} needs a host and a port from 1 to 65535, e.g. tcp://127.0.0.1:8786. "
+            + _scheduler_fix(address)
+        )
+    return host, int(port)
+
+
+def _resolve(host: str, port: int, address: str) -> list:
+    """getaddrinfo in a daemon thread, bounded by RESOLVE_SECONDS (a lookup can otherwise take minutes)."""
+    import socket
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def lookup():
+        try:
+            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as err:
+            box["error"] = err
+
+    thread = threading.Thread(target=lookup, name="ntkbook-resolve", daemon=True)
+    thread.start()
+    thread.join(RESOLVE_SECONDS)
+    if thread.is_alive():
+        raise SchedulerError(
+            f"the scheduler setting {address!r}: the host name {host!r} did not resolve within {RESOLVE_SECONDS:g} s. "
+            + _scheduler_fix(address)
+        )
+    if "error" in box or not box.get("infos"):
+        raise SchedulerError(
+            f"the scheduler setting {address!r}: unknown host {host!r} ({box.get('error', 'no address')}). "
+            + _scheduler_fix(address)
+        )
+    return box["infos"]
+
+
+def _recv_exactly(sock, n: int) -> bytes:
+    parts, got = [], 0
+    while got < n:
+        piece = sock.recv(min(n - got, 65536))
+        if not piece:
+            break
+        parts.append(piece)
+        got += len(piece)
+    return b"".join(parts)
+
+
+def _read_dask_handshake(sock, address: str) -> dict:
+    """The first message a Dask scheduler sends on a new connection (its handshake: compression, python, pickle
+    protocol), read with a bounded length and time; SchedulerError when the peer sends anything else."""
+    import struct
+
+    not_dask = f"the scheduler setting {address!r} names a port that does not speak Dask's protocol"
+    try:
+        head = _recv_exactly(sock, 8)
+        if len(head) < 8:
+            raise SchedulerError(f"{not_dask}: it closed the connection without a Dask handshake. " + _scheduler_fix(address))
+        (size,) = struct.unpack("Q", head)
+        if not 16 <= size <= _MAX_HANDSHAKE_BYTES:
+            raise SchedulerError(
+                f"{not_dask}: its first bytes {head!r} are not a Dask message. " + _scheduler_fix(address)
+            )
+        body = _recv_exactly(sock, size)
+    except TimeoutError:
+        raise SchedulerError(
+            f"{not_dask}: it sent no Dask handshake within {HANDSHAKE_SECONDS:g} s (another service, e.g. HTTP - a "
+            "Dask dashboard listens on 8787, the scheduler on 8786). " + _scheduler_fix(address)
+        ) from None
+    except OSError as err:
+        raise SchedulerError(f"{not_dask}: the connection failed ({err}). " + _scheduler_fix(address)) from None
+    try:
+        from distributed.protocol.core import loads
+        from distributed.protocol.utils import unpack_frames
+
+        if len(body) != size:
+            raise ValueError("truncated")
+        message = loads(unpack_frames(body), deserialize=False)
+        if not isinstance(message, dict) or "python" not in message:
+            raise ValueError(f"unexpected first message {message!r:.80}")
+    except Exception as err:  # noqa: BLE001 - any failure to decode means: not a Dask peer
+        raise SchedulerError(
+            f"{not_dask}: its first message is not a Dask handshake ({type(err).__name__}: {err}). "
+            + _scheduler_fix(address)
+        ) from None
+    return message
+
+
+def probe_dask_address(address: str) -> None:
+    """Check, within about `RESOLVE_SECONDS + CONNECT_SECONDS + HANDSHAKE_SECONDS`, that a Dask scheduler answers
+    at `address` ('tcp://host:port'; for tls/ws/wss only the name lookup and the TCP connection are checked).
+
+    Raises SchedulerError naming the setting, what went wrong (unknown host, nothing listening, not Dask) and the
+    fix, instead of Dask's retries, hangs or a multi-exabyte allocation from a forged message length.
+    """
+    import socket
+
+    if address.startswith("inproc://"):
+        return
+    host, port = _host_port(address)
+    infos = _resolve(host, port, address)
+    errors = []
+    for family, type_, proto, _name, sockaddr in infos:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.settimeout(CONNECT_SECONDS)
+            try:
+                sock.connect(sockaddr)
+            except TimeoutError:
+                errors.append(f"{sockaddr[0]}: no answer within {CONNECT_SECONDS:g} s")
+                continue
+            except OSError as err:
+                errors.append(f"{sockaddr[0]}: {err.strerror or err}")
+                continue
+            if address.startswith("tcp://"):
+                sock.settimeout(HANDSHAKE_SECONDS)
+                _read_dask_handshake(sock, address)
+            return
+        finally:
+            sock.close()
+    raise SchedulerError(
+        f"the scheduler setting {address!r}: nothing answers there ({'; '.join(errors)}). " + _scheduler_fix(address)
+    )
+
+
+def check_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
+    """`parse_scheduler(scheduler)`, and for a Dask address also `probe_dask_address`: a bad setting fails here,
+    in seconds, with a message saying what to do. Returns `(kind, arg)` as `parse_scheduler` does."""
+    kind, arg = parse_scheduler(scheduler)
+    if kind == "dask":
+        probe_dask_address(str(arg))
+    return kind, arg
+
+
 def _error_text(err: BaseException) -> str:
     """`Type: message` followed by the traceback, as one string."""
     tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
@@ -203,11 +363,46 @@ def _inprocess(todo: list[Unit]):
             yield unit, None, _error_text(err)
 
 
+PARENT_POLL_SECONDS = 1.0  # how often a pool worker checks that the process that started it is still there
+
+
+def _end_with_parent(parent: int) -> None:
+    """Pool-worker initializer: end this worker when `parent` (the process running the sweep) ends, however it
+    ends (a SIGKILL runs no cleanup, and an idle worker would otherwise wait on its task queue forever).
+
+    On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread
+    polls the parent id every `PARENT_POLL_SECONDS` and exits when the worker has been re-parented.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the poll below still ends the worker
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ntkbook-parent-watch", daemon=True).start()
+
+
 def _process_pool(todo: list[Unit], workers: int | None):
-    """Yield outcomes as they complete on a spawned ProcessPoolExecutor (spawn: no forked JAX state)."""
+    """Yield outcomes as they complete on a spawned ProcessPoolExecutor (spawn: no forked JAX state); the workers
+    end with this process (`_end_with_parent`)."""
     workers = workers or os.cpu_count() or 1
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
+        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_parent, initargs=(os.getpid(),),
     ) as pool:
         futures = {pool.submit(_call, unit.fn, unit.params): unit for unit in todo}
         for future in concurrent.futures.as_completed(futures):
@@ -231,7 +426,17 @@ def _dask(todo: list[Unit], address: str | None, workers: int | None):
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
         )
         address = cluster.scheduler_address
-    client = distributed.Client(address, set_as_default=False)
+    else:
+        probe_dask_address(address)
+    try:
+        client = distributed.Client(address, set_as_default=False, timeout=CLIENT_SECONDS)
+    except (OSError, TimeoutError) as err:
+        if cluster is not None:
+            cluster.close()
+        raise SchedulerError(
+            f"could not connect to the Dask scheduler {address!r} within {CLIENT_SECONDS:g} s ({err}). "
+            + _scheduler_fix(address)
+        ) from None
     try:
         try:  # a scheduler without workers would leave the sweep waiting forever
             client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
@@ -371,6 +576,8 @@ def run(
     failed: dict[str, str] = {}
     unit_seconds: dict[str, float] = {}
     if todo:
+        # a folder that cannot take the results fails now, naming NTKBOOK_CACHE, not after the first unit computed
+        cache.ensure_writable(cache_dir)
         if kind == "inprocess":
             outcomes = _inprocess(todo)
         elif kind == "processes":
