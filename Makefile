@@ -1,7 +1,8 @@
-# Two entry points for a fresh machine with Python 3.11: `make book` and `make test`.
+# Two entry points for a fresh machine with Python 3.12: `make book` and `make test`.
 # Both create .venv from requirements.txt once (again when requirements.txt or pyproject.toml change).
+# On a machine with several Pythons, name the interpreter: `make PYTHON=/path/to/python3.12 test`.
 
-PYTHON ?= python3.11
+PYTHON ?= python3.12
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -9,10 +10,14 @@ STAMP  := $(VENV)/.installed
 .PHONY: book test lint clean-book check-book
 
 $(STAMP): requirements.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || { \
+	  echo "error: '$(PYTHON)' is missing or older than Python 3.12 (current JAX needs >= 3.12);" \
+	       "install Python 3.12 or run 'make PYTHON=/path/to/python3.12 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	# neural-tangents (the reference, never the engine) without its declared TensorFlow/tf2jax requirements
+	$(BIN)/python -m pip install --no-deps neural-tangents==0.6.5
 	@touch $@
 
 book: $(STAMP)
