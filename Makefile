@@ -1,8 +1,13 @@
 # Two entry points for a fresh machine with Python 3.12: `make book` and `make test`.
 # Both create .venv from requirements.txt once (again when requirements.txt or pyproject.toml change).
-# On a machine with several Pythons, name the interpreter: `make PYTHON=/path/to/python3.12 test`.
+# The interpreter: the first Python >= 3.12 among python3.12, pyenv's 3.12 builds, python3.13 and python3
+# (current JAX needs 3.12); on a machine with several Pythons name it: `make PYTHON=/path/to/python3.12 test`.
 
-PYTHON ?= python3.12
+_PY_CANDIDATES := python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.13 python3
+_py_ok = $(shell $(1) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/null)
+ifndef PYTHON
+PYTHON := $(firstword $(foreach p,$(_PY_CANDIDATES),$(if $(filter True,$(call _py_ok,$(p))),$(p))))
+endif
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -10,8 +15,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: book test lint clean-book check-book
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || { \
-	  echo "error: '$(PYTHON)' is missing or older than Python 3.12 (current JAX needs >= 3.12);" \
+	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || { \
+	  echo "error: no Python >= 3.12 found (tried: $(or $(PYTHON),$(_PY_CANDIDATES))); current JAX needs 3.12;" \
 	       "install Python 3.12 or run 'make PYTHON=/path/to/python3.12 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
