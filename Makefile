@@ -1,7 +1,13 @@
-# Two entry points for a fresh machine with Python 3.11: `make book` and `make test`.
+# Two entry points for a fresh machine with Python 3.12: `make book` and `make test`.
 # Both create .venv from requirements.txt once (again when requirements.txt or pyproject.toml change).
+# The interpreter: the first Python >= 3.12 among python3.12, pyenv's 3.12 builds, python3.13 and python3
+# (current JAX needs 3.12); on a machine with several Pythons name it: `make PYTHON=/path/to/python3.12 test`.
 
-PYTHON ?= python3.11
+_PY_CANDIDATES := python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.13 python3
+_py_ok = $(shell $(1) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/null)
+ifndef PYTHON
+PYTHON := $(firstword $(foreach p,$(_PY_CANDIDATES),$(if $(filter True,$(call _py_ok,$(p))),$(p))))
+endif
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -9,10 +15,14 @@ STAMP  := $(VENV)/.installed
 .PHONY: book test lint clean-book check-book
 
 $(STAMP): requirements.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || { \
+	  echo "error: no Python >= 3.12 found (tried: $(or $(PYTHON),$(_PY_CANDIDATES))); current JAX needs 3.12;" \
+	       "install Python 3.12 or run 'make PYTHON=/path/to/python3.12 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	# neural-tangents (the reference, never the engine) without its declared TensorFlow/tf2jax requirements
+	$(BIN)/python -m pip install --no-deps neural-tangents==0.6.5
 	@touch $@
 
 # The profile every chapter renders at, set here only (the notebooks stay as they are): make book PROFILE=quick.

@@ -22,7 +22,6 @@ import numpy as np
 import PIL
 from PIL import Image
 
-import ntkbook  # noqa: F401  (quiet TensorFlow first)
 from ntkbook import _data_formats as fmt
 from ntkbook import data
 

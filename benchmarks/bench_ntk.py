@@ -8,7 +8,7 @@ has width m and C outputs; NT computes the per-output block (`trace_axes=(-1,)`,
 (n, n) matrix as the fast path. Every implementation (NT's kernel function jitted once, and ours) is timed the same
 way: cold (its first call at this size, tracing and compilation included) and warm (best of `--repeats` later calls),
 and both ratios are recorded. Float32 throughout; "max rel. diff." is max |K_fast - K_NT| / max |K_NT|.
-STRUCTURED_DERIVATIVES is not timed: it fails on the pinned JAX 0.5.3 (see ntkbook.models).
+STRUCTURED_DERIVATIVES is not timed: it fails on the pinned JAX (see ntkbook.models).
 """
 
 import argparse
@@ -22,8 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import ntkbook  # noqa: F401  (quiet TensorFlow first)
-from ntkbook import models
+from ntkbook import models, nt_compat
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ntk.md"
 
@@ -38,10 +37,9 @@ def timed(fn, *args, **kwargs):
 def nt_kernel_fn(signs, d: int, implementation: str, nt_batch: int | None):
     """NT's empirical-NTK function of the network, jitted once (so that later calls reuse its compilation), or
     wrapped in `nt.batch` blocks of nt_batch rows."""
-    import neural_tangents as nt  # here, after ntkbook has silenced TensorFlow
-
+    nt = nt_compat.load()
     fn = nt.empirical_ntk_fn(models.nt_apply_fn(signs, d), trace_axes=(-1,), vmap_axes=0,
-                             implementation=models.NT_IMPLEMENTATIONS[implementation])
+                             implementation=models.nt_implementation(implementation))
     if nt_batch:
         return nt.batch(fn, batch_size=nt_batch, store_on_device=True)
     return jax.jit(fn)

@@ -35,7 +35,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-import ntkbook  # noqa: F401  (quiet TensorFlow first)
 from ntkbook import batched, models, runner, train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.md"

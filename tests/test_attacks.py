@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import ntkbook  # noqa: F401  (quiet TensorFlow before neural-tangents)
 from ntkbook import attacks, models, train
 
 

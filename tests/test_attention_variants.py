@@ -11,9 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.experimental import enable_x64
 
-import ntkbook  # noqa: F401  (silences TensorFlow before neural_tangents is imported)
 from ntkbook import attention_variants as av
 from ntkbook import kernels, models
 
@@ -34,7 +32,7 @@ def _spread_data(n=10, d=8, seed=0):
 
 
 def _x64(fn, *arrays):
-    with enable_x64():
+    with jax.enable_x64(True):
         return np.asarray(fn(*[jnp.asarray(np.asarray(a, np.float64)) for a in arrays]), np.float64)
 
 
@@ -180,7 +178,7 @@ def test_qkv_ntk_blocks_equal_the_jacobian_reference():
              x, x)
     zq = _x64(lambda a, b: av.qkv_features({k: jnp.asarray(np.asarray(v, np.float64)) for k, v in attn.items()}, a, b),
               q, x)
-    with enable_x64():
+    with jax.enable_x64(True):
         w = {"W": jnp.asarray(np.asarray(params["W"], np.float64))}
         np.testing.assert_allclose(fast["W"], np.asarray(models.empirical_ntk(w, jnp.asarray(zq), jnp.asarray(z))),
                                    atol=1e-12)

@@ -55,6 +55,25 @@ def test_list_names_every_sweep_with_its_profiles(capsys):
         assert ", ".join(entry.profiles()) in out
 
 
+def test_list_reads_each_specs_profiles_from_source_exactly():
+    """`--list` reads PROFILES without importing the compute modules; it must give what importing gives."""
+    from ntkbook.__main__ import profiles_from_source
+
+    for entry in SWEEPS.values():
+        assert profiles_from_source(entry) == entry.profiles(), entry.name
+
+
+def test_list_and_help_import_neither_jax_nor_pandas_nor_matplotlib():
+    """The command line starts fast: listing the sweeps or asking for help loads no numeric stack."""
+    for argv in (["sweep", "--list"], ["sweep", "--help"], ["--help"]):
+        code = ("import sys, runpy; sys.argv = ['ntkbook'] + %r\n"
+                "try:\n    runpy.run_module('ntkbook', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                "heavy = sorted(m for m in ('jax', 'pandas', 'matplotlib', 'numpy', 'neural_tangents') "
+                "if m in sys.modules)\nprint('HEAVY', heavy)" % argv)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert "HEAVY []" in out.stdout, (argv, out.stdout[-500:], out.stderr[-2000:])
+
+
 def test_every_registered_sweep_builds_its_quick_units():
     for name, entry in SWEEPS.items():
         units = entry.units(entry.resolve("quick"))

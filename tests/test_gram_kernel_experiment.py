@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ntkbook  # noqa: F401  (before neural_tangents)
 from ntkbook import kernels as K
 from ntkbook.experiments import gram_kernel as GK
 
@@ -126,7 +125,7 @@ def test_top_eigen_share_against_G_cubed(Xs):
 
 
 def test_theorem_4_2_table_against_slow_angles(Xs):
-    from jax.experimental import enable_x64
+    import jax
 
     from ntkbook import models
 
@@ -137,7 +136,7 @@ def test_theorem_4_2_table_against_slow_angles(Xs):
     assert (table["max |NT - closed form|"] < 1e-7).all()
     assert (table["off-diagonal max"] <= table["max |NT - closed form|"]).all()
     assert list(angles.columns) == ["dataset", "features", "angle_deg"] and len(angles) == 2 * 45
-    with enable_x64():
+    with jax.enable_x64(True):
         Z = np.asarray(models.features("attn", Xs["a"][:10], Xs["a"][:10]))
     slow = [math.degrees(math.acos(min(1.0, float(Z[i] @ Z[j])))) for i in range(10) for j in range(i + 1, 10)]
     got = angles[angles.features == "MLP-Attn"].angle_deg.to_numpy()

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ntkbook  # noqa: F401  (before neural_tangents)
 from ntkbook import kernels as K
 from ntkbook.experiments import gram_kernel as GK
 
@@ -45,10 +44,10 @@ def spd_with_eigenvalues(lam, seed=0):
 
 
 def test_linear_kernel_of_attention_features_is_G_cubed(X):
-    from jax.experimental import enable_x64
+    import jax
 
     G3 = K.gram_induced_kernel(X)
-    with enable_x64():
+    with jax.enable_x64(True):
         phi = np.asarray(K.linearized_attention(X))
     assert phi.dtype == np.float64
     np.testing.assert_allclose(phi, K.gram(X) @ X, rtol=1e-13, atol=0)
@@ -67,10 +66,9 @@ def test_triple_sum_equals_matrix_form(X):
 
 def test_linearized_attention_queries_and_gradient(X):
     import jax
-    from jax.experimental import enable_x64
 
     q = unit_rows(np.random.default_rng(1).random((3, 50)))
-    with enable_x64():
+    with jax.enable_x64(True):
         out = np.asarray(K.linearized_attention(X, q))
         np.testing.assert_allclose(out, K.attention_feature_map(X, q), rtol=1e-13)
         # d/dq sum(out) = 1^T X^T X summed over output columns: X^T X 1

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import ntkbook  # noqa: F401
 from ntkbook import influence, models, runner, train
 from ntkbook.experiments import malleability as M
 

@@ -16,9 +16,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from jax.experimental import enable_x64  # noqa: E402
 
-import ntkbook  # noqa: F401, E402
 from ntkbook import data, models, train  # noqa: E402
 from ntkbook.experiments import ntk_distance as E  # noqa: E402
 
@@ -100,7 +98,7 @@ def test_gd_in_the_row_space_equals_train_gd():
     rng = np.random.default_rng(4)
     x = rng.uniform(size=(30, 8))
     y = np.arange(30) % 3
-    with enable_x64():
+    with jax.enable_x64(True):
         z = jnp.asarray(models.features("relu", jnp.asarray(x)), jnp.float64)
         t = jnp.asarray(np.eye(3)[y], jnp.float64)
         params0, signs = models.init_network(jax.random.PRNGKey(0), 8, 64, 3)

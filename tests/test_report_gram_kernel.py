@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ntkbook  # noqa: F401  (before neural_tangents)
 from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_RESOLVED, PARTLY, STATUSES
 from ntkbook.experiments import gram_kernel as GK
 from ntkbook.report import gram_kernel as R

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ntkbook  # noqa: F401  (before neural_tangents)
 from ntkbook import paper
 from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, PARTLY, STATUSES
 from ntkbook.experiments import spectral as sp

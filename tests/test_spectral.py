@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ntkbook  # noqa: F401  (quiet TensorFlow before neural_tangents)
 from ntkbook import data, kernels
 from ntkbook.experiments import spectral as sp
 

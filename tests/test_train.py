@@ -2,13 +2,11 @@
 
 import jax
 import jax.numpy as jnp
-import neural_tangents as nt
 import numpy as np
 import optax
 import pytest
 
-import ntkbook  # noqa: F401
-from ntkbook import models, train
+from ntkbook import models, nt_compat, train
 
 
 def _problem(n=60, d=10, width=32, n_classes=3, arch="relu", seed=0, n_out=None):
@@ -129,7 +127,7 @@ def test_train_gd_follows_the_linearised_dynamics_at_large_width():
     trained, hist = train.train_gd(params, signs, z, t, learning_rate=lr, steps=steps)
     assert hist["data_loss"].iloc[-1] < hist["data_loss"].iloc[0]
     k = models.empirical_ntk(params, z)
-    predict = nt.predict.gradient_descent_mse(k, t, learning_rate=lr)
+    predict = nt_compat.load().predict.gradient_descent_mse(k, t, learning_rate=lr)
     f_lin = predict(steps, models.apply_network(params, signs, z), None, None)
     f_net = models.apply_network(trained, signs, z)
     moved = float(jnp.linalg.norm(f_net - models.apply_network(params, signs, z)))

@@ -7,7 +7,10 @@ The directive
 
 becomes a table of the build's date (UTC), source commit, Python, operating system, CPU, memory and the
 accelerator JAX sees; `{build-environment} packages` becomes a table of every package pinned in
-`requirements.txt` beside the version installed. (myst-nb's own `{nb-exec-table}` gives the run time per chapter.)
+`requirements.txt` beside the version installed; `{build-environment} reference` a table of the independent
+reference, neural-tangents (installed without its TensorFlow requirement), with the JAX it runs on and every
+compatibility shim `ntkbook.nt_compat` applied to import it. (myst-nb's own `{nb-exec-table}` gives the run time
+per chapter.)
 The tables are filled in when the page is written, and every page that uses the directive is re-read on every
 build, so they never describe an older build.
 
@@ -33,7 +36,7 @@ from sphinx.errors import ExtensionError
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
-TABLES = ("machine", "packages")
+TABLES = ("machine", "packages", "reference")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)\s*==\s*([^\s;#]+)")
 
 
@@ -65,6 +68,24 @@ def package_rows(requirements: Path) -> list[tuple[str, str, str]]:
         raise ExtensionError(f"build_environment: requirements file {requirements} not found; set "
                              "`ntkbook_requirements` (relative to the book folder) in _config.yml's sphinx.config")
     return [(name, pin, installed_version(name)) for name, pin in parse_requirements(requirements.read_text())]
+
+
+def reference_rows() -> list[tuple[str, str]]:
+    """Rows for neural-tangents as loaded through `ntkbook.nt_compat`: its version, JAX's, and each shim applied.
+
+    Raises ExtensionError (with nt_compat's message, which names the JAX version) if NT cannot be imported.
+    """
+    try:
+        from ntkbook import nt_compat
+
+        versions = nt_compat.versions()
+    except ImportError as err:
+        raise ExtensionError(f"build_environment: {err}") from err
+    rows = [("neural-tangents", versions["neural_tangents"]), ("JAX / jaxlib", f"{versions['jax']} / "
+                                                                              f"{versions['jaxlib']}")]
+    shims = nt_compat.SHIMS_APPLIED or ("none",)
+    rows += [("shim applied" if i == 0 else "", shim) for i, shim in enumerate(shims)]
+    return rows
 
 
 def cpu_model() -> str:
@@ -176,7 +197,7 @@ class build_environment_node(nodes.General, nodes.Element):
 
 
 class BuildEnvironment(SphinxDirective):
-    """`{build-environment} machine|packages`: a table of the build's machine or of its packages."""
+    """`{build-environment} machine|packages|reference`: a table of the build's machine, packages or reference."""
 
     required_arguments = 1
 
@@ -201,6 +222,8 @@ class FillBuildEnvironment(SphinxPostTransform):
             if node["which"] == "machine":
                 node.replace_self(table(("", "this build"), machine_rows(app.ntkbook_build_started,
                                                                          Path(app.srcdir))))
+            elif node["which"] == "reference":
+                node.replace_self(table(("", "this build"), reference_rows()))
             else:
                 requirements = (Path(app.srcdir) / app.config.ntkbook_requirements).resolve()
                 node.replace_self(table(("package", "pinned in requirements.txt", "installed"),

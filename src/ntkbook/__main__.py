@@ -13,18 +13,27 @@ default `NTKBOOK_SCHEDULER`, else in this process) and land in the cache (`NTKBO
 later `make book` renders the chapters from the cache. Exit status: 0 when every unit is in the cache afterwards,
 1 when a unit failed (each failed key is printed with its error), 2 for a usage error (unknown sweep, profile,
 knob or value).
+
+`--list` and `--help` import none of JAX, pandas or matplotlib: the sweeps' profiles are read from each spec's
+`PROFILES` literal in its module's source, and the runner is imported only when a sweep runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import importlib.util
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ntkbook import runner
-from ntkbook.sweeps import SWEEPS, get_sweep, names
+from ntkbook.sweeps import SWEEPS, SweepEntry, get_sweep, names
+
+if TYPE_CHECKING:
+    from ntkbook import runner
 
 
 def _scalar(text: str, annotation: str, knob: str):
@@ -81,12 +90,36 @@ def parse_overrides(spec_class, assignments: Sequence[str]) -> dict:
     return out
 
 
+def profiles_from_source(entry: SweepEntry) -> list[str] | None:
+    """The profile names of the sweep's spec, read from the `PROFILES = {"name": ..., ...}` literal in the source
+    of `entry.module` without importing it; None when the source holds no such literal (then import the module)."""
+    top, *parts = entry.module.split(".")
+    spec = importlib.util.find_spec(top)  # not of entry.module itself: that would import its parent packages
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts[:-1], parts[-1] + ".py") if parts else None
+    if path is None or not path.is_file():
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                target = item.target if isinstance(item, ast.AnnAssign) else (
+                    item.targets[0] if isinstance(item, ast.Assign) and len(item.targets) == 1 else None)
+                if (isinstance(target, ast.Name) and target.id == "PROFILES" and isinstance(item.value, ast.Dict)
+                        and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in item.value.keys)):
+                    found.append([k.value for k in item.value.keys])
+    return found[0] if len(found) == 1 else None
+
+
 def _list() -> int:
     print("sweeps (python -m ntkbook sweep NAME --profile P):")
     for name, entry in SWEEPS.items():
         try:
-            profiles = ", ".join(entry.profiles())
-        except (ImportError, AttributeError) as err:
+            listed = profiles_from_source(entry)
+            profiles = ", ".join(listed if listed is not None else entry.profiles())
+        except (ImportError, AttributeError, SyntaxError, OSError) as err:
             profiles = f"not available: {err}"
         print(f"  {name:<14} {entry.title}\n  {'':<14} profiles: {profiles}")
     return 0
@@ -125,6 +158,8 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         spec_class = entry.spec_class
         overrides = parse_overrides(spec_class, args.set)
         spec = spec_class.resolve(args.profile, **overrides)
+        from ntkbook import runner
+
         runner.check_scheduler(args.scheduler)  # a bad address fails here in seconds, with the fix
     except (ValueError, ImportError, AttributeError) as err:
         parser.error(str(err))

@@ -1,15 +1,19 @@
-"""Silence TensorFlow's start-up noise before anything imports it.
+"""Silence native start-up noise that bypasses Python's `sys.stderr`.
 
-neural-tangents imports TensorFlow at import time, and TensorFlow's native code writes CUDA-probe and oneDNN
-messages straight to file descriptor 2, past Python's `sys.stderr`. Setting the log-level variables covers
-most of it; the few lines printed while the shared library loads need the descriptor itself redirected.
+The book's stack has no TensorFlow. Where one is installed anyway, neural-tangents' `experimental` subpackage
+imports it (see `ntkbook.nt_compat`), and TensorFlow's native code writes CUDA-probe and oneDNN messages straight
+to file descriptor 2. `tensorflow_quiet_env` sets its log-level variables (unless the user set them) and
+`native_stderr_silenced` redirects the descriptor itself for the few lines printed while its library loads.
 """
 
 import contextlib
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+def tensorflow_quiet_env() -> None:
+    """Default TensorFlow's native logging to errors only and oneDNN's notice off (user settings win)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 @contextlib.contextmanager
@@ -24,19 +28,3 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow once with its native start-up messages discarded (a no-op if already imported)."""
-    import sys
-
-    if "tensorflow" in sys.modules:
-        return
-    with native_stderr_silenced():
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError as err:  # report after stderr is restored
-            raise ImportError(
-                "TensorFlow failed to import; neural-tangents needs it. Install the pinned stack with "
-                "`pip install -r requirements.txt` (see README)."
-            ) from err

@@ -37,7 +37,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import enable_x64
 
 from ntkbook import kernels, models
 
@@ -196,7 +195,7 @@ def variant_infinite_ntk(variant: str, x1, x_train, x2=None, **options) -> np.nd
     `models.infinite_ntk` (neural-tangents' kernel_fn) on `variant_features(variant, x, x_train, **options)`
     computed in float64; x2 None means x1.
     """
-    with enable_x64():
+    with jax.enable_x64(True):
         xt = jnp.asarray(np.asarray(x_train, np.float64))
         z1 = variant_features(variant, jnp.asarray(np.asarray(x1, np.float64)), xt, **options)
         z2 = z1 if x2 is None else variant_features(variant, jnp.asarray(np.asarray(x2, np.float64)), xt, **options)
@@ -209,7 +208,7 @@ def induced_linear_kernel(variant: str, x_train, **options) -> np.ndarray:
     truncated: `U_r diag(lambda^3) U_r^T`; stacked "paper": `G^(2k+1) / n^(2k)`; "recomputed": a power `G^(3^k)`
     times a positive constant; softmax: the kernel of the smoothed rows. (n, n).
     """
-    with enable_x64():
+    with jax.enable_x64(True):
         xt = jnp.asarray(np.asarray(x_train, np.float64))
         phi = np.asarray(attention_output(variant, xt, xt, **options), np.float64)
     return phi @ phi.T
@@ -252,7 +251,7 @@ def qkv_ntk_blocks(attn: dict, params: dict, signs, x1, x_train, x2=None) -> dic
     kernel (neural-tangents' `trace_axes=(-1,)`); `"total"` is their sum. x2 None means x1.
     """
     out = {}
-    with enable_x64():
+    with jax.enable_x64(True):
         a64 = {k: jnp.asarray(np.asarray(v, np.float64)) for k, v in attn.items()}
         w = jnp.asarray(np.asarray(params["W"], np.float64))
         sg = jnp.asarray(np.asarray(signs, np.float64))
@@ -296,7 +295,7 @@ def qkv_ntk_reference(attn: dict, params: dict, signs, x1, x_train, x2=None) -> 
     Builds `f(theta, x) = relu(qkv_features(theta, x, x_train) W) signs / sqrt(m)` and contracts the Jacobian of
     each parameter group, averaging the per-output kernels. Memory O(N C |theta|): tiny problems only.
     """
-    with enable_x64():
+    with jax.enable_x64(True):
         theta = {k: jnp.asarray(np.asarray(v, np.float64)) for k, v in attn.items()}
         theta["W"] = jnp.asarray(np.asarray(params["W"], np.float64))
         sg = jnp.asarray(np.asarray(signs, np.float64))

@@ -6,7 +6,7 @@ K = (GX)(GX)^T = G^3 (Theorem 4.1). The infinite-width NTK of the first-layer-on
 unit-norm features z is the arc-cosine kernel of order 0 times <z, z'> (Theorem 4.2).
 
 Everything here is numpy float64 except `linearized_attention`, which is jax.numpy (differentiable; its dtype is
-the caller's) and `first_layer_ntk_nt`, which calls neural-tangents inside `jax.experimental.enable_x64()`.
+the caller's) and `first_layer_ntk_nt`, which calls neural-tangents with JAX's 64-bit mode on.
 Nothing here knows about trained models.
 """
 
@@ -381,11 +381,13 @@ def first_layer_ntk_nt(Z1, Z2) -> np.ndarray:
     NT's kernel_fn gives ntk = nngp_out + E[s's'] <z, z'> (W_std^2 / d = 1 for the first layer), and
     nngp_out = E[relu relu] is the readout layer's own contribution, so the first-layer-only NTK is
     kernel_fn(..., "ntk") - kernel_fn(..., "nngp"). The width given to Dense does not enter kernel_fn.
-    Runs inside jax.experimental.enable_x64(), float64. Z1: (n1, d), Z2: (n2, d) -> (n1, n2).
+    Runs with JAX's 64-bit mode on (`jax.enable_x64(True)`), float64. Z1: (n1, d), Z2: (n2, d) -> (n1, n2).
     """
     import jax
-    from jax.experimental import enable_x64
-    from neural_tangents import stax  # ntkbook/__init__ has already silenced TensorFlow
+
+    from ntkbook import nt_compat
+
+    stax = nt_compat.load().stax
 
     Z1, Z2 = _matrix(Z1, "Z1"), _matrix(Z2, "Z2")
     _same_width(Z1, Z2, "Z1", "Z2")
@@ -395,7 +397,7 @@ def first_layer_ntk_nt(Z1, Z2) -> np.ndarray:
         stax.Relu(),
         stax.Dense(1, W_std=1.0, b_std=None, parameterization="ntk"),
     )
-    with enable_x64():
+    with jax.enable_x64(True):
         z1, z2 = jax.numpy.asarray(Z1, dtype=jax.numpy.float64), jax.numpy.asarray(Z2, dtype=jax.numpy.float64)
         k = kernel_fn(z1, z2, ("ntk", "nngp"))
         out = np.asarray(k.ntk, dtype=np.float64) - np.asarray(k.nngp, dtype=np.float64)

@@ -11,30 +11,33 @@ Both networks are `f(x) = (1/sqrt(m)) sum_r a_r relu(w_r . z(x))` with `w_r ~ N(
 
 In neural-tangents' NTK parameterisation a `Dense` layer divides by `sqrt(d_in)`; with unit-norm inputs the paper's
 `w ~ N(0, I)` therefore corresponds to `W_std = sqrt(d)` (unit-variance pre-activations). `infinite_ntk_nt` and
-`empirical_ntk_nt` build the network with `neural_tangents.stax` in exactly that parameterisation, and the tests
-check the hand-written `apply_network` / `empirical_ntk` / `infinite_ntk` against them.
+`empirical_ntk_nt` build the network with neural-tangents' `stax` in exactly that parameterisation (NT loaded
+through `ntkbook.nt_compat` when they are called), and the tests check the hand-written `apply_network` /
+`empirical_ntk` / `infinite_ntk` against them.
 """
 
 import jax
 import jax.numpy as jnp
-import neural_tangents as nt
 import numpy as np
-from neural_tangents import stax
 
+from ntkbook import nt_compat
 from ntkbook.kernels import linearized_attention
 
 ARCHITECTURES = ("relu", "attn")
 #: The paper's names of the two networks; every table and figure takes its labels from here.
 MODEL_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn"}
 
-# NT's three empirical-NTK implementations. STRUCTURED_DERIVATIVES fails with the pinned JAX 0.5.3
-# (`jax.interpreters.ad.source_info_util` is gone); tests/test_models.py asserts that it still fails, so a future
-# pin that fixes it is noticed. The other two agree with the fast path to float precision.
-NT_IMPLEMENTATIONS = {
-    "jacobian_contraction": nt.NtkImplementation.JACOBIAN_CONTRACTION,
-    "ntk_vector_products": nt.NtkImplementation.NTK_VECTOR_PRODUCTS,
-    "structured_derivatives": nt.NtkImplementation.STRUCTURED_DERIVATIVES,
-}
+# NT's three empirical-NTK implementations (names of `nt.NtkImplementation`). On the pinned JAX
+# STRUCTURED_DERIVATIVES fails inside NT (its private uses of JAX internals); tests/test_models.py asserts that it
+# still fails, so a pin that fixes it is noticed. The other two agree with the fast path to float precision.
+NT_IMPLEMENTATIONS = ("jacobian_contraction", "ntk_vector_products", "structured_derivatives")
+
+
+def nt_implementation(name: str):
+    """NT's `NtkImplementation` member for one of `NT_IMPLEMENTATIONS` (loads NT); ValueError for another name."""
+    if name not in NT_IMPLEMENTATIONS:
+        raise ValueError(f"unknown implementation {name!r}; choose one of {NT_IMPLEMENTATIONS}")
+    return getattr(nt_compat.load().NtkImplementation, name.upper())
 
 
 def _unit_rows(x: jnp.ndarray) -> jnp.ndarray:
@@ -115,6 +118,7 @@ def empirical_ntk(params: dict, z1: jnp.ndarray, z2: jnp.ndarray | None = None) 
 
 def _hidden_layer(width: int, d: int):
     """NT's `serial(Dense(width, W_std=sqrt(d), no bias, NTK parameterisation), Relu)`: the trained part."""
+    stax = nt_compat.load().stax
     return stax.serial(stax.Dense(width, W_std=float(np.sqrt(d)), b_std=None, parameterization="ntk"), stax.Relu())
 
 
@@ -143,14 +147,11 @@ def empirical_ntk_nt(
 
     Uses `nt.empirical_ntk_fn(f, trace_axes=(-1,), vmap_axes=0, implementation=...)`, whose trace over the outputs
     is a mean, so the result is the per-output block that `empirical_ntk` returns. `implementation` is one of
-    `NT_IMPLEMENTATIONS`; "structured_derivatives" raises with the pinned JAX 0.5.3.
+    `NT_IMPLEMENTATIONS`; "structured_derivatives" raises on the pinned JAX.
     """
-    if implementation not in NT_IMPLEMENTATIONS:
-        raise ValueError(f"unknown implementation {implementation!r}; choose one of {tuple(NT_IMPLEMENTATIONS)}")
+    impl = nt_implementation(implementation)
     f = nt_apply_fn(signs, params["W"].shape[0])
-    kernel_fn = nt.empirical_ntk_fn(
-        f, trace_axes=(-1,), vmap_axes=0, implementation=NT_IMPLEMENTATIONS[implementation]
-    )
+    kernel_fn = nt_compat.load().empirical_ntk_fn(f, trace_axes=(-1,), vmap_axes=0, implementation=impl)
     return kernel_fn(z1, z2, params)
 
 

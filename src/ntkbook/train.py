@@ -13,7 +13,7 @@ below 1. Under "w-w0" the penalty is 0 at the start and `||W|| / ||W0||` stays n
 reports that ratio (`weight_ratio`) in its history.
 
 with `loss = "xent"`: softmax cross-entropy against one-hot targets (C classes), or `loss = "mse"`:
-`0.5 * mean_c (f_c - t_c)^2` (the normalisation of `neural_tangents.predict.gradient_descent_mse`, whose
+`0.5 * mean_c (f_c - t_c)^2` (the normalisation of neural-tangents' `predict.gradient_descent_mse`, whose
 `expm1(-eta Theta t / (n C))` is exact for this loss under gradient flow). Only W is trained; the readout signs stay.
 
 Building blocks, public so that other trainers (e.g. PGD adversarial training, which perturbs the inputs between
@@ -264,7 +264,7 @@ def train_gd(
 ) -> tuple[dict, pd.DataFrame]:
     """Full-batch gradient descent on the MSE objective: `W <- W - eta grad L(W)` for `steps` steps.
 
-    With `l2 = 0` the linearised network follows `neural_tangents.predict.gradient_descent_mse(K, t,
+    With `l2 = 0` the linearised network follows neural-tangents' `predict.gradient_descent_mse(K, t,
     learning_rate=eta)` at time `steps` (continuous time `eta * steps`; exact up to the time discretisation, which
     is small when `eta * lambda_max(Theta) / (n C) << 1`). history: rows (`step`, `loss`, `data_loss`, `accuracy`)
     every `record_every` steps (default: 10 records) and at the end.

@@ -41,7 +41,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from jax.experimental import enable_x64
 from threadpoolctl import threadpool_limits
 
 from ntkbook import attacks as _attacks
@@ -218,7 +217,7 @@ def features(model: str, x, x_train):
 
 def features64(model: str, x, x_train) -> np.ndarray:
     """`features` in float64 (numpy), for kernels and spectra."""
-    with enable_x64():
+    with jax.enable_x64(True):
         z = features(model, jnp.asarray(np.asarray(x, np.float64)), jnp.asarray(np.asarray(x_train, np.float64)))
         z = np.asarray(z, np.float64)
     return z / np.linalg.norm(z, axis=1, keepdims=True)
@@ -420,7 +419,7 @@ def attention_outputs64(model: str, x) -> np.ndarray:
     xu = _data.unit_rows(x)
     if family == "attn":
         return _kernels.attention_feature_map(xu, xu)
-    with enable_x64():
+    with jax.enable_x64(True):
         xj = jnp.asarray(np.asarray(x, np.float64))
         return np.asarray(_av.attention_output(family, xj, xj, **options), np.float64)
 

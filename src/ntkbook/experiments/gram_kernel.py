@@ -3,7 +3,7 @@
 Every function returns plain numbers or a tidy `pandas.DataFrame` and never words, verdicts or paper numbers (those
 live in `ntkbook.report.gram_kernel` and `ntkbook.paper`). Data are dicts {dataset name: X (n, d) float64 with unit
 rows}; every experiment uses a prefix of each X (the loader's sample is shuffled, so a prefix is a random subset).
-All arithmetic is numpy float64, or JAX inside `jax.experimental.enable_x64()`.
+All arithmetic is numpy float64, or JAX inside `jax.enable_x64(True)`.
 
 Computations: the softmax -> linearized attention expansion (error O(1/T)), Theorem 4.1 (K = (GX)(GX)^T = G^3),
 Theorem 4.2 (first-layer NTK = arc-cosine-0 kernel times <x~, x~'>, neural-tangents against the closed form),
@@ -320,10 +320,10 @@ def theorem_4_1_row(X, n_triple: int) -> dict:
     n_triple rows "triple sum vs G^3" = the same for the O(n^4) entrywise `gram_induced_kernel_triple_sum`.
     Returns {"n", "d", "dtype", "PhiPhi^T vs G^3", "n (triple sum)", "triple sum vs G^3"}.
     """
-    from jax.experimental import enable_x64
+    import jax
 
     X = _matrix(X, "X")
-    with enable_x64():
+    with jax.enable_x64(True):
         phi = np.asarray(kernels.linearized_attention(X))  # G X, float64
     G3 = kernels.gram_induced_kernel(X)
     small = X[:n_triple]
@@ -365,7 +365,7 @@ def theorem_4_2_check(X_train, X_test) -> tuple[list[dict], pd.DataFrame]:
     "max |NT - closed form|", "off-diagonal max" (entries off the leading diagonal), "median angle (deg)"}, and a
     frame with columns features, angle_deg: the n(n-1)/2 pairwise angles between the training features.
     """
-    from jax.experimental import enable_x64
+    import jax
 
     from ntkbook import models
 
@@ -373,7 +373,7 @@ def theorem_4_2_check(X_train, X_test) -> tuple[list[dict], pd.DataFrame]:
     n = len(X_train)
     upper = np.triu_indices(n, 1)
     points = np.vstack([X_train, X_test])
-    with enable_x64():
+    with jax.enable_x64(True):
         feats = {"relu": np.asarray(models.features("relu", points)),
                  "attn": np.asarray(models.features("attn", points, X_train))}
     rows, angles = [], []

@@ -41,7 +41,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from jax.experimental import enable_x64
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
@@ -673,7 +672,7 @@ def poisoning_frame(
         for frac in fractions:
             rows_moved = ranked[: _mal.top_count(len(x), frac)]
             budget = _mal.row_budget(len(x), rows_moved, eps)
-            with enable_x64():
+            with jax.enable_x64(True):
                 args = (w64, jnp.asarray(t64), *target, ridge)
                 x_pgd = np.asarray(_attacks.pgd(fn, jnp.asarray(x), jnp.asarray(budget), steps=steps,
                                                 step_size=step_size, args=args))

@@ -47,13 +47,11 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-import neural_tangents as nt
 import numpy as np
 import optax
 import pandas as pd
-from jax.experimental import enable_x64
 
-from ntkbook import models, train
+from ntkbook import kernel_predict, models, train
 from ntkbook.spec import Spec, require
 
 __all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
@@ -167,37 +165,23 @@ def relative_frobenius(a, b) -> float:
 
 
 def ntk_ridge_predictor(k_train, k_test_train, y, ridge: float, f0_train=None, f0_test=None) -> np.ndarray:
-    """Kernel ridge regression with nt.predict: `f0(x) + K(x, X) (K(X, X) + ridge I)^(-1) (Y - f0(X))`, float64.
+    """Kernel ridge regression: `f0(x) + K(x, X) (K(X, X) + ridge I)^(-1) (Y - f0(X))`, float64 (`kernel_predict`).
 
     k_train (n, n), k_test_train (N, n), y and f0_train (n, C), f0_test (N, C) -> (N, C); f0 = None means zero
-    initial outputs (plain KRR). This is `gradient_descent_mse(..., diag_reg=ridge)` at `t=None`, the infinite-time
-    limit of (ridge-regularised) gradient flow on MSE in the kernel regime.
+    initial outputs (plain KRR). The infinite-time limit of (ridge-regularised) gradient flow on MSE in the kernel
+    regime (neural-tangents' `gradient_descent_mse(..., diag_reg=ridge)` at `t=None`, checked in the tests).
     """
-    n_test, c = len(k_test_train), np.shape(y)[1]
-    f0_train = np.zeros(np.shape(y)) if f0_train is None else f0_train
-    f0_test = np.zeros((n_test, c)) if f0_test is None else f0_test
-    with enable_x64():
-        k = jnp.asarray(k_train, jnp.float64)
-        predict = nt.predict.gradient_descent_mse(k, jnp.asarray(y, jnp.float64), diag_reg=ridge,
-                                                  diag_reg_absolute_scale=True)
-        _, out = predict(None, jnp.asarray(f0_train, jnp.float64), jnp.asarray(f0_test, jnp.float64),
-                         jnp.asarray(k_test_train, jnp.float64))
-        return np.asarray(out)
+    return kernel_predict.ridge(k_train, k_test_train, y, ridge, f0_train, f0_test)[1]
 
 
 def ntk_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate: float, steps: float) -> np.ndarray:
-    """Gradient *flow* on `0.5 mean (f - y)^2` in the kernel regime at time `learning_rate * steps` (nt.predict).
+    """Gradient *flow* on `0.5 mean (f - y)^2` in the kernel regime at time `learning_rate * steps`.
 
     `f(t) = f0 + K(x, X) K^(-1) (I - exp(-eta t K / (n C))) (Y - f0(X))`; k_train (n, n), k_test_train (N, n),
-    y and f0_train (n, C), f0_test (N, C) -> test outputs (N, C). The continuous-time reference for
-    `kernel_gd_predictor`, which both agree with as eta -> 0.
+    y and f0_train (n, C), f0_test (N, C) -> test outputs (N, C) (`kernel_predict.gradient_flow`). The
+    continuous-time reference for `kernel_gd_predictor`, which both agree with as eta -> 0.
     """
-    with enable_x64():
-        predict = nt.predict.gradient_descent_mse(jnp.asarray(k_train, jnp.float64), jnp.asarray(y, jnp.float64),
-                                                  learning_rate=learning_rate)
-        _, f_test = predict(float(steps), jnp.asarray(f0_train, jnp.float64), jnp.asarray(f0_test, jnp.float64),
-                            jnp.asarray(k_test_train, jnp.float64))
-        return np.asarray(f_test)
+    return kernel_predict.gradient_flow(k_train, k_test_train, y, learning_rate, steps, f0_train, f0_test)[1]
 
 
 def kernel_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate: float, steps: int):
@@ -205,25 +189,11 @@ def kernel_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_ra
 
     F_{t+1} = F_t - (eta / (n C)) K (F_t - Y) on the training set (the linearised network's GD on
     0.5 mean (f - y)^2), so F_T = Y + (I - c)^T (F_0 - Y) with c = eta K / (n C); test points follow
-    f_T(x) = f_0(x) + K(x, X) K^(-1) (I - (I - c)^T) (Y - F_0). In K's eigenbasis (lambda_k) the factor
-    (1 - (1 - c_k)^T) / lambda_k = -expm1(T log1p(-c_k)) / lambda_k is evaluated without cancellation, and tends to
-    T eta / (n C) as lambda_k -> 0, so a singular K is fine. float64 throughout; needs c_k < 1 for a monotone decay
-    (eta <= n C / lambda_max).
+    f_T(x) = f_0(x) + K(x, X) K^(-1) (I - (I - c)^T) (Y - F_0), evaluated in K's eigenbasis without cancellation
+    (`kernel_predict.gradient_descent`), so a singular K is fine. float64 throughout; needs c_k < 1 for a
+    monotone decay (eta <= n C / lambda_max).
     """
-    k = np.asarray(k_train, np.float64)
-    y, f0_train = np.asarray(y, np.float64), np.asarray(f0_train, np.float64)
-    n, c_out = y.shape
-    lam, q = np.linalg.eigh(0.5 * (k + k.T))
-    lam = np.maximum(lam, 0.0)
-    c = learning_rate * lam / (n * c_out)
-    decay = np.exp(steps * np.log1p(-np.minimum(c, 1.0 - 1e-300))) if steps > 0 else np.ones_like(c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = np.where(lam > 0, -np.expm1(steps * np.log1p(-np.minimum(c, 1.0 - 1e-300))) / lam,
-                        steps * learning_rate / (n * c_out))
-    r0 = q.T @ (f0_train - y)
-    f_train = y + q @ (decay[:, None] * r0)
-    f_test = np.asarray(f0_test, np.float64) + np.asarray(k_test_train, np.float64) @ (q @ (gain[:, None] * -r0))
-    return f_train, f_test
+    return kernel_predict.gradient_descent(k_train, k_test_train, y, learning_rate, steps, f0_train, f0_test)
 
 
 def kernel_steps_to_fraction(k_train, y, f0_train, learning_rate: float, fraction: float,

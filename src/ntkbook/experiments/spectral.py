@@ -327,16 +327,16 @@ def truncation_table(x, ranks: Sequence[int], *, normalise: bool = True, measure
 def feature_matrix(arch: str, x) -> np.ndarray:
     """The unit-norm MLP inputs z of `arch` for the training set x itself, float64 (n, d).
 
-    `ntkbook.models.features(arch, x, x)` run under `jax.experimental.enable_x64()`: relu -> unit_rows(x);
+    `ntkbook.models.features(arch, x, x)` run under `jax.enable_x64(True)`: relu -> unit_rows(x);
     attn -> unit_rows(G Xhat) with Xhat = unit_rows(x), G = Xhat Xhat^T (attention over the training set).
     """
+    import jax
     import jax.numpy as jnp
-    from jax.experimental import enable_x64
 
     from ntkbook import models
 
     x = _rows(x)
-    with enable_x64():
+    with jax.enable_x64(True):
         z = models.features(arch, jnp.asarray(x, dtype=jnp.float64), jnp.asarray(x, dtype=jnp.float64))
         return np.asarray(z, dtype=np.float64)
 
@@ -421,8 +421,8 @@ def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd
     For each m, the empirical NTK of the first m neurons is `ntkbook.models.empirical_ntk({"W": W[:, :m]}, z, z)`
     (jax, float64) and the errors are computed from it. Same columns as `ntk_error_curve`.
     """
+    import jax
     import jax.numpy as jnp
-    from jax.experimental import enable_x64
 
     from ntkbook import models
 
@@ -432,7 +432,7 @@ def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd
     lam = _kernels.eigenvalues(K_inf)
     W = _first_layer(z, int(w[-1]), seed)
     rows = []
-    with enable_x64():
+    with jax.enable_x64(True):
         zj = jnp.asarray(z, dtype=jnp.float64)
         for m in w:
             Wm = jnp.asarray(W[:, :m].astype(np.float64))
