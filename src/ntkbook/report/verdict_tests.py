@@ -191,13 +191,18 @@ def known_answer_rows(profile: str = "default") -> list[dict]:
     """The known answers (`ntkbook.known_answers.all_checks`) with a status each: `claims.tolerance_rule` for an
     equality to a bound, `claims.band_rule` for an exponent interval against its band."""
     from ntkbook import known_answers as ka
+    from ntkbook.report import dual
 
     rows = []
     for r in ka.all_checks(profile):
         if r["kind"] == "tolerance":
             status = claims.tolerance_rule(r["measured"], r["bound"])
-        else:
+        elif r["kind"] == "band":
             status = claims.band_rule((r["low"], r["high"]), (r["band_low"], r["band_high"]))
+        else:  # the chapter's status rule on measured numbers against the same rule on the closed form
+            r = {**r, "measured": dual.power_status(*r["measured_status"]),
+                 "expected": dual.power_status(*r["closed_status"])}
+            status = claims.HOLDS if r["measured"] == r["expected"] else claims.DOES_NOT_HOLD
         rows.append({**r, "status": status})
     return rows
 
@@ -209,9 +214,11 @@ def known_answer_table(rows: list[dict]) -> pd.DataFrame:
         if r["kind"] == "tolerance":
             bound = f"<= {r['bound']:.2g}"
             measured = f"{r['measured']:.2g}"
+        elif r["kind"] == "status":
+            bound, measured = f"closed form: {r['expected']}", str(r["measured"])
         else:
             bound = f"[{r['band_low']:g}, {r['band_high']:g}]"
             measured = f"{r['measured']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
         out.append({"check": r["check"], "known answer": r["answer"], "measured": measured, "bound": bound,
-                    "bound from": r["bound_from"], "status": r["status"]})
+                    "bound from": r.get("bound_from", "the closed form"), "status": r["status"]})
     return pd.DataFrame(out)
