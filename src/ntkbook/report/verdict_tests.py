@@ -11,22 +11,41 @@ does not, the smallest design found that would.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ntkbook import claims, paper
 from ntkbook import operating as op
+from ntkbook.spec import Spec, require
 
-__all__ = ["PAGE", "RULES", "SIMS", "design_inputs", "design_at", "oc_table", "design", "oc_tables", "design_table",
+__all__ = ["PAGE", "RULES", "SIMS", "VerdictTestsSpec", "design_inputs", "design_at", "oc_table", "design", "oc_tables", "design_table",
            "noise_table", "known_answer_rows", "known_answer_table"]
 
 #: the document name of the page (a verdict's `design` names a table on it, anchor "design-<name>")
 PAGE = "verdict_tests"
 #: simulations per scenario and profile (quick: the tests' and CI's seconds; default: the page)
 SIMS = {"quick": 400, "default": 2000, "paper": 4000}
+
+
+@dataclasses.dataclass(frozen=True)
+class VerdictTestsSpec(Spec):
+    """The page's knobs: profile (whose chapter designs are simulated and whose known-answer sizes are used,
+    `ntkbook.known_answers.SIZES`) and sims (simulated data sets per rule and scenario)."""
+
+    sims: int = SIMS["default"]
+
+    PROFILES: ClassVar[dict[str, dict]] = {"quick": {"sims": SIMS["quick"]}, "default": {},
+                                           "paper": {"sims": SIMS["paper"]}}
+    #: wall seconds of the page (papermill) on the shared 2-core machine: quick about 25, default about 60
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 25.0, "default": 60.0}
+
+    def check(self) -> None:
+        require(int(self.sims) >= 100, "sims", "an integer >= 100 (rates to about +-0.05)", self.sims)
 
 #: rule id -> (what it decides, which chapter uses it, the rule in words)
 RULES = {
