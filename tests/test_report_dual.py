@@ -185,3 +185,17 @@ def test_crossover_counts_the_leading_modes_where_attention_wins():
     assert rd.crossover(f, spec) == {"mnist": spec.top_modes}
     assert rd.crossover(_power_frame(3.0, 3.0), spec) == {"mnist": 0}
     assert rd.crossover(_power_frame(0.1, 0.5), spec) == {"mnist": len(spec.modes)}
+
+
+def test_width_ratio_status_is_one_sided_at_the_claimed_factor():
+    assert rd.width_ratio_status("increasing", (1.5, 3.0)) == claims.HOLDS
+    assert rd.width_ratio_status("increasing", (0.2, 0.8)) == claims.DOES_NOT_HOLD  # more, but not ten times
+    assert rd.width_ratio_status("increasing", (0.5, 1.5)) == claims.NOT_RESOLVED
+    assert rd.width_ratio_status("decreasing", (-3.0, -1.5)) == claims.HOLDS
+    assert rd.width_ratio_status("decreasing", None) == claims.NOT_EVALUABLE
+
+
+def test_power_design_gates_a_noisy_design():
+    assert rd.power_design(3, 1e-3).decides  # seeds that agree closely decide
+    noisy = rd.power_design(3, 1.0)
+    assert not noisy.decides and "seeds" in noisy.needed

@@ -15,22 +15,24 @@ CLAIM = (6.0, 9.0)
 
 
 def test_configuration_status_reaches_every_status():
+    # CLAIM (6, 9) widened by BAND_FACTOR 1.25: the band [4.8, 11.25]
     assert R.configuration_status(False, 7.0, 6.5, 7.5, CLAIM) == claims.NOT_EVALUABLE
     assert R.configuration_status(True, 7.0, 6.5, 7.5, CLAIM) == claims.HOLDS
-    assert R.configuration_status(True, 2.0, 1.5, 2.5, CLAIM) == claims.PARTLY  # right side of 1, too small
-    assert R.configuration_status(True, 0.5, 0.3, 0.8, CLAIM) == claims.DOES_NOT_HOLD
+    assert R.configuration_status(True, 7.0, 3.0, 20.0, CLAIM) == claims.NOT_RESOLVED  # the point alone never decides
+    assert R.configuration_status(True, 2.0, 1.5, 2.5, CLAIM) == claims.DOES_NOT_HOLD
     assert R.configuration_status(True, 0.5, 0.3, 1.5, CLAIM) == claims.DOES_NOT_HOLD
     assert R.configuration_status(True, 3.0, 1.0, 12.0, CLAIM) == claims.NOT_RESOLVED
     assert R.configuration_status(True, float("nan"), 0.0, 1.0, CLAIM) == claims.NOT_EVALUABLE
     assert R.configuration_status(True, math.inf, 1.0, math.inf, CLAIM) == claims.NOT_RESOLVED  # 2L-ReLU never flips
-    assert R.configuration_status(True, math.inf, 12.0, math.inf, CLAIM) == claims.PARTLY
+    assert R.configuration_status(True, math.inf, 12.0, math.inf, CLAIM) == claims.DOES_NOT_HOLD
 
 
 def test_grid_status():
     assert R.grid_status([claims.NOT_EVALUABLE] * 3) == claims.NOT_EVALUABLE
     assert R.grid_status([claims.HOLDS, claims.NOT_EVALUABLE]) == claims.HOLDS
-    assert R.grid_status([claims.HOLDS, claims.DOES_NOT_HOLD]) == claims.PARTLY
-    assert R.grid_status([claims.DOES_NOT_HOLD, claims.NOT_RESOLVED]) == claims.DOES_NOT_HOLD
+    assert R.grid_status([claims.HOLDS, claims.DOES_NOT_HOLD]) == claims.NOT_RESOLVED  # not "partly"
+    assert R.grid_status([claims.DOES_NOT_HOLD, claims.DOES_NOT_HOLD]) == claims.DOES_NOT_HOLD
+    assert R.grid_status([claims.DOES_NOT_HOLD, claims.NOT_RESOLVED]) == claims.NOT_RESOLVED
     assert R.grid_status([claims.NOT_RESOLVED, claims.NOT_EVALUABLE]) == claims.NOT_RESOLVED
 
 
@@ -101,14 +103,16 @@ def test_summary_tables_and_verdicts():
     cur = R.curve(configs, "mnist")
     s = R.curve_summary(cur)
     assert s["evaluable"] == 6 and s["holds"] == 3 and s["share_holds"] == 0.5
-    assert s["status"] == claims.PARTLY and s["literal_status"] == claims.DOES_NOT_HOLD
+    assert s["status"] == claims.NOT_RESOLVED and s["literal_status"] == claims.DOES_NOT_HOLD
     table = R.curve_table(cur)
     assert "status" in table and table.literal.eq("◆").sum() == 1
     assert any("acc" in c for c in table.columns)
     verdicts = R.verdicts_from(configs, None, "test")
     ids = {v.claim: v for v in verdicts}
-    assert ids["table2.ratio.mnist.grid"].status == claims.PARTLY
-    assert ids["table2.ratio.mnist.literal"].status == claims.DOES_NOT_HOLD
+    assert ids["table2.ratio.mnist.grid"].status == claims.NOT_RESOLVED
+    # an unknown profile has no simulated design: its decisive statuses become "not resolved" by construction
+    lit = ids["table2.ratio.mnist.literal"]
+    assert lit.status == claims.NOT_RESOLVED and lit.design == "ratio-band" and "cannot decide" in lit.rule
     assert ids["table2.ratio.mnist.literal"].ours == pytest.approx(1.0)
     assert ids["table3.ratio.mnist-3v8.grid"].status == claims.NOT_RUN
     assert all(v.chapter == R.CHAPTER for v in verdicts)
@@ -239,3 +243,10 @@ def test_data_notes_are_in_words():
     spec = M.resolve("quick", tasks=("digits",), poison_tasks=("digits-3v8",))
     notes = R.data_notes(spec)
     assert notes.count("drawn") == 2 and "digits" in notes
+
+
+def test_default_designs_of_chapter_4_cannot_decide_a_ratio():
+    # 3 seeds x 20 counted points at a 2L-ReLU flip rate near 5 %: the ratio's interval cannot fit in the band
+    d = R._design("ratio-band", "default")
+    assert not d.decides and d.power < 0.8 and "seeds" in d.needed
+    assert claims.gated(claims.HOLDS, d) == claims.NOT_RESOLVED

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ntkbook import paper
-from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, PARTLY, STATUSES
+from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, STATUSES
 from ntkbook.experiments import spectral as sp
 from ntkbook.report import spectral as R
 
@@ -42,11 +42,28 @@ def toy():
     return res, spec
 
 
-@pytest.mark.parametrize("kappa_big, n_match, expected", [
-    (2e3, 80.0, HOLDS), (5e6, 80.0, PARTLY), (math.inf, 80.0, PARTLY), (5e6, math.nan, DOES_NOT_HOLD),
-    (5e6, 1000.0, DOES_NOT_HOLD)])  # "reached" only where the plain kappa turned infinite (n > d = 784)
-def test_kappa_status(kappa_big, n_match, expected):
-    assert R.kappa_status(1.2e3, kappa_big, 10_000, n_match, 784) == expected
+@pytest.mark.parametrize("kappa_big, expected", [
+    (1.2e3, HOLDS), (1.24e3, HOLDS), (1.3e3, DOES_NOT_HOLD), (5e6, DOES_NOT_HOLD), (math.inf, DOES_NOT_HOLD)])
+def test_kappa_status_can_fail(kappa_big, expected):
+    # the paper's 1.2e3 stands for [1150, 1250]; an infinite kappa_d is >= 1/(n eps) = 4.5e11 at n = 1e4
+    assert R.kappa_status(1.2e3, kappa_big, 10_000) == expected
+
+
+def test_kappa_status_with_an_interval_reaching_the_band_is_not_resolved():
+    # an infinite kappa_d at an n so large that 1/(n eps) < 1.2e3 cannot decide
+    assert R.kappa_status(1.2e3, math.inf, int(1e13)) == NOT_RESOLVED
+
+
+def test_stated_band():
+    assert R.stated_band(1.2e3) == pytest.approx((1150, 1250))
+    assert R.stated_band(8.7e3) == pytest.approx((8650, 8750))
+    assert R.stated_band(1e18) == pytest.approx((0.5e18, 1.5e18))
+
+
+def test_threshold_status_is_one_sided():
+    assert R.threshold_status(1e18, 1e40) == HOLDS  # a value far above the paper's supports "m >> 1e18"
+    assert R.threshold_status(1e18, 1e12) == DOES_NOT_HOLD
+    assert R.threshold_status(1e18, 1e12, (1e12, math.inf)) == NOT_RESOLVED
 
 
 def test_kappa_interval_of_an_infinite_kappa_is_the_noise_floor():
@@ -54,14 +71,24 @@ def test_kappa_interval_of_an_infinite_kappa_is_the_noise_floor():
     assert R.kappa_interval(5.0, 1000) is None
 
 
-@pytest.mark.parametrize("model, y, expected_exp, lo, hi, status", [
-    ("MLP-Attn", "kappa_features", 3.0, 2.989, 2.9999, HOLDS),   # just excludes 3, within 2%
-    ("MLP-Attn", "kappa_features", 3.0, 2.5, 2.8, DOES_NOT_HOLD),
-    ("MLP-Attn", "m_star_eig", 6.0, 1.0, 7.0, NOT_RESOLVED),
-    ("2L-ReLU", "m_star_eig", 0.0, 0.2, 0.4, HOLDS),             # no kappa factor, within 0.5
-    ("2L-ReLU", "m_star_eig", 0.0, 0.6, 0.7, DOES_NOT_HOLD)])
-def test_exponent_status(model, y, expected_exp, lo, hi, status):
-    assert R._exponent_status(model, y, expected_exp, lo, hi) == status
+@pytest.mark.parametrize("expected_exp, lo, hi, status", [
+    (3.0, 2.989, 2.9999, HOLDS),          # nearer 3 than any other integer
+    (3.0, 2.0, 2.4, DOES_NOT_HOLD),
+    (6.0, 1.0, 7.0, NOT_RESOLVED),
+    (0.0, 0.2, 0.4, HOLDS),               # no kappa factor
+    (0.0, 0.38, 0.78, NOT_RESOLVED),      # the measured 2L-ReLU interval no longer passes by a chosen tolerance
+    (0.0, 0.6, 0.7, DOES_NOT_HOLD)])
+def test_exponent_status(expected_exp, lo, hi, status):
+    assert R.exponent_status(expected_exp, lo, hi) == status
+
+
+def test_difference_fit_of_identical_architectures_is_zero():
+    import pandas as pd
+    k = [3.0, 30.0, 300.0, 3000.0]
+    rows = [{"kappa_nominal": x, "arch": a, "kappa_G": x, "m_star_eig": 2.0 ** (i + 4)} for i, x in enumerate(k)
+            for a in ("attn", "relu")]
+    d = R.difference_fit(pd.DataFrame(rows))
+    assert d["exponent"] == 0.0 and d["lo"] < 0 < d["hi"]
 
 
 def test_identity_status_is_not_evaluable_beyond_float64():
@@ -117,7 +144,7 @@ def test_verdicts_from_toy_results(toy):
     by = {v.claim: v for v in verdicts}
     expected = {f"{k}.{d}" for k in ("kappa", "threshold.v1", "threshold.v2", "thm4.7.identity")
                 for d in ("mnist", "cifar10")}
-    expected |= {"depth.identity", "truncation.identity", "width.arccos_cap"}
+    expected |= {"depth.identity", "truncation.identity", "width.arccos_cap", "thm4.7.width.difference"}
     expected |= {c for *_, c, _, _ in R.EXPECTED_EXPONENTS.values() if c}
     assert set(by) == expected
     assert all(v.status in STATUSES and v.section in R.SECTIONS.values() for v in verdicts)

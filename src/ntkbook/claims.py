@@ -12,6 +12,8 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
 #: The one status vocabulary of the book, strongest to weakest evidence.
 HOLDS, PARTLY, DOES_NOT_HOLD = "holds", "partly", "does not hold"
 NOT_RESOLVED, NOT_EVALUABLE, NOT_RUN = "not resolved", "not evaluable", "not run"
@@ -26,7 +28,9 @@ class Verdict:
     paper_value: the paper's number or wording (None if it states none); ours: our point estimate; interval: our
     interval (its level is named in `rule`); rule: the decision rule in words; profile: the profile measured under;
     config: ((knob, value), ...) of the configuration; section: the MyST label of the section that decides it;
-    chapter: the document name of that section; beyond_paper: True for our own results beyond the paper's claims.
+    chapter: the document name of that section; beyond_paper: True for our own results beyond the paper's claims;
+    design: the id of the operating-characteristics table of the rule's design on the page "How the verdicts are
+    tested" (`ntkbook.report.verdict_tests.PAGE`, anchor ``design-<id>``), "" where the rule is not empirical.
     """
 
     claim: str
@@ -41,6 +45,7 @@ class Verdict:
     section: str = ""
     chapter: str = ""
     beyond_paper: bool = False
+    design: str = ""
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -274,3 +279,222 @@ def verdicts_frame(verdicts):
     rows = [v.as_row() for v in verdicts]
     cols = [f.name for f in dataclasses.fields(Verdict) if f.name != "interval"] + ["interval_low", "interval_high"]
     return pd.DataFrame(rows, columns=cols)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Rules that can fail: declared inputs, one-sided where the claim is, equivalence for "flat", grid aggregation,
+# and a design gate (issue: how we know the verdicts work; operating characteristics in `ntkbook.operating`)
+# ----------------------------------------------------------------------------------------------------------
+
+#: a design decides only if its simulated power to say "holds" when the claim is true is at least this ...
+MIN_POWER = 0.8
+#: ... and its chance of saying "holds" when the claim is false by the stated margin is at most this
+MAX_FALSE_HOLDS = 0.05
+
+
+def band_rule(interval, band: tuple[float, float]) -> str:
+    """A quantity claimed to lie in `band` = (low, high), against our interval for it.
+
+    `holds` if the interval lies inside the band, `does not hold` if it lies wholly outside (misses it), `not
+    resolved` otherwise (it straddles an edge); `not evaluable` without a finite-ended interval. The band is the
+    paper's range widened by a stated margin (declared by the caller); a point estimate alone never decides.
+    """
+    low, high = (float(v) for v in band)
+    if not low <= high:
+        raise ValueError(f"band must satisfy low <= high, got {band}")
+    iv = _interval(interval)
+    if iv is None:
+        return NOT_EVALUABLE
+    lo, hi = iv
+    if low <= lo and hi <= high:
+        return HOLDS
+    if hi < low or lo > high:
+        return DOES_NOT_HOLD
+    return NOT_RESOLVED
+
+
+def log_ratio_interval(counts_a, totals_a, counts_b, totals_b, *, level: float = 0.95) -> tuple[float, float, float]:
+    """(ratio, low, high) of the ratio of two pooled proportions p_a / p_b from per-seed counts, seeds clustered.
+
+    counts_*, totals_*: (k,) events and trials per seed. With x = sum counts + 1/2, N = sum totals + 1 (a
+    continuity correction, so that zero counts give a finite bound), p = x / N, the variance of log p is the larger
+    of the binomial one, (1 - p) / x, and the cluster-robust (ratio-estimator) one,
+    k / (k - 1) sum_i (x_i - p n_i)^2 / (N p)^2, so that seed-to-seed spread beyond binomial widens the interval
+    and too few seeds cannot shrink it below binomial. The interval is exp(log(p_a / p_b) ± t z) with
+    z = sqrt(var_a + var_b) and t the Student-t quantile with k_a + k_b - 2 degrees of freedom (normal with one
+    seed each). Vectorised: arrays of shape (..., k) give results of shape (...).
+    """
+    from scipy import stats
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+    def log_p(c, t):
+        c, t = np.asarray(c, np.float64), np.asarray(t, np.float64)
+        if c.shape != t.shape or c.shape[-1] < 1:
+            raise ValueError(f"counts and totals must have the same shape (..., k >= 1), got {c.shape}, {t.shape}")
+        if np.any(c < 0) or np.any(c > t):
+            raise ValueError("counts must satisfy 0 <= count <= total")
+        k = c.shape[-1]
+        x, n = c.sum(-1) + 0.5, t.sum(-1) + 1.0
+        p = x / n
+        var = (1 - p) / x
+        if k > 1:
+            resid = c - p[..., None] * t
+            var = np.maximum(var, k / (k - 1) * (resid**2).sum(-1) / (n * p) ** 2)
+        return np.log(p), var, k
+
+    la, va, ka = log_p(counts_a, totals_a)
+    lb, vb, kb = log_p(counts_b, totals_b)
+    df = ka + kb - 2
+    q = float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else float(stats.norm.ppf(0.5 + level / 2))
+    d, half = la - lb, q * np.sqrt(va + vb)
+    out = np.exp(d), np.exp(d - half), np.exp(d + half)
+    return tuple(float(v) for v in out) if np.ndim(d) == 0 else out
+
+
+def paired_difference(a, b, *, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of the per-seed paired differences a_i - b_i with their Student-t `level` interval
+    (`t_interval`); a and b are (k,) values of the same seeds."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a and b must be 1-D of the same length (one value per seed), got {a.shape}, {b.shape}")
+    return t_interval(a - b, level)
+
+
+def one_sided_rule(interval, threshold: float = 0.0, *, side: str = "above") -> str:
+    """A one-sided claim ("the quantity is above threshold", side="above"; or "below") against a two-sided
+    (1 - 2 alpha) interval, i.e. two one-sided alpha tests: `holds` if the interval lies on the claimed side of the
+    threshold, `does not hold` if it lies wholly on the other side, `not resolved` otherwise. A claim such as
+    "m >> 10^18" is one-sided: a value far above the threshold supports it, it does not refute it."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    iv = _interval(interval)
+    if iv is None or not _finite(threshold):
+        return NOT_EVALUABLE
+    lo, hi = iv
+    if side == "below":
+        lo, hi, threshold = -hi, -lo, -float(threshold)
+    if lo > threshold:
+        return HOLDS
+    if hi < threshold:
+        return DOES_NOT_HOLD
+    return NOT_RESOLVED
+
+
+def equivalence_rule(interval, margin: float, *, centre: float = 0.0) -> str:
+    """"Flat" (or "equal to centre") by an equivalence test (TOST): with a (1 - 2 alpha) interval, `holds` if it
+    lies inside (centre - margin, centre + margin) (both one-sided tests reject a difference of margin or more),
+    `does not hold` if it lies wholly outside that band (a difference beyond the margin is shown), else `not
+    resolved`. margin > 0 is the largest difference that still counts as none, declared by the caller."""
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0, got {margin}")
+    iv = _interval(interval)
+    if iv is None:
+        return NOT_EVALUABLE
+    lo, hi = iv
+    if centre - margin < lo and hi < centre + margin:
+        return HOLDS
+    if hi <= centre - margin or lo >= centre + margin:
+        return DOES_NOT_HOLD
+    return NOT_RESOLVED
+
+
+def grid_counts(statuses) -> dict:
+    """How many configurations of a specification grid decide each way: {holds, does not hold, not resolved,
+    not evaluable, ...} (every status of `STATUSES`, zeros included)."""
+    statuses = list(statuses)
+    for s in statuses:
+        if s not in STATUSES:
+            raise ValueError(f"unknown status {s!r}; use one of {STATUSES}")
+    return {s: statuses.count(s) for s in STATUSES}
+
+
+def sign_flip_count_test(effects, *, level: float = 0.95, max_draws: int = 4096, seed: int = 0) -> dict:
+    """The joint test of a specification grid against its null curve (Simonsohn, Simmons & Nelson 2020), by
+    sign flips of the seeds.
+
+    effects: (c, k) per-configuration, per-seed effects (e.g. log MLP-Attn flip rate minus log 2L-ReLU's, or the
+    difference from a claimed value), the same k seeds in every configuration (configurations share seeds, so a
+    seed's sign is flipped in all of them at once, which keeps their dependence). Per configuration the one-sample
+    t statistic; a configuration counts as significant above (below) 0 when its t exceeds the two-sided `level`
+    quantile (is below its negative). The null curve: the effects with each configuration's mean removed (the
+    null made true), under all 2^k sign patterns when 2^k <= max_draws, else max_draws
+    seeded random patterns. Returns {"above", "below": observed counts; "p_above", "p_below":
+    (1 + #null patterns with at least as many significant configurations that way) / (1 + patterns); "patterns";
+    and "smallest_p": 1 / (1 + patterns) (with 3 seeds no grid can be significant at 0.05: 8 patterns)}.
+    """
+    from scipy import stats
+
+    e = np.asarray(effects, np.float64)
+    if e.ndim != 2 or e.shape[1] < 2:
+        raise ValueError(f"effects must be (configurations, seeds >= 2), got shape {e.shape}")
+    c, k = e.shape
+    if k <= int(math.log2(max_draws)):
+        signs = 1 - 2 * ((np.arange(2**k)[:, None] >> np.arange(k)) & 1)
+    else:
+        signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(max_draws, k))
+        signs[0] = 1.0
+    q = float(stats.t.ppf(0.5 + level / 2, k - 1))
+
+    def counts(x):  # x: (..., c, k) -> (above, below) counts over c
+        m, s = x.mean(-1), x.std(-1, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(s > 0, m * math.sqrt(k) / np.where(s > 0, s, 1.0), np.sign(m) * np.inf)
+        return (t > q).sum(-1), (t < -q).sum(-1)
+
+    above, below = counts(e)
+    # the null curve from data made to satisfy the null (each configuration's mean effect removed, as Simonsohn et
+    # al. do), seeds' signs flipped jointly: it keeps the seed-to-seed spread and the dependence between configurations
+    null = e - e.mean(1, keepdims=True)
+    null_above, null_below = counts(null[None] * signs[:, None, :])
+    return {"above": int(above), "below": int(below), "configurations": c,
+            "p_above": float((1 + np.sum(null_above >= above)) / (1 + signs.shape[0])),
+            "p_below": float((1 + np.sum(null_below >= below)) / (1 + signs.shape[0])),
+            "patterns": int(signs.shape[0]), "smallest_p": 1.0 / (1 + signs.shape[0])}
+
+
+def grid_rule(test: dict, *, side: str = "above", alpha: float = 0.05) -> str:
+    """A claim over a specification grid from `sign_flip_count_test`: `holds` if the count of configurations
+    significant on the claimed side is itself significant against the null curve (p <= alpha), `does not hold` if
+    the count on the other side is, else `not resolved` (with one configuration holding and one failing the grid
+    says neither, unless the joint test decides)."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    other = "below" if side == "above" else "above"
+    yes = test[side] > 0 and test[f"p_{side}"] <= alpha
+    no = test[other] > 0 and test[f"p_{other}"] <= alpha
+    if yes and not no:
+        return HOLDS
+    if no and not yes:
+        return DOES_NOT_HOLD
+    return NOT_RESOLVED
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """A decision design and its simulated operating characteristics (`ntkbook.operating`).
+
+    name: the id of its table on the page "How the verdicts are tested"; power: P("holds" | claim true);
+    false_holds: P("holds" | claim false by the stated margin); needed: the smallest design (in words, e.g.
+    "8 seeds") that meets the thresholds, or "" if this one does."""
+
+    name: str
+    power: float
+    false_holds: float
+    needed: str = ""
+
+    @property
+    def decides(self) -> bool:
+        """True when power >= MIN_POWER and false_holds <= MAX_FALSE_HOLDS."""
+        return self.power >= MIN_POWER and self.false_holds <= MAX_FALSE_HOLDS
+
+
+def gated(status: str, design: Design) -> str:
+    """A rule's status passed through its design: an underpowered design (`Design.decides` False) turns
+    `holds`, `partly` and `does not hold` into `not resolved` by construction; other statuses pass."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; use one of {STATUSES}")
+    if design.decides or status not in (HOLDS, PARTLY, DOES_NOT_HOLD):
+        return status
+    return NOT_RESOLVED

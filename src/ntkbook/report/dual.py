@@ -14,8 +14,10 @@ every status it can return):
   either model did not learn (test accuracy interval not above chance).
 - widths: `width_needed` extrapolates the width at which the empirical NTK's error reaches the smallest eigenvalue
   of its limit, `m* = m_max * (err_eig(m_max))^2` (the error falls as m^(-1/2); `decay_slopes` measures that
-  exponent); decisions compare log10 m* between two models with `ntkbook.claims.trend_rule` (a difference of
-  more than `DECADE_TOL` decades counts as a change).
+  exponent); decisions compare log10 m* between two models with `ntkbook.claims.one_sided_rule` against the factor
+  the statements claim ("at least ten times": `CLAIMED_DECADES`, part of the claim, not a tolerance).
+- `power_design`: the power rule's simulated design at the chapter's seeds with the per-seed spread measured from
+  its results (`report.verdict_tests.design_at`); an underpowered design turns the power verdict "not resolved".
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from ntkbook import claims, paper
+from ntkbook import claims, operating, paper
 from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, PARTLY, Verdict
 from ntkbook.experiments import dual as ex
 
-__all__ = ["CHAPTER", "SECTIONS", "DECADE_TOL", "MODEL_LABELS", "load", "power_status", "pair_status",
+__all__ = ["CHAPTER", "SECTIONS", "CLAIMED_DECADES", "MODEL_LABELS", "load", "power_status", "pair_status",
+           "power_design", "width_ratio_status",
            "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
            "verdicts_from_results", "claim_verdicts", "chapter_numbers", "power_table", "width_table",
            "variant_table", "model_label", "roles", "data_notes",
@@ -39,7 +42,8 @@ CHAPTER = "05_dual_implication"
 SECTIONS = {"power": "dual-power", "truncation": "dual-truncation", "softmax": "dual-softmax",
             "depth": "dual-depth", "qkv": "dual-qkv", "pair": "dual-pair"}
 #: a change of width requirement counts when it exceeds this many decades (a factor of 10)
-DECADE_TOL = 1.0
+#: the width statements claim a factor of "at least ten times": one decade of m*, part of the claim itself
+CLAIMED_DECADES = 1.0
 DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
 MODEL_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn", "qkv": "trainable QKV"}
 KERNEL_LABELS = {"linear": "linear", "G3": "$G^3$", "attn-ntk": "MLP-Attn NTK", "relu-ntk": "2L-ReLU NTK"}
@@ -104,6 +108,31 @@ def pair_status(power_gain, flip_gain, *, evaluable: bool = True) -> str:
     if "above" in (p, f):
         return PARTLY
     return NOT_RESOLVED
+
+
+def width_ratio_status(claimed: str, interval) -> str:
+    """A claim that one model needs a width at least ten times larger ("increasing") or smaller ("decreasing")
+    than another, against the interval of log10 of the width ratio: `claims.one_sided_rule` at +-CLAIMED_DECADES
+    (holds if the interval lies beyond the claimed factor, does not hold if it lies wholly short of it)."""
+    if claimed not in ("increasing", "decreasing"):
+        raise ValueError(f"claimed must be 'increasing' or 'decreasing', got {claimed!r}")
+    if interval is None:
+        return NOT_EVALUABLE
+    if claimed == "increasing":
+        return claims.one_sided_rule(interval, CLAIMED_DECADES, side="above")
+    return claims.one_sided_rule(interval, -CLAIMED_DECADES, side="below")
+
+
+def power_design(seeds: int, spread: float) -> claims.Design:
+    """The design of `power_status` with `seeds` seeds and the per-seed spread of the log error ratios measured
+    from the results (`spread`, the pooled standard deviation; the effect size is `operating.NOISE.power_effect`)."""
+    import dataclasses
+
+    from ntkbook.report import verdict_tests
+
+    sd = float(spread) if math.isfinite(spread) else operating.NOISE.power_sd
+    noise = dataclasses.replace(operating.NOISE, power_sd=max(round(sd, 4), 1e-6))
+    return verdict_tests.design_at("power", {"seeds": int(seeds)}, noise=noise)[1]
 
 
 def evaluable(test_accuracy, chance: float) -> bool:
@@ -278,17 +307,22 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
         ratios = power_ratios(res["power"], spec, attention, baseline)
         for ds, g in ratios.groupby("dataset", sort=False):
             a, u = _ci(g["aligned"]), _ci(g["unaligned"])
+            spread = math.sqrt((g["aligned"].var(ddof=1) + g["unaligned"].var(ddof=1)) / 2) if len(g) > 1 else math.nan
+            design = power_design(len(g), spread)
             out.append(Verdict(
                 claim=f"dual.power.{attention}.{ds}",
                 statement=(f"{_ds(ds)}: kernel regression with {KERNEL_LABELS[attention]} has a lower test error than "
                            f"with the {KERNEL_LABELS[baseline]}{' kernel' if baseline == 'linear' else ''} on targets "
                            "along the top eigenvectors of G "
                            "and a higher one on targets along the bottom eigenvectors"),
-                status=power_status(a[1:], u[1:]),
+                status=claims.gated(power_status(a[1:], u[1:]), design), design=design.name,
                 paper_value=None if beyond else dual_text.text,
                 ours=math.exp(a[0]), interval=(math.exp(a[1]), math.exp(a[2])),
                 rule=("ours: ratio of the mean test errors over the aligned targets (95% t-interval over seeds, on the "
-                      "log scale); holds if that interval lies below 1 and the unaligned ratio's above 1"),
+                      "log scale); holds if that interval lies below 1 and the unaligned ratio's above 1"
+                      + ("" if design.decides else f"; the design cannot decide (power {design.power:.2f} at a "
+                         f"log ratio of {operating.NOISE.power_effect:g}, seed spread {spread:.2g}): not resolved; it would decide "
+                         f"with {design.needed}")),
                 profile=spec.profile, config=pw_cfg, section=SECTIONS["power"], chapter=CHAPTER,
                 beyond_paper=beyond))
     var = res["variant"]
@@ -338,11 +372,12 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
             paper_text = None if beyond else paper.statement(key).text
             out.append(Verdict(
                 claim=f"open.{key}.{ds}", statement=f"{_ds(ds)}: {text}",
-                status=claims.trend_rule(claimed, None if iv is None else iv[1:], tol=DECADE_TOL),
+                status=width_ratio_status(claimed, None if iv is None else iv[1:]),
                 paper_value=paper_text, ours=None if iv is None else iv[0], interval=None if iv is None else iv[1:],
                 rule=(f"ours: log10 of the width ratio m*({model_label(model)}) / m*({model_label(ref)}), "
-                      f"m* = m_max err(m_max)^2 relative to lambda_min (95% t-interval over seeds); a change counts "
-                      f"beyond {DECADE_TOL:g} decade"),
+                      f"m* = m_max err(m_max)^2 relative to lambda_min (95% t-interval over seeds); one-sided: holds "
+                      f"if it lies beyond the claimed factor of ten ({CLAIMED_DECADES:g} decade), does not hold if "
+                      "wholly short of it"),
                 profile=spec.profile, config=k_cfg, section=SECTIONS[section], chapter=CHAPTER, beyond_paper=beyond))
     fn = res.get("function", pd.DataFrame())
     if len(fn):

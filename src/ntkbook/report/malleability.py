@@ -3,10 +3,12 @@ display tables, glued numbers and verdicts on the paper's Tables 2–4 (and on o
 
 Rules (each a function of measured numbers and their uncertainty, returning one of `ntkbook.claims.STATUSES`):
 
-- `configuration_status`: one configuration's MLP-Attn / 2L-ReLU ratio against the paper's claimed range
-  (`ntkbook.paper.RATIO_CLAIMS`) by `ntkbook.claims.ratio_rule`; "not evaluable" when a model has fewer than two
+- `configuration_status`: one configuration's MLP-Attn / 2L-ReLU ratio interval against the paper's claimed range
+  (`ntkbook.paper.RATIO_CLAIMS`) widened by `operating.BAND_FACTOR`, by `ntkbook.claims.band_rule`; "not evaluable" when a model has fewer than two
   seeds whose network and kernel regressor both beat chance (Wilson 95 % interval of the test accuracy).
-- `grid_status`: the claim over the whole grid, `ntkbook.claims.combine` of the evaluable configurations.
+- `grid_status`: the claim over the whole grid: holds if every evaluable configuration holds, does not hold if every
+  one fails, else not resolved. Every verdict passes through its design's gate (`claims.gated` with the design
+  simulated at the profile by `report.verdict_tests`): an underpowered design says "not resolved".
 - `adversarial_status`: Table 4, "PGD adversarial training raises the flip rate of both models", per model by
   the flip-rate intervals (t, 95 %) of standard and adversarial training, combined over the two models.
 - `poisoning_status` (beyond the paper): poisoning succeeds more often than its random control, and
@@ -23,7 +25,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ntkbook import cache, claims, paper
+from ntkbook import cache, claims, operating, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import malleability as mx
 from ntkbook.models import MODEL_LABELS
@@ -55,22 +57,31 @@ WEIGHT_RATIO = r"$\lVert W\rVert/\lVert W_0\rVert$"
 
 
 def configuration_status(evaluable: bool, ratio: float, low: float, high: float, claimed) -> str:
-    """One configuration's status: "not evaluable" unless both models learned (`evaluable`), else
-    `claims.ratio_rule(ratio, (low, high), claimed)`; an infinite ratio (2L-ReLU never flips, MLP-Attn does) counts
-    as larger than any claim, its interval deciding between "not resolved" and "partly"; a NaN ratio (neither model
-    flips) is "not evaluable"."""
-    if not evaluable:
+    """One configuration's status: "not evaluable" unless both models learned (`evaluable`) and the ratio is
+    defined (a NaN ratio: neither model flips); else `claims.band_rule` of the ratio's interval (low, high) against
+    the paper's range widened by `operating.BAND_FACTOR` either way: "holds" only if the whole interval lies in that
+    band, "does not hold" if it misses it, "not resolved" otherwise. The point estimate alone never decides; an
+    infinite upper end (2L-ReLU never flips in some draw) is a valid interval."""
+    if not evaluable or ratio is None or math.isnan(float(ratio)):
         return claims.NOT_EVALUABLE
-    if ratio == math.inf:  # 2L-ReLU never flips, MLP-Attn does: beyond every finite ratio, the interval decides
-        ratio = 1e300
-    return claims.ratio_rule(ratio, (low, high), claimed)
+    lo, hi = (float(v) for v in claimed)
+    return claims.band_rule((low, high), (lo / operating.BAND_FACTOR, hi * operating.BAND_FACTOR))
 
 
 def grid_status(statuses) -> str:
-    """The claim over a grid: `claims.combine` of the statuses of the evaluable configurations ("not evaluable"
-    when none is)."""
+    """The claim over a grid from the statuses of its evaluable configurations ("not evaluable" when none is):
+    "holds" if every one holds, "does not hold" if every one fails, otherwise "not resolved" (configurations
+    deciding both ways do not make a claim hold in part; `claims.grid_counts` says how many decide each way, and
+    `claims.sign_flip_count_test` is the joint test where per-seed effects are kept). The verdict passes it through
+    the grid's design (`claims.gated`)."""
     kept = [s for s in statuses if s != claims.NOT_EVALUABLE]
-    return claims.combine(kept) if kept else claims.NOT_EVALUABLE
+    if not kept:
+        return claims.NOT_EVALUABLE
+    if all(s == claims.HOLDS for s in kept):
+        return claims.HOLDS
+    if all(s == claims.DOES_NOT_HOLD for s in kept):
+        return claims.DOES_NOT_HOLD
+    return claims.NOT_RESOLVED
 
 
 def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
@@ -449,6 +460,24 @@ _EMPTY_CURVE = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
 # -- verdicts -------------------------------------------------------------------------------------------------
 
 
+def _design(rule: str, profile: str) -> claims.Design:
+    """The simulated design of `rule` at `profile` (`report.verdict_tests.design`); a profile the page does not
+    know (a custom one) gets a design that cannot decide."""
+    from ntkbook.report import verdict_tests
+
+    try:
+        return verdict_tests.design(rule, profile)
+    except ValueError:
+        return claims.Design(rule, 0.0, 1.0, "a named profile")
+
+
+def _gate_note(design: claims.Design) -> str:
+    if design.decides:
+        return ""
+    return (f"; this design cannot decide (power {design.power:.2f}, false holds {design.false_holds:.2f}), so it "
+            f"says not resolved; it would decide with {design.needed}")
+
+
 def _statement(task: str) -> tuple[str, str]:
     key = "table2" if task in TEN_CLASS else "table3"
     return key, paper.statement(key).text
@@ -458,7 +487,7 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
                   ) -> list[Verdict]:
     """Verdicts from the configuration table (and the poisoning rates): per task with a ratio claim, one over the
     grid (status `grid_status`, ours the median evaluable ratio, interval the range of evaluable ratios) and one for
-    the literal reading (its ratio and bootstrap interval, `ratio_rule`); Table 4 per adversarially trained task;
+    the literal reading (its ratio and bootstrap interval, `configuration_status`); Table 4 per adversarially trained task;
     poisoning (beyond the paper) per task and fraction under protocol a."""
     out = []
     for task in mx.TASKS:
@@ -475,24 +504,30 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
             continue
         s = curve_summary(cur)
         ev = cur[(cur.status != claims.NOT_EVALUABLE) & np.isfinite(cur.ratio)]
+        grid_design = _design("grid", profile)
         out.append(Verdict(
-            f"{key}.ratio.{task}.grid", text, s["status"], paper_value,
+            f"{key}.ratio.{task}.grid", text, claims.gated(s["status"], grid_design), paper_value,
             s["median_ratio"] if math.isfinite(s["median_ratio"]) else None,
             (float(ev.ratio.min()), float(ev.ratio.max())) if len(ev) else None,
-            f"claims.combine of ratio_rule over the {s['evaluable']} evaluable of {s['configurations']} "
-            f"configurations (bootstrap 95 % interval over seeds each); ours = median ratio, interval = their range; "
-            f"holds in {s['holds']}", profile, spec_items, section, CHAPTER))
+            f"per configuration the ratio's bootstrap 95 % interval (over seeds) inside the paper's range widened by "
+            f"a factor {operating.BAND_FACTOR:g}; over the {s['evaluable']} evaluable of {s['configurations']} "
+            f"configurations: holds if all hold, does not hold if all fail, else not resolved (holds in {s['holds']}, "
+            f"fails in {s['does_not_hold']}); ours = median ratio, interval = their range"
+            + _gate_note(grid_design), profile, spec_items, section, CHAPTER, design=grid_design.name))
         lit = cur[cur.literal]
         if len(lit):
             r = lit.iloc[0]
             finite = math.isfinite(r.ratio_low) and math.isfinite(r.ratio) and not math.isnan(r.ratio_high)
+            band_design = _design("ratio-band", profile)
             out.append(Verdict(
-                f"{key}.ratio.{task}.literal", text, str(r.status), paper_value,
+                f"{key}.ratio.{task}.literal", text, claims.gated(str(r.status), band_design), paper_value,
                 float(r.ratio) if math.isfinite(r.ratio) else None,
                 (float(r.ratio_low), float(r.ratio_high)) if finite else None,
-                "ratio_rule on the literal reading (paper loss, λ‖W‖², kernel reading, protocol a, PGD, largest m "
-                "and n); bootstrap 95 % interval over seeds; not evaluable if a model is at chance",
-                profile, spec_items + (("literal", True),), section, CHAPTER))
+                "the literal reading (paper loss, λ‖W‖², kernel reading, protocol a, PGD, largest m and n): its "
+                "ratio's bootstrap 95 % interval over seeds inside the paper's range widened by a factor "
+                f"{operating.BAND_FACTOR:g} (holds), outside it (does not hold); not evaluable if a model is at chance"
+                + _gate_note(band_design), profile, spec_items + (("literal", True),), section, CHAPTER,
+                design=band_design.name))
     for task in TEN_CLASS:
         adv = adversarial_table(configs[configs.task == task])
         if len(adv):
@@ -505,14 +540,16 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
                 profile, spec_items, SECTIONS["table4"], CHAPTER))
     if rates is not None and len(rates):
         tab = poisoning_table(rates[rates.protocol == "a"])
+        poison_design = _design("poisoning", profile)
         for _, r in tab.iterrows():
             task = next(t for t, v in mx.TASKS.items() if v["label"] == r["task"])
             out.append(Verdict(
                 f"poisoning.easier.{task}.{r['poisoned (%)']:g}", "MLP-Attn, the more malleable model in the paper, "
-                "is also easier to poison (targeted, same ℓ∞ budget)", r["MLP-Attn easier"], None, None, None,
-                "Wilson 95 % intervals of the success rates (protocol a) are disjoint", profile,
-                spec_items + (("fraction", float(r["poisoned (%)"]) / 100),), SECTIONS["poisoning"], CHAPTER,
-                beyond_paper=True))
+                "is also easier to poison (targeted, same ℓ∞ budget)", claims.gated(r["MLP-Attn easier"], poison_design),
+                None, None, None,
+                "Wilson 95 % intervals of the success rates (protocol a) are disjoint" + _gate_note(poison_design),
+                profile, spec_items + (("fraction", float(r["poisoned (%)"]) / 100),), SECTIONS["poisoning"], CHAPTER,
+                beyond_paper=True, design=poison_design.name))
     return out
 
 

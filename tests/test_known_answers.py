@@ -1,0 +1,71 @@
+"""Known answers at the quick profile: each instrument reads its known answer within its derived bound, and the
+checks can fail (a perturbed input or a wrong closed form is caught)."""
+
+import numpy as np
+import pytest
+
+from ntkbook import claims
+from ntkbook import known_answers as ka
+from ntkbook.report import verdict_tests as vt
+
+
+@pytest.mark.parametrize("arch", ["relu", "attn"])
+def test_linearised_network_equals_its_kernel_recursion(arch):
+    r = ka.gd_check(arch, "quick")
+    assert r["measured"] <= r["bound"]
+    assert r["bound"] < 1e-6  # a rounding bound, far below any modelling difference
+
+
+@pytest.mark.parametrize("arch", ["relu", "attn"])
+def test_logistic_linearised_network_equals_kernel_logistic_regression(arch):
+    r = ka.logistic_check(arch, "quick")
+    assert r["measured"] <= r["bound"] < 1e-6
+
+
+def test_gd_bound_grows_with_steps_and_size():
+    assert ka.gd_bound(10, 4, 8, 20, 1.0) == pytest.approx(2 * np.sqrt(10) * 20 * (32 + 14) * ka.U)
+    assert ka.gd_bound(10, 4, 8, 40, 1.0) == 2 * ka.gd_bound(10, 4, 8, 20, 1.0)
+
+
+def test_width_slopes_are_negative():
+    sl = ka.width_slopes("attn", "quick")
+    assert sl.shape == (ka.SIZES["quick"]["seeds"],) and np.all(sl < 0)
+
+
+def test_identical_models_and_zero_perturbation():
+    r = ka.identical_ratio_check("quick")
+    assert r["measured"] == 0.0
+    z = ka.zero_perturbation_check("quick")
+    assert z["measured"] == 0.0 and z["bound"] > 0
+
+
+def test_hadamard_inputs_have_unit_rows_and_the_stated_spectrum():
+    s = np.array([3.0, 2.0, 1.0, 0.5])
+    x = ka.hadamard_inputs(16, s)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-14)
+    ev = np.sort(np.linalg.eigvalsh(x @ x.T))[::-1][:4]
+    assert np.allclose(ev, 16 * s**2 / np.sum(s**2), rtol=1e-12)
+
+
+def test_power_check_matches_closed_form():
+    rows = ka.power_check("quick")
+    assert rows[0]["measured"] <= rows[0]["bound"]
+
+
+def test_known_answer_rows_have_statuses_and_a_wrong_answer_fails():
+    rows = vt.known_answer_rows("quick")
+    assert all(r["status"] in claims.STATUSES for r in rows)
+    assert all(r["status"] == claims.HOLDS for r in rows if r["kind"] in ("tolerance", "status"))
+    table = vt.known_answer_table(rows)
+    assert list(table.columns) == ["check", "known answer", "measured", "bound", "bound from", "status"]
+    # the same tolerance rule on a measured value off by 1e-6 fails
+    r = rows[0]
+    assert claims.tolerance_rule(r["measured"] + 1e-6, r["bound"]) == claims.DOES_NOT_HOLD
+
+
+def test_design_table_quick():
+    t = vt.design_table("quick", sims=200)
+    assert set(t.rule) == set(vt.RULES)
+    # quick's two seeds cannot decide a ratio; its smallest deciding design is named
+    row = t.set_index("rule").loc["ratio-band"]
+    assert row["decides at this design"].startswith("no") and "seeds" in row["would decide"]
