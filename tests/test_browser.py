@@ -595,3 +595,47 @@ def test_lab_glue_formats_numbers_like_python(tmp_path):
     done = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [format(x, spec) if spec else str(x) for x, spec in cases]
+
+
+# ---- claim_status: the intro's statuses come from the claims page's verdict record ------------------------------
+
+
+import claim_status  # noqa: E402  (book/_ext)
+
+
+def _executed_claims(path: Path, statuses: dict) -> None:
+    record = {f"headline.{k}.status": repr(v) for k, v in statuses.items()} | {"claim.x.y.status": "'holds'"}
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "metadata": {},
+                                                       "data": {claim_status.VERDICTS_MIME: record}}]}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb))
+
+
+def test_claim_status_reads_the_headline_statuses_of_the_record(tmp_path):
+    from ntkbook.report.claims import VERDICTS_MIME
+
+    assert claim_status.VERDICTS_MIME == VERDICTS_MIME
+    _executed_claims(tmp_path / "claims.ipynb", {"thm4.1": "holds", "table2": "partly"})
+    assert claim_status.read_statuses(tmp_path / "claims.ipynb") == {"thm4.1": "holds", "table2": "partly"}
+    assert claim_status.read_statuses(tmp_path / "missing.ipynb") == {}
+
+
+def test_claim_status_role_renders_the_recorded_badge_in_a_built_page(tmp_path):
+    """A Sphinx build whose page uses the role shows the badge the record holds (linked to the claim's row), and
+    warns for a key the record lacks; the statuses change with the record, never with the page's source."""
+    src, out = tmp_path / "src", tmp_path / "_build" / "html"
+    src.mkdir()
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT_DIR)!r})\nextensions = ['claim_status']\n")
+    (src / "index.rst").write_text("Intro\n=====\n\nT4.1 :claim-status:`thm4.1` T2 :claim-status:`table2` "
+                                   "X :claim-status:`nope`\n\n.. toctree::\n\n   claims\n")
+    (src / "claims.rst").write_text("Claims\n======\n")
+    for statuses, expected in (({"thm4.1": "holds", "table2": "partly"}, ("holds", "partly")),
+                               ({"thm4.1": "does not hold", "table2": "holds"}, ("does not hold", "holds"))):
+        _executed_claims(tmp_path / "_build" / "jupyter_execute" / "claims.ipynb", statuses)
+        done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        page = (out / "index.html").read_text()
+        badges = re.findall(r'class="ntk-claim-status" href="claims.html#paper-claim-([^"]+)".*?>([a-z ]+)</span>', page)
+        assert badges == [("thm4.1", expected[0]), ("table2", expected[1]), ("nope", "not run")]
+        assert "claim status not found: 'nope'" in done.stderr
