@@ -225,7 +225,7 @@ class ClaimsTable:
             beyond = " <em>(beyond the paper)</em>" if v.beyond_paper else ""
             rule = f'<details><summary style="{_SMALL}">rule</summary><span style="{_SMALL}">{_rule_html(v)}</span></details>'
             rows.append(
-                f'<tr id="claim-{html.escape(v.claim)}"><td {_CELL}>{text_html(v.statement)}{beyond}{rule}</td>'
+                f'<tr id="claim-{html.escape(v.claim)}">{_claim_cell(text_html(v.statement) + beyond + rule)}'
                 f"<td {_CELL}>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
                 f"<td {_CELL}>{_ours_html(v)}</td>"
                 f"<td {_CELL}>{text_html(_paper_cell(v, v.statement))}</td><td {_CELL}>{link}</td></tr>")
@@ -413,6 +413,13 @@ def _count_text(row: ClaimRow) -> str:
 
 _CELL = 'style="text-align: left; vertical-align: top;"'
 _SMALL = "font-size: 0.85em;"
+#: the claim column's content box: a long formula (MathJax does not break inline math) scrolls inside it rather
+#: than widen the column and push the status off a phone's screen
+_CLAIM_BOX = '<div style="max-width: min(55vw, 40em); overflow-x: auto;">'
+
+
+def _claim_cell(content: str) -> str:
+    return f"<td {_CELL}>{_CLAIM_BOX}{content}</div></td>"
 
 
 class PaperClaimsTable:
@@ -448,10 +455,11 @@ class PaperClaimsTable:
                   f'<ul style="padding-left: 1em; margin: 0.2em 0;">{"".join(items)}</ul></details>')
         name = f"<strong>{text_html(r.name)}.</strong> " if r.name else ""
         count = _count_text(r)
-        ours = _ours_html(lead) if len(r.members) == 1 else (count or "–")
+        ran = [v for v in r.members if v.status != NOT_RUN]
+        ours = _ours_html(ran[0]) if len(ran) == 1 else (count or "–")
         where = self.titles.get(r.chapter) or chapter_label(r.chapter)
         return (f'<tr id="paper-claim-{html.escape(r.key)}" class="ntk-headline">'
-                f"<td {_CELL}>{name}{text_html(r.statement)}{detail}</td>"
+                f"{_claim_cell(name + text_html(r.statement) + detail)}"
                 f'<td {_CELL}>{badge(r.status)}'
                 + (f'<br><span style="{_SMALL}">{count}</span>' if count and len(r.members) == 1 else "")
                 + f"</td><td {_CELL}>{ours}</td><td {_CELL}>{text_html(_paper_cell(lead, r.statement))}</td>"
@@ -529,8 +537,9 @@ class VerdictBox:
         for r in self.rows:
             lead = r.members[0]
             count = _count_text(r)
-            number = (f"ours {_ours_html(lead).replace('<br>', ' ')}" if len(r.members) == 1
-                      else count or "")
+            ran = [v for v in r.members if v.status != NOT_RUN]
+            lead = ran[0] if len(ran) == 1 else lead
+            number = f"ours {_ours_html(lead).replace('<br>', ' ')}" if len(ran) == 1 else count or ""
             paper_value = _paper_cell(lead, r.statement)
             number += f" (paper: {text_html(paper_value)})" if paper_value not in ("–", "as stated") else ""
             name = text_html(r.name or r.statement)
