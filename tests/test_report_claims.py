@@ -226,3 +226,15 @@ def test_glue_verdicts_records_headline_statuses_and_the_box():
     assert record["headline.kappa.status"] == "'partly'" and record["claim.kappa.mnist.status"] == "'partly'"
     box = [d for d, m in captured if (m or {}).get("scrapbook", {}).get("name") == R.VERDICT_BOX]
     assert len(box) == 1 and any("ntk-verdict-box" in str(v) for v in box[0].values())
+
+
+@pytest.mark.parametrize("ours, interval, text", [
+    (2.0, (1.0, 3.0), "2 [1, 3]"),                                  # three digits suffice
+    (-0.99912, (-0.99981, -0.99834), "-0.99912 [-0.99981, -0.99834]"),  # not "-0.999 [-1, -0.998]"
+    (0.5, (0.4999999, 0.5000001), "0.5 [0.5, 0.5]"),                 # at most MAX_DIGITS
+    (-1.0, (-1.0, -1.0), "-1 [-1, -1]"),                            # truly equal numbers stay short
+    (0.31, None, "0.31"),
+])
+def test_format_ours_keeps_the_digits_that_tell_the_numbers_apart(ours, interval, text):
+    assert R.format_ours(_v("x.s", ours=ours, interval=interval)) == text
+    assert R.verdict_digits(_v("x.s", ours=ours, interval=interval)) >= 3

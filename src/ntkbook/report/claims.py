@@ -150,23 +150,45 @@ def verdict_record(values: dict) -> dict[str, str]:
 # ---- formatting ---------------------------------------------------------------------------------------------
 
 
-def format_value(x) -> str:
-    """A number for a table cell (`ntkbook.notebook.number`): 3 significant digits, scientific notation as
+def format_value(x, digits: int = 3) -> str:
+    """A number for a table cell (`ntkbook.notebook.number`): `digits` significant digits, scientific notation as
     typeset math (``$1.20\\times10^{18}$``) beyond 10^4 or below 10^-2, "∞" for inf, "–" for none."""
     from ntkbook.notebook import number
 
-    return number(x)
+    return number(x, digits)
+
+
+#: the most significant digits `verdict_digits` gives a verdict's numbers
+MAX_DIGITS = 6
+
+
+def verdict_digits(v: Verdict, start: int = 3) -> int:
+    """Significant digits for a verdict's numbers: `start`, or more when our value and its interval ends are close
+    relative to their size, so that the spread shows with two digits: ceil(log10(max|x| / spread)) + 2, at most
+    `MAX_DIGITS`. A slope of -0.99912 in [-0.99981, -0.99834] then reads so, not "-0.999 [-1, -0.998]", which would
+    round away the very deviation from -1 the rule tests."""
+    values = [float(x) for x in (v.ours, *(v.interval or ())) if x is not None and math.isfinite(float(x))]
+    spread = max(values) - min(values) if values else 0.0
+    size = max((abs(x) for x in values), default=0.0)
+    if not spread > 0 or not size > 0:
+        return start
+    return int(min(MAX_DIGITS, max(start, math.ceil(math.log10(size / spread)) + 2)))
+
+
+def _ours_parts(v: Verdict) -> tuple[str, str | None]:
+    digits = verdict_digits(v)
+    interval = None if v.interval is None else \
+        f"[{format_value(v.interval[0], digits)}, {format_value(v.interval[1], digits)}]"
+    return format_value(v.ours, digits), interval
 
 
 def format_ours(v: Verdict) -> str:
-    """Our value with its interval, e.g. "2.99 [2.98, 3]" (numbers as `format_value`); "–" when there is no
-    value."""
+    """Our value with its interval, e.g. "2.99 [2.98, 3]" (numbers as `format_value`, with as many digits as
+    `verdict_digits` needs to tell them apart); "–" when there is no value."""
     if v.ours is None or (isinstance(v.ours, float) and math.isnan(v.ours)):
         return "–"
-    text = format_value(v.ours)
-    if v.interval is not None:
-        text += f" [{format_value(v.interval[0])}, {format_value(v.interval[1])}]"
-    return text
+    value, interval = _ours_parts(v)
+    return value + (f" {interval}" if interval else "")
 
 
 def format_paper(v: Verdict) -> str:
@@ -382,11 +404,8 @@ def _ours_html(v: Verdict) -> str:
 
     if v.ours is None or (isinstance(v.ours, float) and math.isnan(v.ours)):
         return "–"
-    text = text_html(format_value(v.ours))
-    if v.interval is not None:
-        text += (f'<br><span style="font-size: 0.85em;">[{text_html(format_value(v.interval[0]))}, '
-                 f"{text_html(format_value(v.interval[1]))}]</span>")
-    return text
+    value, interval = _ours_parts(v)
+    return text_html(value) + (f'<br><span style="{_SMALL}">{text_html(interval)}</span>' if interval else "")
 
 
 def _rule_html(v: Verdict) -> str:
