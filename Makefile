@@ -12,7 +12,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint clean-book check-book
+.PHONY: book test lint clean-book check-book lab
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || { \
@@ -44,6 +44,11 @@ book: $(STAMP)
 check-book: $(STAMP)
 	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest -m "browser and not slow" tests/test_browser.py
 	NTKBOOK_CHECK_BOOK=1 $(BIN)/python -m pytest tests/test_claims_page.py
+
+# JupyterLab on a working copy of the chapters in book/_lab/ (ignored by git; kept between sessions, refreshed when
+# a chapter changes): opening, running and autosaving never modify the tracked notebooks (tools/lab.py).
+lab: $(STAMP)
+	$(BIN)/python tools/lab.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -467,6 +467,47 @@ def test_checker_passes_the_good_chapter_and_catches_the_broken_one(tiny_book, t
     assert (tmp_path / "shots" / "good-390.png").stat().st_size > 10_000
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_tiny_book_answers_first_and_the_check_catches_a_late_box_and_a_hidden_badge(tiny_book, tmp_path):
+    """The good chapter opens with its verdict box (pasted from the glue that `glue_verdicts` leaves) and its claims
+    table keeps every badge inside a 390 px window; the same check reports a box pushed below the first screen and
+    a table whose status column comes after a wide one."""
+    chromium = chromium_or_skip()
+    page = (tiny_book / "good.html").read_text()
+    assert page.count("ntk-verdict-box") == 1 and page.count('class="ntk-headline"') == 3
+    problems = bookcheck.check_answer_first(tiny_book, "good.html", ["good.html"], chromium, tmp_path / "shots")
+    assert not problems, _fmt(problems)
+    late = page.replace('<div class="ntk-verdict-box', '<div style="height: 2000px"></div><div class="ntk-verdict-box', 1)
+    wide = re.sub(r'(<tr id="paper-claim-[^"]+" class="ntk-headline"><td)', r'\1 style="min-width: 600px"', page)
+    (tiny_book / "late.html").write_text(late)
+    (tiny_book / "wide.html").write_text(wide)
+    found = bookcheck.check_answer_first(tiny_book, "wide.html", ["late.html"], chromium)
+    assert {p.check for p in found} == {"verdict-box", "status-hidden"}, _fmt(found)
+    assert [p.page for p in found if p.check == "verdict-box"] == ["late.html"]
+
+
+def test_answer_first_checks_on_made_up_facts():
+    inside = {"text": "holds", "left": 200.0, "right": 260.0, "row": "paper-claim-thm4.1"}
+    assert bookcheck.badge_problems("c.html", [inside], 390) == []
+    out = bookcheck.badge_problems("c.html", [inside, {**inside, "left": 380.0, "right": 470.0}], 390)
+    assert len(out) == 1 and "380–470" in out[0].detail
+    assert [p.check for p in bookcheck.badge_problems("c.html", [], 390)] == ["status-hidden"]
+    assert bookcheck.box_problems("ch.html", 640.0) == []
+    assert "9750 px down" in bookcheck.box_problems("ch.html", 9750.0)[0].detail
+    assert "no verdict box" in bookcheck.box_problems("ch.html", None)[0].detail
+
+
+@pytest.mark.browser
+def test_built_book_answers_first(built_book):
+    """At 390 px every status badge of the claims page lies inside the window; every chapter's verdict box starts
+    within the first 1,200 px at 1280 px. Screenshots of those first screens go to book/_build/screenshots/."""
+    chromium = chromium_or_skip()
+    chapters = [f"{c}.html" for c in toc_chapters() if c != "claims"]
+    problems = bookcheck.check_answer_first(built_book, "claims.html", chapters, chromium, SCREENSHOTS)
+    assert not problems, _fmt(problems)
+
+
 @pytest.mark.slow
 def test_tiny_book_shows_each_figure_once_and_tables_without_index(tiny_book):
     """The pattern of ntkbook.notebook: `show` in a remove-output cell + `glue:figure` gives one image, in the
@@ -505,50 +546,80 @@ LAB_SCREENSHOTS = SCREENSHOTS / "jupyterlab"
 
 # What a reader sees in the notebook once it has run: rendered figures in the outputs, typeset math in the
 # markdown (jupyterlab-myst typesets with KaTeX; JupyterLab's own renderer with MathJax), the prose's text
-# without the code editors, and error outputs.
+# without the code editors, and error outputs. Only what is on screen counts (an output the lab extension hid
+# because its figure is pasted into the prose is not).
 _LAB_FACTS = r"""() => {
   const nb = document.querySelector(".jp-Notebook");
-  const figures = [...nb.querySelectorAll(".jp-OutputArea-output img")].filter(i => i.naturalWidth > 0);
+  const visible = e => e.getClientRects().length > 0;
+  const figures = [...nb.querySelectorAll("img")].filter(i => i.naturalWidth > 0 && visible(i));
   const prose = [...nb.querySelectorAll(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst")]
       .map(e => e.innerText).join("\n");
+  const captions = [...nb.querySelectorAll(".jp-MarkdownCell p, .jp-MarkdownCell figcaption")]
+      .map(e => e.innerText).filter(t => /^Figure\b/.test(t.trim()));
+  const stderr = [...nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .filter(visible).map(e => e.innerText);
   return {
     figures: figures.length,
+    figureSources: figures.map(i => i.src.slice(-200)),
     figureWidths: figures.map(i => i.getBoundingClientRect().width),
     math: nb.querySelectorAll(".jp-MarkdownCell .katex, .jp-MarkdownCell mjx-container").length,
     tableMath: nb.querySelectorAll(".jp-OutputArea-output table .katex, .jp-OutputArea-output table mjx-container")
         .length,
     prose: prose,
+    captions: captions,
+    stderr: stderr,
+    notFound: (prose.match(/target not found|Unknown (?:Role|Directive)/gi) || []).length,
     errors: [...nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
         .map(e => e.innerText.slice(0, 500)),
     markdownCells: nb.querySelectorAll(".jp-MarkdownCell").length,
     gluedValues: nb.querySelectorAll(".jp-MarkdownCell [data-ntk-glue]").length,
     gluedFigures: [...nb.querySelectorAll(".jp-MarkdownCell [data-ntk-glue-figure] img")]
-        .filter(i => i.naturalWidth > 0).length,
+        .filter(i => i.naturalWidth > 0 && visible(i)).length,
+    verdictBox: nb.querySelectorAll(".jp-MarkdownCell [data-ntk-glue-any] .ntk-verdict-box").length,
   };
 }"""
 
 
+def _git_status(path: Path) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.ipynb"))}
+
+
 def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, profile: str = "quick") -> dict:
-    """Prepare `source` at `profile` with papermill (parameters injected, not executed) in `workdir`, open it in
-    the project's JupyterLab, Run All Cells there, and return what the page shows (`_LAB_FACTS`); screenshots of
-    the top, the first figure and the end go to `shots`."""
+    """Open `source` the way `make lab` does (tools/lab.py: a working copy, here in `workdir`), set its `profile`
+    in the parameters cell as a reader would, Run All Cells in the project's JupyterLab, save, wait past the
+    autosave interval, and return what the page shows (`_LAB_FACTS`) with the copy's saved text (`saved`).
+    Screenshots of the top, the first figure and the end go to `shots`."""
     from playwright.sync_api import sync_playwright
 
-    prepared = workdir / source.name
-    done = subprocess.run([sys.executable, "-m", "papermill", str(source), str(prepared), "-p", "profile", profile,
-                           "--prepare-only", "-k", "python3"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    lab_tool = _load_tool("lab")
+    assert lab_tool.working_copy(dest=workdir, refresh=True)[source.name] == "written"
+    copy = workdir / source.name
+    nb = json.loads(copy.read_text())
+    parameters = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    text = "".join(parameters["source"])
+    assert 'profile = "default"' in text
+    parameters["source"] = text.replace('profile = "default"', f'profile = "{profile}"')
+    copy.write_text(json.dumps(nb))
     shots.mkdir(parents=True, exist_ok=True)
     with jupyterlab.running_lab(workdir, log=workdir / "jupyterlab.log") as url, sync_playwright() as p:
         browser = bookcheck.launch_browser(p, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            jupyterlab.open_notebook(page, url, prepared.name)
+            jupyterlab.open_notebook(page, url, copy.name)
             page.screenshot(path=str(shots / f"{source.stem}-top.png"))
             jupyterlab.run_all(page, timeout_ms=900_000)
-            page.wait_for_timeout(2000)  # let the markdown renderer finish
+            page.wait_for_timeout(3000)  # let the markdown renderer and the lab extension finish
             facts = page.evaluate(_LAB_FACTS)
-            figure = page.locator(".jp-OutputArea-output img").first
+            page.keyboard.press("Control+s")  # a reader's explicit save, then the autosave
+            page.wait_for_timeout((jupyterlab.AUTOSAVE_S + 5) * 1000)
+            figure = page.locator(".jp-Notebook img").first
             if figure.count():
                 figure.scroll_into_view_if_needed()
                 page.screenshot(path=str(shots / f"{source.stem}-figure.png"))
@@ -556,28 +627,40 @@ def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, 
             page.screenshot(path=str(shots / f"{source.stem}-end.png"))
         finally:
             browser.close()
+    facts["saved"] = copy.read_text()
     return facts
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chapter_1_runs_in_jupyterlab_with_figures_math_and_no_raw_myst(tmp_path):
-    """The project's JupyterLab (headless, token-less, 127.0.0.1, a free port; stopped after) runs chapter 1 at
-    the quick profile with Run All Cells: figures show under their cells, the markdown's math is typeset, no
-    `{glue` role or `$$` is left as text, and no cell fails. Screenshots: book/_build/screenshots/jupyterlab/."""
+def test_chapter_1_runs_in_jupyterlab_and_leaves_the_book_alone(tmp_path):
+    """Chapter 1, opened through `make lab`'s working copy in the project's JupyterLab (headless, token-less,
+    127.0.0.1, a free port; stopped after), run at the quick profile with Run All Cells, saved and left past the
+    autosave interval: book/ is as it was (git status and every notebook's bytes); the copy holds the outputs.
+    On the page: no cell fails, the markdown's math is typeset, no `{glue` role, raw MyST, "target not found" or
+    raw `$` in a caption is left, the verdict box is pasted, each figure shows once, and no stderr strip shows.
+    Screenshots: book/_build/screenshots/jupyterlab/."""
     chromium = chromium_or_skip()
+    book = ROOT / "book"
+    status, digests = _git_status(book), _digests(book)
     facts = run_chapter_in_lab(LAB_CHAPTER, tmp_path, LAB_SCREENSHOTS, chromium)
+    assert _git_status(book) == status and _digests(book) == digests, "running a chapter in JupyterLab changed book/"
+    saved = json.loads(facts["saved"])  # the lab wrote its outputs into the copy, not into book/
+    assert sum(len(c.get("outputs", [])) for c in saved["cells"]) > 10
     assert not facts["errors"], "cells failed in JupyterLab:\n" + "\n".join(facts["errors"])
     assert facts["markdownCells"] > 5
-    assert facts["figures"] >= 1, ("no figure shows in JupyterLab: glue figures with ntkbook.notebook.show "
-                                   "(display=True) in a remove-output cell")
     assert facts["math"] >= 10, f"only {facts['math']} typeset formulas in the markdown (is jupyterlab-myst there?)"
     assert "{glue" not in facts["prose"], "raw {glue...} roles in the rendered markdown"
     assert "$$" not in facts["prose"] and ":label:" not in facts["prose"], "raw MyST in the rendered markdown"
-    # the ntkbook-glue extension (book/_ext/jupyterlab) puts the glued values and figures into the prose
+    assert facts["notFound"] == 0, "citations or cross-references left unresolved in JupyterLab"
     unfilled = re.findall(r"\b[a-z]\w*:[,]?\.\d+[efg%]", facts["prose"])
     assert not unfilled, f"glue roles left as their names: {unfilled[:10]}"
-    assert facts["gluedValues"] >= 10 and facts["gluedFigures"] >= 1, facts
+    assert facts["gluedValues"] >= 10 and facts["verdictBox"] == 1, facts
+    assert facts["captions"] and not [c for c in facts["captions"] if "$" in c], facts["captions"]
+    assert facts["figures"] >= 3 and facts["gluedFigures"] >= 3, facts
+    repeated = {s for s in facts["figureSources"] if facts["figureSources"].count(s) > 1}
+    assert not repeated, f"{len(repeated)} figure(s) shown more than once"
+    assert not facts["stderr"], f"stderr strips shown: {facts['stderr'][:3]}"
 
 
 def test_lab_glue_formats_numbers_like_python(tmp_path):
@@ -595,3 +678,47 @@ def test_lab_glue_formats_numbers_like_python(tmp_path):
     done = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [format(x, spec) if spec else str(x) for x, spec in cases]
+
+
+# ---- claim_status: the intro's statuses come from the claims page's verdict record ------------------------------
+
+
+import claim_status  # noqa: E402  (book/_ext)
+
+
+def _executed_claims(path: Path, statuses: dict) -> None:
+    record = {f"headline.{k}.status": repr(v) for k, v in statuses.items()} | {"claim.x.y.status": "'holds'"}
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "metadata": {},
+                                                       "data": {claim_status.VERDICTS_MIME: record}}]}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb))
+
+
+def test_claim_status_reads_the_headline_statuses_of_the_record(tmp_path):
+    from ntkbook.report.claims import VERDICTS_MIME
+
+    assert claim_status.VERDICTS_MIME == VERDICTS_MIME
+    _executed_claims(tmp_path / "claims.ipynb", {"thm4.1": "holds", "table2": "partly"})
+    assert claim_status.read_statuses(tmp_path / "claims.ipynb") == {"thm4.1": "holds", "table2": "partly"}
+    assert claim_status.read_statuses(tmp_path / "missing.ipynb") == {}
+
+
+def test_claim_status_role_renders_the_recorded_badge_in_a_built_page(tmp_path):
+    """A Sphinx build whose page uses the role shows the badge the record holds (linked to the claim's row), and
+    warns for a key the record lacks; the statuses change with the record, never with the page's source."""
+    src, out = tmp_path / "src", tmp_path / "_build" / "html"
+    src.mkdir()
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT_DIR)!r})\nextensions = ['claim_status']\n")
+    (src / "index.rst").write_text("Intro\n=====\n\nT4.1 :claim-status:`thm4.1` T2 :claim-status:`table2` "
+                                   "X :claim-status:`nope`\n\n.. toctree::\n\n   claims\n")
+    (src / "claims.rst").write_text("Claims\n======\n")
+    for statuses, expected in (({"thm4.1": "holds", "table2": "partly"}, ("holds", "partly")),
+                               ({"thm4.1": "does not hold", "table2": "holds"}, ("does not hold", "holds"))):
+        _executed_claims(tmp_path / "_build" / "jupyter_execute" / "claims.ipynb", statuses)
+        done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        page = (out / "index.html").read_text()
+        badges = re.findall(r'class="ntk-claim-status" href="claims.html#paper-claim-([^"]+)".*?>([a-z ]+)</span>', page)
+        assert badges == [("thm4.1", expected[0]), ("table2", expected[1]), ("nope", "not run")]
+        assert "claim status not found: 'nope'" in done.stderr

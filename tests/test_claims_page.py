@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("NTKBOOK_BOOK_BUILD", ROOT / "book" / "_build"))
 EXECUTED = BUILD / "jupyter_execute"
 MIN_ROWS = 16
-_ROW = re.compile(r'<tr id="claim-([^"]+)">.*?<a href="([^"#]+)\.html(?:#([^"]*))?">', re.S)
+# a verdict's element (a row of our own results, or an item under a paper claim's headline) and its first link
+_ROW = re.compile(r'<(?:tr|li) id="claim-([^"]+)"[^>]*>.*?<a href="([^"#]+)\.html(?:#([^"]*))?">', re.S)
+_HEADLINE = re.compile(r'<tr id="paper-claim-([^"]+)" class="ntk-headline">')
 
 
 def glued(nb: dict) -> dict[str, str]:
@@ -50,6 +52,15 @@ def claim_rows(nb: dict) -> list[tuple[str, str, str]]:
             if "ntk-claims" in page:
                 rows += [(html.unescape(c), doc, html.unescape(sec or "")) for c, doc, sec in _ROW.findall(page)]
     return rows
+
+
+def headline_rows(nb: dict) -> list[str]:
+    """The paper-claim keys of the headline rows of an executed claims page, in order (repeats kept)."""
+    out = []
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            out += _HEADLINE.findall("".join(o.get("data", {}).get("text/html", "")))
+    return [html.unescape(k) for k in out]
 
 
 def claim_fields(values: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -93,6 +104,12 @@ def test_helpers_read_glue_and_table_rows():
     assert glued(nb)["claim.a.b.ours"] == "1.5"
     assert claim_fields(glued(nb)) == {"a.b": {"ours": "1.5", "status": "'holds'"}}
     assert claim_rows(nb) == [("a.b", "01_x", "sec-1")]
+    nested = _fake({}, '<table class="ntk-table ntk-claims"><tr id="paper-claim-t2" class="ntk-headline"><td>'
+                       '<ul><li id="claim-t2.a" class="ntk-part">x <a href="04_m.html#s">Chapter 4</a></li>'
+                       '<li id="claim-t2.b" class="ntk-variant">y <a href="04_m.html#s2">Chapter 4</a></li></ul></td></tr>'
+                       '<tr id="claim-own.c"><td>z</td><td><a href="05_d.html#q">Chapter 5</a></td></tr></table>')
+    assert claim_rows(nested) == [("t2.a", "04_m", "s"), ("t2.b", "04_m", "s2"), ("own.c", "05_d", "q")]
+    assert headline_rows(nested) == ["t2"]
     assert label_exists("protocol", "protocol-prop45") and not label_exists("protocol", "no-such-label")
 
 
@@ -118,6 +135,16 @@ def test_claims_page_lists_enough_claims_with_valid_statuses_and_links(page):
         status = fields[claim]["status"].strip("'\"")
         assert status in STATUSES, f"{claim}: status {status!r} is not in the vocabulary"
         assert label and label_exists(doc, label), f"{claim}: link {doc}.html#{label} has no target"
+
+
+def test_each_paper_claim_is_one_headline_row_with_its_recorded_status(page):
+    """Every claim of the paper the chapters decide heads exactly one row; its badge is the status the page's verdict
+    record holds for it (which the intro's table reads)."""
+    keys = headline_rows(page)
+    assert keys and len(keys) == len(set(keys)), f"paper claims repeated as headline rows: {keys}"
+    record = glued(page)
+    for key in keys:
+        assert record.get(f"headline.{key}.status", "").strip("'\"") in STATUSES, f"no recorded status for {key}"
 
 
 def test_claims_page_values_equal_the_chapters_of_the_same_build(page):

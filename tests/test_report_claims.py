@@ -10,6 +10,7 @@ import types
 import matplotlib
 import pytest
 
+from ntkbook import paper
 from ntkbook.claims import HOLDS, NOT_RUN, Verdict
 from ntkbook.plotting import claims as figs
 from ntkbook.report import claims as R
@@ -106,3 +107,134 @@ def test_figure_text_is_readable_in_the_book_column():
     use_book_style()
     verdicts = [_v(f"threshold.v2.cifar10.{i}", ours=10.0 ** i, interval=None) for i in range(12)]
     assert rendered_text_pt(figs.paper_vs_ours_figure(verdicts)) >= 9.0
+
+
+# ---- the paper's claims, one headline each; the chapter's verdict box -----------------------------------------
+
+
+def _w(claim, status=HOLDS, statement=None, beyond=False, chapter="02_q", **kw):
+    v = _v(claim, status=status, chapter=chapter, **kw)
+    return dataclasses.replace(v, statement=statement or v.statement, beyond_paper=beyond)
+
+
+TABLE2_TEXT = paper.statement("table2").text  # what the chapter's verdicts carry as their statement
+
+
+def _malleability_like():
+    """The shape the issue found: one paper claim decided on two data sets over the grid, plus its literal reading,
+    plus our own result; the second data set was not run at this profile."""
+    return [_w("table2.ratio.mnist.grid", "partly", TABLE2_TEXT),
+            _w("table2.ratio.mnist.literal", "does not hold", TABLE2_TEXT),
+            _w("table2.ratio.cifar10.grid", NOT_RUN, TABLE2_TEXT),
+            _w("poisoning.easier.mnist.0.1", "does not hold", "easier to poison", beyond=True),
+            _w("table1.gd-trend.mnist.2L-ReLU", "holds", "decreasing under GD", beyond=True)]
+
+
+def test_each_paper_claim_is_one_headline_with_its_variants_beneath():
+    rows = R.claim_rows(_malleability_like())
+    assert [r.key for r in rows] == ["table1", "table2"]
+    t2 = rows[1]
+    # members decide: the grid on MNIST (partly); CIFAR-10 not run is listed but neither helps nor hurts
+    assert [v.claim for v in t2.members] == ["table2.ratio.mnist.grid", "table2.ratio.cifar10.grid"]
+    assert [v.claim for v in t2.variants] == ["table2.ratio.mnist.literal"]
+    assert t2.status == "partly" and t2.held() == (0, 1) and t2.name == "Table 2"
+    # a variant whose headline is absent leads its own row rather than vanish
+    assert rows[0].members[0].claim == "table1.gd-trend.mnist.2L-ReLU"
+    own = R.own_results(_malleability_like(), rows)
+    assert [v.claim for v in own] == ["poisoning.easier.mnist.0.1"]
+    # a paper verdict no entry names still gets a headline row; our own unnamed result does not
+    extra = R.claim_rows([_w("new.claim", "holds", "something new"), _w("ours.x", beyond=True)])
+    assert [(r.key, r.statement) for r in extra] == [("new.claim", "something new")]
+
+
+@pytest.mark.parametrize("statuses, headline", [
+    ((HOLDS, HOLDS), HOLDS), ((HOLDS, NOT_RUN), HOLDS), ((NOT_RUN, NOT_RUN), NOT_RUN),
+    ((HOLDS, "does not hold"), "partly"), (("does not hold", NOT_RUN), "does not hold"),
+    ((HOLDS, "not resolved"), "not resolved")])
+def test_headline_status_combines_the_parts_that_ran(statuses, headline):
+    assert R.headline_status([_v(f"x.{i}", status=s) for i, s in enumerate(statuses)]) == headline
+
+
+def test_variant_labels_say_what_differs():
+    lit = _w("table2.ratio.mnist.literal", statement=TABLE2_TEXT)
+    assert R.variant_label(lit, TABLE2_TEXT) == "MNIST, the literal reading"
+    assert R.variant_label(_w("table2.ratio.cifar10-auto-air.grid", statement=TABLE2_TEXT), TABLE2_TEXT) == \
+        "CIFAR-10 automobile vs airplane, over the grid of open choices"
+    own = _w("table1.gd-trend.mnist.MLP-Attn", statement="increasing under full-batch GD")
+    assert R.variant_label(own, TABLE2_TEXT) == "increasing under full-batch GD"
+
+
+def test_paper_claims_table_has_one_headline_row_per_claim_and_every_verdict_beneath():
+    import re
+
+    verdicts = _malleability_like()
+    page = R.paper_claims_table(verdicts)._repr_html_()
+    assert page.count('class="ntk-headline"') == 2 == len(re.findall(r'<tr id="paper-claim-', page))
+    # status is the second column of every headline row
+    for row in re.findall(r'<tr id="paper-claim-.*?</tr>', page, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert "ntk-badge" in cells[1] and "ntk-badge" not in cells[0].split('<details class="ntk-claim-detail"')[0]
+    # every paper verdict has its item (id="claim-<id>", a badge and a link) under its headline; ours are not here
+    for v in verdicts[:3]:
+        item = re.search(rf'<li id="claim-{re.escape(v.claim)}".*?</li>', page, re.S)
+        assert item and f"ntk-status-{v.status.replace(' ', '-')}" in item.group(0) and 'href="02_q.html#sec"' in item.group(0)
+    assert "poisoning" not in page and "variant:</em> MNIST, the literal reading" in page
+    assert "$" not in page and "profile" not in page.lower().split("</thead>")[0]  # no profile column
+
+
+def test_design_link_is_rendered_when_a_verdict_records_one():
+    v = _w("thm4.1.identity")
+    assert "how this verdict is tested" not in R.paper_claims_table([v])._repr_html_()
+    object.__setattr__(v, "design", "verdict_design.html#thm41")  # a later field of Verdict; read if present
+    assert 'href="verdict_design.html#thm41"' in R.paper_claims_table([v])._repr_html_()
+
+
+def test_chapter_summaries_count_headline_statuses_per_chapter():
+    rows = R.claim_rows([_w("thm4.1.x", chapter="01_a"), _w("thm4.2.x", "does not hold", chapter="01_a"),
+                         _w("kappa.mnist", "partly", chapter="02_b"), _w("kappa.cifar10", chapter="02_b")])
+    summ = R.chapter_summaries(rows, chapters=(("01_a", "m", "A"), ("02_b", "n", "B"), ("03_c", "o", "C")))
+    assert [(d, t) for d, t, _ in summ.rows] == [("01_a", "A"), ("02_b", "B")]
+    assert summ.rows[0][2][HOLDS] == 1 and summ.rows[0][2]["does not hold"] == 1 and summ.rows[1][2]["partly"] == 1
+    assert summ._repr_html_().count('class="ntk-chapter-summary"') == 2 and 'href="01_a.html"' in summ._repr_html_()
+
+
+def test_verdict_box_gives_claim_status_number_and_link():
+    verdicts = [_w("thm4.1.identity", ours=3e-16, interval=None, paper="exact identity", chapter="01_a",
+                   section="thm41"),
+                _w("prop4.5.corrected.mnist", chapter="01_a", section="p45"),
+                _w("prop4.5.corrected.cifar10", "does not hold", chapter="01_a", section="p45")]
+    box = R.verdict_box(verdicts)
+    page = box._repr_html_()
+    assert page.count("<li") == 2 and 'href="01_a.html#thm41"' in page and 'href="01_a.html#p45"' in page
+    assert "Theorem 4.1" in page and r"\(3.00\times10^{-16}\)" in page and "exact identity" in page
+    assert "ntk-status-partly" in page and "1 of 2 hold" in page and "profile quick" in page
+    assert "$" not in page
+    assert R.verdict_box([])._repr_html_().count("decides no claim") == 1
+
+
+def test_glue_verdicts_records_headline_statuses_and_the_box():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    captured = []
+    shell.display_pub.publish = lambda data, metadata=None, **kw: captured.append((data, metadata))
+    try:
+        R.glue_verdicts([_w("kappa.mnist", "partly"), _w("kappa.cifar10")])
+    finally:
+        InteractiveShell.clear_instance()
+    record = next(d[R.VERDICTS_MIME] for d, _ in captured if R.VERDICTS_MIME in d)
+    assert record["headline.kappa.status"] == "'partly'" and record["claim.kappa.mnist.status"] == "'partly'"
+    box = [d for d, m in captured if (m or {}).get("scrapbook", {}).get("name") == R.VERDICT_BOX]
+    assert len(box) == 1 and any("ntk-verdict-box" in str(v) for v in box[0].values())
+
+
+@pytest.mark.parametrize("ours, interval, text", [
+    (2.0, (1.0, 3.0), "2 [1, 3]"),                                  # three digits suffice
+    (-0.99912, (-0.99981, -0.99834), "-0.99912 [-0.99981, -0.99834]"),  # not "-0.999 [-1, -0.998]"
+    (0.5, (0.4999999, 0.5000001), "0.5 [0.5, 0.5]"),                 # at most MAX_DIGITS
+    (-1.0, (-1.0, -1.0), "-1 [-1, -1]"),                            # truly equal numbers stay short
+    (0.31, None, "0.31"),
+])
+def test_format_ours_keeps_the_digits_that_tell_the_numbers_apart(ours, interval, text):
+    assert R.format_ours(_v("x.s", ours=ours, interval=interval)) == text
+    assert R.verdict_digits(_v("x.s", ours=ours, interval=interval)) >= 3

@@ -426,3 +426,78 @@ if __name__ == "__main__":
     report = check_book(html, shots)
     print("\n".join(map(str, report)) or f"no problems; screenshots in {shots}")
     sys.exit(1 if report else 0)
+
+
+# ---- the answer first: the claims page's statuses on a phone, each chapter's verdict box on the first screen ----
+
+#: how far down a chapter's verdict box may start, in CSS px of a 1280 px wide window (the first screen)
+FIRST_SCREEN_PX = 1200
+PHONE_PX = 390
+
+_BADGES = r"""() => [...document.querySelectorAll(".ntk-claims .ntk-badge, .ntk-chapter-summaries .ntk-badge")]
+  .filter(b => b.getClientRects().length > 0)  // badges in a closed <details> are not on the page
+  .map(b => { const r = b.getBoundingClientRect();
+              return {text: b.textContent, left: r.left, right: r.right,
+                      row: (b.closest("[id]") || {}).id || ""}; })"""
+
+#: wait until MathJax has typeset the page (formulas change the layout), at most 60 s
+_TYPESET = r"""async () => { const m = window.MathJax;
+  if (m && m.startup && m.startup.promise) {
+    await Promise.race([m.startup.promise, new Promise(r => setTimeout(r, 60000))]); }
+  await new Promise(r => setTimeout(r, 200)); return true; }"""
+
+_BOX_TOP = r"""() => { const box = document.querySelector(".ntk-verdict-box");
+  return box === null ? null : box.getBoundingClientRect().top + window.scrollY; }"""
+
+
+def badge_problems(name: str, badges: list[dict], width: int) -> list[Problem]:
+    """`status-hidden`: a visible status badge that does not lie wholly inside a `width` px wide window (the reader
+    would have to scroll sideways to see it), or no badge at all."""
+    if not badges:
+        return [Problem(name, "status-hidden", f"no status badge is visible at {width} px")]
+    return [Problem(name, "status-hidden", f"at {width} px the badge '{b['text']}' of {b['row'] or '?'} spans "
+                                           f"{b['left']:.0f}–{b['right']:.0f} px, outside the window")
+            for b in badges if b["left"] < 0 or b["right"] > width + 0.5]
+
+
+def box_problems(name: str, top: float | None, limit: float = FIRST_SCREEN_PX) -> list[Problem]:
+    """`verdict-box`: the chapter has no verdict box, or it starts below the first `limit` px."""
+    if top is None:
+        return [Problem(name, "verdict-box", "no verdict box (.ntk-verdict-box) on the page")]
+    if top > limit:
+        return [Problem(name, "verdict-box", f"the verdict box starts {top:.0f} px down, below the first {limit} px")]
+    return []
+
+
+def check_answer_first(html_dir: Path, claims_page: str = "claims.html", chapters=None,
+                       chromium: str = CHROMIUM, screenshot_dir: Path | None = None) -> list[Problem]:
+    """The claims page at 390 px: every visible status badge inside the window (`badge_problems`); each chapter page
+    (`is_chapter`, or the names in `chapters`) at 1280 px: its verdict box within the first screen (`box_problems`).
+    Screenshots `<page>-first-screen.png` (1280 x 1200) and `claims-390-first-screen.png` go to `screenshot_dir`."""
+    from playwright.sync_api import sync_playwright
+
+    html_dir = Path(html_dir).resolve()
+    chapters = [html_dir / c for c in chapters] if chapters is not None else \
+        [p for p in pages(html_dir) if is_chapter(p) and p.name != claims_page]
+    problems: list[Problem] = []
+    with sync_playwright() as p:
+        browser = launch_browser(p, chromium)
+        try:
+            page = browser.new_page(viewport={"width": PHONE_PX, "height": 844})
+            page.route(lambda url: not url.startswith(LOCAL_SCHEMES), lambda route: route.abort())
+            page.goto((html_dir / claims_page).as_uri(), wait_until="load")
+            page.evaluate(_TYPESET)
+            problems += badge_problems(claims_page, page.evaluate(_BADGES), PHONE_PX)
+            if screenshot_dir is not None:
+                Path(screenshot_dir).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(screenshot_dir) / "claims-390-first-screen.png"))
+            page.set_viewport_size({"width": 1280, "height": FIRST_SCREEN_PX})
+            for chapter in chapters:
+                page.goto(chapter.as_uri(), wait_until="load")
+                page.evaluate(_TYPESET)
+                problems += box_problems(chapter.name, page.evaluate(_BOX_TOP))
+                if screenshot_dir is not None:
+                    page.screenshot(path=str(Path(screenshot_dir) / f"{chapter.stem}-first-screen.png"))
+        finally:
+            browser.close()
+    return problems

@@ -3,8 +3,8 @@
 `write_tiny_book(root)` writes a book with the project's own extensions (offline assets, build environment) and
 four pages: `intro.md` (math), `environment.md` (the build-environment tables), `good.ipynb` (a chapter that
 keeps the chapter contract and the pattern of `ntkbook.notebook`: checked parameters, a figure shown with
-`show` + `glue:figure`, a table wider than the column made by `table`, "Paper vs this book" with a status badge;
-executed by the build) and `bad.ipynb` (stored outputs, not executed: a traceback, a broken image, a dangling
+`show` + `glue:figure`, a table wider than the column made by `table`, "Paper vs this book" with a status badge
+and the claims page's tables of made-up verdicts, opened by their verdict box; executed by the build) and `bad.ipynb` (stored outputs, not executed: a traceback, a broken image, a dangling
 link, raw `$...$`, a numpy repr in the prose, a console error, an external load, a figure with 6 pt text shown
 at half size, a table wider than the column outside any scroll box, and none of the contract). The book's
 stylesheet (book/_static/ntkbook.css) is copied in. `write_failing_book(root)`
@@ -70,8 +70,28 @@ def _notebook(cells) -> nbformat.NotebookNode:
 WIDE_FRAME = ("pd.DataFrame({f'$m = {2 ** k}$ accuracy (%)': [90.0 + k, 91.5] for k in range(4, 15)} | "
               "{'trend': ['holds', 'does not hold'], 'why': ['slope CI above 0', 'slope CI covers 0']})")
 
+#: made-up verdicts for the good chapter: paper claims with parts and variants (long statements, math), and one
+#: result beyond the paper; their box opens the chapter, their table is its "Paper vs this book"
+VERDICTS = """from ntkbook.claims import Verdict
+from ntkbook.report import claims as claims_report
+_long = ("Influence flip rates of MLP-Attn are 6 to 9 times those of 2L-ReLU on the 10-class tasks "
+         "($\\varepsilon = 0.3$), a statement long enough to wrap over several lines of a phone's column")
+verdicts = [Verdict(claim, text, status, paper, ours, interval, "a rule in words", "quick", {"n": 10}, "", "good",
+                    beyond)
+            for claim, text, status, paper, ours, interval, beyond in [
+    ("thm4.1.identity", "$K = G^3$", "holds", "exact identity", 3.1e-16, None, False),
+    ("kappa.mnist", "$\\kappa(G) \\approx 1.2\\times10^3$ on MNIST", "does not hold", 1200.0, 2.5e20, (1e20, 1e21), False),
+    ("kappa.cifar10", "$\\kappa(G) \\approx 8.7\\times10^3$ on CIFAR-10", "holds", 8700.0, 9000.0, (8000.0, 9900.0), False),
+    ("table2.ratio.mnist.grid", _long, "partly", "6–9×", 2.9, (0.8, 12.0), False),
+    ("table2.ratio.mnist.literal", _long, "does not hold", "6–9×", 1.1, (0.9, 1.3), False),
+    ("table2.ratio.cifar10.grid", _long, "not run", "6–9×", None, None, False),
+    ("poisoning.easier.mnist.0.1", "MLP-Attn is easier to poison", "not resolved", None, 0.1, (-0.2, 0.4), True)]]
+claims_report.glue_verdicts(verdicts)"""
+
 GOOD_CELLS = [
     v4.new_markdown_cell("# A good chapter\n\nThe claim: $\\kappa(G^3) = \\kappa(G)^3$."),
+    v4.new_markdown_cell("```{glue} verdict_box\n```"),
+    v4.new_code_cell(VERDICTS, metadata={"tags": ["remove-cell"]}),
     v4.new_markdown_cell(
         "```{note}\nTo re-run this chapter, open it in JupyterLab (`.venv/bin/jupyter lab book/`), edit the "
         "parameters cell, or run `papermill book/good.ipynb out.ipynb -p profile paper`.\n```"),
@@ -96,6 +116,9 @@ GOOD_CELLS = [
     v4.new_markdown_cell("## Paper vs this book"),
     v4.new_code_cell("table(pd.DataFrame({'quantity': ['$\\\\kappa^3$'], 'paper': [27.0], 'this book': [27.0], "
                      "'status': ['holds']}))", metadata={"tags": ["remove-input"]}),
+    v4.new_code_cell("claims_report.paper_claims_table(verdicts)", metadata={"tags": ["remove-input"]}),
+    v4.new_code_cell("claims_report.claims_table(claims_report.own_results(verdicts, claims_report.claim_rows(verdicts)))",
+                     metadata={"tags": ["remove-input"]}),
 ]
 
 

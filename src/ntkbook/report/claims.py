@@ -10,6 +10,8 @@ values equal the chapters' in the same build.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import html
 import importlib
 import importlib.util
@@ -22,7 +24,10 @@ from ntkbook import claims
 from ntkbook.claims import NOT_RUN, Verdict
 
 __all__ = ["CHAPTERS", "NOT_RUN_SECTION", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
-           "format_paper", "section_href", "claims_frame", "chapter_table", "glue_values", "ClaimsTable", "claims_table", "status_counts"]
+           "format_paper", "section_href", "claims_frame", "chapter_table", "glue_values", "ClaimsTable", "claims_table",
+           "status_counts", "PAPER_CLAIMS", "ClaimRow", "claim_rows", "headline_status", "variant_label",
+           "PaperClaimsTable", "paper_claims_table", "own_results", "chapter_summaries", "ChapterSummary",
+           "VerdictBox", "verdict_box", "headline_values", "VERDICT_BOX", "chapter_label"]
 
 #: (document name, report module under ntkbook.report, title) of every chapter, in book order.
 CHAPTERS = (
@@ -35,6 +40,17 @@ CHAPTERS = (
 #: label on the claims page of the note that explains "not run" rows (their link points there).
 NOT_RUN_SECTION = "claims-not-run"
 CLAIMS_DOC = "claims"
+
+
+def chapter_label(doc: str, chapters=CHAPTERS) -> str:
+    """Short name of a chapter for a link in a narrow column: "Chapter N" (book order); "below" for the claims page
+    itself (its "not run" note); the document name otherwise."""
+    if doc == CLAIMS_DOC:
+        return "below"
+    for i, (name, _, _) in enumerate(chapters, start=1):
+        if name == doc:
+            return f"Chapter {i}"
+    return doc
 
 
 def _report_module(module: str):
@@ -96,21 +112,30 @@ def glue_values(verdicts: Iterable[Verdict]) -> dict:
     return out
 
 
+#: glue name of the chapter's verdict box (`verdict_box`), pasted at the top of the chapter with ``{glue} verdict_box``.
+VERDICT_BOX = "verdict_box"
+
+
 def glue_verdicts(verdicts: Iterable[Verdict]) -> None:
-    """Glue (without display) every verdict's value, status and interval, under `glue_key` names.
+    """Glue (without display) every verdict's value, status and interval, under `glue_key` names, and the
+    chapter's `verdict_box` under `VERDICT_BOX`.
 
     Call it in a ``remove-cell`` cell of the chapter that decides the claims, and on the claims page; the book's
-    consistency test compares the two.
+    consistency test compares the two. The verdict record it leaves also holds each paper claim's headline status
+    (`headline_values`), which the intro's table reads from the claims page.
     """
     from IPython.display import display
     from myst_nb import glue
 
+    verdicts = list(verdicts)
     values = glue_values(verdicts)
     for name, value in values.items():
         glue(name, value, display=False)
+    glue(VERDICT_BOX, verdict_box(verdicts), display=False)
     # myst-nb takes glue outputs out of the executed notebook it saves with the build; this record stays there
     # (in a removed cell it is never shown), so the book's check can compare the claims page with its chapters.
-    display({VERDICTS_MIME: verdict_record(values), "text/plain": ""}, raw=True)
+    record = verdict_record(values) | verdict_record(headline_values(claim_rows(verdicts)))
+    display({VERDICTS_MIME: record, "text/plain": ""}, raw=True)
 
 
 #: MIME type of the record `glue_verdicts` leaves in the executed notebook: {glue name: repr of the value}.
@@ -125,23 +150,45 @@ def verdict_record(values: dict) -> dict[str, str]:
 # ---- formatting ---------------------------------------------------------------------------------------------
 
 
-def format_value(x) -> str:
-    """A number for a table cell (`ntkbook.notebook.number`): 3 significant digits, scientific notation as
+def format_value(x, digits: int = 3) -> str:
+    """A number for a table cell (`ntkbook.notebook.number`): `digits` significant digits, scientific notation as
     typeset math (``$1.20\\times10^{18}$``) beyond 10^4 or below 10^-2, "∞" for inf, "–" for none."""
     from ntkbook.notebook import number
 
-    return number(x)
+    return number(x, digits)
+
+
+#: the most significant digits `verdict_digits` gives a verdict's numbers
+MAX_DIGITS = 6
+
+
+def verdict_digits(v: Verdict, start: int = 3) -> int:
+    """Significant digits for a verdict's numbers: `start`, or more when our value and its interval ends are close
+    relative to their size, so that the spread shows with two digits: ceil(log10(max|x| / spread)) + 2, at most
+    `MAX_DIGITS`. A slope of -0.99912 in [-0.99981, -0.99834] then reads so, not "-0.999 [-1, -0.998]", which would
+    round away the very deviation from -1 the rule tests."""
+    values = [float(x) for x in (v.ours, *(v.interval or ())) if x is not None and math.isfinite(float(x))]
+    spread = max(values) - min(values) if values else 0.0
+    size = max((abs(x) for x in values), default=0.0)
+    if not spread > 0 or not size > 0:
+        return start
+    return int(min(MAX_DIGITS, max(start, math.ceil(math.log10(size / spread)) + 2)))
+
+
+def _ours_parts(v: Verdict) -> tuple[str, str | None]:
+    digits = verdict_digits(v)
+    interval = None if v.interval is None else \
+        f"[{format_value(v.interval[0], digits)}, {format_value(v.interval[1], digits)}]"
+    return format_value(v.ours, digits), interval
 
 
 def format_ours(v: Verdict) -> str:
-    """Our value with its interval, e.g. "2.99 [2.98, 3]" (numbers as `format_value`); "–" when there is no
-    value."""
+    """Our value with its interval, e.g. "2.99 [2.98, 3]" (numbers as `format_value`, with as many digits as
+    `verdict_digits` needs to tell them apart); "–" when there is no value."""
     if v.ours is None or (isinstance(v.ours, float) and math.isnan(v.ours)):
         return "–"
-    text = format_value(v.ours)
-    if v.interval is not None:
-        text += f" [{format_value(v.interval[0])}, {format_value(v.interval[1])}]"
-    return text
+    value, interval = _ours_parts(v)
+    return value + (f" {interval}" if interval else "")
 
 
 def format_paper(v: Verdict) -> str:
@@ -179,36 +226,34 @@ def status_counts(verdicts: Iterable[Verdict]) -> dict:
 
 
 class ClaimsTable:
-    """The claims page's table: statement, status badge, ours [interval], paper, a link and the profile per row;
-    the rule that decided each row sits in a collapsed "rule" note. ``_repr_html_`` renders it (book and
-    JupyterLab); ``frame`` holds the same rows as data."""
+    """A table of verdicts, one row each (the claims page's table of our own results): statement, status badge
+    (second, so it shows on a phone), ours [interval], paper, a link to the chapter; the rule that decided each row
+    sits in a collapsed "rule" note. ``_repr_html_`` renders it (book and JupyterLab); ``frame`` holds the same rows
+    as data."""
 
     def __init__(self, verdicts: Iterable[Verdict], titles: dict | None = None):
         self.verdicts = list(verdicts)
         self.frame = claims_frame(self.verdicts)
-        self.titles = dict(titles or {doc: title for doc, _, title in CHAPTERS})
+        self.titles = dict(titles or {})
 
     def _repr_html_(self) -> str:
         from ntkbook.notebook import badge, text_html
 
-        head = "".join(f'<th style="text-align: left;">{h}</th>'
-                       for h in ("claim", "status", "ours [interval]", "paper", "shown in", "profile"))
+        head = "".join(f"<th {_CELL}>{h}</th>" for h in ("claim", "status", "ours [interval]", "paper", "shown in"))
         rows = []
         for v in self.verdicts:
-            where = self.titles.get(v.chapter, v.chapter) if v.chapter != CLAIMS_DOC else "below"
+            where = self.titles.get(v.chapter) or chapter_label(v.chapter)
             link = f'<a href="{html.escape(section_href(v))}">{html.escape(where)}</a>'
             beyond = " <em>(beyond the paper)</em>" if v.beyond_paper else ""
-            config = ", ".join(f"{k} = {val}" for k, val in v.config)
-            note = text_html(v.rule) + (f"<br><em>measured with</em> {html.escape(config)}" if config else "")
-            rule = f"<details><summary>rule</summary>{note}</details>"
+            rule = f'<details><summary style="{_SMALL}">rule</summary><span style="{_SMALL}">{_rule_html(v)}</span></details>'
             rows.append(
-                f'<tr id="claim-{html.escape(v.claim)}"><td>{text_html(v.statement)}{beyond}{rule}</td>'
-                f"<td>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
-                f'<td style="white-space: nowrap;">{text_html(format_ours(v))}</td>'
-                f"<td>{text_html(format_paper(v))}</td><td>{link}</td><td>{html.escape(v.profile)}</td></tr>")
+                f'<tr id="claim-{html.escape(v.claim)}">{_claim_cell(text_html(v.statement) + beyond + rule)}'
+                f"<td {_CELL}>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
+                f"<td {_CELL}>{_ours_html(v)}</td>"
+                f"<td {_CELL}>{text_html(_paper_cell(v, v.statement))}</td><td {_CELL}>{link}</td></tr>")
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
         return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
-                '<table class="ntk-table ntk-claims" style="border-collapse: collapse; margin: 0;">'
+                '<table class="ntk-table ntk-claims" style="border-collapse: collapse; margin: 0; width: 100%;">'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
     def __repr__(self) -> str:
@@ -218,3 +263,332 @@ class ClaimsTable:
 def claims_table(verdicts: Iterable[Verdict]) -> ClaimsTable:
     """`ClaimsTable` of the verdicts (display it as a cell's last value)."""
     return ClaimsTable(verdicts)
+
+
+# ---- the paper's claims, one headline each --------------------------------------------------------------------
+
+#: The paper's claims (keys of `ntkbook.paper.STATEMENTS`) in book order, each with the verdict ids that check it:
+#: (key, members, variants) as `fnmatch` patterns on the verdict id. The members decide the headline status (the
+#: claim as the book reads it, at the book's profile: each data set, each part); the variants (the literal reading,
+#: another training protocol, another penalty, another kernel) are shown beneath it, labelled by what differs.
+PAPER_CLAIMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("linearization", ("linearization.*",), ()),
+    ("thm4.1", ("thm4.1.*",), ()),
+    ("thm4.2", ("thm4.2.*",), ()),
+    ("prop4.5", ("prop4.5.corrected.*",), ("prop4.5.literal.*",)),
+    ("prop4.5.growth", ("prop4.5.growth*",), ()),
+    ("thm4.7", ("thm4.7.*",), ()),
+    ("kappa", ("kappa.*",), ()),
+    ("threshold.v1", ("threshold.v1.*",), ()),
+    ("threshold.v2", ("threshold.v2.*",), ()),
+    ("depth", ("depth.*",), ("open.depth.*",)),
+    ("truncation", ("open.truncation.*",), ()),
+    ("table1", ("table1.trend.*",), ("table1.gd-trend.*", "table1.trend-no-penalty.*")),
+    ("table2", ("table2.ratio.*.grid",), ("table2.ratio.*.literal",)),
+    ("table3", ("table3.ratio.*.grid",), ("table3.ratio.*.literal",)),
+    ("table4", ("table4.*",), ()),
+    ("eps_sweep", ("eps_sweep.*",), ()),
+    ("ratio.v2", ("ratio.v2.*",), ()),
+    ("dual", ("dual.power.G3.*", "dual.pair.*"), ("dual.power.*",)),
+)
+
+#: What a part of a verdict id says, for the label of a sub-row whose statement repeats the paper's.
+_ID_WORDS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "mnist-3v8": "MNIST 3 vs 8",
+             "cifar10-auto-air": "CIFAR-10 automobile vs airplane", "grid": "over the grid of open choices",
+             "literal": "the literal reading", "corrected": "first-order reading", "gd-trend": "full-batch GD",
+             "trend-no-penalty": "Adam without the L2 penalty", "trend": "Adam (the paper's protocol)"}
+
+
+def _matches(claim: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(claim, p) for p in patterns)
+
+
+def headline_status(members: Iterable[Verdict]) -> str:
+    """The status of a paper claim from the verdicts that decide it: `claims.combine` of those that ran (a part
+    not run at this profile neither helps nor hurts; it is listed beneath), "not run" when none ran."""
+    ran = [v.status for v in members if v.status != NOT_RUN]
+    return claims.combine(ran) if ran else NOT_RUN
+
+
+def variant_label(v: Verdict, headline: str) -> str:
+    """What a sub-row is about: its own statement where it says more than the headline `headline`, else the parts of
+    its id after the claim's own words (data set, reading, protocol) in words, e.g. "MNIST, the literal reading"."""
+    if v.statement.strip() != headline.strip():
+        return v.statement
+    parts = v.claim.split(".")
+    words = [_ID_WORDS[p] for p in parts if p in _ID_WORDS]
+    return ", ".join(dict.fromkeys(words)) or v.claim
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimRow:
+    """One claim of the paper on the claims page: key (of `ntkbook.paper.STATEMENTS`, or the verdict id of a claim
+    no entry of `PAPER_CLAIMS` names), name (how the paper refers to it), statement, status (`headline_status` of
+    the members), members (the verdicts that decide it), variants (shown beneath)."""
+
+    key: str
+    name: str
+    statement: str
+    members: tuple[Verdict, ...]
+    variants: tuple[Verdict, ...] = ()
+
+    @property
+    def status(self) -> str:
+        return headline_status(self.members)
+
+    @property
+    def chapter(self) -> str:
+        return self.members[0].chapter
+
+    @property
+    def href(self) -> str:
+        return section_href(self.members[0])
+
+    @property
+    def profile(self) -> str:
+        return self.members[0].profile
+
+    def held(self) -> tuple[int, int]:
+        """(members that hold, members that ran)."""
+        ran = [v for v in self.members if v.status != NOT_RUN]
+        return sum(v.status == claims.HOLDS for v in ran), len(ran)
+
+
+def claim_rows(verdicts: Iterable[Verdict], table=PAPER_CLAIMS) -> list[ClaimRow]:
+    """The paper's claims with their verdicts, one `ClaimRow` each, in the order of `table` (then the unassigned).
+
+    A verdict belongs to the first entry whose member or variant patterns match its id (members win over variants
+    within an entry). A paper claim without any verdict is left out. A verdict of the paper (not `beyond_paper`)
+    that no entry names gets a row of its own (its statement as the claim), so nothing the chapters decide is
+    dropped; our own results (`beyond_paper`) that no entry names are left to `own_results`.
+    """
+    from ntkbook import paper
+
+    verdicts = list(verdicts)
+    taken: set[str] = set()
+    rows = []
+    for key, members, variants in table:
+        mine = [v for v in verdicts if v.claim not in taken and _matches(v.claim, members)]
+        taken.update(v.claim for v in mine)
+        other = [v for v in verdicts if v.claim not in taken and _matches(v.claim, variants)]
+        taken.update(v.claim for v in other)
+        if not mine:
+            if other:  # variants without their headline: the first one leads
+                mine, other = other[:1], other[1:]
+            else:
+                continue
+        st = paper.STATEMENTS.get(key)
+        rows.append(ClaimRow(key, st.name if st else key, st.text if st else mine[0].statement, tuple(mine),
+                             tuple(other)))
+    for v in verdicts:
+        if v.claim not in taken and not v.beyond_paper:
+            rows.append(ClaimRow(v.claim, "", v.statement, (v,)))
+    return rows
+
+
+def own_results(verdicts: Iterable[Verdict], rows: Iterable[ClaimRow]) -> list[Verdict]:
+    """Our results beyond the paper that are not shown under one of its claims (`claim_rows`), in order."""
+    shown = {v.claim for r in rows for v in (*r.members, *r.variants)}
+    return [v for v in verdicts if v.beyond_paper and v.claim not in shown]
+
+
+def headline_values(rows: Iterable[ClaimRow]) -> dict[str, str]:
+    """{``headline.<key>.status``: status} of every paper claim: what the intro's table and the chapters' boxes
+    read (glued by the claims page, kept in its verdict record)."""
+    return {f"headline.{r.key}.status": r.status for r in rows}
+
+
+def _ours_html(v: Verdict) -> str:
+    """Our value, the interval on a second line (so the column stays narrow on a phone)."""
+    from ntkbook.notebook import text_html
+
+    if v.ours is None or (isinstance(v.ours, float) and math.isnan(v.ours)):
+        return "–"
+    value, interval = _ours_parts(v)
+    return text_html(value) + (f'<br><span style="{_SMALL}">{text_html(interval)}</span>' if interval else "")
+
+
+def _rule_html(v: Verdict) -> str:
+    from ntkbook.notebook import text_html
+
+    config = ", ".join(f"{k} = {val}" for k, val in v.config)
+    note = text_html(v.rule) + (f"<br><em>measured with</em> {html.escape(config)}" if config else "")
+    design = getattr(v, "design", None)  # where the rule's operating characteristics are shown, when recorded
+    if design:
+        note += f'<br><a href="{html.escape(str(design))}">how this verdict is tested</a>'
+    return note
+
+
+def _paper_cell(v: Verdict, statement: str) -> str:
+    """The paper's value for a narrow column: "as stated" when it is the statement itself (a claim in words)."""
+    text = format_paper(v)
+    return "as stated" if text.strip() == statement.strip() or len(text) > 60 else text
+
+
+def _count_text(row: ClaimRow) -> str:
+    held, ran = row.held()
+    return f"{held} of {ran} hold" if ran > 1 else ""
+
+
+_CELL = 'style="text-align: left; vertical-align: top;"'
+_SMALL = "font-size: 0.85em;"
+#: the claim column's content box: a long formula (MathJax does not break inline math) scrolls inside it rather
+#: than widen the column and push the status off a phone's screen
+_CLAIM_BOX = '<div style="max-width: min(55vw, 40em); overflow-x: auto;">'
+
+
+def _claim_cell(content: str) -> str:
+    return f"<td {_CELL}>{_CLAIM_BOX}{content}</div></td>"
+
+
+class PaperClaimsTable:
+    """The claims page's first table: one row per claim of the paper (`claim_rows`): the claim, its headline status
+    (second column, so it shows on a phone without scrolling), our deciding value, the paper's, a link to the
+    evidence. Beneath each claim a collapsed list gives every verdict that decides it and every variant, each with
+    its badge, label, value, rule and link (``id="claim-<verdict id>"``, which the book's check reads)."""
+
+    def __init__(self, rows: Iterable[ClaimRow], titles: dict | None = None):
+        self.rows = list(rows)
+        self.titles = dict(titles or {})
+
+    def _item(self, v: Verdict, label: str, kind: str) -> str:
+        from ntkbook.notebook import badge, text_html
+
+        where = self.titles.get(v.chapter) or chapter_label(v.chapter)
+        return (f'<li id="claim-{html.escape(v.claim)}" class="ntk-{kind}" style="margin: 0.3em 0;">{badge(v.status)} '
+                f"{'<em>variant:</em> ' if kind == 'variant' else ''}{text_html(label)}: {_ours_html(v)} "
+                f'(paper: {text_html(_paper_cell(v, v.statement))}; <a href="{html.escape(section_href(v))}">{html.escape(where)}</a>)'
+                f'<details><summary style="{_SMALL}">rule</summary><span style="{_SMALL}">{_rule_html(v)}</span>'
+                "</details></li>")
+
+    def _row(self, r: ClaimRow) -> str:
+        from ntkbook.notebook import badge, text_html
+
+        lead = r.members[0]
+        items = [self._item(v, variant_label(v, r.statement), "part") for v in r.members]
+        items += [self._item(v, variant_label(v, r.statement), "variant") for v in r.variants]
+        n_var = len(r.variants)
+        summary = (f"{len(r.members)} part{'s' if len(r.members) > 1 else ''}"
+                   + (f", {n_var} variant{'s' if n_var > 1 else ''}" if n_var else "") + ": rules, values, links")
+        detail = (f'<details class="ntk-claim-detail"><summary style="{_SMALL}">{summary}</summary>'
+                  f'<ul style="padding-left: 1em; margin: 0.2em 0;">{"".join(items)}</ul></details>')
+        name = f"<strong>{text_html(r.name)}.</strong> " if r.name else ""
+        count = _count_text(r)
+        ran = [v for v in r.members if v.status != NOT_RUN]
+        ours = _ours_html(ran[0]) if len(ran) == 1 else (count or "–")
+        where = self.titles.get(r.chapter) or chapter_label(r.chapter)
+        return (f'<tr id="paper-claim-{html.escape(r.key)}" class="ntk-headline">'
+                f"{_claim_cell(name + text_html(r.statement) + detail)}"
+                f'<td {_CELL}>{badge(r.status)}'
+                + (f'<br><span style="{_SMALL}">{count}</span>' if count and len(r.members) == 1 else "")
+                + f"</td><td {_CELL}>{ours}</td><td {_CELL}>{text_html(_paper_cell(lead, r.statement))}</td>"
+                f'<td {_CELL}><a href="{html.escape(r.href)}">{html.escape(where)}</a></td></tr>')
+
+    def _repr_html_(self) -> str:
+        head = "".join(f'<th {_CELL}>{h}</th>' for h in ("claim of the paper", "status", "ours", "paper", "evidence"))
+        # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
+        return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
+                '<table class="ntk-table ntk-claims ntk-paper-claims" style="border-collapse: collapse; margin: 0; '
+                f'width: 100%;"><thead><tr>{head}</tr></thead><tbody>{"".join(self._row(r) for r in self.rows)}'
+                "</tbody></table></div>")
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{r.status:>14}  {r.name or r.key}" for r in self.rows)
+
+
+def paper_claims_table(verdicts: Iterable[Verdict]) -> PaperClaimsTable:
+    """`PaperClaimsTable` of the paper's claims among `verdicts` (display it as a cell's last value)."""
+    return PaperClaimsTable(claim_rows(verdicts))
+
+
+@dataclasses.dataclass(frozen=True)
+class ChapterSummary:
+    """One line per chapter: how many of the paper's claims it decides have each headline status."""
+
+    rows: tuple[tuple[str, str, dict], ...]  # (doc, title, {status: count})
+
+    def _repr_html_(self) -> str:
+        from ntkbook.notebook import badge
+
+        items = []
+        for doc, title, counts in self.rows:
+            parts = " ".join(f"{badge(s)}&nbsp;×{n}" for s, n in counts.items() if n)
+            total = sum(counts.values())
+            items.append(f'<li class="ntk-chapter-summary" style="margin: 0.25em 0;"><a href="{html.escape(doc)}.html">'
+                         f"{html.escape(title)}</a>: {total} claim{'s' if total != 1 else ''}: {parts}</li>")
+        return f'<ul class="ntk-chapter-summaries" style="padding-left: 1.2em;">{"".join(items)}</ul>'
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{t}: " + ", ".join(f"{n} {s}" for s, n in c.items() if n) for _, t, c in self.rows)
+
+
+def chapter_summaries(rows: Iterable[ClaimRow], chapters=CHAPTERS) -> ChapterSummary:
+    """Per chapter (book order): the number of the paper's claims it decides with each headline status. A chapter
+    with no claim row is left out; rows whose chapter is not one of `chapters` (e.g. "not run") come last."""
+    rows = list(rows)
+    known = [(doc, title) for doc, _, title in chapters]
+    docs = {d for d, _ in known}
+    extra = [(r.chapter, r.chapter) for r in rows if r.chapter not in docs]
+    out = []
+    for doc, title in [*known, *dict.fromkeys(extra)]:
+        mine = [r for r in rows if r.chapter == doc]
+        if mine:
+            counts = {s: sum(r.status == s for r in mine) for s in claims.STATUSES}
+            out.append((doc, title if doc != CLAIMS_DOC else "Chapters not in this build", counts))
+    return ChapterSummary(tuple(out))
+
+
+# ---- the verdict box at the top of each chapter ---------------------------------------------------------------
+
+
+class VerdictBox:
+    """What a chapter concludes, first: per claim of the paper it decides, the claim's name, the headline status,
+    the deciding number (ours beside the paper's) and a link to the section with the evidence."""
+
+    def __init__(self, rows: Iterable[ClaimRow], profile: str):
+        self.rows = list(rows)
+        self.profile = profile
+
+    def _repr_html_(self) -> str:
+        from ntkbook.notebook import badge, text_html
+
+        items = []
+        for r in self.rows:
+            lead = r.members[0]
+            count = _count_text(r)
+            ran = [v for v in r.members if v.status != NOT_RUN]
+            lead = ran[0] if len(ran) == 1 else lead
+            number = f"ours {_ours_html(lead).replace('<br>', ' ')}" if len(ran) == 1 else count or ""
+            paper_value = _paper_cell(lead, r.statement)
+            number += f" (paper: {text_html(paper_value)})" if paper_value not in ("–", "as stated") else ""
+            name = text_html(r.name or r.statement)
+            items.append(f'<li style="margin: 0.3em 0;">{badge(r.status)} <strong>{name}</strong>'
+                         + (f" — {text_html(_short(r.statement))}" if r.name else "")
+                         + f'<br><span style="{_SMALL}">{number} · <a href="{html.escape(r.href)}">evidence</a></span></li>')
+        if not items:
+            items.append("<li>This chapter decides no claim of the paper.</li>")
+        return ('<div class="ntk-verdict-box mathjax_process tex2jax_process" style="border: 1px solid #c8c8c8; '
+                'border-left: 4px solid #3553a0; border-radius: 4px; padding: 0.5em 0.9em; margin: 0.8em 0;">'
+                f'<strong>Verdict</strong> <span style="{_SMALL}">(profile {html.escape(self.profile)}; '
+                'every claim of the book on <a href="claims.html">Claims at a glance</a>)</span>'
+                f'<ul style="padding-left: 1.1em; margin: 0.3em 0 0 0;">{"".join(items)}</ul></div>')
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{r.status}: {r.name or r.statement}" for r in self.rows)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """`text` cut at a word before `limit` characters (never inside $...$), with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    while cut > 0 and text[:cut].count("$") % 2:
+        cut = text.rfind(" ", 0, cut)
+    return (text[:cut] if cut > 0 else text[:limit]).rstrip(" ,;:") + " …"
+
+
+def verdict_box(verdicts: Iterable[Verdict]) -> VerdictBox:
+    """The `VerdictBox` of a chapter's verdicts (its paper claims, `claim_rows`); the profile is the verdicts'."""
+    verdicts = list(verdicts)
+    profiles = sorted({v.profile for v in verdicts})
+    return VerdictBox(claim_rows(verdicts), ", ".join(profiles) or "–")
