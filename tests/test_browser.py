@@ -561,7 +561,7 @@ def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chapter_1_runs_in_jupyterlab_with_figures_math_and_no_raw_myst(tmp_path):
+def test_chapter_1_runs_in_jupyterlab_with_figures_math_and_no_raw_myst(tmp_path, real_data_dir):
     """The project's JupyterLab (headless, token-less, 127.0.0.1, a free port; stopped after) runs chapter 1 at
     the quick profile with Run All Cells: figures show under their cells, the markdown's math is typeset, no
     `{glue` role or `$$` is left as text, and no cell fails. Screenshots: book/_build/screenshots/jupyterlab/."""
