@@ -115,10 +115,11 @@ _KERNEL_IDLE = """() => {
 
 # Done when the kernel is not busy and either every code cell has run or a cell failed: after an error the lab
 # stops Run All, so the cells below it never get a number and waiting for them would last until the timeout. The
-# lab renders an error output with the stderr renderer, so a failed cell is told by its traceback's text.
+# lab renders an error output with the stderr renderer, so a failed cell is told by its traceback's text, read as
+# textContent (innerText depends on layout: in a chapter the failing cell's innerText came back empty).
 _FAILED_OUTPUTS = """[...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')].filter(e =>
     ['application/vnd.jupyter.error', 'application/vnd.jupyter.stderr'].includes(e.dataset.mimeType)
-    && /Traceback \\(most recent call last\\)/.test(e.innerText))"""
+    && /Traceback \\(most recent call last\\)/.test(e.textContent))"""
 
 _ALL_EXECUTED = """() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
@@ -128,7 +129,7 @@ _ALL_EXECUTED = """() => {
   return cells.length > 0 && !busy && (failed || prompts.every(p => /\\[\\d+\\]/.test(p)));
 }""".replace("FAILED_OUTPUTS", _FAILED_OUTPUTS)
 
-_ERRORS = "() => " + _FAILED_OUTPUTS + ".map(e => e.innerText.slice(-3000))"
+_ERRORS = "() => " + _FAILED_OUTPUTS + ".map(e => e.textContent.slice(-3000))"
 
 
 class CellFailed(AssertionError):
