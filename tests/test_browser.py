@@ -633,7 +633,7 @@ def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chapter_1_runs_in_jupyterlab_and_leaves_the_book_alone(tmp_path):
+def test_chapter_1_runs_in_jupyterlab_and_leaves_the_book_alone(tmp_path, real_data_dir):
     """Chapter 1, opened through `make lab`'s working copy in the project's JupyterLab (headless, token-less,
     127.0.0.1, a free port; stopped after), run at the quick profile with Run All Cells, saved and left past the
     autosave interval: book/ is as it was (git status and every notebook's bytes); the copy holds the outputs.

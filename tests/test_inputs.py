@@ -614,3 +614,44 @@ def test_codecs_encode_is_admitted_only_as_latin1_bytes():
         blob = pickle.dumps({b"x": bad}, protocol=2)
         with pytest.raises(fmt.UnsafeFileError):
             fmt.restricted_unpickle(blob, "batch")
+
+
+# --- JupyterLab: a failing cell ends Run All at once ----------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_jupyterlab_run_all_returns_the_failing_cells_error_at_once(tmp_path):
+    """The lab stops Run All at a failing cell; the helper must return its error then, not wait for the cells the
+    lab will never run (before, an offline chapter waited for the whole 15-minute timeout with an idle kernel)."""
+    import nbformat
+    from browser import bookcheck, jupyterlab
+
+    chromium = os.environ.get("NTKBOOK_CHROMIUM", bookcheck.CHROMIUM)
+    if not Path(chromium).is_file():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Chromium not found at {chromium}")
+        pytest.skip(f"Chromium not found at {chromium}")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise FileNotFoundError('no mnist here: set NTKBOOK_DATA')",
+                                  metadata={"tags": ["remove-cell"]}),  # as the chapters' plumbing cells are
+        nbformat.v4.new_code_cell("y = 2"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "fails.ipynb")
+    with jupyterlab.running_lab(tmp_path, log=tmp_path / "lab.log") as url, sync_playwright() as p:
+        browser = bookcheck.launch_browser(p, chromium)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            jupyterlab.open_notebook(page, url, "fails.ipynb")
+            start = time.monotonic()
+            with pytest.raises(jupyterlab.CellFailed) as failed:
+                jupyterlab.run_all(page, timeout_ms=120_000)
+            seconds = time.monotonic() - start
+        finally:
+            browser.close()
+    message = str(failed.value)
+    assert "FileNotFoundError" in message and "no mnist here: set NTKBOOK_DATA" in message, message
+    assert seconds < 30, f"Run All took {seconds:.0f} s to report the failing cell"

@@ -5,7 +5,8 @@
 jupyterlab-myst, are the ones that load), with `--allow-root` when run as root, waits until the server answers,
 and terminates it (then kills it) on exit. `open_and_run_all(page, url, notebook)` opens a notebook in the lab,
 runs every cell through the lab's own "Run All Cells" command and waits until the kernel is idle again with every
-code cell executed.
+code cell executed; a failing cell raises `CellFailed` with its traceback at once (the lab stops Run All there, so
+waiting for the cells below it would last until the timeout).
 """
 
 from __future__ import annotations
@@ -112,12 +113,27 @@ _KERNEL_IDLE = """() => {
   return status !== null && status.dataset.status === 'idle' && !document.querySelector('.jp-Dialog');
 }"""
 
+# Done when the kernel is not busy and either every code cell has run or a cell failed: after an error the lab
+# stops Run All, so the cells below it never get a number and waiting for them would last until the timeout. The
+# lab renders an error output with the stderr renderer, so a failed cell is told by its traceback's text, read as
+# textContent (innerText depends on layout: in a chapter the failing cell's innerText came back empty).
+_FAILED_OUTPUTS = """[...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')].filter(e =>
+    ['application/vnd.jupyter.error', 'application/vnd.jupyter.stderr'].includes(e.dataset.mimeType)
+    && /Traceback \\(most recent call last\\)/.test(e.textContent))"""
+
 _ALL_EXECUTED = """() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
   const prompts = cells.map(c => (c.querySelector('.jp-InputPrompt') || {}).textContent || '');
   const busy = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]') !== null;
-  return cells.length > 0 && !busy && prompts.every(p => /\\[\\d+\\]/.test(p));
-}"""
+  const failed = FAILED_OUTPUTS.length > 0;
+  return cells.length > 0 && !busy && (failed || prompts.every(p => /\\[\\d+\\]/.test(p)));
+}""".replace("FAILED_OUTPUTS", _FAILED_OUTPUTS)
+
+_ERRORS = "() => " + _FAILED_OUTPUTS + ".map(e => e.textContent.slice(-3000))"
+
+
+class CellFailed(AssertionError):
+    """A cell raised during Run All in JupyterLab; the message holds its traceback as the lab shows it."""
 
 
 def open_notebook(page, url: str, notebook: str, timeout_ms: float = 120_000) -> None:
@@ -144,8 +160,14 @@ def open_notebook(page, url: str, notebook: str, timeout_ms: float = 120_000) ->
 
 
 def run_all(page, timeout_ms: float = 600_000) -> None:
-    """Run every cell with the lab's "Run All Cells" command (the Run menu) and wait until all have executed."""
+    """Run every cell with the lab's "Run All Cells" command (the Run menu) and wait until all have executed.
+
+    A cell that raises stops the lab's Run All; then `CellFailed` is raised at once with the cell's traceback
+    (e.g. a chapter that cannot find its data fails with that message instead of waiting for the timeout)."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_timeout(1000)
     page.wait_for_function(_ALL_EXECUTED, timeout=timeout_ms, polling=1000)
+    errors = page.evaluate(_ERRORS)
+    if errors:
+        raise CellFailed("a cell failed in JupyterLab (Run All stopped there):\n" + "\n---\n".join(errors))
