@@ -619,7 +619,7 @@ def run_chapter_in_lab(source: Path, workdir: Path, shots: Path, chromium: str, 
             facts = page.evaluate(_LAB_FACTS)
             page.keyboard.press("Control+s")  # a reader's explicit save, then the autosave
             page.wait_for_timeout((jupyterlab.AUTOSAVE_S + 5) * 1000)
-            figure = page.locator(".jp-Notebook img").first
+            figure = page.locator(".jp-Notebook img:visible").first
             if figure.count():
                 figure.scroll_into_view_if_needed()
                 page.screenshot(path=str(shots / f"{source.stem}-figure.png"))
