@@ -51,6 +51,11 @@ How to apply (chapter authors)
 7. Plumbing (imports, loops of glue calls, configuration dumps, timing prints) goes in ``remove-cell`` cells
    or into library calls; a cell that prints something a reader needs is ``remove-input``.
 
+8. The answer first: the cell right after the chapter's opening markdown is the markdown ``{glue} verdict_box``
+   in a fenced block; ``ntkbook.report.claims.glue_verdicts(verdicts)`` (called wherever the chapter has its
+   verdicts) glues the box there: each claim of the paper the chapter decides, its status, the deciding number
+   and a link to the evidence. Long secondary tables get the tag ``hide-output`` beside ``remove-input``.
+
 Parameter validation works with papermill and in JupyterLab alike: it compares the names the notebook holds
 after the parameters (and papermill's injected) cell with those it held before it.
 """
