@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ntkbook.claims import STATUSES
-from ntkbook.report.claims import VERDICTS_MIME
+from ntkbook.report.claims import CHAPTERS, VERDICTS_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("NTKBOOK_BOOK_BUILD", ROOT / "book" / "_build"))
@@ -188,3 +188,16 @@ def test_glue_verdicts_leaves_a_record_the_check_reads():
     nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "metadata": {}, "data": d}
                                                       for d in captured]}]}
     assert claim_fields(glued(nb)) == {"a.b": {"ours": "1.5", "status": "'holds'", "low": "nan", "high": "nan"}}
+
+
+@pytest.mark.parametrize("chapter", [doc for doc, _, _ in CHAPTERS])
+def test_each_chapter_opens_with_its_verdict_box(chapter):
+    """Right after the chapter's opening cell comes the paste of the box that its `glue_verdicts` call glues, so the
+    answer is on the first screen; the browser check measures where it lands (tests/test_browser.py)."""
+    from ntkbook.report.claims import VERDICT_BOX
+
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    assert sources[1].strip() == f"```{{glue}} {VERDICT_BOX}\n```", f"{chapter}: cell 2 is not the verdict box"
+    assert any("glue_verdicts(" in s for c, s in zip(nb["cells"], sources, strict=True) if c["cell_type"] == "code"), (
+        f"{chapter} never calls report.claims.glue_verdicts, so its verdict box would stay empty")

@@ -275,3 +275,20 @@ def test_table_typesets_floats_printed_with_an_exponent():
     page = table(pd.DataFrame({"err": [1.2e-16], "k": [3.0e5], "x": [0.25]}), formats={"k": ".1e"})._repr_html_()
     assert r"\(1.2\times10^{-16}\)" in page and r"\(3.0\times10^{5}\)" in page and ">0.25<" in page
     assert "e-16" not in page and "e+05" not in page
+
+
+def test_table_keeps_the_digits_that_tell_a_columns_values_apart():
+    """Fitted slopes near -1 do not all read "-1" (JupyterLab and the book show the same table)."""
+    import pandas as pd
+
+    from ntkbook.notebook import column_digits, number, table
+
+    slopes = [-1.0012, -1.0003, -0.99957, -0.99991]
+    assert column_digits(slopes) == 4 and column_digits([2.0, 3.0]) == 3 and column_digits([1.0, 1.0]) == 3
+    assert column_digits([0.5, 0.5000000001]) == 6  # no more than `stop`
+    frame = pd.DataFrame({"slope": slopes, "kappa": [1.2e3, 8.7e3, 1.0e18, 2.0]})
+    page = table(frame)._repr_html_()
+    assert ">-1.001<" in page and ">-0.9996<" in page and ">-0.9999<" in page and ">-1<" in page
+    assert r"\(1.2\times10^{3}\)" in page  # a float printed with an exponent is typeset, as before
+    explicit = table(frame, formats={"slope": number, "kappa": ".1e"})._repr_html_()
+    assert ">-1.001<" in explicit and r"\(1.2\times10^{3}\)" in explicit

@@ -51,6 +51,11 @@ How to apply (chapter authors)
 7. Plumbing (imports, loops of glue calls, configuration dumps, timing prints) goes in ``remove-cell`` cells
    or into library calls; a cell that prints something a reader needs is ``remove-input``.
 
+8. The answer first: the cell right after the chapter's opening markdown is the markdown ``{glue} verdict_box``
+   in a fenced block; ``ntkbook.report.claims.glue_verdicts(verdicts)`` (called wherever the chapter has its
+   verdicts) glues the box there: each claim of the paper the chapter decides, its status, the deciding number
+   and a link to the evidence. Long secondary tables get the tag ``hide-output`` beside ``remove-input``.
+
 Parameter validation works with papermill and in JupyterLab alike: it compares the names the notebook holds
 after the parameters (and papermill's injected) cell with those it held before it.
 """
@@ -72,8 +77,8 @@ import pandas as pd
 
 from ntkbook.claims import STATUSES
 
-__all__ = ["STATUS_COLOURS", "TEXT_PX_KEY", "Parameters", "Table", "badge", "figure_png", "number", "show", "table",
-           "tex_sci", "values"]
+__all__ = ["STATUS_COLOURS", "TEXT_PX_KEY", "Parameters", "Table", "badge", "column_digits", "figure_png", "number",
+           "show", "table", "tex_sci", "values"]
 
 
 # ---- parameters -----------------------------------------------------------------------------------------
@@ -312,6 +317,18 @@ def number(x: Any, digits: int = 3, *, low: float = 1e-2, high: float = 1e4) -> 
     return f"{x:.0f}" if "e" in text else text  # 10^digits <= |x| < high: 4096, not 4.1e+03
 
 
+def column_digits(values: Iterable[Any], start: int = 3, stop: int = 6) -> int:
+    """The fewest significant digits in [start, stop] at which the column's distinct finite numbers still read
+    differently (`number`), e.g. 4 for fitted slopes -1.0012, -1.0003, -0.99957 (which 3 digits would all show as
+    "-1"); `start` for a column without two distinct numbers."""
+    nums = {float(v) for v in (plain(x) for x in values)
+            if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))}
+    for digits in range(start, stop + 1):
+        if len({number(x, digits) for x in nums}) == len(nums):
+            return digits
+    return stop
+
+
 def _cell(value: Any, fmt: str | Callable[[Any], str] | None) -> str:
     value = plain(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -341,6 +358,10 @@ class Table:
     def _repr_html_(self) -> str:
         formats = dict(self.formats)
         columns = [c for c in self.frame.columns if c != self.details]
+        for c in columns:  # number() or the default: as many digits as the column needs to tell its values apart
+            if formats.get(c) is number or (c not in formats and pd.api.types.is_float_dtype(self.frame[c])):
+                digits = column_digits(self.frame[c])
+                formats[c] = (lambda x, d=digits: number(x, d)) if formats.get(c) is number else f".{digits}g"
         head = "".join(f'<th style="text-align: left;">{text_html(str(c))}</th>' for c in columns)
         if self.details is not None:
             head += "<th></th>"
@@ -377,8 +398,9 @@ def table(frame: pd.DataFrame, *, status: Iterable[str] | None = None, details: 
     frame: the rows to show (its index is dropped: make a column of it first if it carries information);
     status: columns drawn as badges (default: every column named "status" or whose values all lie in
     `ntkbook.claims.STATUSES`); details: a column of long explanations, shown collapsed ("why") in the last
-    column; formats: per column, a format spec (".3g") or a function value -> str (floats default to ".3g",
-    NaN/None to "–"). Cells and headers may hold ``$...$`` math. Use it in a ``remove-input`` cell, or paste it
+    column; formats: per column, a format spec (".3g") or a function value -> str (floats default to ".3g", or
+    more digits where the column's values would otherwise read alike, see `column_digits`; the same for the format
+    `number`; NaN/None to "–"). Cells and headers may hold ``$...$`` math. Use it in a ``remove-input`` cell, or paste it
     with ``show`` + ``{glue:figure}`` for a numbered caption.
     """
     if not isinstance(frame, pd.DataFrame):

@@ -3,7 +3,8 @@
 `running_lab(root)` is a context manager yielding the lab's base URL with `root` as its file root. It starts
 `jupyter lab` from the venv beside this Python (so the lab extensions pinned in requirements.txt, e.g.
 jupyterlab-myst, are the ones that load), with `--allow-root` when run as root, waits until the server answers,
-and terminates it (then kills it) on exit. `open_and_run_all(page, url, notebook)` opens a notebook in the lab,
+and terminates it (then kills it) on exit; its settings autosave every `AUTOSAVE_S` seconds and attach every cell to the
+page. `open_and_run_all(page, url, notebook)` opens a notebook in the lab,
 runs every cell through the lab's own "Run All Cells" command and waits until the kernel is idle again with every
 code cell executed; a failing cell raises `CellFailed` with its traceback at once (the lab stops Run All there, so
 waiting for the cells below it would last until the timeout).
@@ -12,6 +13,7 @@ waiting for the cells below it would last until the timeout).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -50,6 +52,10 @@ def lab_command(root: Path, port: int, state: Path) -> list[str]:
     return command
 
 
+#: the lab's autosave interval in the tests, seconds (JupyterLab's default is 120)
+AUTOSAVE_S = 10
+
+
 def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -72,6 +78,11 @@ def running_lab(root: Path, log: Path | None = None, timeout: float = 120):
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # autosave soon (a test can wait past it), and every cell in the page (no windowing), so the DOM shows them all
+    for plugin, value in ((("docmanager-extension", "plugin"), {"autosave": True, "autosaveInterval": AUTOSAVE_S}),
+                          (("notebook-extension", "tracker"), {"windowingMode": "none"})):
+        (state / "settings" / "@jupyterlab" / plugin[0]).mkdir(parents=True, exist_ok=True)
+        (state / "settings" / "@jupyterlab" / plugin[0] / f"{plugin[1]}.jupyterlab-settings").write_text(json.dumps(value))
     process = subprocess.Popen(lab_command(Path(root), port, state), stdout=out, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
     # a SIGTERM (e.g. from `timeout`) would end Python without running `finally`: turn it into an exception so

@@ -226,8 +226,8 @@ def status_counts(verdicts: Iterable[Verdict]) -> dict:
 
 
 class ClaimsTable:
-    """A table of verdicts, one row each (the claims page's table of our own results): statement, status badge
-    (second, so it shows on a phone), ours [interval], paper, a link to the chapter; the rule that decided each row
+    """A table of verdicts, one row each (the claims page's table of our own results): statement with a link to
+    the chapter, status badge (second, so it shows on a phone), ours [interval], paper; the rule that decided each row
     sits in a collapsed "rule" note. ``_repr_html_`` renders it (book and JupyterLab); ``frame`` holds the same rows
     as data."""
 
@@ -239,18 +239,19 @@ class ClaimsTable:
     def _repr_html_(self) -> str:
         from ntkbook.notebook import badge, text_html
 
-        head = "".join(f"<th {_CELL}>{h}</th>" for h in ("claim", "status", "ours [interval]", "paper", "shown in"))
+        head = "".join(f"<th {_CELL}>{h}</th>" for h in ("claim (→ where it is shown)", "status", "ours [interval]", "paper"))
         rows = []
         for v in self.verdicts:
             where = self.titles.get(v.chapter) or chapter_label(v.chapter)
-            link = f'<a href="{html.escape(section_href(v))}">{html.escape(where)}</a>'
+            link = (f' <span style="{_SMALL} white-space: nowrap;">→&nbsp;<a href="{html.escape(section_href(v))}">'
+                    f"{html.escape(where)}</a></span>")
             beyond = " <em>(beyond the paper)</em>" if v.beyond_paper else ""
             rule = f'<details><summary style="{_SMALL}">rule</summary><span style="{_SMALL}">{_rule_html(v)}</span></details>'
             rows.append(
-                f'<tr id="claim-{html.escape(v.claim)}">{_claim_cell(text_html(v.statement) + beyond + rule)}'
+                f'<tr id="claim-{html.escape(v.claim)}">{_claim_cell(text_html(v.statement) + beyond + link + rule)}'
                 f"<td {_CELL}>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
                 f"<td {_CELL}>{_ours_html(v)}</td>"
-                f"<td {_CELL}>{text_html(_paper_cell(v, v.statement))}</td><td {_CELL}>{link}</td></tr>")
+                f"<td {_CELL}>{text_html(_paper_cell(v, v.statement))}</td></tr>")
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
         return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="ntk-table ntk-claims" style="border-collapse: collapse; margin: 0; width: 100%;">'
@@ -442,9 +443,9 @@ def _claim_cell(content: str) -> str:
 
 
 class PaperClaimsTable:
-    """The claims page's first table: one row per claim of the paper (`claim_rows`): the claim, its headline status
-    (second column, so it shows on a phone without scrolling), our deciding value, the paper's, a link to the
-    evidence. Beneath each claim a collapsed list gives every verdict that decides it and every variant, each with
+    """The claims page's first table: one row per claim of the paper (`claim_rows`): the claim with a link to the
+    evidence, its headline status (second column, so it shows on a phone without scrolling), our deciding value,
+    the paper's. Beneath each claim a collapsed list gives every verdict that decides it and every variant, each with
     its badge, label, value, rule and link (``id="claim-<verdict id>"``, which the book's check reads)."""
 
     def __init__(self, rows: Iterable[ClaimRow], titles: dict | None = None):
@@ -477,15 +478,16 @@ class PaperClaimsTable:
         ran = [v for v in r.members if v.status != NOT_RUN]
         ours = _ours_html(ran[0]) if len(ran) == 1 else (count or "–")
         where = self.titles.get(r.chapter) or chapter_label(r.chapter)
+        link = (f' <span style="{_SMALL} white-space: nowrap;">→&nbsp;<a href="{html.escape(r.href)}">'
+                f"{html.escape(where)}</a></span>")
         return (f'<tr id="paper-claim-{html.escape(r.key)}" class="ntk-headline">'
-                f"{_claim_cell(name + text_html(r.statement) + detail)}"
+                f"{_claim_cell(name + text_html(r.statement) + link + detail)}"
                 f'<td {_CELL}>{badge(r.status)}'
                 + (f'<br><span style="{_SMALL}">{count}</span>' if count and len(r.members) == 1 else "")
-                + f"</td><td {_CELL}>{ours}</td><td {_CELL}>{text_html(_paper_cell(lead, r.statement))}</td>"
-                f'<td {_CELL}><a href="{html.escape(r.href)}">{html.escape(where)}</a></td></tr>')
+                + f"</td><td {_CELL}>{ours}</td><td {_CELL}>{text_html(_paper_cell(lead, r.statement))}</td></tr>")
 
     def _repr_html_(self) -> str:
-        head = "".join(f'<th {_CELL}>{h}</th>' for h in ("claim of the paper", "status", "ours", "paper", "evidence"))
+        head = "".join(f'<th {_CELL}>{h}</th>' for h in ("claim of the paper (→ evidence)", "status", "ours", "paper"))
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
         return ('<div class="ntk-table-scroll mathjax_process tex2jax_process" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="ntk-table ntk-claims ntk-paper-claims" style="border-collapse: collapse; margin: 0; '

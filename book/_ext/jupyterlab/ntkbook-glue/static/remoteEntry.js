@@ -5,8 +5,10 @@
  * know these: it renders a role as its bare content ("name:.3g") and the directive as an "Unknown Directive" box.
  * After each render, this extension reads the glued outputs of the notebook's code cells (outputs whose metadata
  * has `scrapbook.name`) and puts the value, formatted with the Python format spec, in place of the role's text,
- * and the image with its caption beside the hidden "Unknown Directive" box. A name not glued yet (the cell that
- * glues it has not run) is left as it is.
+ * the image with its caption beside the hidden "Unknown Directive" box of a glue:figure (hiding the figure's copy
+ * under the code cell that made it, so it shows once), and the glued HTML of a ```{glue} name``` (the chapter's
+ * verdict box). A name not glued yet (the cell that glues it has not run) is left as it is. The working copy that
+ * `make lab` opens (tools/lab.py) moves captions out of the directive, so jupyterlab-myst typesets their math.
  *
  * A prebuilt JupyterLab 4 extension written by hand: JupyterLab loads this file, calls init() and
  * get("./extension"), and activates the plugin; it needs no shared module, so nothing is bundled.
@@ -73,27 +75,64 @@
     return formatted === null ? text : formatted;
   }
 
-  /** name -> {mime: data} of every glued output of the notebook's code cells. */
+  /** name -> {mime: data} of every glued output of the notebook's code cells; where each was displayed (its cell
+   * and output index) is kept under the name in `glue.__shown`, so that a figure pasted into the prose can hide
+   * its copy under the code cell (each figure shows once). Blank stderr outputs (a finished progress bar) are
+   * hidden on the way. */
   function gluedOutputs(notebook) {
-    const glue = {};
+    const glue = { __shown: {} };
     for (const cell of notebook.widgets) {
       if (cell.model.type !== "code" || !cell.model.outputs) { continue; }
-      for (const out of cell.model.outputs.toJSON()) {
+      cell.model.outputs.toJSON().forEach((out, index) => {
+        if (out.output_type === "stream" && out.name === "stderr") {
+          const text = Array.isArray(out.text) ? out.text.join("") : String(out.text || "");
+          if (!text.replace(/\r/g, "").trim()) { hideOutput(cell, index); }
+          return;
+        }
         const sb = out.metadata && out.metadata.scrapbook;
-        if (!sb || !sb.name || !out.data) { continue; }
+        if (!sb || !sb.name || !out.data) { return; }
         const prefix = sb.mime_prefix || "";
         const data = {};
         for (const key of Object.keys(out.data)) {
           if (key.startsWith(prefix)) { data[key.slice(prefix.length)] = out.data[key]; }
         }
         glue[sb.name] = data;
-      }
+        if (!prefix) { glue.__shown[sb.name] = { cell, index }; }
+      });
     }
     return glue;
   }
 
+  function hideOutput(cell, index) {
+    const area = cell.outputArea;
+    const widget = area && area.widgets && area.widgets[index];
+    if (widget && widget.node) { widget.node.style.display = "none"; widget.node.setAttribute("data-ntk-pasted", ""); }
+  }
+
+  /** ```{glue} name``` (or {glue:any}): the glued HTML (e.g. the chapter's verdict box) in place of the box. */
+  function fillAny(root, source, glue) {
+    const names = [...source.matchAll(ANY)].map((m) => m[2]);
+    const boxes = [...root.querySelectorAll("details")].filter((d) => {
+      const code = d.querySelector("summary code");
+      return code && (code.textContent === "glue" || code.textContent === "glue:any");
+    });
+    boxes.forEach((box, i) => {
+      const name = names[i];
+      const data = name && glue[name];
+      const next = box.nextElementSibling;
+      if (!data || !data["text/html"]) { return; }
+      if (next && next.getAttribute("data-ntk-glue-any") === name) { return; }
+      const div = document.createElement("div");
+      div.setAttribute("data-ntk-glue-any", name);
+      div.innerHTML = Array.isArray(data["text/html"]) ? data["text/html"].join("") : data["text/html"];
+      box.style.display = "none";
+      box.insertAdjacentElement("afterend", div);
+    });
+  }
+
   const ROLE = /\{glue(?::text|:any|:)?\}`([^`]+)`/g;
   const FIGURE = /^(`{3,}|:{3,})\{glue:figure\}\s+(\S+)[^\n]*\n([\s\S]*?)^\1\s*$/gm;
+  const ANY = /^(`{3,}|:{3,})\{glue(?::any)?\}\s+(\S+)[^\n]*\n([\s\S]*?)^\1\s*$/gm;
 
   function fillCell(cell, glue) {
     const source = cell.model.sharedModel.getSource();
@@ -109,6 +148,7 @@
       span.title = "glued value " + span.textContent;
       span.textContent = text;
     }
+    fillAny(root, source, glue);
     const figures = [...source.matchAll(FIGURE)].map((m) => ({ name: m[2], body: m[3] }));
     const boxes = [...root.querySelectorAll("details")].filter((d) => {
       const code = d.querySelector("summary code");
@@ -119,6 +159,8 @@
       const data = fig && glue[fig.name];
       const next = box.nextElementSibling;
       if (!data || !data["image/png"]) { return; }
+      const shown = glue.__shown[fig.name];
+      if (shown) { hideOutput(shown.cell, shown.index); }  // the figure shows once: here, where the text is
       if (next && next.getAttribute("data-ntk-glue-figure") === fig.name) { return; }
       const figure = document.createElement("figure");
       figure.setAttribute("data-ntk-glue-figure", fig.name);
