@@ -308,16 +308,7 @@ def collapse_table(collapse: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def pooled_sd(groups: Iterable[Iterable[float]]) -> float:
-    """The pooled standard deviation sqrt(sum_g (k_g - 1) s_g^2 / sum_g (k_g - 1)) of several groups of values
-    (NaNs dropped; groups with fewer than two values add nothing); nan when no group has two values."""
-    num = den = 0.0
-    for g in groups:
-        v = np.asarray([x for x in g if x is not None and np.isfinite(x)], dtype=np.float64)
-        if v.size >= 2:
-            num += (v.size - 1) * float(v.var(ddof=1))
-            den += v.size - 1
-    return math.sqrt(num / den) if den > 0 else math.nan
+pooled_sd = claims.pooled_sd
 
 
 def slope_noise(runs: pd.DataFrame, column: str = "dist_abs") -> float:

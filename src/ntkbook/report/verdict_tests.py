@@ -70,7 +70,23 @@ RULES = {
                        f"+-{op.EXPONENT_MARGIN:g} of the integer; does not hold if it lies wholly outside"),
     "power": ("attention's kernel better on aligned targets, worse on unaligned (chapter 5)", "05_dual_implication",
               "Student-t 95 % intervals over seeds of the mean log error ratios; holds if aligned < 0 < unaligned"),
+    "width-ratio": ("one model needs a width at least ten times another's (chapter 5)", "05_dual_implication",
+                    "Student-t 95 % interval over seeds of the per-seed log10 width ratio; one-sided: holds if it "
+                    "lies beyond one decade; true at two decades, false at none"),
+    "function-trend": ("a trained network approaches its kernel predictor with width (chapter 5)",
+                       "05_dual_implication",
+                       "Student-t 95 % interval of the mean per-seed log-log slope of the function distance; holds "
+                       "if it lies below 0; true at the m^-1/2 law (slope -1/2), false at 0"),
+    "spread-exponent": ("trainable QKV's NTK does not become deterministic with width (chapter 5)",
+                        "05_dual_implication",
+                        "Student-t 95 % interval of the mean per-seed exponent of the spread between readout draws "
+                        "in the width; one-sided: holds if it lies above -1/4 (midway between no decay, 0, and the "
+                        "m^-1/2 of a converging kernel), does not hold if below; true at 0, false at -1/2"),
 }
+
+#: rules decided by a one-sided test on a mean of per-seed values (simulated by `operating.simulate_trend` on the
+#: values shifted by the rule's threshold): (truth when the claim is true, truth when it is false by the margin)
+_SHIFTED = {"width-ratio": (1.0, -1.0), "function-trend": (0.5, 0.0), "spread-exponent": (0.25, -0.25)}
 
 
 def design_inputs(profile: str = "default") -> dict:
@@ -93,7 +109,8 @@ def design_inputs(profile: str = "default") -> dict:
             "poisoning": {"trials": len(ms.seeds) * ms.poison_targets},
             "exponent-difference": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
             "exponent-value": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
-            "power": {"seeds": len(ds.seeds)}}
+            "power": {"seeds": len(ds.seeds)},
+            **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED}}
 
 
 _BAND = tuple(v for v in paper.RATIO_CLAIMS.get("mnist", (6.0, 9.0)))
@@ -121,6 +138,8 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
     if rule == "exponent-value":
         return op.simulate_flat_exponent(0.0 if true else 2 * op.EXPONENT_MARGIN, log10_kappas=size["log10_kappas"],
                                          margin=op.EXPONENT_MARGIN, **kw)
+    if rule in _SHIFTED:
+        return op.simulate_trend(_SHIFTED[rule][0 if true else 1], seeds=size["seeds"], **kw)
     if rule == "power":
         return op.simulate_paired_sides(op.NOISE.power_effect if true else 0.0, seeds=size["seeds"], **kw)
     raise ValueError(f"unknown rule {rule!r}; use one of {tuple(RULES)}")
@@ -129,7 +148,8 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
 #: what a larger design changes, per rule, and the sizes tried (in order) when the profile's does not decide
 _GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "ratio-band": ("seeds", (3, 6, 10, 20, 30, 50, 100, 200)),
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
-         "power": ("seeds", (3, 5, 8, 10, 15, 20))}
+         "power": ("seeds", (3, 5, 8, 10, 15, 20)),
+         **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED}}
 
 
 @functools.lru_cache(maxsize=64)
