@@ -324,3 +324,21 @@ def test_grid_verdict_is_the_joint_test_gated_by_its_design():
     # without the unit rows there is no joint test
     v = {x.claim: x for x in R.verdicts_from(configs, None, "default")}["table2.ratio.mnist.grid"]
     assert v.status == claims.NOT_EVALUABLE and "needs every seed" in v.rule
+
+
+def test_table4_is_the_joint_test_on_per_seed_rises_gated_by_its_design():
+    std = unit_rows([3.0, 3.0], seeds=8, p_relu=0.05)
+    adv = unit_rows([3.0, 3.0], seeds=8, p_relu=0.15, rng_seed=1).assign(training="adversarial")
+    grid = pd.concat([std, adv], ignore_index=True)
+    rows, effects = R.rise_effects(grid, "mnist")
+    assert effects.shape == (4, 8) and set(rows.arch) == {"relu", "attn"}
+    status, test = R.rise_grid_status(effects)
+    assert status == claims.HOLDS and test["above"] == 4
+    assert R.rise_grid_status(-effects)[0] == claims.DOES_NOT_HOLD
+    configs = R.pooled_ratios(M.configurations(grid), grid)
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default", grid=grid)}["table4.rise.mnist"]
+    design = R._grid_design("default", 8, 4)
+    assert v.design == "grid" and v.status == (claims.HOLDS if design.decides else claims.NOT_RESOLVED)
+    assert "4 rises, 0 falls of 4 rows" in v.rule
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default")}["table4.rise.mnist"]
+    assert v.status == claims.NOT_EVALUABLE and v.design == ""

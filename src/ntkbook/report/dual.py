@@ -41,7 +41,7 @@ from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, Ve
 from ntkbook.experiments import dual as ex
 
 __all__ = ["CHAPTER", "SECTIONS", "CLAIMED_DECADES", "MODEL_LABELS", "load", "power_status", "pair_status",
-           "power_design", "width_ratio_status", "seed_design", "spread_exponents", "qkv_status",
+           "power_design", "width_ratio_status", "seed_design", "pair_design", "spread_exponents", "qkv_status",
            "DETERMINISTIC_EXPONENT",
            "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
            "verdicts_from_results", "claim_verdicts", "chapter_numbers", "power_table", "width_table",
@@ -181,6 +181,14 @@ def seed_design(rule: str, seeds: int, sd: float) -> claims.Design | None:
     # seeds that agree exactly (sd 0) are simulated at a spread far below any effect, as `power_design` does
     noise = dataclasses.replace(operating.NOISE, slope_sd=max(round(float(sd), 4), 1e-6))
     return verdict_tests.design_at(rule, {"seeds": int(seeds)}, noise=noise)[1]
+
+
+def pair_design(seeds: int) -> claims.Design:
+    """The design of `pair_status` at `seeds` seeds: two one-sided means in units of their seed SD, true at one SD
+    on both sides (`report.verdict_tests` rule "pair")."""
+    from ntkbook.report import verdict_tests
+
+    return verdict_tests.design_at("pair", {"seeds": int(seeds)})[1]
 
 
 def _gated(status: str, design: claims.Design | None) -> tuple[str, str, str]:
@@ -393,16 +401,18 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
             s = summ[summ["dataset"] == ds].set_index("model")
             ok = all(m in s.index and bool(s.loc[m, "evaluable"]) for m in ("relu", "attn"))
             p, f = power_gain.get(ds), flip_gain.get(ds)
+            status, name, words = _gated(
+                pair_status(None if p is None else p[1:], None if f is None else f[1:], evaluable=ok),
+                pair_design(len(spec.seeds)))
             out.append(Verdict(
                 claim=f"dual.pair.{ds}",
                 statement=(f"{_ds(ds)}: MLP-Attn has both the lower error on aligned targets and the higher influence "
                            "flip rate than 2L-ReLU"),
-                status=pair_status(None if p is None else p[1:], None if f is None else f[1:], evaluable=ok),
-                paper_value=dual_text.text, ours=None if f is None else f[0],
+                status=status, design=name, paper_value=dual_text.text, ours=None if f is None else f[0],
                 interval=None if f is None else f[1:],
                 rule=("ours: flip-rate difference MLP-Attn - 2L-ReLU (95% t-interval over seeds); holds if it and the "
                       "aligned-error gain 2L-ReLU - MLP-Attn both lie above 0; not evaluable unless both models' "
-                      "test accuracy lies above chance"),
+                      "test accuracy lies above chance; true at one seed SD on both sides" + words),
                 profile=spec.profile, config=_config(spec, "n_train", "width", "epochs", "eps", "steps", "tau", "seeds"),
                 section=SECTIONS["pair"], chapter=CHAPTER))
     wn = width_needed(res["kernel"])

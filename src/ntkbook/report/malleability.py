@@ -166,6 +166,33 @@ def grid_joint_status(effects: np.ndarray, claimed, alpha: float = 0.05) -> tupl
     return claims.NOT_RESOLVED, tests
 
 
+def rise_effects(grid: pd.DataFrame, task: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """(rows, effects) for Table 4: per configuration of `task` run under both trainings and per model, whose every
+    seed is evaluable in both, the per-seed log(p_adversarial,i / p_standard,i) of continuity-corrected flip
+    proportions (x + 1/2) / (n + 1); effects has shape (rows, seeds)."""
+    counts = seed_counts(grid)
+    counts = counts[(counts.task == task) & (counts.attack != "random")]
+    if counts.empty or set(counts.training) < {"standard", "adversarial"}:
+        return pd.DataFrame(), np.zeros((0, 0))
+    keys = [c for c in mx.CONFIG_KEYS if c != "training"] + ["arch"]
+    logp = np.log((counts.n_flips + 0.5) / (counts.n_top + 1.0))
+    wide = counts.assign(logp=logp).pivot_table(index=keys + ["seed"], columns="training", values="logp")
+    eff = (wide["adversarial"] - wide["standard"]).unstack("seed")
+    eff = eff.reindex(columns=sorted(set(counts.seed))).dropna()
+    return eff.index.to_frame(index=False), eff.to_numpy(np.float64)
+
+
+def rise_grid_status(effects: np.ndarray) -> tuple[str, dict]:
+    """Table 4 over a grid ("adversarial training raises the flip rate of both models"): the joint test against
+    the null curve on the per-seed log flip-rate rises of every (configuration, model) row
+    (`claims.sign_flip_count_test`, `claims.grid_rule` side "above"); not evaluable without two seeds."""
+    e = np.asarray(effects, np.float64)
+    if e.ndim != 2 or e.shape[0] < 1 or e.shape[1] < 2:
+        return claims.NOT_EVALUABLE, {}
+    test = claims.sign_flip_count_test(e)
+    return claims.grid_rule(test, side="above"), test
+
+
 def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
     """Does a flip rate rise from standard to adversarial training? Intervals (low, high) of both: "holds" if the
     adversarial interval lies above the standard one, "does not hold" if below, else "not resolved"; "not
@@ -553,9 +580,18 @@ def _design(rule: str, profile: str) -> claims.Design:
         return claims.Design(rule, 0.0, 1.0, "a named profile")
 
 
+def _grid_design(profile: str, seeds: int, configurations: int) -> claims.Design:
+    """The design of the joint grid test at `seeds` seeds and `configurations` rows (`report.verdict_tests`)."""
+    from ntkbook.report import verdict_tests
+
+    sims = verdict_tests.SIMS.get(profile, verdict_tests.SIMS["default"])
+    return verdict_tests.design_at("grid", {"seeds": int(seeds), "configurations": int(configurations)},
+                                   sims=sims)[1]
+
+
 def _gate_note(design: claims.Design) -> str:
     if design.decides:
-        return ""
+        return f"; the design decides (power {design.power:.2f}, false holds {design.false_holds:.2f})"
     return (f"; this design cannot decide (power {design.power:.2f}, false holds {design.false_holds:.2f}), so it "
             f"says not resolved; it would decide with {design.needed}")
 
@@ -631,12 +667,23 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         adv = adversarial_table(configs[configs.task == task])
         if len(adv):
             t4 = (paper.TABLE4[(task, "relu")]["adversarial"], paper.TABLE4[(task, "attn")]["adversarial"])
+            rows, effects = rise_effects(grid, task) if grid is not None else (pd.DataFrame(), np.zeros((0, 0)))
+            status, test = rise_grid_status(effects)
+            design = (_grid_design(profile, effects.shape[1], effects.shape[0]) if test
+                      else claims.Design("grid", 0.0, 1.0, "the per-seed flip counts"))
+            counts = claims.grid_counts(adv.status)
             out.append(Verdict(
-                f"table4.rise.{task}", paper.statement("table4").text, grid_status(adv.status),
+                f"table4.rise.{task}", paper.statement("table4").text, claims.gated(status, design),
                 f"{t4[0]:g} % / {t4[1]:g} %", None, None,
-                "per configuration: both models' flip-rate t-intervals (95 %) rise from standard to adversarial "
-                "training (claims.combine), then claims.combine over the evaluable configurations",
-                profile, spec_items, SECTIONS["table4"], CHAPTER))
+                f"per configuration: both models' flip-rate t-intervals (95 %) rise from standard to adversarial "
+                f"training (holds in {counts[claims.HOLDS]}, fails in {counts[claims.DOES_NOT_HOLD]}); over the grid "
+                "the count of (configuration, model) rows whose per-seed log flip-rate rise is significantly above 0, "
+                "against the null curve of seed sign flips: holds if significant (p <= 0.05), does not hold if the "
+                "count of significant falls is"
+                + (f" ({test['above']} rises, {test['below']} falls of {test['configurations']} rows, p = "
+                   f"{test['p_above']:.2g})" if test else "; the joint test needs the per-seed flip counts")
+                + _gate_note(design), profile, spec_items, SECTIONS["table4"], CHAPTER,
+                design=design.name if test else ""))
     if rates is not None and len(rates):
         tab = poisoning_table(rates[rates.protocol == "a"])
         poison_design = _design("poisoning", profile)

@@ -70,6 +70,10 @@ RULES = {
                        f"+-{op.EXPONENT_MARGIN:g} of the integer; does not hold if it lies wholly outside"),
     "power": ("attention's kernel better on aligned targets, worse on unaligned (chapter 5)", "05_dual_implication",
               "Student-t 95 % intervals over seeds of the mean log error ratios; holds if aligned < 0 < unaligned"),
+    "pair": ("MLP-Attn both more powerful and more fragile than 2L-ReLU (chapter 5)", "05_dual_implication",
+             "Student-t 95 % intervals over seeds of the paired aligned-error gain and flip-rate difference; holds if "
+             "both lie above 0; simulated in units of each difference's seed SD, true at one SD on both sides, "
+             "false at 0"),
     "width-ratio": ("one model needs a width at least ten times another's (chapter 5)", "05_dual_implication",
                     "Student-t 95 % interval over seeds of the per-seed log10 width ratio; one-sided: holds if it "
                     "lies beyond one decade; true at two decades, false at none"),
@@ -110,6 +114,7 @@ def design_inputs(profile: str = "default") -> dict:
             "exponent-difference": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
             "exponent-value": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
             "power": {"seeds": len(ds.seeds)},
+            "pair": {"seeds": len(ds.seeds)},
             **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED}}
 
 
@@ -138,6 +143,9 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
     if rule == "exponent-value":
         return op.simulate_flat_exponent(0.0 if true else 2 * op.EXPONENT_MARGIN, log10_kappas=size["log10_kappas"],
                                          margin=op.EXPONENT_MARGIN, **kw)
+    if rule == "pair":  # two one-sided means, standardised: the power rule's simulation with one side negated
+        unit = dataclasses.replace(noise, power_sd=1.0)
+        return op.simulate_paired_sides(1.0 if true else 0.0, seeds=size["seeds"], **{**kw, "noise": unit})
     if rule in _SHIFTED:
         return op.simulate_trend(_SHIFTED[rule][0 if true else 1], seeds=size["seeds"], **kw)
     if rule == "power":
@@ -148,7 +156,7 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
 #: what a larger design changes, per rule, and the sizes tried (in order) when the profile's does not decide
 _GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "ratio-band": ("seeds", (3, 6, 10, 20, 30, 50, 100, 200)),
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
-         "power": ("seeds", (3, 5, 8, 10, 15, 20)),
+         "power": ("seeds", (3, 5, 8, 10, 15, 20)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
          **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED}}
 
 
