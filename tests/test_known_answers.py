@@ -69,3 +69,15 @@ def test_design_table_quick():
     # quick's two seeds cannot decide a ratio; its smallest deciding design is named
     row = t.set_index("rule").loc["ratio-band"]
     assert row["decides at this design"].startswith("no") and "seeds" in row["would decide"]
+
+
+def test_design_table_uses_the_measured_noise_it_is_given():
+    import dataclasses
+
+    from ntkbook import operating as op
+
+    loud = dataclasses.replace(op.NOISE, slope_sd=0.5)
+    t = vt.design_table("default", sims=200, noises={"trend": (loud, "measured: a test")}).set_index("rule")
+    # a slope SD of 0.5 at 5 seeds cannot tell a slope of 0.2 from 0; the stated 0.1 can
+    assert t.loc["trend", "noise"] == "measured: a test" and t.loc["trend", "decides at this design"].startswith("no")
+    assert t.loc["slope-difference", "decides at this design"] == "yes"

@@ -109,7 +109,7 @@ def test_summary_tables_and_verdicts():
     assert any("acc" in c for c in table.columns)
     verdicts = R.verdicts_from(configs, None, "test")
     ids = {v.claim: v for v in verdicts}
-    assert ids["table2.ratio.mnist.grid"].status == claims.NOT_RESOLVED
+    assert ids["table2.ratio.mnist.grid"].status == claims.NOT_EVALUABLE  # no per-seed counts: no joint test
     # an unknown profile has no simulated design: its decisive statuses become "not resolved" by construction
     lit = ids["table2.ratio.mnist.literal"]
     assert lit.status == claims.NOT_RESOLVED and lit.design == "ratio-band" and "cannot decide" in lit.rule
@@ -193,8 +193,8 @@ def test_claim_verdicts_read_the_chapters_results_from_the_cache(real_data_dir, 
     assert grid.status != claims.NOT_RUN and grid.profile == "quick" and grid.section == R.SECTIONS["table2"]
     assert verdicts["table2.ratio.cifar10.grid"].status == claims.NOT_RUN  # not in the quick grid
     # the same verdicts as the chapter computes from the frames it ran
-    direct = {v.claim: v for v in R.verdicts_from(M.configurations(res["grid"]),
-                                                  M.poisoning_rates(res["poisoning"]), "quick")}
+    direct = {v.claim: v for v in R.verdicts_from(R.pooled_ratios(M.configurations(res["grid"]), res["grid"]),
+                                                  M.poisoning_rates(res["poisoning"]), "quick", grid=res["grid"])}
 
     def key(v):
         return v.status, None if v.ours is None or math.isnan(v.ours) else v.ours
@@ -250,3 +250,95 @@ def test_default_designs_of_chapter_4_cannot_decide_a_ratio():
     d = R._design("ratio-band", "default")
     assert not d.decides and d.power < 0.8 and "seeds" in d.needed
     assert claims.gated(claims.HOLDS, d) == claims.NOT_RESOLVED
+
+
+def unit_rows(ratios, seeds=8, n_top=400, p_relu=0.05, seed_sd=0.1, rng_seed=0):
+    """Unit rows (`experiments.malleability.sweep`'s "grid") of MNIST configurations differing in width: per
+    configuration c and seed, flip counts ~ Binomial(n_top, p) with MLP-Attn's p = ratios[c] * p_relu, both models
+    trained (test accuracy 90 %)."""
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for c, ratio in enumerate(ratios):
+        for seed in range(seeds):
+            shared = seed_sd * rng.normal()
+            for arch, p in (("relu", p_relu), ("attn", ratio * p_relu)):
+                rate = min(0.99, p * math.exp(shared + seed_sd * rng.normal()))
+                flips = int(rng.binomial(n_top, rate))
+                rows.append({"task": "mnist", "arch": arch, "seed": seed, "training": "standard", "loss": "xent",
+                             "l2_form": "w", "width": 16 * (c + 1), "n_train": 100, "n_test": 1000, "n_classes": 10,
+                             "train_accuracy": 0.95, "test_accuracy": 0.9, "krr_train_accuracy": 0.95,
+                             "krr_test_accuracy": 0.9, "test_correct": 900, "krr_test_correct": 900,
+                             "weight_ratio": 1.0, "attack": "pgd", "protocol": "a", "reading": "kernel",
+                             "flip_rate": flips / n_top, "n_top": n_top, "n_flips": flips, "spearman": 0.5,
+                             "topk_overlap": 0.5, "attack_gain": 0.1, "retrained_test_accuracy": 0.9,
+                             "unit_seconds": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_pooled_ratios_use_the_flip_counts_with_seed_clustering():
+    grid = unit_rows([7.0, 2.0], seeds=3)
+    configs = R.pooled_ratios(M.configurations(grid), grid)
+    counts = R.seed_counts(grid)
+    for _, row in configs.iterrows():
+        g = counts[counts.width == row.width]
+        a, r = g[g.arch == "attn"], g[g.arch == "relu"]
+        want = claims.log_ratio_interval(a.n_flips, a.n_top, r.n_flips, r.n_top)
+        assert (row.ratio, row.ratio_low, row.ratio_high) == pytest.approx(want)
+        assert row.ratio_low < row.ratio < row.ratio_high
+    assert set(configs.ratio_from) == {"pooled counts, seeds clustered"}
+    with pytest.raises(ValueError, match="n_flips"):
+        R.seed_counts(grid.drop(columns="n_flips"))
+
+
+def test_grid_joint_status_decides_each_way_against_the_null_curve():
+    claim = paper.RATIO_CLAIMS["mnist"]
+    inside = R.seed_effects(unit_rows([7.0] * 6), "mnist")
+    assert inside[1].shape == (6, 8) and len(inside[0]) == 6
+    status, tests = R.grid_joint_status(inside[1], claim)
+    assert status == claims.HOLDS and tests["low"]["above"] == 6 and tests["low"]["p_above"] <= 0.05
+    below = R.seed_effects(unit_rows([1.5] * 6), "mnist")[1]
+    assert R.grid_joint_status(below, claim)[0] == claims.DOES_NOT_HOLD
+    # half the configurations inside the band, half far below it: both counts significant, so the grid decides
+    # neither way (not "partly"); the counts say how it splits
+    mixed = R.seed_effects(unit_rows([7.0] * 3 + [1.0] * 3), "mnist")[1]
+    status, tests = R.grid_joint_status(mixed, claim)
+    assert status == claims.NOT_RESOLVED and (tests["low"]["above"], tests["low"]["below"]) == (3, 3)
+    # a ratio at the band's edge (4.8): not significantly inside, not significantly outside
+    edge = R.seed_effects(unit_rows([6.0 / 1.25] * 6), "mnist")[1]
+    assert R.grid_joint_status(edge, claim)[0] == claims.NOT_RESOLVED
+    # three seeds: 8 sign patterns, p >= 1/9, so no grid is significant whatever the ratios
+    three = R.seed_effects(unit_rows([7.0] * 6, seeds=3), "mnist")[1]
+    status, tests = R.grid_joint_status(three, claim)
+    assert status == claims.NOT_RESOLVED and tests["low"]["smallest_p"] == pytest.approx(1 / 9)
+    assert R.grid_joint_status(np.zeros((0, 0)), claim)[0] == claims.NOT_EVALUABLE
+
+
+def test_grid_verdict_is_the_joint_test_gated_by_its_design():
+    grid = unit_rows([7.0] * 4, seeds=8)
+    configs = R.pooled_ratios(M.configurations(grid), grid)
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default", grid=grid)}["table2.ratio.mnist.grid"]
+    # the joint test holds, but the default profile's design (3 seeds, 24 configurations) cannot decide
+    assert R.grid_joint_status(R.seed_effects(grid, "mnist")[1], paper.RATIO_CLAIMS["mnist"])[0] == claims.HOLDS
+    assert not R._design("grid", "default").decides and v.status == claims.NOT_RESOLVED and v.design == "grid"
+    assert "joint test on 4 configurations sharing 8 seeds" in v.rule and "holds in 4" in v.rule
+    # without the unit rows there is no joint test
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default")}["table2.ratio.mnist.grid"]
+    assert v.status == claims.NOT_EVALUABLE and "needs every seed" in v.rule
+
+
+def test_table4_is_the_joint_test_on_per_seed_rises_gated_by_its_design():
+    std = unit_rows([3.0, 3.0], seeds=8, p_relu=0.05)
+    adv = unit_rows([3.0, 3.0], seeds=8, p_relu=0.15, rng_seed=1).assign(training="adversarial")
+    grid = pd.concat([std, adv], ignore_index=True)
+    rows, effects = R.rise_effects(grid, "mnist")
+    assert effects.shape == (4, 8) and set(rows.arch) == {"relu", "attn"}
+    status, test = R.rise_grid_status(effects)
+    assert status == claims.HOLDS and test["above"] == 4
+    assert R.rise_grid_status(-effects)[0] == claims.DOES_NOT_HOLD
+    configs = R.pooled_ratios(M.configurations(grid), grid)
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default", grid=grid)}["table4.rise.mnist"]
+    design = R._grid_design("default", 8, 4)
+    assert v.design == "grid" and v.status == (claims.HOLDS if design.decides else claims.NOT_RESOLVED)
+    assert "4 rises, 0 falls of 4 rows" in v.rule
+    v = {x.claim: x for x in R.verdicts_from(configs, None, "default")}["table4.rise.mnist"]
+    assert v.status == claims.NOT_EVALUABLE and v.design == ""

@@ -92,8 +92,8 @@ def test_verdicts_follow_the_measurements():
     runs = fake_runs({("mnist", "attn", "adam"): -0.3, ("cifar10", "attn", "adam"): 0.0},
                      acc={("cifar10", "relu", "adam"): 0.1})
     runs.loc[(runs.dataset == "cifar10") & (runs.arch == "attn") & (runs.protocol == "adam"), "dist_abs"] *= \
-        np.exp(np.random.default_rng(1).normal(size=int(((runs.dataset == "cifar10") & (runs.arch == "attn")
-                                                        & (runs.protocol == "adam")).sum())))
+        np.exp(0.3 * np.random.default_rng(1).normal(size=int(((runs.dataset == "cifar10") & (runs.arch == "attn")
+                                                              & (runs.protocol == "adam")).sum())))
     spec = nd.resolve("default")
     v = {x.claim: x for x in R.verdicts_from_results(spec, runs)}
     assert v["table1.trend.mnist.2L-ReLU"].status == claims.HOLDS
@@ -103,9 +103,69 @@ def test_verdicts_follow_the_measurements():
     assert v["table1.gd-trend.mnist.2L-ReLU"].beyond_paper and not v["table1.trend.mnist.2L-ReLU"].beyond_paper
     lo, hi = v["table1.trend.mnist.2L-ReLU"].interval
     assert lo < v["table1.trend.mnist.2L-ReLU"].ours < hi < 0
+    # every decided verdict names its design, which decides at the measured noise
+    design = R.trend_design(spec, R.slope_noise(runs))
+    assert design.decides and v["table1.trend.mnist.2L-ReLU"].design == "trend" == design.name
+    assert f"SD {R.slope_noise(runs):.3f}" in v["table1.trend.mnist.2L-ReLU"].rule
     # a data set the profile did not run
     v2 = {x.claim: x for x in R.verdicts_from_results(spec, fake_runs(datasets=("mnist",)))}
     assert v2["table1.trend.cifar10.2L-ReLU"].status == claims.NOT_RUN
+
+
+def test_pooled_sd_and_measured_noise():
+    # groups (1, 2, 3) and (2, 4): (2 * 1 + 1 * 2) / 3 = 4 / 3; single values and NaN add nothing
+    assert R.pooled_sd([[1.0, 2.0, 3.0], [2.0, 4.0], [7.0], [math.nan]]) == pytest.approx(math.sqrt(4 / 3), rel=1e-12)
+    assert math.isnan(R.pooled_sd([[1.0], []]))
+    quiet, loud = fake_runs(noise=0.02), fake_runs(noise=0.3)
+    assert R.slope_noise(quiet) == pytest.approx(0.02, rel=0.35) and R.slope_noise(loud) == pytest.approx(0.3, rel=0.35)
+    # a paired difference of two independent slopes spreads sqrt(2) times as much
+    assert R.difference_noise(loud) == pytest.approx(0.3 * math.sqrt(2), rel=0.35)
+    assert math.isnan(R.slope_noise(fake_runs(seeds=1)))
+
+
+def test_an_underpowered_design_turns_every_trend_verdict_into_not_resolved():
+    # the same directions as the holds case above, but with a seed-to-seed slope SD of 0.3 at 5 seeds: a slope of
+    # 0.2 cannot be told from 0, so the design does not decide and no verdict says holds or does not hold
+    spec = nd.resolve("default")
+    runs = fake_runs({("mnist", "attn", "adam"): 1.0, ("mnist", "relu", "adam"): -1.0}, noise=0.3)
+    design = R.trend_design(spec, R.slope_noise(runs))
+    assert not design.decides and design.needed
+    v = {x.claim: x for x in R.verdicts_from_results(spec, runs)}
+    assert v["table1.trend.mnist.MLP-Attn"].interval[0] > 0  # the ungated rule would say holds
+    assert all(x.status == claims.NOT_RESOLVED for x in v.values()), {k: x.status for k, x in v.items()}
+    assert R.table1(runs, spec).loc[1, "Adam"] == claims.NOT_RESOLVED and R.table1(runs).loc[1, "Adam"] == claims.HOLDS
+
+
+def test_contrast_is_decided_on_the_paired_slope_difference():
+    spec = nd.resolve("default")
+    runs = fake_runs({("mnist", "attn", "adam"): 0.25, ("mnist", "relu", "adam"): -0.3,
+                      ("cifar10", "attn", "adam"): -0.5, ("cifar10", "relu", "adam"): -0.1})
+    v = {x.claim: x for x in R.contrast_verdicts(spec, runs)}
+    assert set(v) == {"table1.contrast.mnist", "table1.gd-contrast.mnist", "table1.contrast.cifar10",
+                      "table1.gd-contrast.cifar10"}
+    m = v["table1.contrast.mnist"]
+    assert m.status == claims.HOLDS and m.design == "slope-difference" and m.ours == pytest.approx(0.55, abs=0.05)
+    assert v["table1.contrast.cifar10"].status == claims.DOES_NOT_HOLD
+    assert v["table1.gd-contrast.mnist"].beyond_paper and not m.beyond_paper
+    # the interval is the paired one: per-seed attn - relu, t-interval over the shared seeds
+    pair = R.paired_slopes(runs, "mnist", "adam")
+    mean, lo, hi = claims.paired_difference(pair["attn"].to_numpy(), pair["relu"].to_numpy())
+    assert m.interval == pytest.approx((lo, hi)) and len(pair) == 5
+    # only seeds both models ran are paired
+    drop = runs[~((runs.arch == "relu") & runs.seed.isin([3, 4]))]
+    assert dict(R.contrast_verdicts(spec, drop)[0].config)["seeds_paired"] == 3
+    # a model that did not train makes the comparison not evaluable; a data set not run: not run
+    v = {x.claim: x for x in R.contrast_verdicts(spec, fake_runs(acc={("mnist", "relu", "adam"): 0.1}))}
+    assert v["table1.contrast.mnist"].status == claims.NOT_EVALUABLE
+    v = {x.claim: x for x in R.contrast_verdicts(spec, fake_runs(datasets=("mnist",)))}
+    assert v["table1.contrast.cifar10"].status == claims.NOT_RUN and v["table1.contrast.cifar10"].design == ""
+    assert R.contrast_status((0.1, 0.3), trained_everywhere=True) == claims.HOLDS
+    assert R.contrast_status((-0.1, 0.3), trained_everywhere=True) == claims.NOT_RESOLVED
+
+
+def test_measured_noise_reads_the_cache_only(tmp_path):
+    got = R.measured_noise("quick", cache_dir=tmp_path)  # nothing cached: the stated knob, said so
+    assert got["trend"][0].slope_sd == R.op.NOISE.slope_sd and "stated" in got["trend"][1]
 
 
 def test_table1_is_narrow_and_carries_statuses():

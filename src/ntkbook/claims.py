@@ -353,6 +353,18 @@ def log_ratio_interval(counts_a, totals_a, counts_b, totals_b, *, level: float =
     return tuple(float(v) for v in out) if np.ndim(d) == 0 else out
 
 
+def pooled_sd(groups) -> float:
+    """The pooled standard deviation sqrt(sum_g (k_g - 1) s_g^2 / sum_g (k_g - 1)) of several groups of values
+    (NaNs dropped; groups with fewer than two values add nothing); nan when no group has two values."""
+    num = den = 0.0
+    for g in groups:
+        v = np.asarray([x for x in g if x is not None and np.isfinite(x)], dtype=np.float64)
+        if v.size >= 2:
+            num += (v.size - 1) * float(v.var(ddof=1))
+            den += v.size - 1
+    return math.sqrt(num / den) if den > 0 else math.nan
+
+
 def paired_difference(a, b, *, level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high) of the per-seed paired differences a_i - b_i with their Student-t `level` interval
     (`t_interval`); a and b are (k,) values of the same seeds."""

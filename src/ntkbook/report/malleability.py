@@ -6,9 +6,17 @@ Rules (each a function of measured numbers and their uncertainty, returning one 
 - `configuration_status`: one configuration's MLP-Attn / 2L-ReLU ratio interval against the paper's claimed range
   (`ntkbook.paper.RATIO_CLAIMS`) widened by `operating.BAND_FACTOR`, by `ntkbook.claims.band_rule`; "not evaluable" when a model has fewer than two
   seeds whose network and kernel regressor both beat chance (Wilson 95 % interval of the test accuracy).
-- `grid_status`: the claim over the whole grid: holds if every evaluable configuration holds, does not hold if every
-  one fails, else not resolved. Every verdict passes through its design's gate (`claims.gated` with the design
-  simulated at the profile by `report.verdict_tests`): an underpowered design says "not resolved".
+- `pooled_ratios`: each configuration's ratio from the flip counts pooled over its evaluable seeds, with the
+  seed-clustered interval of `claims.log_ratio_interval` (per-seed counts `n_flips` of `n_top` from the unit rows).
+- `grid_joint_status`: the claim over the whole grid by the joint test against the null curve
+  (`claims.sign_flip_count_test`, Simonsohn et al. 2020) on the per-seed log ratios of the configurations that share
+  all seeds, at both edges of the band: holds if the count of configurations significantly above the band's low
+  edge and the count significantly below its high edge are both significant (`claims.grid_rule`), does not hold if
+  the count below the low edge or above the high edge is, else not resolved; `claims.grid_counts` says how many
+  configurations decide each way. `grid_status` is the plain tally (holds if every evaluable configuration holds,
+  does not hold if every one fails, else not resolved), shown beside it. Every verdict passes through its design's
+  gate (`claims.gated` with the design simulated at the profile by `report.verdict_tests`): an underpowered design
+  says "not resolved".
 - `adversarial_status`: Table 4, "PGD adversarial training raises the flip rate of both models", per model by
   the flip-rate intervals (t, 95 %) of standard and adversarial training, combined over the two models.
 - `poisoning_status` (beyond the paper): poisoning succeeds more often than its random control, and
@@ -82,6 +90,107 @@ def grid_status(statuses) -> str:
     if all(s == claims.DOES_NOT_HOLD for s in kept):
         return claims.DOES_NOT_HOLD
     return claims.NOT_RESOLVED
+
+
+def seed_counts(grid: pd.DataFrame) -> pd.DataFrame:
+    """The per-seed flip counts behind the configurations: the unit rows (`experiments.malleability.sweep`'s
+    "grid") that enter a ratio (evaluable, `n_flips` >= 0), columns `CONFIG_KEYS`, arch, seed, n_flips, n_top."""
+    need = {*mx.CONFIG_KEYS, "arch", "seed", "n_flips", "n_top"}
+    missing = need - set(grid.columns)
+    if missing:
+        raise ValueError(f"the grid rows lack {sorted(missing)}; pass the unit rows of mx.sweep(spec)['grid']")
+    f = mx.with_evaluability(grid)
+    f = f[f.evaluable & (f.n_flips >= 0)]
+    return f[[*mx.CONFIG_KEYS, "arch", "seed", "n_flips", "n_top"]].reset_index(drop=True)
+
+
+def pooled_ratios(configs: pd.DataFrame, grid: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """`configs` with `ratio`, `ratio_low`, `ratio_high` of every evaluable configuration replaced by the ratio of
+    the flip counts pooled over its evaluable seeds and its seed-clustered `level` interval
+    (`claims.log_ratio_interval`: binomial or between-seed variance, whichever is larger); `ratio_from` names it."""
+    counts = seed_counts(grid)
+    out = configs.copy()
+    groups = {k: g for k, g in counts.groupby(list(mx.CONFIG_KEYS), sort=False)}
+    for i, row in out.iterrows():
+        g = groups.get(tuple(row[k] for k in mx.CONFIG_KEYS))
+        if not bool(row["evaluable"]) or g is None:
+            continue
+        a, r = g[g.arch == "attn"], g[g.arch == "relu"]
+        if len(a) < 2 or len(r) < 2:
+            continue
+        out.loc[i, ["ratio", "ratio_low", "ratio_high"]] = claims.log_ratio_interval(
+            a.n_flips.to_numpy(), a.n_top.to_numpy(), r.n_flips.to_numpy(), r.n_top.to_numpy(), level=level)
+    out["ratio_from"] = "pooled counts, seeds clustered"
+    return out
+
+
+def seed_effects(grid: pd.DataFrame, task: str, training: str = "standard") -> tuple[pd.DataFrame, np.ndarray]:
+    """(configurations, effects): per configuration of `task` (random-sign control excluded) whose every seed is
+    evaluable for both models, the per-seed log ratio log(p_attn,i / p_relu,i) of continuity-corrected flip
+    proportions (x + 1/2) / (n + 1); effects has shape (configurations, seeds), the same seeds in every row (the
+    seeds all those configurations share)."""
+    counts = seed_counts(grid)
+    counts = counts[(counts.task == task) & (counts.training == training) & (counts.attack != "random")]
+    if counts.empty:
+        return pd.DataFrame(columns=list(mx.CONFIG_KEYS)), np.zeros((0, 0))
+    p = (counts.n_flips + 0.5) / (counts.n_top + 1.0)
+    wide = counts.assign(logp=np.log(p)).pivot_table(index=list(mx.CONFIG_KEYS) + ["seed"], columns="arch",
+                                                     values="logp")
+    if not {"attn", "relu"} <= set(wide.columns):
+        return pd.DataFrame(columns=list(mx.CONFIG_KEYS)), np.zeros((0, 0))
+    eff = (wide["attn"] - wide["relu"]).unstack("seed")
+    seeds = sorted(set(counts.seed))
+    eff = eff.reindex(columns=seeds).dropna()  # configurations with every seed evaluable for both models
+    return eff.index.to_frame(index=False), eff.to_numpy(np.float64)
+
+
+def grid_joint_status(effects: np.ndarray, claimed, alpha: float = 0.05) -> tuple[str, dict]:
+    """The ratio claim over a grid by the joint test against the null curve, at both edges of the band
+    (claimed widened by `operating.BAND_FACTOR`): `claims.sign_flip_count_test` of effects - log(low) (side "above")
+    and of effects - log(high) (side "below"), each decided by `claims.grid_rule`. Holds if both hold, does not hold
+    if either does not hold, else not resolved; not evaluable with fewer than two configurations' or seeds' rows.
+    Returns (status, {"low": test, "high": test})."""
+    e = np.asarray(effects, np.float64)
+    if e.ndim != 2 or e.shape[0] < 1 or e.shape[1] < 2:
+        return claims.NOT_EVALUABLE, {}
+    lo, hi = (float(v) for v in claimed)
+    band = (lo / operating.BAND_FACTOR, hi * operating.BAND_FACTOR)
+    tests = {"low": claims.sign_flip_count_test(e - math.log(band[0])),
+             "high": claims.sign_flip_count_test(e - math.log(band[1]))}
+    above_low = claims.grid_rule(tests["low"], side="above", alpha=alpha)
+    below_high = claims.grid_rule(tests["high"], side="below", alpha=alpha)
+    if claims.DOES_NOT_HOLD in (above_low, below_high):
+        return claims.DOES_NOT_HOLD, tests
+    if above_low == below_high == claims.HOLDS:
+        return claims.HOLDS, tests
+    return claims.NOT_RESOLVED, tests
+
+
+def rise_effects(grid: pd.DataFrame, task: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """(rows, effects) for Table 4: per configuration of `task` run under both trainings and per model, whose every
+    seed is evaluable in both, the per-seed log(p_adversarial,i / p_standard,i) of continuity-corrected flip
+    proportions (x + 1/2) / (n + 1); effects has shape (rows, seeds)."""
+    counts = seed_counts(grid)
+    counts = counts[(counts.task == task) & (counts.attack != "random")]
+    if counts.empty or set(counts.training) < {"standard", "adversarial"}:
+        return pd.DataFrame(), np.zeros((0, 0))
+    keys = [c for c in mx.CONFIG_KEYS if c != "training"] + ["arch"]
+    logp = np.log((counts.n_flips + 0.5) / (counts.n_top + 1.0))
+    wide = counts.assign(logp=logp).pivot_table(index=keys + ["seed"], columns="training", values="logp")
+    eff = (wide["adversarial"] - wide["standard"]).unstack("seed")
+    eff = eff.reindex(columns=sorted(set(counts.seed))).dropna()
+    return eff.index.to_frame(index=False), eff.to_numpy(np.float64)
+
+
+def rise_grid_status(effects: np.ndarray) -> tuple[str, dict]:
+    """Table 4 over a grid ("adversarial training raises the flip rate of both models"): the joint test against
+    the null curve on the per-seed log flip-rate rises of every (configuration, model) row
+    (`claims.sign_flip_count_test`, `claims.grid_rule` side "above"); not evaluable without two seeds."""
+    e = np.asarray(effects, np.float64)
+    if e.ndim != 2 or e.shape[0] < 1 or e.shape[1] < 2:
+        return claims.NOT_EVALUABLE, {}
+    test = claims.sign_flip_count_test(e)
+    return claims.grid_rule(test, side="above"), test
 
 
 def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
@@ -471,9 +580,18 @@ def _design(rule: str, profile: str) -> claims.Design:
         return claims.Design(rule, 0.0, 1.0, "a named profile")
 
 
+def _grid_design(profile: str, seeds: int, configurations: int) -> claims.Design:
+    """The design of the joint grid test at `seeds` seeds and `configurations` rows (`report.verdict_tests`)."""
+    from ntkbook.report import verdict_tests
+
+    sims = verdict_tests.SIMS.get(profile, verdict_tests.SIMS["default"])
+    return verdict_tests.design_at("grid", {"seeds": int(seeds), "configurations": int(configurations)},
+                                   sims=sims)[1]
+
+
 def _gate_note(design: claims.Design) -> str:
     if design.decides:
-        return ""
+        return f"; the design decides (power {design.power:.2f}, false holds {design.false_holds:.2f})"
     return (f"; this design cannot decide (power {design.power:.2f}, false holds {design.false_holds:.2f}), so it "
             f"says not resolved; it would decide with {design.needed}")
 
@@ -483,12 +601,14 @@ def _statement(task: str) -> tuple[str, str]:
     return key, paper.statement(key).text
 
 
-def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = ()
-                  ) -> list[Verdict]:
+def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = (),
+                  grid: pd.DataFrame | None = None) -> list[Verdict]:
     """Verdicts from the configuration table (and the poisoning rates): per task with a ratio claim, one over the
-    grid (status `grid_status`, ours the median evaluable ratio, interval the range of evaluable ratios) and one for
-    the literal reading (its ratio and bootstrap interval, `configuration_status`); Table 4 per adversarially trained task;
-    poisoning (beyond the paper) per task and fraction under protocol a."""
+    grid (status `grid_joint_status` on the per-seed counts of the unit rows `grid`, not evaluable without them;
+    ours the median evaluable ratio, interval the range of evaluable ratios; the rule names how many
+    configurations decide each way, `claims.grid_counts`) and one for the literal reading (its ratio and interval,
+    `configuration_status`); Table 4 per adversarially trained task; poisoning (beyond the paper) per task and
+    fraction under protocol a. Pass `configs` through `pooled_ratios` for the pooled-count intervals."""
     out = []
     for task in mx.TASKS:
         if task not in paper.RATIO_CLAIMS:
@@ -505,14 +625,29 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         s = curve_summary(cur)
         ev = cur[(cur.status != claims.NOT_EVALUABLE) & np.isfinite(cur.ratio)]
         grid_design = _design("grid", profile)
+        if grid is not None:
+            keys, effects = seed_effects(grid, task)
+            joint, tests = grid_joint_status(effects, (lo, hi))
+        else:
+            keys, effects, joint, tests = [], np.zeros((0, 0)), claims.NOT_EVALUABLE, {}
+        counts = claims.grid_counts(cur.status)
+        joint_words = (f"joint test on {len(keys)} configurations sharing {effects.shape[1]} seeds: "
+                       f"{tests['low']['above']} significantly above the band's low edge (p = "
+                       f"{tests['low']['p_above']:.2g}), {tests['high']['below']} below its high edge (p = "
+                       f"{tests['high']['p_below']:.2g}); smallest attainable p {tests['low']['smallest_p']:.2g}"
+                       if tests else "the joint test needs every seed's flip counts of at least one configuration")
         out.append(Verdict(
-            f"{key}.ratio.{task}.grid", text, claims.gated(s["status"], grid_design), paper_value,
+            f"{key}.ratio.{task}.grid", text, claims.gated(joint, grid_design), paper_value,
             s["median_ratio"] if math.isfinite(s["median_ratio"]) else None,
             (float(ev.ratio.min()), float(ev.ratio.max())) if len(ev) else None,
-            f"per configuration the ratio's bootstrap 95 % interval (over seeds) inside the paper's range widened by "
-            f"a factor {operating.BAND_FACTOR:g}; over the {s['evaluable']} evaluable of {s['configurations']} "
-            f"configurations: holds if all hold, does not hold if all fail, else not resolved (holds in {s['holds']}, "
-            f"fails in {s['does_not_hold']}); ours = median ratio, interval = their range"
+            f"per configuration the ratio of pooled flip counts with its 95 % interval (seeds clustered) against "
+            f"the paper's range widened by a factor {operating.BAND_FACTOR:g}: holds in {counts[claims.HOLDS]}, "
+            f"does not hold in {counts[claims.DOES_NOT_HOLD]}, not resolved in {counts[claims.NOT_RESOLVED]} of "
+            f"the {s['evaluable']} evaluable of {s['configurations']} configurations. Over the grid, the count of "
+            "configurations whose per-seed log ratios lie significantly inside the band against the null curve of "
+            "seed sign flips (Simonsohn et al. 2020), at both edges (p <= 0.05 each): holds if both counts are "
+            "significant, does not hold if significantly many lie outside an edge, else not resolved; "
+            f"{joint_words}; ours = median ratio, interval = their range"
             + _gate_note(grid_design), profile, spec_items, section, CHAPTER, design=grid_design.name))
         lit = cur[cur.literal]
         if len(lit):
@@ -524,7 +659,7 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
                 float(r.ratio) if math.isfinite(r.ratio) else None,
                 (float(r.ratio_low), float(r.ratio_high)) if finite else None,
                 "the literal reading (paper loss, λ‖W‖², kernel reading, protocol a, PGD, largest m and n): its "
-                "ratio's bootstrap 95 % interval over seeds inside the paper's range widened by a factor "
+                f"ratio's 95 % interval ({r.get('ratio_from', 'bootstrap over seeds')}) inside the paper's range widened by a factor "
                 f"{operating.BAND_FACTOR:g} (holds), outside it (does not hold); not evaluable if a model is at chance"
                 + _gate_note(band_design), profile, spec_items + (("literal", True),), section, CHAPTER,
                 design=band_design.name))
@@ -532,12 +667,23 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         adv = adversarial_table(configs[configs.task == task])
         if len(adv):
             t4 = (paper.TABLE4[(task, "relu")]["adversarial"], paper.TABLE4[(task, "attn")]["adversarial"])
+            rows, effects = rise_effects(grid, task) if grid is not None else (pd.DataFrame(), np.zeros((0, 0)))
+            status, test = rise_grid_status(effects)
+            design = (_grid_design(profile, effects.shape[1], effects.shape[0]) if test
+                      else claims.Design("grid", 0.0, 1.0, "the per-seed flip counts"))
+            counts = claims.grid_counts(adv.status)
             out.append(Verdict(
-                f"table4.rise.{task}", paper.statement("table4").text, grid_status(adv.status),
+                f"table4.rise.{task}", paper.statement("table4").text, claims.gated(status, design),
                 f"{t4[0]:g} % / {t4[1]:g} %", None, None,
-                "per configuration: both models' flip-rate t-intervals (95 %) rise from standard to adversarial "
-                "training (claims.combine), then claims.combine over the evaluable configurations",
-                profile, spec_items, SECTIONS["table4"], CHAPTER))
+                f"per configuration: both models' flip-rate t-intervals (95 %) rise from standard to adversarial "
+                f"training (holds in {counts[claims.HOLDS]}, fails in {counts[claims.DOES_NOT_HOLD]}); over the grid "
+                "the count of (configuration, model) rows whose per-seed log flip-rate rise is significantly above 0, "
+                "against the null curve of seed sign flips: holds if significant (p <= 0.05), does not hold if the "
+                "count of significant falls is"
+                + (f" ({test['above']} rises, {test['below']} falls of {test['configurations']} rows, p = "
+                   f"{test['p_above']:.2g})" if test else "; the joint test needs the per-seed flip counts")
+                + _gate_note(design), profile, spec_items, SECTIONS["table4"], CHAPTER,
+                design=design.name if test else ""))
     if rates is not None and len(rates):
         tab = poisoning_table(rates[rates.protocol == "a"])
         poison_design = _design("poisoning", profile)
@@ -581,6 +727,6 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]
                                    "the chapter has not run at this profile", profile, items,
                                    SECTIONS["table2" if task in TEN_CLASS else "table3"], CHAPTER))
         return out
-    configs = mx.configurations(res["grid"])
+    configs = pooled_ratios(mx.configurations(res["grid"]), res["grid"])
     rates = mx.poisoning_rates(res["poisoning"]) if len(res["poisoning"]) else None
-    return verdicts_from(configs, rates, profile, items)
+    return verdicts_from(configs, rates, profile, items, grid=res["grid"])

@@ -10,6 +10,14 @@ Rules (each a function of measured numbers and their uncertainty; tests drive ev
   chance (1 / number of classes). A trend over widths is evaluable only when the model trained at every width.
 - `trend_status`: the paper's direction against our slope interval -> holds / does not hold / not resolved, or
   not evaluable when the model has not trained (or fewer than 2 seeds), not run when the sweep has no rows.
+- Design gate: each trend verdict passes `claims.gated` with the simulated design of the rule
+  (`report.verdict_tests.design_at("trend", ...)`) at the chapter's seeds and widths, whose noise is measured from
+  the chapter's own results: the pooled seed-to-seed SD of the per-seed log-log slopes (`slope_noise`). The claim
+  counts as true at a slope of `operating.NOISE.effect` (a declared knob) and false at 0.
+- `contrast_verdicts`: "MLP-Attn grows where 2L-ReLU shrinks" is decided on the paired per-seed slope difference
+  MLP-Attn - 2L-ReLU over the seeds both ran (`claims.paired_difference`, one-sided `claims.one_sided_rule` above
+  0), gated by the design "slope-difference" with the pooled SD of those differences. No claim of the chapter is
+  "flat"; a flat statement would need `claims.equivalence_rule` with a stated margin.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ntkbook import claims, notebook, paper
+from ntkbook import operating as op
 from ntkbook.claims import Verdict
 from ntkbook.experiments import ntk_distance as nd
 from ntkbook.models import MODEL_LABELS
@@ -30,7 +39,9 @@ __all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", 
            "slope_interval", "slope_table", "accuracy_table", "trained", "claimed_direction", "trend_status",
            "table1", "table1_accuracy", "centring_table", "distance_readings_table", "collapse_table",
            "gd_criterion_table", "penalty_variant", "penalty_results", "penalty_table", "penalty_verdicts",
-           "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval"]
+           "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval", "pooled_sd",
+           "slope_noise", "difference_noise", "trend_design", "cached_runs", "measured_noise",
+           "paired_slopes", "contrast_status", "contrast_verdicts"]
 
 CHAPTER = "03_ntk_distance"
 #: MyST labels of the sections that decide the claims (defined in the chapter's markdown).
@@ -178,11 +189,13 @@ def _status_for(rows, dataset, arch, protocol, claimed):
     return trend_status(claimed, iv, trained_everywhere=ok), s["slope"], iv
 
 
-def table1(runs: pd.DataFrame) -> pd.DataFrame:
+def table1(runs: pd.DataFrame, spec=None) -> pd.DataFrame:
     """Table 1 as the book shows it: one row per (model, data set) of the paper's table; the paper's distances
     (16 → 1024 → 4096) and trend; our mean log-log slope of ||f_m − f_NTK|| with its 95 % interval and status, under
-    the paper's protocol (Adam) and under GD with its exact kernel counterpart (raw inputs)."""
+    the paper's protocol (Adam) and under GD with its exact kernel counterpart (raw inputs). With `spec`, each status
+    passes the trend design's gate as the verdicts do (`verdicts_from_results`)."""
     rows = _trend_rows(runs)
+    design = trend_design(spec, slope_noise(runs)) if spec is not None else None
     out = []
     for _, p in paper.TABLE1.iterrows():
         arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
@@ -192,6 +205,7 @@ def table1(runs: pd.DataFrame) -> pd.DataFrame:
                "Paper trend": p["trend"]}
         for protocol in ("adam", "gd"):
             status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
+            status = claims.gated(status, design) if design is not None else status
             label = PROTOCOL_LABELS[protocol]
             row[f"Slope, {label}"] = format_interval(mean, *(iv or (math.nan, math.nan)))
             row[f"{label}"] = status
@@ -290,6 +304,95 @@ def collapse_table(collapse: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# the noise of the chapter's own results and the designs that gate its verdicts
+# ----------------------------------------------------------------------------------------------------------
+
+
+pooled_sd = claims.pooled_sd
+
+
+def slope_noise(runs: pd.DataFrame, column: str = "dist_abs") -> float:
+    """The seed-to-seed spread of the per-seed log-log slopes of `column`: their SD within each (data set, model,
+    inputs, protocol), pooled over those groups (`pooled_sd`); nan without two seeds anywhere."""
+    if not len(runs):
+        return math.nan
+    per_seed = nd.loglog_slopes_per_seed(runs, column)
+    return pooled_sd(g["slope"] for _, g in per_seed.groupby(_GROUP))
+
+
+def paired_slopes(runs: pd.DataFrame, dataset: str, protocol: str, *, centred: bool = False,
+                  column: str = "dist_abs") -> pd.DataFrame:
+    """Per-seed slopes of MLP-Attn and 2L-ReLU (columns attn, relu, indexed by seed) on the seeds both ran with a
+    finite slope, for one data set and protocol."""
+    per_seed = nd.loglog_slopes_per_seed(runs, column) if len(runs) else pd.DataFrame(columns=_GROUP + ["seed"])
+    sel = per_seed[(per_seed["dataset"] == dataset) & (per_seed["protocol"] == protocol)
+                   & (per_seed["centred"] == centred)] if len(per_seed) else per_seed
+    wide = sel.pivot_table(index="seed", columns="arch", values="slope") if len(sel) else pd.DataFrame()
+    if not {"attn", "relu"} <= set(wide.columns):
+        return pd.DataFrame(columns=["attn", "relu"])
+    return wide[["attn", "relu"]].dropna()
+
+
+def difference_noise(runs: pd.DataFrame, column: str = "dist_abs") -> float:
+    """The seed-to-seed SD of the paired slope differences MLP-Attn - 2L-ReLU, pooled over (data set, inputs,
+    protocol) (`pooled_sd`); nan without two shared seeds anywhere."""
+    if not len(runs):
+        return math.nan
+    groups = []
+    for (dataset, centred, protocol), _ in runs.groupby(["dataset", "centred", "protocol"]):
+        p = paired_slopes(runs, dataset, protocol, centred=bool(centred), column=column)
+        groups.append((p["attn"] - p["relu"]).to_numpy())
+    return pooled_sd(groups)
+
+
+def _noise(sd: float) -> op.Noise | None:
+    # rounded, so that the chapter and the page simulate the same design (and share its cached table)
+    return dataclasses.replace(op.NOISE, slope_sd=round(float(sd), 3)) if math.isfinite(sd) and sd > 0 else None
+
+
+def trend_design(spec, sd: float, rule: str = "trend") -> claims.Design | None:
+    """The `claims.Design` of the trend rule ("trend": one model's mean slope; "slope-difference": the paired
+    difference) at the spec's seeds and widths with the measured per-seed SD `sd` (`slope_noise` or
+    `difference_noise`); None when no spread could be measured (then no interval exists either)."""
+    from ntkbook.report import verdict_tests as vt
+
+    noise = _noise(sd)
+    if noise is None:
+        return None
+    size = {"seeds": len(spec.seeds), "widths": len(spec.widths)}
+    return vt.design_at(rule, size, sims=vt.SIMS.get(spec.profile, vt.SIMS["default"]), noise=noise)[1]
+
+
+def cached_runs(spec, cache_dir=None) -> pd.DataFrame | None:
+    """The sweep's rows of `spec` read from the result cache only (nothing computed): None unless every unit is
+    cached."""
+    from ntkbook import cache
+
+    frames = []
+    for u in nd.units(spec):
+        if u.kind != nd.KIND_RUN:
+            continue
+        f = cache.load(u.kind, u.params, cache_dir=cache_dir)
+        if f is None:
+            return None
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def measured_noise(profile: str = "default", cache_dir=None) -> dict:
+    """{rule: (noise, where from)} for the chapter's two rules at `profile`: the SDs measured from its cached
+    results where every unit is cached, else the stated knob `operating.NOISE.slope_sd` (said so in words)."""
+    runs = cached_runs(nd.resolve(profile), cache_dir=cache_dir)
+    out = {}
+    for rule, fn, what in (("trend", slope_noise, "per-seed slopes"),
+                           ("slope-difference", difference_noise, "paired per-seed slope differences")):
+        noise = _noise(fn(runs)) if runs is not None else None
+        out[rule] = ((noise, f"measured: pooled SD of the chapter's {what} at this profile")
+                     if noise is not None else (op.NOISE, "stated knob (the chapter's results are not computed)"))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
 # verdicts
 # ----------------------------------------------------------------------------------------------------------
 
@@ -300,19 +403,34 @@ def _config(spec) -> dict:
     return {k: getattr(spec, k) for k in keys}
 
 
+def _gate_words(design: claims.Design | None) -> str:
+    if design is None:
+        return ""
+    if design.decides:
+        return (f"; the design at these seeds decides (power {design.power:.2f}, false holds "
+                f"{design.false_holds:.2f})")
+    return f"; the design at these seeds cannot decide (power {design.power:.2f}): {design.needed}"
+
+
 def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
     """Table 1's trend claims under the paper's protocol (Adam, raw inputs), and the same claims under GD with the
-    exact kernel counterpart (beyond the paper). Data sets the profile did not run get `not run`."""
+    exact kernel counterpart (beyond the paper), each gated by the trend rule's design with the measured slope
+    noise; then `contrast_verdicts`. Data sets the profile did not run get `not run`."""
     rows = _trend_rows(runs) if len(runs) else {}
+    design = trend_design(spec, slope_noise(runs))
     rule = (f"mean over seeds of the per-seed log-log slope of {DIST_TEX} against $m$, 95 % t-interval; "
             "a direction only if the interval excludes 0; not evaluable unless the test-accuracy interval "
-            "lies above chance at every width")
+            f"lies above chance at every width; true at a slope of {op.NOISE.effect:g} in the claimed direction, "
+            "simulated with the pooled seed-to-seed SD of the slopes"
+            + (f" ({design_sd(design, runs)})" if design is not None else "") + _gate_words(design))
     out = []
     for _, p in paper.TABLE1.iterrows():
         arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
         claimed = claimed_direction(p["trend"])
         for protocol, beyond in (("adam", False), ("gd", True)):
             status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
+            if design is not None:
+                status = claims.gated(status, design)
             tag = "trend" if protocol == "adam" else "gd-trend"
             where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
             out.append(Verdict(
@@ -322,7 +440,66 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
                 status=status, paper_value=p["trend"], ours=None if not np.isfinite(mean) else float(mean),
                 interval=None if iv is None else (float(iv[0]), float(iv[1])), rule=rule, profile=spec.profile,
                 config={**_config(spec), "protocol": protocol}, section=SECTIONS["table1"], chapter=CHAPTER,
-                beyond_paper=beyond))
+                beyond_paper=beyond, design=design.name if design is not None and status != claims.NOT_RUN
+                else ""))
+    return out + contrast_verdicts(spec, runs)
+
+
+def design_sd(design: claims.Design, runs: pd.DataFrame) -> str:
+    """The measured SD the design was simulated with, in words."""
+    sd = slope_noise(runs) if design.name == "trend" else difference_noise(runs)
+    return f"SD {sd:.3f}"
+
+
+def contrast_status(diff_interval, *, trained_everywhere: bool, ran: bool = True) -> str:
+    """"MLP-Attn's slope exceeds 2L-ReLU's" against the interval of the paired slope difference: one-sided above
+    0 (`claims.one_sided_rule`); not evaluable unless both models trained at every width and two seeds are
+    shared, not run without rows."""
+    if not ran:
+        return claims.NOT_RUN
+    if not trained_everywhere or diff_interval is None:
+        return claims.NOT_EVALUABLE
+    return claims.one_sided_rule(diff_interval, 0.0, side="above")
+
+
+def contrast_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
+    """The comparison the paper draws from Table 1, "MLP-Attn's distance grows with width where 2L-ReLU's
+    shrinks", per data set: the paired per-seed slope difference MLP-Attn - 2L-ReLU on the seeds both ran
+    (`claims.paired_difference`, 95 % t-interval), one-sided above 0 (`contrast_status`), gated by the design
+    "slope-difference" simulated with the pooled SD of the paired differences. Under Adam (the paper's protocol)
+    and under GD (beyond the paper)."""
+    rows = _trend_rows(runs) if len(runs) else {}
+    design = trend_design(spec, difference_noise(runs), "slope-difference")
+    rule = (f"paired per-seed difference of the log-log slopes of {DIST_TEX} (MLP-Attn minus 2L-ReLU) over the "
+            "seeds both ran, 95 % t-interval; one-sided: holds if it lies above 0, does not hold if below; true at "
+            f"a difference of {op.NOISE.effect:g}, simulated with the pooled SD of the differences"
+            + (f" ({design_sd(design, runs)})" if design is not None else "") + _gate_words(design))
+    out = []
+    for dataset in paper.TABLE1["dataset"].drop_duplicates():
+        for protocol, beyond in (("adam", False), ("gd", True)):
+            ran = (dataset, "attn", protocol) in rows and (dataset, "relu", protocol) in rows
+            ok = ran and rows[(dataset, "attn", protocol)][1] and rows[(dataset, "relu", protocol)][1]
+            pair = paired_slopes(runs, dataset, protocol) if ran else pd.DataFrame(columns=["attn", "relu"])
+            mean, iv = math.nan, None
+            if len(pair) >= 2:
+                mean, lo, hi = claims.paired_difference(pair["attn"].to_numpy(), pair["relu"].to_numpy())
+                iv = (lo, hi)
+            elif len(pair) == 1:
+                mean = float(pair["attn"].iloc[0] - pair["relu"].iloc[0])
+            status = contrast_status(iv, trained_everywhere=ok, ran=ran)
+            if design is not None:
+                status = claims.gated(status, design)
+            tag = "contrast" if protocol == "adam" else "gd-contrast"
+            where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
+            out.append(Verdict(
+                claim=f"table1.{tag}.{dataset}",
+                statement=(f"on {DATASET_LABELS[dataset]}, {DIST_TEX} of MLP-Attn grows with the width m where "
+                           f"2L-ReLU's shrinks: MLP-Attn's slope exceeds 2L-ReLU's{where}"),
+                status=status, paper_value="MLP-Attn increasing, 2L-ReLU decreasing",
+                ours=None if not np.isfinite(mean) else float(mean), interval=iv, rule=rule, profile=spec.profile,
+                config={**_config(spec), "protocol": protocol, "seeds_paired": len(pair)},
+                section=SECTIONS["table1"], chapter=CHAPTER, beyond_paper=beyond,
+                design=design.name if design is not None and status != claims.NOT_RUN else ""))
     return out
 
 

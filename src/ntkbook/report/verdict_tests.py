@@ -24,7 +24,7 @@ from ntkbook import operating as op
 from ntkbook.spec import Spec, require
 
 __all__ = ["PAGE", "RULES", "SIMS", "VerdictTestsSpec", "design_inputs", "design_at", "oc_table", "design", "oc_tables", "design_table",
-           "noise_table", "known_answer_rows", "known_answer_table"]
+           "noise_table", "measured_noises", "known_answer_rows", "known_answer_table"]
 
 #: the document name of the page (a verdict's `design` names a table on it, anchor "design-<name>")
 PAGE = "verdict_tests"
@@ -51,6 +51,9 @@ class VerdictTestsSpec(Spec):
 RULES = {
     "trend": ("a direction from per-seed slopes (Table 1)", "03_ntk_distance",
               "Student-t 95 % interval of the mean per-seed log-log slope; holds if it lies on the claimed side of 0"),
+    "slope-difference": ("MLP-Attn's distance grows where 2L-ReLU's shrinks (Table 1)", "03_ntk_distance",
+                         "Student-t 95 % interval of the paired per-seed slope difference MLP-Attn - 2L-ReLU; "
+                         "one-sided: holds if it lies above 0"),
     "ratio-band": ("a flip-rate ratio in the paper's range (Tables 2-3)", "04_influence_malleability",
                    "ratio of pooled flip counts, log scale, seeds clustered (95 %); holds if the interval lies inside "
                    f"the paper's range widened by a factor {op.BAND_FACTOR:g}, does not hold if it misses it"),
@@ -67,7 +70,27 @@ RULES = {
                        f"+-{op.EXPONENT_MARGIN:g} of the integer; does not hold if it lies wholly outside"),
     "power": ("attention's kernel better on aligned targets, worse on unaligned (chapter 5)", "05_dual_implication",
               "Student-t 95 % intervals over seeds of the mean log error ratios; holds if aligned < 0 < unaligned"),
+    "pair": ("MLP-Attn both more powerful and more fragile than 2L-ReLU (chapter 5)", "05_dual_implication",
+             "Student-t 95 % intervals over seeds of the paired aligned-error gain and flip-rate difference; holds if "
+             "both lie above 0; simulated in units of each difference's seed SD, true at one SD on both sides, "
+             "false at 0"),
+    "width-ratio": ("one model needs a width at least ten times another's (chapter 5)", "05_dual_implication",
+                    "Student-t 95 % interval over seeds of the per-seed log10 width ratio; one-sided: holds if it "
+                    "lies beyond one decade; true at two decades, false at none"),
+    "function-trend": ("a trained network approaches its kernel predictor with width (chapter 5)",
+                       "05_dual_implication",
+                       "Student-t 95 % interval of the mean per-seed log-log slope of the function distance; holds "
+                       "if it lies below 0; true at the m^-1/2 law (slope -1/2), false at 0"),
+    "spread-exponent": ("trainable QKV's NTK does not become deterministic with width (chapter 5)",
+                        "05_dual_implication",
+                        "Student-t 95 % interval of the mean per-seed exponent of the spread between readout draws "
+                        "in the width; one-sided: holds if it lies above -1/4 (midway between no decay, 0, and the "
+                        "m^-1/2 of a converging kernel), does not hold if below; true at 0, false at -1/2"),
 }
+
+#: rules decided by a one-sided test on a mean of per-seed values (simulated by `operating.simulate_trend` on the
+#: values shifted by the rule's threshold): (truth when the claim is true, truth when it is false by the margin)
+_SHIFTED = {"width-ratio": (1.0, -1.0), "function-trend": (0.5, 0.0), "spread-exponent": (0.25, -0.25)}
 
 
 def design_inputs(profile: str = "default") -> dict:
@@ -84,12 +107,15 @@ def design_inputs(profile: str = "default") -> dict:
     configs = (len(ms.losses) * len(ms.l2_forms) * len(ms.widths) * len(ms.n_trains) * len(ms.readings)
                * len(ms.protocols) * max(len(attacks), 1))
     return {"trend": {"seeds": len(nd.seeds), "widths": len(nd.widths)},
+            "slope-difference": {"seeds": len(nd.seeds), "widths": len(nd.widths)},
             "ratio-band": {"seeds": len(ms.seeds), "points": top_count(ms.n_test, ms.tau)},
             "grid": {"seeds": len(ms.seeds), "configurations": configs},
             "poisoning": {"trials": len(ms.seeds) * ms.poison_targets},
             "exponent-difference": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
             "exponent-value": {"log10_kappas": tuple(np.log10(ss.width_kappas).tolist())},
-            "power": {"seeds": len(ds.seeds)}}
+            "power": {"seeds": len(ds.seeds)},
+            "pair": {"seeds": len(ds.seeds)},
+            **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED}}
 
 
 _BAND = tuple(v for v in paper.RATIO_CLAIMS.get("mnist", (6.0, 9.0)))
@@ -99,8 +125,8 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
     """One OC row of `rule` at `size` for scenario "true" or "false" (the stated margin)."""
     true = scenario == "true"
     kw = dict(sims=sims, seed=seed + (0 if true else 1), scenario=scenario, noise=noise)
-    if rule == "trend":
-        return op.simulate_trend(op.NOISE.effect if true else 0.0, seeds=size["seeds"], **kw)
+    if rule in ("trend", "slope-difference"):  # a mean of per-seed slopes, or of paired per-seed differences
+        return op.simulate_trend(noise.effect if true else 0.0, seeds=size["seeds"], **kw)
     if rule == "ratio-band":
         band = (_BAND[0] / op.BAND_FACTOR, _BAND[1] * op.BAND_FACTOR)
         r = math.sqrt(_BAND[0] * _BAND[1]) if true else band[0] / op.FALSE_FACTOR
@@ -117,15 +143,21 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
     if rule == "exponent-value":
         return op.simulate_flat_exponent(0.0 if true else 2 * op.EXPONENT_MARGIN, log10_kappas=size["log10_kappas"],
                                          margin=op.EXPONENT_MARGIN, **kw)
+    if rule == "pair":  # two one-sided means, standardised: the power rule's simulation with one side negated
+        unit = dataclasses.replace(noise, power_sd=1.0)
+        return op.simulate_paired_sides(1.0 if true else 0.0, seeds=size["seeds"], **{**kw, "noise": unit})
+    if rule in _SHIFTED:
+        return op.simulate_trend(_SHIFTED[rule][0 if true else 1], seeds=size["seeds"], **kw)
     if rule == "power":
         return op.simulate_paired_sides(op.NOISE.power_effect if true else 0.0, seeds=size["seeds"], **kw)
     raise ValueError(f"unknown rule {rule!r}; use one of {tuple(RULES)}")
 
 
 #: what a larger design changes, per rule, and the sizes tried (in order) when the profile's does not decide
-_GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "ratio-band": ("seeds", (3, 6, 10, 20, 30, 50, 100, 200)),
+_GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "ratio-band": ("seeds", (3, 6, 10, 20, 30, 50, 100, 200)),
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
-         "power": ("seeds", (3, 5, 8, 10, 15, 20))}
+         "power": ("seeds", (3, 5, 8, 10, 15, 20)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
+         **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED}}
 
 
 @functools.lru_cache(maxsize=64)
@@ -179,19 +211,31 @@ def oc_tables(profile: str = "default", *, sims: int | None = None) -> dict[str,
     return {rule: oc_table(rule, profile, sims=sims) for rule in RULES}
 
 
-def design_table(profile: str = "default", *, sims: int | None = None) -> pd.DataFrame:
+def measured_noises(profile: str = "default", cache_dir=None) -> dict:
+    """{rule: (noise, where from)} for the rules whose noise the chapters measure from their own results (where
+    cached at `profile`; otherwise the stated knobs, said so): chapter 3's slope rules
+    (`report.ntk_distance.measured_noise`)."""
+    from ntkbook.report import ntk_distance
+
+    return ntk_distance.measured_noise(profile, cache_dir=cache_dir)
+
+
+def design_table(profile: str = "default", *, sims: int | None = None, noises: dict | None = None) -> pd.DataFrame:
     """One row per rule: what it decides, the chapter, its sample size at `profile`, power, false holds, whether it
-    decides and the smallest design found that would."""
+    decides and the smallest design found that would. noises: {rule: (noise, where from)} (`measured_noises`)
+    for the rules simulated with measured noise; the others use `operating.NOISE`."""
     inputs = design_inputs(profile)
+    noises = noises or {}
     rows = []
     for rule, (what, chapter, words) in RULES.items():
-        d = design(rule, profile, sims=sims)
+        d = design(rule, profile, sims=sims, noise=noises.get(rule, (op.NOISE, ""))[0])
         size = {k: (len(v) if isinstance(v, tuple) else v) for k, v in inputs[rule].items()}
         rows.append({"rule": rule, "decides": what, "chapter": chapter,
                      "design": ", ".join(f"{k.replace('log10_kappas', 'kappa points')} = {v}" for k, v in size.items()),
                      "P(holds | true)": d.power, "P(holds | false)": d.false_holds,
                      "decides at this design": "yes" if d.decides else "no (not resolved)",
-                     "would decide": d.needed or "–", "rule in words": words})
+                     "would decide": d.needed or "–",
+                     "noise": noises.get(rule, (None, "stated knobs"))[1], "rule in words": words})
     return pd.DataFrame(rows)
 
 
