@@ -17,7 +17,7 @@ kind "tolerance" or "band"); `ntkbook.report.verdict_tests` turns them into stat
 (d) The dual-implication power comparison (`experiments.dual.krr_errors` on `experiments.dual.power_kernels`) on
     unit-row data with a known Gram spectrum: in-sample errors (rho_K / (mu_j + rho_K))^2 in closed form.
 
-All in float64 (JAX inside `jax.experimental.enable_x64`). u = eps64 / 2 is the unit roundoff; a sum of k terms
+All in float64 (JAX inside `jax.enable_x64(True)`). u = eps64 / 2 is the unit roundoff; a sum of k terms
 errs by at most gamma_k = k u / (1 - k u) relative to the sum of the magnitudes (Higham, ch. 3).
 """
 
@@ -77,14 +77,13 @@ def gd_check(arch: str, profile: str = "default", seed: int = 0) -> dict:
     largest |difference| of train and test outputs over all steps."""
     import jax
     import jax.numpy as jnp
-    from jax.experimental import enable_x64
 
     from ntkbook import models
 
     s = SIZES[profile]
     x, xt = synthetic_inputs(s["n"], s["n_test"], s["d"], seed)
     y = np.sign(x[:, :1] + 0.1)
-    with enable_x64():
+    with jax.enable_x64(True):
         params, signs, z, zt = _network(arch, x, xt, s["width"], seed)
         w0 = params["W"]
         theta = np.asarray(models.empirical_ntk(params, z, z))
@@ -136,7 +135,6 @@ def logistic_check(arch: str, profile: str = "default", seed: int = 0, ridge: fl
     """(a) Logistic loss + ridge to convergence: L-BFGS on the linearised network's parameters vs Newton on kernel
     logistic regression with the empirical NTK (offset f(x; W0)); measured: largest |difference| of outputs."""
     import jax
-    from jax.experimental import enable_x64
     from scipy import optimize, special
 
     from ntkbook import models
@@ -145,7 +143,7 @@ def logistic_check(arch: str, profile: str = "default", seed: int = 0, ridge: fl
     x, xt = synthetic_inputs(s["n"], s["n_test"], s["d"], seed)
     y = np.sign(x[:, 0] + 0.1)
     n, width = s["n"], min(s["width"], 256)
-    with enable_x64():
+    with jax.enable_x64(True):
         params, signs, z, zt = _network(arch, x, xt, width, seed)
         w0 = params["W"]
 
@@ -205,7 +203,6 @@ def width_slopes(arch: str, profile: str = "default") -> np.ndarray:
     points, f_m and f_inf the GD kernel predictors (zero initial output, equal steps, eta from K_inf) with the
     empirical NTK at width m and the infinite-width NTK of the same features. (seeds,)"""
     import jax
-    from jax.experimental import enable_x64
 
     from ntkbook import models
 
@@ -216,7 +213,7 @@ def width_slopes(arch: str, profile: str = "default") -> np.ndarray:
         y = np.sign(x[:, :1] + 0.1)
         n = s["n"]
         dist = []
-        with enable_x64():
+        with jax.enable_x64(True):
             _, _, z, zt = _network(arch, x, xt, 1, seed)
             k, kt = models.infinite_ntk(z), models.infinite_ntk(zt, z)
             eta = n / float(np.linalg.eigvalsh(k)[-1])
@@ -249,12 +246,11 @@ def _influences(x, y, xt, yt, delta, seed: int, width: int, arch: str = "attn") 
     """(before, after) influences on the test loss (`influence.influence_on_test_loss`, MSE) of the kernel
     regressor with the empirical NTK of `arch` at initialisation, training inputs x and x + delta."""
     import jax
-    from jax.experimental import enable_x64
 
     from ntkbook import influence, models
 
     out = []
-    with enable_x64():
+    with jax.enable_x64(True):
         params, _ = models.init_network(jax.random.PRNGKey(seed), x.shape[1], width, 1)
         for xx in (x, x + delta):
             z = models.features(arch, xx, xx)
