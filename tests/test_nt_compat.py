@@ -106,3 +106,19 @@ def test_only_nt_compat_imports_neural_tangents():
                  if p.name != "nt_compat.py" and ("import neural_tangents" in p.read_text()
                                                   or "from neural_tangents" in p.read_text())]
     assert offenders == []
+
+
+def test_environment_appendix_lists_the_reference_and_every_shim():
+    """book/_ext/build_environment.py's `reference` table: NT's version, JAX's, one row per shim applied."""
+    from pathlib import Path
+
+    pytest.importorskip("sphinx")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+    try:
+        import build_environment
+    finally:
+        sys.path.pop(0)
+    rows = build_environment.reference_rows()
+    assert rows[0] == ("neural-tangents", "0.6.5")
+    assert rows[1] == ("JAX / jaxlib", f"{jax.__version__} / {nt_compat.versions()['jaxlib']}")
+    assert [r[1] for r in rows[2:]] == list(nt_compat.SHIMS_APPLIED or ("none",))
