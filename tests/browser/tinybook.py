@@ -72,16 +72,16 @@ WIDE_FRAME = ("pd.DataFrame({f'$m = {2 ** k}$ accuracy (%)': [90.0 + k, 91.5] fo
 
 #: made-up verdicts for the good chapter: paper claims with parts and variants (long statements, math), and one
 #: result beyond the paper; their box opens the chapter, their table is its "Paper vs this book"
-VERDICTS = """from ntkbook.claims import Verdict
+VERDICTS = r"""from ntkbook.claims import Verdict
 from ntkbook.report import claims as claims_report
-_long = ("Influence flip rates of MLP-Attn are 6 to 9 times those of 2L-ReLU on the 10-class tasks "
-         "($\\varepsilon = 0.3$), a statement long enough to wrap over several lines of a phone's column")
+_long = (r"Influence flip rates of MLP-Attn are 6 to 9 times those of 2L-ReLU on the 10-class tasks "
+         r"($\varepsilon = 0.3$), a statement long enough to wrap over several lines of a phone's column")
 verdicts = [Verdict(claim, text, status, paper, ours, interval, "a rule in words", "quick", {"n": 10}, "", "good",
                     beyond)
             for claim, text, status, paper, ours, interval, beyond in [
-    ("thm4.1.identity", "$K = G^3$", "holds", "exact identity", 3.1e-16, None, False),
-    ("kappa.mnist", "$\\kappa(G) \\approx 1.2\\times10^3$ on MNIST", "does not hold", 1200.0, 2.5e20, (1e20, 1e21), False),
-    ("kappa.cifar10", "$\\kappa(G) \\approx 8.7\\times10^3$ on CIFAR-10", "holds", 8700.0, 9000.0, (8000.0, 9900.0), False),
+    ("thm4.1.identity", r"$K = G^3$", "holds", "exact identity", 3.1e-16, None, False),
+    ("kappa.mnist", r"$\kappa(G) \approx 1.2\times10^3$ on MNIST", "does not hold", 1200.0, 2.5e20, (1e20, 1e21), False),
+    ("kappa.cifar10", r"$\kappa(G) \approx 8.7\times10^3$ on CIFAR-10", "holds", 8700.0, 9000.0, (8000.0, 9900.0), False),
     ("table2.ratio.mnist.grid", _long, "partly", "6–9×", 2.9, (0.8, 12.0), False),
     ("table2.ratio.mnist.literal", _long, "does not hold", "6–9×", 1.1, (0.9, 1.3), False),
     ("table2.ratio.cifar10.grid", _long, "not run", "6–9×", None, None, False),
@@ -170,7 +170,8 @@ def write_tiny_book(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "_config.yml").write_text(_config(["bad.ipynb"]))
     (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: good\n  - file: bad\n"
-                                   "  - file: environment\n")
+                                   "  - file: environment\n  - file: claims\n")
+    (root / "claims.md").write_text("# Claims at a glance\n\nWhere the verdict boxes link to.\n")
     (root / "environment.md").write_text("# Environment\n\n```{build-environment} machine\n```\n\n"
                                          "```{build-environment} packages\n```\n\n```{nb-exec-table}\n```\n")
     (root / "intro.md").write_text("# Tiny book\n\nInline $a^2 + b^2 = c^2$ and display\n\n$$\n\\sum_i x_i\n$$\n\n"
