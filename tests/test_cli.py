@@ -66,10 +66,10 @@ def test_list_reads_each_specs_profiles_from_source_exactly():
 def test_list_and_help_import_neither_jax_nor_pandas_nor_matplotlib():
     """The command line starts fast: listing the sweeps or asking for help loads no numeric stack."""
     for argv in (["sweep", "--list"], ["sweep", "--help"], ["--help"]):
-        code = ("import sys, runpy; sys.argv = ['ntkbook'] + %r\n"
+        code = (f"import sys, runpy; sys.argv = ['ntkbook'] + {argv!r}\n"
                 "try:\n    runpy.run_module('ntkbook', run_name='__main__')\nexcept SystemExit:\n    pass\n"
                 "heavy = sorted(m for m in ('jax', 'pandas', 'matplotlib', 'numpy', 'neural_tangents') "
-                "if m in sys.modules)\nprint('HEAVY', heavy)" % argv)
+                "if m in sys.modules)\nprint('HEAVY', heavy)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert "HEAVY []" in out.stdout, (argv, out.stdout[-500:], out.stderr[-2000:])
 
