@@ -38,7 +38,7 @@ from ntkbook import data as _data
 from ntkbook import kernels as _kernels
 from ntkbook.cache import cached_frame
 from ntkbook.models import MODEL_LABELS as ARCH_LABELS
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
 
 __all__ = [
     "SpectralSpec",
@@ -604,35 +604,38 @@ def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFram
 
 @dataclasses.dataclass(frozen=True)
 class SpectralSpec(Spec):
-    """Chapter 2's knobs (the notebook's parameters cell, one to one); defaults are the "default" profile.
+    """Chapter 2's knobs (the notebook's parameters cell, one to one; each documented where it is declared);
+    defaults are the "default" profile."""
 
-    datasets, split: the image pools (`ntkbook.data.load(name, split)`); ns_small x seeds_small: the small-n
-    kappa curve; ns_large: larger n (seed 0, those that fit the pool); ns_raw: raw-pixel sizes; n_precision: the
-    float64 / float32 check of Theorem 4.7; n_depth, depths: the depth remark; n_trunc, ranks: truncated attention;
-    n_real_ntk: real-data NTK condition numbers; width_n, width_d, width_kappas, width_seeds, max_width_log2,
-    data_seed: the synthetic width-law sweep (widths 4 ... 2**max_width_log2); tol_op, tol_eig: its two criteria.
-    """
-
-    datasets: tuple = ("mnist", "cifar10")
-    split: str = "test"
-    ns_small: tuple = (25, 50, 75, 100, 150, 200, 300)
-    seeds_small: tuple = (0, 1, 2, 3, 4)
-    ns_large: tuple = (400, 1000, 2000, 10000)
-    ns_raw: tuple = (25, 50, 100, 200, 400, 1000)
-    n_precision: int = 100
-    n_depth: int = 32
-    depths: tuple = (0, 1, 2, 3, 4)
-    n_trunc: int = 400
-    ranks: tuple = (1, 2, 5, 10, 20, 50, 100, 200, 400)
-    n_real_ntk: int = 100
-    width_n: int = 32
-    width_d: int = 64
-    width_kappas: tuple = tuple(np.logspace(0.5, 4, 8).tolist())
-    width_seeds: tuple = (0, 1, 2)
-    max_width_log2: int = 17
-    tol_op: float = 0.05
-    tol_eig: float = 0.5
-    data_seed: int = 0
+    datasets: tuple = knob(("mnist", "cifar10"), type=str, distinct=True, doc='data sets, e.g. ["mnist", "cifar10"]')
+    split: str = knob("test", type=str, choices=("train", "test"),
+                      doc="the pool of images: the offline data folder holds only the test splits (10,000 images each)")
+    ns_small: tuple = knob((25, 50, 75, 100, 150, 200, 300), type=int, low=2, min_len=2,
+                           doc="subset sizes n for the small-n curve (several seeds each)")
+    seeds_small: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="subset seeds for the small-n curve")
+    ns_large: tuple = knob((400, 1000, 2000, 10000), type=int, low=2,
+                           doc="larger subset sizes n (unit rows, seed 0): up to the pool size")
+    ns_raw: tuple = knob((25, 50, 100, 200, 400, 1000), type=int, low=2,
+                         doc="subset sizes for the raw-pixel (no row normalisation) comparison")
+    n_precision: int = knob(100, type=int, low=2, doc="subset size for the float64 / float32 check of Theorem 4.7")
+    n_depth: int = knob(32, type=int, low=2, doc="subset size for the depth check kappa(G^(2k+1))")
+    depths: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="numbers of stacked attention layers k")
+    n_trunc: int = knob(400, type=int, low=2, doc="subset size for the truncated-attention curve")
+    ranks: tuple = knob((1, 2, 5, 10, 20, 50, 100, 200, 400), type=int, low=1,
+                        doc="ranks r kept in the truncated attention")
+    n_real_ntk: int = knob(100, type=int, low=2, doc="subset size for the real-data NTK condition numbers")
+    width_n: int = knob(32, type=int, low=2, doc="synthetic data: number of points n, at most d")
+    width_d: int = knob(64, type=int, low=2, doc="synthetic data: dimension d")
+    width_kappas: tuple = knob(tuple(np.logspace(0.5, 4, 8).tolist()), type=float, low=1, min_len=3,
+                               doc="nominal kappa(G) of the synthetic data (geometric singular values)")
+    width_seeds: tuple = knob((0, 1, 2), type=int, low=0, doc="network seeds per (kappa, architecture)")
+    max_width_log2: int = knob(17, type=int, low=3, high=22, doc="the widths m are the powers of two from 4 up to 2 "
+                               "to this power (nested networks)")
+    tol_op: float = knob(0.05, type=float, low=0, low_open=True,
+                         doc="m_op: smallest width with op-norm error at most tol_op times the norm of K_inf")
+    tol_eig: float = knob(0.5, type=float, low=0, low_open=True,
+                          doc="m_eig: smallest width with op-norm error at most tol_eig times lambda_min of K_inf")
+    data_seed: int = knob(0, type=int, low=0, doc="seed of the synthetic data sets")
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(ns_small=[25, 50, 100, 200], seeds_small=[0, 1], ns_large=[400], ns_raw=[25, 100],
@@ -649,26 +652,8 @@ class SpectralSpec(Spec):
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 65.0, "default": 203.0}
 
     def check(self) -> None:
-        require(len(self.datasets) >= 1 and len(set(self.datasets)) == len(self.datasets), "datasets",
-                "a non-empty list of distinct data-set names", self.datasets)
-        require(self.split in ("train", "test"), "split", "'train' or 'test'", self.split)
-        for knob in ("ns_small", "ns_large", "ns_raw"):
-            v = getattr(self, knob)
-            require(len(v) >= 1 and min(v) >= 2, knob, "a non-empty list of sizes >= 2", v)
-        require(len(self.ns_small) >= 2, "ns_small", "at least two sizes", self.ns_small)
-        require(len(self.seeds_small) >= 1, "seeds_small", "at least one seed", self.seeds_small)
-        for knob in ("n_precision", "n_depth", "n_trunc", "n_real_ntk"):
-            require(getattr(self, knob) >= 2, knob, "an integer >= 2", getattr(self, knob))
-        require(len(self.depths) >= 1 and min(self.depths) >= 0, "depths", "integers k >= 0", self.depths)
-        require(len(self.ranks) >= 1 and 1 <= min(self.ranks) and max(self.ranks) <= self.n_trunc, "ranks",
-                f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
-        require(2 <= self.width_n <= self.width_d, "width_n", f"between 2 and width_d = {self.width_d}", self.width_n)
-        require(len(self.width_kappas) >= 3 and min(self.width_kappas) >= 1, "width_kappas",
-                "at least three condition numbers >= 1 (an exponent with an interval needs three points)",
-                self.width_kappas)
-        require(len(self.width_seeds) >= 1, "width_seeds", "at least one seed", self.width_seeds)
-        require(3 <= self.max_width_log2 <= 22, "max_width_log2", "between 3 and 22", self.max_width_log2)
-        require(self.tol_op > 0 and self.tol_eig > 0, "tol_op and tol_eig", "> 0", (self.tol_op, self.tol_eig))
+        require(max(self.ranks) <= self.n_trunc, "ranks", f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
+        require(self.width_n <= self.width_d, "width_n", f"between 2 and width_d = {self.width_d}", self.width_n)
 
     @property
     def widths(self) -> list[int]:

@@ -20,11 +20,13 @@ __all__ = ["SWEEPS", "SweepEntry", "get_sweep", "names"]
 
 @dataclasses.dataclass(frozen=True)
 class SweepEntry:
-    """One chapter's sweep: CLI `name`, the compute `module` (dotted path) and a one-line `title`."""
+    """One chapter's sweep: CLI `name`, the compute `module` (dotted path), a one-line `title` and the chapter's
+    `document` (its notebook under book/, without the suffix)."""
 
     name: str
     module: str
     title: str
+    document: str = ""
 
     def load(self) -> ModuleType:
         """The compute module, imported now; ImportError names the sweep if it cannot be imported."""
@@ -68,15 +70,20 @@ SWEEPS: dict[str, SweepEntry] = {
     entry.name: entry
     for entry in (
         SweepEntry("gram-kernel", "ntkbook.experiments.gram_kernel",
-                   "chapter 1: the Gram-induced kernel G^3 (linearization, Theorems 4.1 and 4.2)"),
+                   "chapter 1: the Gram-induced kernel G^3 (linearization, Theorems 4.1 and 4.2)",
+                   "01_gram_induced_kernel"),
         SweepEntry("spectral", "ntkbook.experiments.spectral",
-                   "chapter 2: spectral amplification (condition numbers across depth, rank and width)"),
+                   "chapter 2: spectral amplification (condition numbers across depth, rank and width)",
+                   "02_spectral_amplification"),
         SweepEntry("ntk-distance", "ntkbook.experiments.ntk_distance",
-                   "chapter 3: distance of trained networks from their NTK predictor across widths"),
+                   "chapter 3: distance of trained networks from their NTK predictor across widths",
+                   "03_ntk_distance"),
         SweepEntry("malleability", "ntkbook.experiments.malleability",
-                   "chapter 4: influence malleability over the specification grid, and poisoning"),
+                   "chapter 4: influence malleability over the specification grid, and poisoning",
+                   "04_influence_malleability"),
         SweepEntry("dual", "ntkbook.experiments.dual",
-                   "chapter 5: power on aligned targets against fragility, model variants"),
+                   "chapter 5: power on aligned targets against fragility, model variants",
+                   "05_dual_implication"),
     )
 }
 
