@@ -109,7 +109,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.dry_run:
         from ntkbook import cache
 
-        missing = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir) is None]
+        missing = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir, key=u.key) is None]
         print(f"{args.name}: {len(units) - len(missing)} cached, {len(missing)} to compute")
         return 0
     results = []

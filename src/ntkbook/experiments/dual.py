@@ -566,10 +566,10 @@ def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
         for seed in spec.seeds:
             out.append(Unit("dual-power", dict(dataset=ds, seed=int(seed), n_ref=spec.n_ref, ns=list(spec.ns),
                                                n_test=spec.n_test, modes=list(spec.modes), noise=spec.noise,
-                                               ridges=list(spec.ridges), data_dir=data_dir), power_unit))
+                                               ridges=list(spec.ridges), data_dir=data_dir), power_unit, reads=_data.split_reads(ds)))
             out.append(Unit("dual-kernel", dict(dataset=ds, seed=int(seed), n=spec.n_kernel,
                                                 models=[m for m in kernel_models if _rank_ok(m, spec.n_kernel)],
-                                                widths=list(spec.widths), data_dir=data_dir), kernel_unit))
+                                                widths=list(spec.widths), data_dir=data_dir), kernel_unit, reads=_data.split_reads(ds)))
     for ds in spec.mal_datasets:
         for seed in spec.seeds:
             for model in spec.variant_models(spec.mal_families):
@@ -578,13 +578,14 @@ def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
                     width=spec.width, epochs=spec.epochs, learning_rate=spec.learning_rate, l2=spec.l2, eps=spec.eps,
                     steps=spec.steps, tau=spec.tau, krr_ridge=spec.krr_ridge, n_ref=spec.n_ref,
                     top_modes=list(spec.modes[: spec.top_modes]), ridge=spec.ridge, noise=spec.noise,
-                    data_dir=data_dir), variant_unit))
+                    data_dir=data_dir), variant_unit, reads=_data.split_reads(ds)))
     for ds in spec.mal_datasets:
         for seed in spec.seeds:
             for model in spec.variant_models(spec.fs_families):
                 out.append(Unit("dual-function", dict(
                     dataset=ds, seed=int(seed), model=model, widths=list(spec.widths), n_train=spec.n_kernel,
-                    n_test=spec.n_mal_test, gd_steps=spec.gd_steps, data_dir=data_dir), function_unit))
+                    n_test=spec.n_mal_test, gd_steps=spec.gd_steps, data_dir=data_dir), function_unit,
+                    reads=_data.split_reads(ds)))
     return out
 
 

@@ -217,8 +217,10 @@ def units(spec: GramKernelSpec, parts=None) -> list:
     def plain(v):
         return list(v) if isinstance(v, tuple) else v
 
+    from ntkbook.data import split_reads
+
     return [Unit(f"gram_kernel-{part}", {"part": part, **base, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
-                 part_unit) for part in parts]
+                 part_unit, reads=split_reads(*spec.datasets)) for part in parts]
 
 
 def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -231,7 +233,7 @@ def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool =
     entries are those of `units(spec)`, so a sweep run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
     return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh)
+                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
             for u in units(spec, parts)}
 
 

@@ -435,7 +435,8 @@ def units(spec: MalleabilitySpec) -> list[_runner.Unit]:
                                 for seed in spec.seeds:
                                     params = unit_params(spec, task, arch, seed, training, loss, l2_form, width,
                                                          n_train)
-                                    out.append(_runner.Unit(KIND, params, unit_frame))
+                                    out.append(_runner.Unit(KIND, params, unit_frame,
+                                                            reads=_data.split_reads(TASKS[task]["name"])))
     return out + poisoning_units(spec)
 
 
@@ -686,7 +687,8 @@ def poisoning_units(spec: MalleabilitySpec) -> list[_runner.Unit]:
                     "steps": spec.steps, "step_size": spec.step_size, "fractions": list(spec.poison_fractions),
                     "targets": spec.poison_targets, "protocols": list(spec.poison_protocols),
                 }
-                out.append(_runner.Unit(POISON_KIND, params, poisoning_frame))
+                out.append(_runner.Unit(POISON_KIND, params, poisoning_frame,
+                                        reads=_data.split_reads(TASKS[task]["name"])))
     return out
 
 

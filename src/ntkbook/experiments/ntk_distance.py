@@ -509,15 +509,16 @@ _TRAIN_KNOBS = ("n_train", "n_test", "data_seed", "learning_rate", "batch_size",
 def units(spec: NtkDistanceSpec) -> list:
     """The sweep's units: `run_unit` per (data set, model, width, seed, centring), then `collapse_unit` per
     (data set, centring). Each unit's params are the knobs that affect it (JSON-friendly)."""
+    from ntkbook import data
     from ntkbook.runner import Unit
 
     shared = {k: getattr(spec, k) for k in _TRAIN_KNOBS}
     out = [Unit(KIND_RUN, {"dataset": ds, "arch": arch, "width": int(w), "seed": int(s), "centred": bool(c),
-                           "protocols": list(spec.protocols), **shared}, run_unit)
+                           "protocols": list(spec.protocols), **shared}, run_unit, reads=data.split_reads(ds))
            for ds in spec.datasets for c in spec.centred for arch in spec.archs for w in spec.widths
            for s in spec.seeds]
     out += [Unit(KIND_COLLAPSE, {"dataset": ds, "centred": bool(c), "n_train": spec.n_train, "n_test": spec.n_test,
-                                 "data_seed": spec.data_seed}, collapse_unit)
+                                 "data_seed": spec.data_seed}, collapse_unit, reads=data.split_reads(ds))
             for ds in spec.datasets for c in spec.centred]
     return out
 

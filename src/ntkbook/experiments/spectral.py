@@ -719,8 +719,11 @@ def units(spec: SpectralSpec, parts=None) -> list:
     def plain(v):
         return list(v) if isinstance(v, tuple) else v
 
+    def reads(part):  # the image parts read the pools; width_curves is synthetic
+        return tuple((name, spec.split) for name in spec.datasets) if "datasets" in RESULT_PARTS[part] else ()
+
     return [Unit(f"spectral-{part}", {"part": part, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
-                 part_unit) for part in parts]
+                 part_unit, reads=reads(part)) for part in parts]
 
 
 def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -734,7 +737,7 @@ def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = F
     run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
     return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh)
+                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
             for u in units(spec, parts)}
 
 
