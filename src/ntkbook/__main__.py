@@ -48,7 +48,7 @@ def _list() -> int:
             profiles = ", ".join(entry.profiles())
         except (ImportError, AttributeError) as err:
             profiles = f"not available: {err}"
-        print(f"  {name:<14} {entry.title}\n  {'':<14} profiles: {profiles}")
+        print(f"  {name:<14} {entry.title}\n  {'':<14} profiles: {profiles}; chapter: book/{entry.document}.ipynb")
     return 0
 
 

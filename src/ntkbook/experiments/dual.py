@@ -48,11 +48,11 @@ from ntkbook import attacks as _attacks
 from ntkbook import attention_variants as _av
 from ntkbook import data as _data
 from ntkbook import influence as _influence
+from ntkbook import kernel_limits as _kl
 from ntkbook import kernels as _kernels
 from ntkbook import malleability as _mal
 from ntkbook import models as _models
 from ntkbook import train as _train
-from ntkbook.experiments import spectral as _spectral
 from ntkbook.spec import Spec, knob, require
 
 KERNELS = ("linear", "G3", "attn-ntk", "relu-ntk")
@@ -157,14 +157,14 @@ class DualSpec(Spec):
         """The models of `families`: the paper's two, each truncation, temperature and depth (> 1)."""
         out = ["relu", "attn"]
         out += [f"truncated:{r}" for r in self.ranks]
-        out += [f"softmax:{_num(t)}" for t in self.temperatures]
-        out += [f"softmax-centred:{_num(t)}" for t in self.temperatures]
+        out += [f"softmax:{num_label(t)}" for t in self.temperatures]
+        out += [f"softmax-centred:{num_label(t)}" for t in self.temperatures]
         out += [f"stacked:{k}" for k in self.depths if k > 1]
         out += [f"stacked-recomputed:{k}" for k in self.depths if k > 1]
         return tuple(m for m in out if m.split(":")[0] in families)
 
 
-def _num(v: float) -> str:
+def num_label(v: float) -> str:
     """A number as a short, exact string ("0.1", "10")."""
     return repr(int(v)) if float(v).is_integer() else repr(float(v))
 
@@ -291,7 +291,11 @@ def alignment(G, y) -> float:
     return float(y @ G @ y / (np.linalg.norm(G) * (y @ y)))
 
 
-def _split(dataset: str, n_train: int, n_test: int, seed: int, data_dir=None) -> _data.Split:
+def sample_split(dataset: str, n_train: int, n_test: int, seed: int, data_dir=None) -> _data.Split:
+    """The seeded split every experiment of the chapter draws (`ntkbook.data.train_test_split`, from the test split
+    when there is no train split)."""
+    """The seeded split every experiment of the chapter draws (`ntkbook.data.train_test_split`, from the test split
+    when there is no train split)."""
     return _data.train_test_split(dataset, n_train, n_test, seed=seed, allow_split_from_test=True, data_dir=data_dir)
 
 
@@ -305,7 +309,7 @@ def power_unit(*, dataset: str, seed: int, n_ref: int, ns: list, n_test: int, mo
     reference, the next n (nested prefixes) the training set.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_ref + max(ns), n_test, seed, data_dir)
+        split = sample_split(dataset, n_ref + max(ns), n_test, seed, data_dir)
         x_ref, pool, y_pool = split.x_train[:n_ref], split.x_train[n_ref:], split.y_train[n_ref:]
         y_all, s = mode_targets(x_ref, modes, np.concatenate([pool, split.x_test]))  # one SVD of the reference
         y_modes_pool, y_modes_test = y_all[: len(pool)], y_all[len(pool):]
@@ -367,7 +371,7 @@ def kernel_unit(*, dataset: str, seed: int, n: int, models: list, widths: list, 
     relative Frobenius distance between the full NTKs of two readout/first-layer draws (same Q, K, V); for qkv
     only the smallest and the largest width are computed.
     """
-    split = _split(dataset, n, 1, seed, data_dir)
+    split = sample_split(dataset, n, 1, seed, data_dir)
     x = split.x_train
     rows = []
     with threadpool_limits(limits=1, user_api="blas"):
@@ -376,7 +380,7 @@ def kernel_unit(*, dataset: str, seed: int, n: int, models: list, widths: list, 
                 rows += _qkv_rows(x, widths, seed)
                 continue
             z = features64(model, x, x)
-            curve = _spectral.ntk_error_curve(z, widths, seed=seed)
+            curve = _kl.ntk_error_curve(z, widths, seed=seed)
             k_inf = _kernels.first_layer_ntk(z, z)
             kappa_ntk = _kernels.condition_number(k_inf, rtol=0)
             if model == "relu":
@@ -473,7 +477,7 @@ def variant_unit(*, dataset: str, seed: int, model: str, n_train: int, n_test: i
     """
     start = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_ref + n_train, n_test, seed, data_dir)
+        split = sample_split(dataset, n_ref + n_train, n_test, seed, data_dir)
         x_ref, x, y = split.x_train[:n_ref], split.x_train[n_ref:], split.y_train[n_ref:]
         x_test, y_test = split.x_test, split.y_test
         n_classes = len(split.classes)
@@ -518,14 +522,13 @@ def function_unit(*, dataset: str, seed: int, model: str, widths: list, n_train:
                   gd_rate: float = 0.5, data_dir: str | None = None) -> pd.DataFrame:
     """One (data set, seed, model): full-batch gradient descent on MSE (one-hot targets, no penalty) for `gd_steps`
     steps at each width, against the exact discrete kernel GD with the infinite-width NTK from the same initial
-    outputs (`ntk_distance.kernel_gd_predictor`), learning rate `eta = gd_rate n C / lambda_max(K_inf)`.
+    outputs (`ntkbook.kernel_limits.kernel_gd_predictor`), learning rate `eta = gd_rate n C / lambda_max(K_inf)`.
     Rows per width: dist_rel = ||f_m - f_NTK||_F / ||f_NTK||_F on the test points, test accuracy of both, the
     network's final training loss.
     """
-    from ntkbook.experiments import ntk_distance as _nd
 
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_train, n_test, seed, data_dir)
+        split = sample_split(dataset, n_train, n_test, seed, data_dir)
         n_classes = len(split.classes)
         t = _train.targets(split.y_train, n_classes, "mse")
         x32 = jnp.asarray(split.x_train, jnp.float32)
@@ -541,7 +544,7 @@ def function_unit(*, dataset: str, seed: int, model: str, widths: list, n_train:
             f0_te = np.asarray(_models.apply_network(params0, signs, zt), np.float64)
             params, hist = _train.train_gd(params0, signs, z, t, learning_rate=eta, steps=gd_steps)
             f_m = np.asarray(_models.apply_network(params, signs, zt), np.float64)
-            _, f_k = _nd.kernel_gd_predictor(k_inf, k_te, np.asarray(t, np.float64), f0_tr, f0_te, eta, gd_steps)
+            _, f_k = _kl.kernel_gd_predictor(k_inf, k_te, np.asarray(t, np.float64), f0_tr, f0_te, eta, gd_steps)
             rows.append({"dataset": dataset, "seed": int(seed), "model": model, "width": int(m),
                          "dist_rel": float(np.linalg.norm(f_m - f_k) / np.linalg.norm(f_k)),
                          "test_acc": float(np.mean(np.argmax(f_m, 1) == split.y_test)),
@@ -606,3 +609,10 @@ def sweep(spec: DualSpec, scheduler: str | None = None, *, data_dir: str | None 
         frames[name] = runner.run(mine, scheduler=scheduler, cache_dir=cache_dir, refresh=refresh,
                                   desc=f"chapter 5: {name}").frame if mine else pd.DataFrame()
     return frames
+
+
+def results(spec: DualSpec, *, scheduler: str | None = None, data_dir: str | None = None, cache_dir=None
+            ) -> dict[str, pd.DataFrame]:
+    """The chapter's results `{"power", "kernel", "variant", "function"}`: `sweep(spec)`, each unit read from the
+    result cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, data_dir=data_dir, cache_dir=cache_dir)

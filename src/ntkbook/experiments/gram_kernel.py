@@ -34,6 +34,7 @@ from ntkbook.kernels import (
 )
 from ntkbook.models import MODEL_LABELS
 from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import loglog_fit
 
 __all__ = [
     "GramKernelSpec",
@@ -44,7 +45,6 @@ __all__ = [
     "part_unit",
     "units",
     "results",
-    "loglog_slope",
     "softmax_linearization_table",
     "linearization_frame",
     "linearization_slopes",
@@ -69,6 +69,12 @@ __all__ = [
     "growth_at_max",
     "mean_similarity",
 ]
+
+
+def _slope(x, y) -> float:
+    """The slope of `ntkbook.stats.loglog_fit(x, y)` (log10 y against log10 x)."""
+    return loglog_fit(x, y)[0]
+
 
 # ----------------------------------------------------------------------------------------------------------
 # the chapter's spec
@@ -237,15 +243,6 @@ def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool =
             for u in units(spec, parts)}
 
 
-def loglog_slope(x, y) -> float:
-    """Slope of the least-squares line log10 y = slope * log10 x + c. x, y: positive, same shape (k,), k >= 2."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"x and y must have the same shape with >= 2 points, got {x.shape} and {y.shape}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("a log-log fit needs positive x and y")
-    return float(np.polyfit(np.log10(x), np.log10(y), 1)[0])
-
 
 # ----------------------------------------------------------------------------------------------------------
 # softmax -> linearized attention
@@ -280,7 +277,7 @@ def linearization_slopes(lin: pd.DataFrame, *, t_min: float = 10.0) -> pd.Series
     lin: `linearization_frame` output. Returns a Series named "fitted slope (T >= 10)" (t_min as given),
     indexed by (dataset, form), sorted.
     """
-    slopes = {key: loglog_slope(g.temperature, g.rel_error)
+    slopes = {key: _slope(g.temperature, g.rel_error)
               for key, g in lin[lin.temperature >= t_min].groupby(["dataset", "form"])}
     return pd.Series(slopes, name=f"fitted slope (T >= {t_min:g})").rename_axis(["dataset", "form"])
 
@@ -544,7 +541,7 @@ def growth_slopes(growth: pd.DataFrame) -> pd.DataFrame:
     worst, poly. Theory: ~2 for the G^3 columns on correlated data, ~0 for the polynomial kernel.
     """
     means = _growth_means(growth)
-    return pd.DataFrame({name: {short: loglog_slope(means.loc[name].index, means.loc[name][col])
+    return pd.DataFrame({name: {short: _slope(means.loc[name].index, means.loc[name][col])
                                 for short, col in _GROWTH_COLUMNS}
                          for name in growth.dataset.unique()}).T.rename_axis("dataset")
 
@@ -557,7 +554,7 @@ def growth_target_slopes(growth: pd.DataFrame) -> pd.DataFrame:
     for (name, j), g in growth.groupby(["dataset", "j"], sort=False):
         g = g.sort_values("n")
         rows.append({"dataset": name, "j": int(j),
-                     **{short: loglog_slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
+                     **{short: _slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
     return pd.DataFrame(rows)
 
 

@@ -53,6 +53,7 @@ from ntkbook import models as _models
 from ntkbook import runner as _runner
 from ntkbook import train as _train
 from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import ratio_interval, wilson_interval
 
 #: The paper's four tasks (and two offline stand-ins): data set, class subset (binary tasks relabelled 0..1 in this
 #: order), the loss the paper trains it with, display name.
@@ -299,23 +300,6 @@ def correct(f: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.argmax(f, axis=1) == np.argmax(t, axis=1)
 
 
-def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, inside [0, 1]; (nan, nan) without trials.
-
-    `(p̂ + z²/2k ± z √(p̂(1−p̂)/k + z²/4k²)) / (1 + z²/k)` with k trials and z the normal quantile of `level`.
-    """
-    if trials < 0 or not 0 <= successes <= max(trials, 0):
-        raise ValueError(f"need 0 <= successes <= trials; got {successes}, {trials}")
-    if trials == 0:
-        return float("nan"), float("nan")
-    z = stats.norm.ppf(0.5 + level / 2)
-    p, k = successes / trials, trials
-    centre = (p + z * z / (2 * k)) / (1 + z * z / k)
-    half = z * math.sqrt(p * (1 - p) / k + z * z / (4 * k * k)) / (1 + z * z / k)
-    # the bounds are exactly 0 (no successes) and 1 (all): do not let rounding move them off
-    return (0.0 if successes == 0 else max(0.0, centre - half)), (1.0 if successes == trials else min(1.0, centre + half))
-
-
 def _targets(task: str, split: _data.Split, loss: str) -> tuple[jnp.ndarray, np.ndarray]:
     n_classes = len(split.classes)
     t = _train.targets(split.y_train, n_classes, loss)
@@ -456,6 +440,12 @@ def sweep(spec: MalleabilitySpec, scheduler: str | None = None, *, refresh: bool
     return out
 
 
+def results(spec: MalleabilitySpec, *, scheduler: str | None = None, cache_dir=None) -> dict[str, pd.DataFrame]:
+    """The chapter's results `{"grid", "poisoning"}`: `sweep(spec)`, each unit read from the result cache or
+    computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, cache_dir=cache_dir)
+
+
 # -- summaries per configuration -----------------------------------------------------------------------------------
 
 
@@ -475,32 +465,6 @@ def with_evaluability(frame: pd.DataFrame) -> pd.DataFrame:
                                                                    strict=True)]
     out["evaluable"] = out.net_evaluable & out.krr_evaluable
     return out
-
-
-def ratio_interval(attn, relu, *, level: float = 0.95, resamples: int = 4000, seed: int = 0
-                   ) -> tuple[float, float, float]:
-    """`(ratio, low, high)`: mean(attn) / mean(relu) over seeds, with a percentile bootstrap interval that
-    resamples the seeds of each model independently (`resamples` draws, seeded). A zero denominator gives inf
-    (and a NaN ratio when the numerator is 0 too); fewer than two seeds of a model give an infinite interval."""
-    a, r = np.asarray(attn, np.float64), np.asarray(relu, np.float64)
-    if a.size == 0 or r.size == 0:
-        return float("nan"), float("nan"), float("nan")
-
-    def quotient(num, den):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, np.nan))
-
-    ratio = float(quotient(np.array(a.mean()), np.array(r.mean())))
-    if a.size < 2 or r.size < 2:
-        return ratio, 0.0, float("inf")
-    rng = np.random.default_rng(seed)
-    boot_a = a[rng.integers(0, a.size, (resamples, a.size))].mean(axis=1)
-    boot_r = r[rng.integers(0, r.size, (resamples, r.size))].mean(axis=1)
-    q = quotient(boot_a, boot_r)
-    q = np.where(np.isnan(q), 1.0, q)  # 0/0: neither model flips in this draw; no evidence either way
-    # inverted_cdf picks order statistics (no interpolation), so an infinite draw gives an infinite bound, not NaN
-    lo, hi = np.quantile(q, [0.5 - level / 2, 0.5 + level / 2], method="inverted_cdf")
-    return ratio, float(lo), float(hi)
 
 
 def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:

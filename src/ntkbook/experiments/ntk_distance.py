@@ -54,12 +54,14 @@ import pandas as pd
 from jax.experimental import enable_x64
 
 from ntkbook import models, train
+from ntkbook.kernel_limits import kernel_gd_predictor
 from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import loglog_fit
 
 __all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
            "PROTOCOLS", "adam_ridge", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
            "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank", "train_adam",
-           "train_gd_span", "loglog_slopes_per_seed"]
+           "train_gd_span", "width_slopes_per_seed", "results", "penalty_variant", "penalty_results"]
 
 PROTOCOLS = ("adam", "gd")
 DATASETS = ("mnist", "cifar10")
@@ -171,31 +173,6 @@ def ntk_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate:
                             jnp.asarray(k_test_train, jnp.float64))
         return np.asarray(f_test)
 
-
-def kernel_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate: float, steps: int):
-    """Discrete kernel gradient descent, exact: `(train outputs (n, C), test outputs (N, C))` after `steps` steps.
-
-    F_{t+1} = F_t - (eta / (n C)) K (F_t - Y) on the training set (the linearised network's GD on
-    0.5 mean (f - y)^2), so F_T = Y + (I - c)^T (F_0 - Y) with c = eta K / (n C); test points follow
-    f_T(x) = f_0(x) + K(x, X) K^(-1) (I - (I - c)^T) (Y - F_0). In K's eigenbasis (lambda_k) the factor
-    (1 - (1 - c_k)^T) / lambda_k = -expm1(T log1p(-c_k)) / lambda_k is evaluated without cancellation, and tends to
-    T eta / (n C) as lambda_k -> 0, so a singular K is fine. float64 throughout; needs c_k < 1 for a monotone decay
-    (eta <= n C / lambda_max).
-    """
-    k = np.asarray(k_train, np.float64)
-    y, f0_train = np.asarray(y, np.float64), np.asarray(f0_train, np.float64)
-    n, c_out = y.shape
-    lam, q = np.linalg.eigh(0.5 * (k + k.T))
-    lam = np.maximum(lam, 0.0)
-    c = learning_rate * lam / (n * c_out)
-    decay = np.exp(steps * np.log1p(-np.minimum(c, 1.0 - 1e-300))) if steps > 0 else np.ones_like(c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = np.where(lam > 0, -np.expm1(steps * np.log1p(-np.minimum(c, 1.0 - 1e-300))) / lam,
-                        steps * learning_rate / (n * c_out))
-    r0 = q.T @ (f0_train - y)
-    f_train = y + q @ (decay[:, None] * r0)
-    f_test = np.asarray(f0_test, np.float64) + np.asarray(k_test_train, np.float64) @ (q @ (gain[:, None] * -r0))
-    return f_train, f_test
 
 
 def kernel_steps_to_fraction(k_train, y, f0_train, learning_rate: float, fraction: float,
@@ -547,7 +524,7 @@ def collapse(spec: NtkDistanceSpec, scheduler: str | None = None, *, cache_dir=N
 # ----------------------------------------------------------------------------------------------------------
 
 
-def loglog_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+def width_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Least-squares slope of log(column) against log(width) for each seed, per (dataset, arch, centred, protocol).
 
     Returns columns dataset, arch, centred, protocol, seed, slope, n_widths. Rows with a non-positive or non-finite
@@ -556,8 +533,25 @@ def loglog_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     rows = []
     for key, g in frame.groupby(["dataset", "arch", "centred", "protocol", "seed"], sort=True):
         g = g[np.isfinite(g[column]) & (g[column] > 0)]
-        slope = (float(np.polyfit(np.log(g["width"].to_numpy(float)), np.log(g[column].to_numpy(float)), 1)[0])
+        slope = (loglog_fit(g["width"].to_numpy(float), g[column].to_numpy(float), base=math.e)[0]
                  if g["width"].nunique() >= 2 else math.nan)
         rows.append(dict(zip(["dataset", "arch", "centred", "protocol", "seed"], key, strict=True), slope=slope,
                          n_widths=int(g["width"].nunique())))
     return pd.DataFrame(rows)
+
+
+def results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chapter's results `(runs, collapse)`: `sweep(spec)` and `collapse(spec)`, each unit read from the result
+    cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, cache_dir=cache_dir), collapse(spec, scheduler, cache_dir=cache_dir)
+
+
+def penalty_variant(spec: NtkDistanceSpec) -> NtkDistanceSpec:
+    """The penalty check: the same Adam runs (raw inputs, the spec's first data set) without the L2 penalty."""
+    return spec.replace(l2_form="none", protocols=("adam",), centred=(False,), datasets=spec.datasets[:1])
+
+
+def penalty_results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None) -> pd.DataFrame:
+    """The rows of `penalty_variant(spec)`, through the runner and its cache (like `results`)."""
+    return sweep(penalty_variant(spec), scheduler, cache_dir=cache_dir)

@@ -32,13 +32,18 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ntkbook import data as _data
 from ntkbook import kernels as _kernels
 from ntkbook.cache import cached_frame
+from ntkbook.kernel_limits import as_rows as _rows
+from ntkbook.kernel_limits import first_layer as _first_layer
+from ntkbook.kernel_limits import increasing_widths as _powers_of_two
+from ntkbook.kernel_limits import ntk_error_curve
+from ntkbook.kernel_limits import op_errors as _errors
 from ntkbook.models import MODEL_LABELS as ARCH_LABELS
 from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import fit_power_law
 
 __all__ = [
     "SpectralSpec",
@@ -77,23 +82,6 @@ __all__ = [
 
 _EPS64 = np.finfo(np.float64).eps
 
-
-def _rows(x, name: str = "x") -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n, d), got shape {a.shape}; flatten images first")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return a
-
-
-def _powers_of_two(widths: Sequence[int]) -> np.ndarray:
-    w = np.asarray(list(widths), dtype=np.int64)
-    if w.ndim != 1 or w.size == 0:
-        raise ValueError("widths must be a non-empty sequence of positive integers")
-    if np.any(w < 1) or np.any(np.diff(w) <= 0):
-        raise ValueError(f"widths must be positive and strictly increasing, got {w.tolist()}")
-    return w
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -370,51 +358,6 @@ def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _first_layer(z: np.ndarray, width: int, seed: int) -> np.ndarray:
-    """W (d, width) from `ntkbook.models.init_network(PRNGKey(seed), d, width, 1)`, in its own dtype (float32
-    unless x64 is on); callers cast the columns they use to float64."""
-    import jax
-
-    from ntkbook import models
-
-    params, _ = models.init_network(jax.random.PRNGKey(int(seed)), z.shape[1], int(width), 1)
-    return np.asarray(params["W"])
-
-
-def _errors(D: np.ndarray, lam: np.ndarray) -> tuple[float, float]:
-    op = float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (D + D.T)))))
-    return op / lam[0], op / lam[-1]
-
-
-def ntk_error_curve(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
-    """||K_m - K_inf||_op for the nested networks of each width m, relative to ||K_inf|| and to lambda_min(K_inf).
-
-    z: (n, d) unit-norm features (`feature_matrix`). One network of the largest width M is drawn
-    (`models.init_network`, key PRNGKey(seed)); the network of width m is its first m neurons, so each width has
-    exactly the distribution of a fresh initialisation and the widths share their randomness (a coupling that
-    makes the sweep cost one width-M kernel). Fast path: with A = 1[z W > 0] (n, M),
-    K_m = (A_{:, :m} A_{:, :m}^T / m) * (z z^T), accumulated block by block between consecutive widths (A is
-    formed one block at a time, in float64).
-    K_inf = `kernels.first_layer_ntk(z, z)`. Checked against `ntk_error_curve_bruteforce`.
-    Returns columns width, err_op = ||K_m - K_inf||_op / ||K_inf||_op, err_eig = ||K_m - K_inf||_op / lambda_min.
-    """
-    z = _rows(z, "z")
-    w = _powers_of_two(widths)
-    K_inf = _kernels.first_layer_ntk(z, z)
-    lam = _kernels.eigenvalues(K_inf)
-    C = z @ z.T
-    W = _first_layer(z, int(w[-1]), seed)
-    S = np.zeros_like(C)
-    prev, rows = 0, []
-    for m in w:
-        block = (z @ W[:, prev:m].astype(np.float64) > 0).astype(np.float64)  # one block at a time: O(n M) memory
-        S += block @ block.T
-        prev = int(m)
-        err_op, err_eig = _errors(S / m * C - K_inf, lam)
-        rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
-    return pd.DataFrame(rows)
-
-
 def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     """Slow reference for `ntk_error_curve`: each width's kernel built from scratch.
 
@@ -525,37 +468,6 @@ def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) ->
         row["max_width"] = int(g["width"].max())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def fit_power_law(x, y, *, level: float = 0.95) -> dict:
-    """Least-squares fit of log10 y = a + b log10 x: the exponent b with a `level` confidence interval.
-
-    x, y: (k,) positive; non-finite pairs are dropped (counted in n_dropped). The interval is
-    b +- t_{k-2, (1+level)/2} * se(b) (scipy.stats.linregress). Needs at least 3 usable points.
-    A constant y gives exponent 0 with the empty interval [0, 0] (r2 nan).
-    Returns dict(exponent, lo, hi, log10_prefactor, r2, n_points, n_dropped).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
-    ok = np.isfinite(x) & np.isfinite(y)
-    if np.any(ok & ((x <= 0) | (y <= 0))):
-        raise ValueError("a power-law fit needs positive x and y")
-    if ok.sum() < 3:
-        raise ValueError(f"a power-law fit with an interval needs at least 3 finite points, got {int(ok.sum())}")
-    lx, ly = np.log10(x[ok]), np.log10(y[ok])
-    if np.ptp(lx) == 0:
-        raise ValueError("x must take at least two distinct values")
-    k = int(ok.sum())
-    if np.ptp(ly) == 0:  # a constant y (e.g. the same power-of-two width everywhere): slope exactly 0
-        return {"exponent": 0.0, "lo": 0.0, "hi": 0.0, "log10_prefactor": float(ly[0]), "r2": float("nan"),
-                "n_points": k, "n_dropped": int((~ok).sum())}
-    res = stats.linregress(lx, ly)
-    half = float(stats.t.ppf(0.5 + level / 2, k - 2) * res.stderr) if k > 2 else float("nan")
-    return {"exponent": float(res.slope), "lo": float(res.slope - half), "hi": float(res.slope + half),
-            "log10_prefactor": float(res.intercept), "r2": float(res.rvalue**2), "n_points": k,
-            "n_dropped": int((~ok).sum())}
 
 
 # (quantity on y, quantity on x, label): the log-log fits of the width-law summary

@@ -21,6 +21,7 @@ import pandas as pd
 from ntkbook import claims, kernels, notebook, paper
 from ntkbook.claims import NOT_EVALUABLE, Verdict
 from ntkbook.experiments import spectral as sp
+from ntkbook.labels import DATASET_LABELS
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "RESOLVABLE", "DATASET_LABELS", "identity_tolerance", "kappa_status",
            "kappa_interval", "tex_sci", "COLUMN_LABELS", "FIT_LABELS", "display_frame", "display_table", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
@@ -33,7 +34,6 @@ SECTIONS = {"identity": "spectral-precision", "kappa": "spectral-kappa", "depth"
             "truncation": "spectral-truncation", "width": "spectral-width-law", "thresholds": "spectral-thresholds"}
 EPS64 = float(np.finfo(np.float64).eps)
 RESOLVABLE = 0.5
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 #: how many decades a stated order of magnitude (kappa, a width threshold) may be off and still count as reproduced
 DECADES = 1.0
 #: exponents count as equal within this fraction of the expected value (the paper states integers; 2% is far
