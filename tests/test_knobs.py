@@ -92,3 +92,23 @@ def test_cli_help_of_a_sweep_lists_its_declared_knobs(capsys):
     out = capsys.readouterr().out
     for knob_name, declared in SWEEPS["dual"].spec_class.declarations().items():
         assert knob_name in out and declared.allowed() in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("document", "knob_name", "value", "message"), [
+    ("05_dual_implication", "epochs", "2.5", "epochs must be an integer >= 1, got 2.5 (not an integer)"),
+    ("04_influence_malleability", "eps", "abc", "eps must be a number > 0, got 'abc'"),
+])
+def test_a_chapter_run_by_papermill_stops_at_its_parameters_naming_the_knob(document, knob_name, value, message,
+                                                                           tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / f"{document}.ipynb"
+    done = subprocess.run([sys.executable, "-m", "papermill", str(BOOK / f"{document}.ipynb"), str(out), "-k",
+                           "python3", "--cwd", str(BOOK), "--no-progress-bar", "-p", "profile", "quick",
+                           "-p", knob_name, value], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NTKBOOK_PROGRESS": "0", "NTKBOOK_CACHE": str(tmp_path / "cache")})
+    assert done.returncode != 0 and message in done.stderr
+    assert not (tmp_path / "cache" / "results").exists()  # stopped before any unit was computed or stored
