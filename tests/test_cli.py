@@ -14,7 +14,7 @@ from test_runner import frozen_package_env
 
 from ntkbook import runner
 from ntkbook.__main__ import main, parse_overrides
-from ntkbook.spec import Spec
+from ntkbook.spec import Spec, knob
 from ntkbook.sweeps import SWEEPS, SweepEntry, get_sweep
 
 
@@ -32,7 +32,8 @@ def test_unknown_sweep_profile_knob_and_value_are_usage_errors(capsys):
     assert "unknown profile 'huge'" in err and "quick" in err
     err = usage_error(capsys, ["sweep", "ntk-distance", "--profile", "quick", "--set", "bogus=1"])
     assert "unknown knob 'bogus'" in err and "n_train" in err
-    assert "n_train takes integers" in usage_error(capsys, ["sweep", "ntk-distance", "--set", "n_train=many"])
+    err = usage_error(capsys, ["sweep", "ntk-distance", "--set", "n_train=many"])
+    assert "n_train must be an integer in 20..5000, got 'many'" in err
     assert "knob=value" in usage_error(capsys, ["sweep", "ntk-distance", "--set", "n_train"])
     assert "unknown scheduler" in usage_error(capsys, ["sweep", "ntk-distance", "--scheduler", "cloud"])
     err = usage_error(capsys, ["sweep", "ntk-distance", "--profile", "quick", "--set", "n_train=-5"])
@@ -130,8 +131,8 @@ def test_cli_fills_the_cache_then_computes_nothing(tmp_path, real_data_dir):
 
 @dataclasses.dataclass(frozen=True)
 class ToySpec(Spec):
-    seeds: tuple[int, ...] = (0, 1, 2)
-    fail_seed: int = -1
+    seeds: tuple[int, ...] = knob((0, 1, 2), type=int, doc="seeds")
+    fail_seed: int = knob(-1, type=int, doc="the seed whose unit fails (-1: none)")
     PROFILES: ClassVar[dict[str, dict]] = {"quick": {"seeds": (0, 1)}, "default": {}}
 
 

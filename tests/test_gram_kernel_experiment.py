@@ -10,6 +10,7 @@ import pytest
 
 from ntkbook import kernels as K
 from ntkbook.experiments import gram_kernel as GK
+from ntkbook.stats import loglog_fit
 
 
 def unit_rows(x):
@@ -65,16 +66,15 @@ def test_units_key_the_sample_and_the_parts_knobs(tmp_path, monkeypatch, Xs):
 
 
 def test_loglog_slope_matches_plotting_helper():
-    from ntkbook.plotting import attention as figs
 
     x = np.array([1.0, 3.0, 10.0, 100.0])
     y = 2.5 * x**-1.3 * (1 + 0.01 * np.array([1, -1, 1, -1]))
-    assert GK.loglog_slope(x, y) == figs.loglog_slope(x, y)[0]
-    assert GK.loglog_slope(x, 4 * x**2) == pytest.approx(2.0, rel=1e-12)
+    assert GK._slope(x, y) == loglog_fit(x, y)[0]
+    assert loglog_fit(x, 4 * x**2)[0] == pytest.approx(2.0, rel=1e-12)
     with pytest.raises(ValueError, match="positive"):
-        GK.loglog_slope(x, -x)
+        loglog_fit(x, -x)
     with pytest.raises(ValueError, match="same shape"):
-        GK.loglog_slope(x, x[:2])
+        loglog_fit(x, x[:2])
 
 
 # ---------------------------------------------------------------- softmax -> linear
@@ -183,7 +183,7 @@ def test_growth_slopes_and_values_against_direct_means(Xs):
     per_target = GK.growth_target_slopes(growth)
     assert len(per_target) == 2 * 3 and list(per_target.columns) == ["dataset", "j", "bound", "worst", "poly"]
     one = growth[(growth.dataset == "a") & (growth.j == per_target.j.iloc[0])].sort_values("n")
-    assert per_target.bound.iloc[0] == pytest.approx(GK.loglog_slope(one.n, one.g3_bound), rel=1e-12)
+    assert per_target.bound.iloc[0] == pytest.approx(loglog_fit(one.n, one.g3_bound)[0], rel=1e-12)
 
 
 # ---------------------------------------------------------------- Proposition 4.5, the printed reading

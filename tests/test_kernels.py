@@ -22,6 +22,7 @@ import pytest
 
 from ntkbook import kernels as K
 from ntkbook.experiments import gram_kernel as GK
+from ntkbook.stats import loglog_fit
 
 
 def unit_rows(x):
@@ -448,9 +449,9 @@ def test_loglog_slope_and_figures(X):
     from ntkbook.plotting import attention as figs
 
     x = np.array([1.0, 10.0, 100.0])
-    assert figs.loglog_slope(x, 3 * x**-1.5) == pytest.approx((-1.5, math.log10(3)), rel=1e-12)
+    assert loglog_fit(x, 3 * x**-1.5) == pytest.approx((-1.5, math.log10(3)), rel=1e-12)
     with pytest.raises(ValueError, match="positive"):
-        figs.loglog_slope(x, -x)
+        loglog_fit(x, -x)
     lin = GK.softmax_linearization_table(X, [1.0, 10.0, 100.0]).assign(dataset="toy")
     sens = GK.sensitivity_table(X, [0], n_random=5).assign(dataset="toy")
     growth = GK.sensitivity_growth_table(X, [5, 10, 20], n_targets=2).assign(dataset="toy")

@@ -16,13 +16,13 @@ from nbformat import v4
 
 from ntkbook.claims import STATUSES
 from ntkbook.notebook import STATUS_COLOURS, Parameters, Table, badge, plain, table, text_html
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
 
 
 @dataclasses.dataclass(frozen=True)
 class TinySpec(Spec):
-    n: int = 10
-    seed: int = 0
+    n: int = knob(10, type=int, doc="points")
+    seed: int = knob(0, type=int, doc="seed")
     PROFILES = {"quick": {"n": 4}, "default": {}}
 
     def check(self):
@@ -113,12 +113,12 @@ def test_check_with_a_list_of_names_and_extra_names():
 
 SPEC_SOURCE = '''\
 import dataclasses
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
 
 @dataclasses.dataclass(frozen=True)
 class TinySpec(Spec):
-    n: int = 10
-    seed: int = 0
+    n: int = knob(10, type=int, doc="points")
+    seed: int = knob(0, type=int, doc="seed")
     PROFILES = {"quick": {"n": 4}, "default": {}}
 
     def check(self):

@@ -235,11 +235,11 @@ def test_collapse_unit_sees_attention_align_and_centring_undo_it(monkeypatch):
         "attn", "effective_rank"]
 
 
-def test_loglog_slopes_per_seed_recover_known_slopes():
+def test_width_slopes_per_seed_recover_known_slopes():
     rows = [{"dataset": "mnist", "arch": a, "centred": False, "protocol": "gd", "seed": s, "width": w,
              "dist_abs": (1 + s) * w ** (-0.5 if a == "relu" else 0.25)}
             for a in ("relu", "attn") for s in range(3) for w in (16, 64, 256)]
-    out = E.loglog_slopes_per_seed(pd.DataFrame(rows), "dist_abs")
+    out = E.width_slopes_per_seed(pd.DataFrame(rows), "dist_abs")
     assert len(out) == 6
     np.testing.assert_allclose(out[out.arch == "relu"]["slope"], -0.5, atol=1e-12)
     np.testing.assert_allclose(out[out.arch == "attn"]["slope"], 0.25, atol=1e-12)

@@ -210,7 +210,7 @@ def test_chapter_numbers_and_figures():
 
 def test_penalty_variant_table_and_verdicts():
     spec = nd.resolve("default")
-    variant = R.penalty_variant(spec)
+    variant = nd.penalty_variant(spec)
     assert (variant.l2_form, variant.protocols, variant.centred, variant.datasets) == ("none", ("adam",), (False,),
                                                                                       ("mnist",))
     runs = fake_runs()

@@ -92,11 +92,12 @@ def cache_dir(tmp_path):
 
 
 def test_unit_key_is_the_cache_key_and_ignores_param_order():
-    from ntkbook.cache import entry_key
+    from ntkbook.cache import entry_key, unit_fingerprint
 
     a = Unit("toy", {"seed": 1, "width": 8}, toy_unit)
     b = Unit("toy", {"width": 8, "seed": 1}, toy_unit)
-    assert a.key == b.key == entry_key("toy", {"seed": 1, "width": 8})
+    stamp = unit_fingerprint(toy_unit.__module__)  # the unit's code (here: the whole package's) and the stack
+    assert a.key == b.key == entry_key("toy", {"seed": 1, "width": 8}, fingerprint=stamp)
     assert a == b and len({a, b}) == 1
     assert Unit("toy", {"seed": 2, "width": 8}, toy_unit).key != a.key
     assert Unit("other", {"seed": 1, "width": 8}, toy_unit).key != a.key

@@ -284,7 +284,7 @@ def test_results_are_cached_and_reread(tmp_path, monkeypatch):
     units = sp.units(spec, ["precision"])
     assert [u.kind for u in units] == ["spectral-precision"] and units[0].params["n_precision"] == 8
     from ntkbook import cache
-    assert cache.load(units[0].kind, units[0].params, cache_dir=tmp_path) is not None
+    assert cache.load(units[0].kind, units[0].params, cache_dir=tmp_path, key=units[0].key) is not None
     with pytest.raises(ValueError, match="unknown result part"):
         sp.part_unit("nope")
     with pytest.raises(ValueError, match="needs the knobs"):

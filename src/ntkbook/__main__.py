@@ -36,57 +36,20 @@ if TYPE_CHECKING:
     from ntkbook import runner
 
 
-def _scalar(text: str, annotation: str, knob: str):
-    """`text` converted to the scalar type named in `annotation` (a field's type as a string)."""
-    if "bool" in annotation:
-        lowered = text.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise ValueError(f"{knob} takes true or false, got {text!r}")
-    if "int" in annotation and "float" not in annotation:
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{knob} takes integers, got {text!r}") from None
-    if "float" in annotation:
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"{knob} takes numbers, got {text!r}") from None
-    return text
-
-
-def _element_type(field: dataclasses.Field) -> str:
-    """The element type of a knob annotated as a bare `tuple`, read from its default ("str" when empty)."""
-    default = field.default if field.default is not dataclasses.MISSING else ()
-    names = {type(v).__name__ for v in default}
-    if names == {"int", "float"}:
-        return "float"
-    return names.pop() if len(names) == 1 else "str"
-
-
 def parse_overrides(spec_class, assignments: Sequence[str]) -> dict:
-    """`["knob=value", ...]` -> {knob: value} typed by the spec's fields; tuple knobs take comma-separated values.
+    """`["knob=value", ...]` -> {knob: value} coerced by the spec's knob declarations (`ntkbook.spec.knob`); tuple
+    knobs take comma-separated values or a list, e.g. seeds=0,1,2 or widths=[16, 64].
 
-    Raises ValueError for a malformed assignment or an unknown knob (listing the valid ones).
+    Raises ValueError for a malformed assignment, an unknown knob (listing the valid ones) or a value of the wrong
+    type (naming the knob and what it takes).
     """
-    fields = {f.name: f for f in dataclasses.fields(spec_class) if f.name != "profile"}
     out = {}
     for item in assignments:
         knob, sep, value = item.partition("=")
         knob = knob.strip()
         if not sep or not knob:
             raise ValueError(f"--set takes knob=value, got {item!r}")
-        if knob not in fields:
-            raise ValueError(f"unknown knob {knob!r} for {spec_class.__name__}; valid knobs: {sorted(fields)}")
-        annotation = str(fields[knob].type)
-        if annotation.startswith("tuple"):
-            inner = annotation[len("tuple["):].split(",")[0] if "[" in annotation else _element_type(fields[knob])
-            out[knob] = tuple(_scalar(v.strip(), inner, knob) for v in value.split(",") if v.strip())
-        else:
-            out[knob] = _scalar(value.strip(), annotation, knob)
+        out[knob] = spec_class.coerce(knob, value.strip())
     return out
 
 
@@ -121,7 +84,7 @@ def _list() -> int:
             profiles = ", ".join(listed if listed is not None else entry.profiles())
         except (ImportError, AttributeError, SyntaxError, OSError) as err:
             profiles = f"not available: {err}"
-        print(f"  {name:<14} {entry.title}\n  {'':<14} profiles: {profiles}")
+        print(f"  {name:<14} {entry.title}\n  {'':<14} profiles: {profiles}; chapter: book/{entry.document}.ipynb")
     return 0
 
 
@@ -152,7 +115,20 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.list:
         return _list()
     if not args.name:
+        if args.help:
+            parser.print_help()
+            return 0
         parser.error(f"name a sweep: one of {names()} (or --list)")
+    if args.help:
+        try:
+            entry = get_sweep(args.name)
+            spec_class = entry.spec_class
+        except (ValueError, ImportError, AttributeError) as err:
+            parser.error(str(err))
+        parser.print_help()
+        print(f"\n{args.name}: {entry.title}\nprofiles: {', '.join(entry.profiles())}\n"
+              f"knobs (--set KNOB=VALUE; {spec_class.__name__}):\n{spec_class.describe()}")
+        return 0
     try:
         entry = get_sweep(args.name)
         spec_class = entry.spec_class
@@ -286,9 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ntkbook", description="ntkbook command line")
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser(
-        "sweep", help="fill the result cache for a chapter's sweep",
+        "sweep", help="fill the result cache for a chapter's sweep", add_help=False,
         description="Compute a chapter's sweep into the result cache (units already cached are read).",
     )
+    sweep.add_argument("-h", "--help", action="store_true",
+                       help="show this help; with a sweep NAME, also list its knobs, their ranges and defaults")
     sweep.add_argument("name", nargs="?", help=f"the sweep: one of {names()}")
     sweep.add_argument("--list", action="store_true", help="list the sweeps and their profiles")
     sweep.add_argument("--profile", default="default", help="the spec's profile (default: default)")

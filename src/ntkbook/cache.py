@@ -1,8 +1,11 @@
-"""The result cache: one Parquet table per sweep unit, keyed by the unit's parameters and the compute code.
+"""The result cache: one Parquet table per sweep unit, keyed by the unit's parameters, its code and its data.
 
-A cached table is reused only when its kind, every parameter and the *compute* code match
-(`compute_fingerprint`); anything else recomputes, so a fix in the library never serves results of the old code,
-while rewording a verdict or restyling a figure keeps every cached sweep.
+A cached table is reused only when its kind, every parameter and the unit's fingerprint match (`unit_fingerprint`:
+the *compute* code the unit runs, i.e. its module and the ntkbook modules that module imports, transitively,
+`module_fingerprint`; a content fingerprint of each data split it reads, `ntkbook.data.fingerprint`; and the
+versions of the numeric stack, `stack_versions`). Anything else recomputes, so a fix in the library or a changed
+data folder never serves old results, while rewording a verdict, restyling a figure or editing another chapter
+keeps every cached sweep.
 
 Layout of one entry in the results folder (`cache_root()/results` unless a `cache_dir` is given)::
 
@@ -35,6 +38,7 @@ is the table as read back from its Parquet bytes, so a first run and a cached ru
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import io
@@ -64,8 +68,12 @@ __all__ = [
     "entry_key",
     "entry_paths",
     "load",
+    "module_closure",
+    "module_fingerprint",
     "results_dir",
+    "stack_versions",
     "store",
+    "unit_fingerprint",
 ]
 
 FORMAT = "ntkbook-result-cache/2"  # bump when the entry layout changes; old entries are then ignored
@@ -80,6 +88,7 @@ GRACE_SECONDS = 600.0  # unreferenced tables / temp files younger than this may 
 #                              unit computes is fixed by its params and by the compute modules it calls
 #   __main__.py, progress.py, _quiet.py   the command line, progress bars, start-up noise
 #   store.py                   where finished results are kept (the repository's result store)
+#   labels.py                  display names of data sets, models and choices (words, applied by the report layer)
 # Everything else (data, kernels, models, train, influence, attacks, malleability, experiments/, this cache, ...)
 # is compute code: changing any of it changes every key. A unit function must therefore live in a compute module,
 # not in sweeps*, or editing it would not invalidate its cached results.
@@ -96,7 +105,10 @@ COMPUTE_EXCLUDED = (
     "progress.py",
     "_quiet.py",
     "store.py",
+    "labels.py",
 )
+#: The numeric stack whose versions enter every unit's key: a new release may change a computed number.
+STACK = ("jax", "jaxlib", "numpy", "scipy", "optax")
 
 _KIND = re.compile(r"[A-Za-z0-9_-]+")
 _UMASK = os.umask(0)
@@ -158,6 +170,123 @@ def compute_fingerprint(package_dir: str | os.PathLike | None = None) -> str:
     return _fingerprint(package.resolve())
 
 
+def _module_file(package: Path, dotted: str) -> Path | None:
+    """The file of module `dotted` ("ntkbook.x.y") inside `package` (x/y.py or x/y/__init__.py), None if none."""
+    parts = dotted.split(".")[1:]
+    if not parts:
+        return package / "__init__.py"
+    for candidate in (package.joinpath(*parts[:-1], parts[-1] + ".py"), package.joinpath(*parts, "__init__.py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, dotted: str) -> set[str]:
+    """Every ntkbook module `path` (module `dotted`) imports anywhere in its body, by name ("ntkbook.x")."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    package_of = dotted if path.name == "__init__.py" else dotted.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package_of.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)  # kept only if it is a module
+    return {m for m in found if m == "ntkbook" or m.startswith("ntkbook.")}
+
+
+@functools.cache
+def _closure(package: Path, module: str) -> tuple[str, ...]:
+    seen: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
+            dotted = ".".join(parts[:i])
+            if dotted in seen:
+                continue
+            path = _module_file(package, dotted)
+            if path is None:
+                continue
+            rel = path.relative_to(package)
+            if rel.as_posix() != "__init__.py" and _is_excluded(rel):
+                continue
+            seen[dotted] = path
+            todo.extend(_imported_modules(path, dotted))
+    return tuple(sorted(p.relative_to(package).as_posix() for p in seen.values()))
+
+
+def module_closure(module: str, package_dir: str | os.PathLike | None = None) -> tuple[str, ...]:
+    """The compute files that running `module` ("ntkbook.experiments.dual") executes: the module, its parent
+    packages' ``__init__.py`` and every ntkbook module it imports, transitively (imports read with `ast`, inside
+    functions too), leaving out the non-compute parts `COMPUTE_EXCLUDED`. Package-relative posix paths, sorted."""
+    package = (Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent).resolve()
+    if module != "ntkbook" and not module.startswith("ntkbook."):
+        raise ValueError(f"module_closure takes an ntkbook module, got {module!r}")
+    if _module_file(package, module) is None:
+        raise ValueError(f"no module {module!r} in {package}")
+    return _closure(package, module)
+
+
+@functools.cache
+def _files_fingerprint(package: Path, files: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for rel in files:
+        digest.update(rel.encode() + b"\0")
+        digest.update(hashlib.sha256((package / rel).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def module_fingerprint(module: str, package_dir: str | os.PathLike | None = None) -> str:
+    """SHA-256 over the files of `module_closure(module)` (relative path and contents): the code a unit whose
+    function lives in `module` runs. A module outside ntkbook (e.g. a test's) gets `compute_fingerprint()`, the
+    whole package's compute code. Computed once per process, folder and module."""
+    if module != "ntkbook" and not module.startswith("ntkbook."):
+        return compute_fingerprint() if package_dir is None else compute_fingerprint(package_dir)
+    package = (Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent).resolve()
+    return _files_fingerprint(package, module_closure(module, package))
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in STACK:
+        try:
+            out.append((name, version(name)))
+        except PackageNotFoundError:
+            out.append((name, "not installed"))
+    return tuple(out)
+
+
+def stack_versions() -> dict[str, str]:
+    """{package: installed version} of the numeric stack `STACK` (jax, jaxlib, numpy, scipy, optax)."""
+    return dict(_installed_versions())
+
+
+def unit_fingerprint(module: str, reads=(), *, data_dir=None, package_dir=None) -> str:
+    """SHA-256 of what a unit's numbers depend on besides its params: the compute code of `module`
+    (`module_fingerprint`), the content of every data split in `reads` ((name, split) pairs,
+    `ntkbook.data.fingerprint`, from `data_dir` or NTKBOOK_DATA) and the versions of the numeric stack."""
+    from ntkbook import data
+
+    parts = {
+        "code": module_fingerprint(module, package_dir),
+        "data": sorted([str(name), str(split), data.fingerprint(name, split, data_dir=data_dir)]
+                       for name, split in reads),
+        "stack": stack_versions(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def _plain(value, where: str):
     """`value` as plain JSON data (dicts with str keys, lists, str, int, float, bool, None); numpy scalars and
     arrays become Python numbers and lists, tuples become lists, paths become strings. Anything else is a TypeError:
@@ -207,9 +336,13 @@ def entry_key(kind: str, params: Mapping, *, fingerprint: str | None = None) -> 
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def entry_paths(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """(manifest path, file-name stem ``<kind>-<key>``) of the entry for `kind` and `params`."""
-    stem = f"{kind}-{entry_key(kind, params)}"
+def entry_paths(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None, *,
+                key: str | None = None) -> tuple[Path, str]:
+    """(manifest path, file-name stem ``<kind>-<key>``) of the entry for `kind` and `params`; `key` defaults to
+    `entry_key(kind, params)` (a `ntkbook.runner.Unit` passes its own, which covers its code and data)."""
+    if key is not None and not re.fullmatch(r"[0-9a-f]{24}", key):
+        raise ValueError(f"cache key must be 24 hex digits, got {key!r}")
+    stem = f"{kind}-{key if key is not None else entry_key(kind, params)}"
     return results_dir(cache_dir) / f"{stem}{MANIFEST_SUFFIX}", stem
 
 
@@ -346,15 +479,17 @@ def _sweep_leftovers(folder: Path, stem: str, keep: str) -> None:
             pass
 
 
-def store(kind: str, params: Mapping, frame: pd.DataFrame, cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Write `frame` as the entry for `kind` and `params`; return the frame as it reads back from the cache.
+def store(kind: str, params: Mapping, frame: pd.DataFrame, cache_dir: str | os.PathLike | None = None, *,
+          key: str | None = None) -> pd.DataFrame:
+    """Write `frame` as the entry for `kind` and `params` (under `key`, see `entry_paths`); return the frame as it
+    reads back from the cache.
 
     Raises TypeError for a non-DataFrame or a column Parquet cannot hold, CacheWriteError if the folder cannot be
     written. See the module docstring for the layout and why the write is atomic.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"the result for {kind!r} must be a pandas DataFrame, got {type(frame).__name__}")
-    manifest_path, stem = entry_paths(kind, params, cache_dir)
+    manifest_path, stem = entry_paths(kind, params, cache_dir, key=key)
     blob = _to_parquet(frame, kind)
     canonical = _from_parquet(blob)
     sha = hashlib.sha256(blob).hexdigest()
@@ -412,13 +547,15 @@ def _reject(path: Path, why: str) -> None:
     )
 
 
-def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None) -> pd.DataFrame | None:
-    """The cached table for `kind` and `params`, or None when there is no whole, matching entry.
+def load(kind: str, params: Mapping, cache_dir: str | os.PathLike | None = None, *,
+         key: str | None = None) -> pd.DataFrame | None:
+    """The cached table for `kind` and `params` (under `key`, see `entry_paths`), or None when there is no whole,
+    matching entry.
 
     A missing entry returns None silently; a damaged one (bad JSON, wrong format or parameters, missing table,
     checksum, schema or row-count mismatch) warns with `CacheEntryWarning` naming the file and returns None.
     """
-    manifest_path, stem = entry_paths(kind, params, cache_dir)
+    manifest_path, stem = entry_paths(kind, params, cache_dir, key=key)
     expected_params = _params_json(params)  # compared as canonical text, so that NaN equals NaN
     for attempt in range(2):
         try:
@@ -484,16 +621,17 @@ def cached_frame(
     *,
     cache_dir: str | os.PathLike | None = None,
     refresh: bool = False,
+    key: str | None = None,
 ) -> pd.DataFrame:
     """Return `compute()`, reading it from the cache when the same `kind` and `params` were computed before by
     the same compute code.
 
     `cache_dir=None` uses `cache_root()/results`; `refresh=True` recomputes and overwrites. The folder is checked
     for writability before computing (CacheWriteError names it). The returned frame is the table as stored, so
-    the first and every later call return identical frames.
+    the first and every later call return identical frames. `key`: see `entry_paths`.
     """
     if not refresh:
-        frame = load(kind, params, cache_dir)
+        frame = load(kind, params, cache_dir, key=key)
         if frame is not None:
             return frame
     _check_kind(kind)
@@ -502,4 +640,4 @@ def cached_frame(
     frame = compute()
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"compute() for {kind!r} must return a pandas DataFrame, got {type(frame).__name__}")
-    return store(kind, params, frame, cache_dir)
+    return store(kind, params, frame, cache_dir, key=key)

@@ -45,6 +45,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ import numpy as np
 import platformdirs
 
 from ntkbook import _data_formats as fmt
+from ntkbook.labels import DATASET_LABELS  # how the book names the data sets (re-exported)
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -66,11 +68,13 @@ __all__ = [
     "SyntheticDataset",
     "cache_root",
     "download",
+    "fingerprint",
     "flatten",
     "gram_condition_number",
     "load",
     "preprocess",
     "signed_labels",
+    "split_reads",
     "synthetic_gram_data",
     "train_test_split",
     "unit_rows",
@@ -120,8 +124,6 @@ OFFLINE_LAYOUT = (
     "cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch} or cifar10/cifar-10-python.tar.gz; "
     "any other data set as <name>/<split>/<class>/*.png|jpg."
 )
-#: How the book names the built-in data sets in sentences.
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
 
 
 # --------------------------------------------------------------------------------------------------- containers
@@ -937,3 +939,98 @@ def train_test_split(
         name=name,
         source=source,
     )
+
+
+# -- content fingerprints (the result cache keys on the data a unit reads) ---------------------------------------
+
+#: Seconds for which a fingerprint computed in this process is reused without looking at the files again (building
+#: a sweep's units asks for the same split hundreds of times; a folder of 10,000 images takes ~50 ms to stat).
+FINGERPRINT_REUSE_SECONDS = 2.0
+_FINGERPRINTS: dict[tuple, tuple[float, str, str]] = {}  # (root, cache, name, split) -> (when, signature, fp)
+
+
+def _split_signature(name: str, split: str, root: Path | None, cache: Path) -> str:
+    """Hash of every file `load(name, split)` may read: relative path, size and mtime (ns) under the data set's
+    offline folder (authoritative when it exists) or its download folder; for digits, scikit-learn's version."""
+    h = hashlib.sha256(f"{_FORMAT_VERSION}|{name}|{split}".encode())
+    if name == "digits":
+        from importlib.metadata import version
+
+        h.update(f"|sklearn {version('scikit-learn')}".encode())
+        return h.hexdigest()
+    folder = root / name if root is not None and (root / name).is_dir() else cache / "downloads" / name
+    h.update(f"|{folder.resolve()}".encode())
+    if folder.is_dir():
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for fname in sorted(filenames):
+                path = Path(dirpath) / fname
+                st = path.stat()
+                h.update(f"|{path.relative_to(folder).as_posix()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _content_fingerprint(name: str, split: str, data_dir, cache_dir) -> str:
+    """SHA-256 of what `load(name, split)` returns (pixels, labels, class names); "absent" when the split is not
+    there (so a folder that gains a split changes the fingerprint)."""
+    try:
+        ds = load(name, split, data_dir=data_dir, cache_dir=cache_dir, download=False)
+    except FileNotFoundError:
+        return "absent"
+    h = hashlib.sha256()
+    for array in (np.ascontiguousarray(ds.images), np.ascontiguousarray(ds.labels)):
+        h.update(f"{array.dtype.str}{array.shape}".encode())
+        h.update(array.tobytes())
+    h.update(repr(tuple(ds.classes)).encode())
+    return h.hexdigest()
+
+
+def fingerprint(name: str, split: str, *, data_dir=None, cache_dir=None) -> str:
+    """A content fingerprint of one split of a data set: the SHA-256 of its pixels, labels and class names as
+    `load(name, split)` returns them, or "absent" when that split is not available (no download is attempted).
+
+    Computed once per data folder: the value is stored under `<cache>/fingerprints/`, keyed by the paths, sizes
+    and modification times of the files that split may be read from, so a changed, added or removed file is hashed
+    again and an unchanged folder is only stat-ed. "synthetic" data are generated from their parameters: "".
+    """
+    name, split = _canonical_name(name), _canonical_split(split)
+    if name == "synthetic":
+        return ""
+    root, cache = _data_root(data_dir), cache_root(cache_dir)
+    memo_key = (str(root), str(cache), name, split)
+    now = time.monotonic()
+    hit = _FINGERPRINTS.get(memo_key)
+    if hit is not None and now - hit[0] < FINGERPRINT_REUSE_SECONDS:
+        return hit[2]
+    signature = _split_signature(name, split, root, cache)
+    if hit is not None and hit[1] == signature:
+        _FINGERPRINTS[memo_key] = (now, signature, hit[2])
+        return hit[2]
+    stored = cache / "fingerprints" / f"{signature[:32]}.txt"
+    try:
+        value = stored.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        value = ""
+    if not (value == "absent" or (len(value) == 64 and all(c in "0123456789abcdef" for c in value))):
+        try:
+            value = _content_fingerprint(name, split, data_dir, cache_dir)
+        except ValueError:  # unknown name or a file that does not parse: the unit that reads it will say so when
+            # it runs; its key follows the files (not stored: a fixed parser must look at them again)
+            value = f"unreadable-{signature[:32]}"
+            _FINGERPRINTS[memo_key] = (now, signature, value)
+            return value
+        try:  # only a speed-up: a cache folder that cannot be written just means hashing again next time
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=stored.parent, prefix=".", suffix=".tmp", delete=False) as f:
+                f.write(value)
+            os.replace(f.name, stored)
+        except OSError:
+            pass
+    _FINGERPRINTS[memo_key] = (now, signature, value)
+    return value
+
+
+def split_reads(*names: str) -> tuple[tuple[str, str], ...]:
+    """The (data set, split) pairs `train_test_split(name, ...)` reads for each of `names`: its train split when
+    there is one, else its test split, and the test split (a `ntkbook.runner.Unit`'s `reads`)."""
+    return tuple((name, split) for name in names for split in _SPLITS)

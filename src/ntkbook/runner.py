@@ -1,7 +1,8 @@
 """Run a sweep's units anywhere: in this process, a local process pool, or a Dask cluster.
 
 A sweep is a list of `Unit`s, one configuration each: `fn(**params) -> DataFrame`, with a stable `key` (the result
-cache's `entry_key(kind, params)`, which also hashes the compute code). `run(units, scheduler=...)`
+cache's `entry_key(kind, params)` over the unit's own fingerprint: the compute code its function's module runs, the
+content of the data splits it `reads`, and the numeric stack's versions; see `ntkbook.cache.unit_fingerprint`). `run(units, scheduler=...)`
 
 1. reads every unit from the result cache, or else from the repository's result store (`ntkbook.store`; unless
    `refresh=True`),
@@ -58,9 +59,10 @@ def _cache():
     return importlib.import_module("ntkbook.cache")
 
 
-def code_fingerprint() -> str:
-    """`ntkbook.cache.compute_fingerprint()`: the compute code the cache keys on (caller and workers must agree)."""
-    return _cache().compute_fingerprint()
+def code_fingerprint(module: str | None = None) -> str:
+    """The compute code the cache keys on, which caller and workers must agree on: that of `module` (the module of
+    a unit's function, `ntkbook.cache.module_fingerprint`), or of the whole package when None."""
+    return _cache().compute_fingerprint() if module is None else _cache().module_fingerprint(module)
 
 
 # --- units -----------------------------------------------------------------------------------------------------
@@ -72,12 +74,15 @@ class Unit:
 
     kind: the sweep's name in the cache (e.g. "ntk-distance"); params: one configuration, JSON-serialisable
     (numbers, strings, bools, None, lists and dicts of them); fn: a module-level function, so that another process
-    can import it by name. Two units are equal when their keys are equal.
+    can import it by name; reads: the data splits fn reads, as (data set, split) pairs (from `params["data_dir"]`
+    if there is one, else NTKBOOK_DATA), whose content enters the key. Two units are equal when their keys are
+    equal.
     """
 
     kind: str
     params: Mapping[str, Any]
     fn: Callable[..., pd.DataFrame]
+    reads: tuple[tuple[str, str], ...] = ()
     _key: str = dataclasses.field(init=False, repr=False, default="")
 
     def __post_init__(self):
@@ -85,11 +90,8 @@ class Unit:
             raise ValueError(f"Unit.kind must be a non-empty string, got {self.kind!r}")
         if not isinstance(self.params, Mapping):
             raise ValueError(f"Unit.params must be a mapping of knob -> value, got {type(self.params).__name__}")
-        try:
-            key = _cache().entry_key(self.kind, dict(self.params))
-        except TypeError as err:
-            raise ValueError(f"Unit.params of {self.kind!r}: {err}") from None
-        object.__setattr__(self, "_key", key)
+        reads = tuple(sorted({(str(name), str(split)) for name, split in self.reads}))
+        object.__setattr__(self, "reads", reads)
         if not callable(self.fn):
             raise ValueError(f"Unit.fn of {self.kind!r} must be callable, got {self.fn!r}")
         qualname = getattr(self.fn, "__qualname__", "")
@@ -98,11 +100,19 @@ class Unit:
                 f"Unit.fn of {self.kind!r} must be a module-level function (other processes import it by name), "
                 f"got {qualname or self.fn!r}"
             )
+        cache = _cache()
+        stamp = cache.unit_fingerprint(self.fn.__module__, reads, data_dir=self.params.get("data_dir"))
+        try:
+            key = cache.entry_key(self.kind, dict(self.params), fingerprint=stamp)
+        except TypeError as err:
+            raise ValueError(f"Unit.params of {self.kind!r}: {err}") from None
+        object.__setattr__(self, "_key", key)
         object.__setattr__(self, "params", dict(self.params))  # a private copy: the key must not change later
 
     @property
     def key(self) -> str:
-        """`ntkbook.cache.entry_key(kind, params)`: stable across processes and machines running the same code."""
+        """`ntkbook.cache.entry_key(kind, params)` over `ntkbook.cache.unit_fingerprint(fn's module, reads)`: stable
+        across processes and machines running the same code on the same data with the same numeric stack."""
         return self._key
 
     def __eq__(self, other):
@@ -118,7 +128,7 @@ def _call(fn: Callable[..., pd.DataFrame], params: dict) -> tuple[pd.DataFrame, 
     frame = fn(**params)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{fn.__module__}.{fn.__qualname__} returned {type(frame).__name__}, not a pandas DataFrame")
-    return frame, code_fingerprint(), time.perf_counter() - start
+    return frame, code_fingerprint(fn.__module__), time.perf_counter() - start
 
 
 # --- results ---------------------------------------------------------------------------------------------------
@@ -529,6 +539,23 @@ def unique_units(units: Iterable[Unit]) -> list[Unit]:
     return out
 
 
+def read_only(units: Iterable[Unit], *, cache_dir: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The units' results read from the result cache or, failing that, the result store, concatenated in unit
+    order; None unless every unit is in one of them. Computes nothing (for a report that may only read)."""
+    from ntkbook import store
+
+    cache = _cache()
+    frames = []
+    for unit in unique_units(units):
+        hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir, key=unit.key)
+        if hit is None:
+            hit = store.lookup(unit)
+        if hit is None:
+            return None
+        frames.append(hit)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
 def run(
     units: Iterable[Unit],
     *,
@@ -562,7 +589,7 @@ def run(
         from ntkbook import store
 
         for unit in units:
-            hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir)
+            hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir, key=unit.key)
             if hit is not None:
                 frames[unit.key] = hit
                 cached.append(unit.key)
@@ -584,21 +611,23 @@ def run(
             outcomes = _process_pool(todo, arg)
         else:
             outcomes = _dask(todo, arg if kind == "dask" else None, arg if kind == "local" else None)
-        here = code_fingerprint()
+        here = {module: code_fingerprint(module) for module in {u.fn.__module__ for u in todo}}
         bar = progress(total=len(todo), desc=desc or f"{units[0].kind} ({len(cached)} cached)", unit="unit")
         try:
             for unit, outcome, error in outcomes:
                 bar.update(1)
-                if error is None and outcome[1] != here:
+                if error is None and outcome[1] != here[unit.fn.__module__]:
                     error = (
                         "RuntimeError: the worker runs different ntkbook code than the caller (compute fingerprint "
-                        f"{outcome[1][:12]} vs {here[:12]}); install the same version on the workers"
+                        f"{outcome[1][:12]} vs {here[unit.fn.__module__][:12]}); install the same version on the "
+                        "workers"
                     )
                 if error is not None:
                     failed[unit.key] = error
                     continue
                 try:  # the frame as it reads back from the cache, so a first and a cached run return the same
-                    frames[unit.key] = cache.store(unit.kind, unit.params, outcome[0], cache_dir=cache_dir)
+                    frames[unit.key] = cache.store(unit.kind, unit.params, outcome[0], cache_dir=cache_dir,
+                                                   key=unit.key)
                 except TypeError as err:  # a table the cache cannot hold (e.g. a column of lists)
                     failed[unit.key] = _error_text(err)
                     continue

@@ -141,6 +141,22 @@ def _machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
 
+def _fingerprints(unit) -> dict:
+    """What a unit's key covers besides its params, part by part, so that `verify` can say what changed: the compute
+    code of its module (`ntkbook.cache.module_fingerprint`), the content of each data split it reads and the numeric
+    stack's versions."""
+    from ntkbook import data
+
+    cache = _cache()
+    data_dir = unit.params.get("data_dir")
+    return {
+        "compute_fingerprint": cache.module_fingerprint(unit.fn.__module__),
+        "data_fingerprints": {f"{name}/{split}": data.fingerprint(name, split, data_dir=data_dir)
+                              for name, split in unit.reads},
+        "stack": cache.stack_versions(),
+    }
+
+
 def record(
     sweep: str,
     profile: str,
@@ -161,7 +177,7 @@ def record(
     cache = _cache()
     folder = layer(sweep, profile, root)
     folder.mkdir(parents=True, exist_ok=True)
-    cache.store(unit.kind, unit.params, frame, cache_dir=folder)
+    cache.store(unit.kind, unit.params, frame, cache_dir=folder, key=unit.key)
     entry = json.loads((folder / f"{unit.kind}-{unit.key}{cache.MANIFEST_SUFFIX}").read_text(encoding="utf-8"))
     manifest = _read_manifest(folder)
     rec = {
@@ -169,10 +185,11 @@ def record(
         "key": unit.key,
         "params": entry["params"],
         "function": f"{unit.fn.__module__}:{unit.fn.__qualname__}",
+        "reads": [list(r) for r in unit.reads],
         "table": entry["table"],
         "sha256": entry["sha256"],
         "rows": entry["rows"],
-        "compute_fingerprint": cache.compute_fingerprint(),
+        **_fingerprints(unit),
         "versions": _versions(),
         "machine": _machine(),
         "device": device or "cpu",
@@ -196,7 +213,7 @@ def lookup(unit, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
     cache = _cache()
     for _sweep, _profile, folder in _layers(base):
         if (folder / f"{unit.kind}-{unit.key}{cache.MANIFEST_SUFFIX}").is_file():
-            frame = cache.load(unit.kind, unit.params, cache_dir=folder)
+            frame = cache.load(unit.kind, unit.params, cache_dir=folder, key=unit.key)
             if frame is not None:
                 return frame
     return None
@@ -273,6 +290,26 @@ class Verification:
         return "\n".join(lines)
 
 
+def _current_unit(rec: dict):
+    """(the unit of a manifest record as the current code builds it, "") or (None, why it cannot be built)."""
+    from ntkbook import runner
+
+    try:
+        fn = _function(rec["function"])
+    except (ImportError, AttributeError) as err:
+        return None, f"its unit function {rec['function']} is gone ({err})"
+    reads = tuple(tuple(r) for r in rec.get("reads", ()))
+    return runner.Unit(rec["kind"], rec["params"], fn, reads=reads), ""
+
+
+def _what_changed(rec: dict, unit) -> str:
+    """Which part of a unit's key differs from the stored record: code, data or numeric stack."""
+    now = _fingerprints(unit)
+    parts = [what for what, field in (("the compute code", "compute_fingerprint"), ("the data", "data_fingerprints"),
+                                      ("the numeric stack", "stack")) if rec.get(field) != now[field]]
+    return (" and ".join(parts) or "its key") + " changed"
+
+
 def _function(spec: str):
     module, _, qualname = spec.partition(":")
     obj = importlib.import_module(module)
@@ -305,13 +342,13 @@ def verify(
         command = refresh_command(sweep, profile, root)
         fresh_entries = []
         for name, rec in sorted(_read_manifest(folder)["units"].items()):
-            current = cache.entry_key(rec["kind"], rec["params"])
-            if current != rec["key"]:
+            unit, why = _current_unit(rec)
+            if unit is None or unit.key != rec["key"]:
                 stale.append((sweep, profile, name, command))
-                problems.append(f"{sweep}/{profile} {name}: stale (the compute code or data changed since it was "
+                problems.append(f"{sweep}/{profile} {name}: stale ({why or _what_changed(rec, unit)} since it was "
                                 f"stored); refresh with: {command}")
                 continue
-            frame = cache.load(rec["kind"], rec["params"], cache_dir=folder)
+            frame = cache.load(rec["kind"], rec["params"], cache_dir=folder, key=rec["key"])
             table = folder / rec["table"]
             if frame is None or not table.is_file() or hashlib.sha256(table.read_bytes()).hexdigest() != rec["sha256"]:
                 problems.append(f"{sweep}/{profile} {name}: its table does not match the manifest (altered or "

@@ -47,14 +47,16 @@ from ntkbook import attacks as _attacks
 from ntkbook import attention_variants as _av
 from ntkbook import data as _data
 from ntkbook import influence as _influence
+from ntkbook import kernel_limits as _kl
 from ntkbook import kernels as _kernels
 from ntkbook import malleability as _mal
 from ntkbook import models as _models
 from ntkbook import train as _train
-from ntkbook.experiments import spectral as _spectral
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
 
 KERNELS = ("linear", "G3", "attn-ntk", "relu-ntk")
+DATASETS = ("mnist", "cifar10", "digits")
+"""The data sets the chapter reads (`ntkbook.data.load`)."""
 FAMILIES = ("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked", "stacked-recomputed")
 """Model families (the prefix of a model name, see `parse_model`)."""
 """The kernels of the power experiment: linear `<x, x'>`, `G^3` (attention features), the MLP-Attn and 2L-ReLU NTKs."""
@@ -67,48 +69,54 @@ FAMILIES = ("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked"
 
 @dataclasses.dataclass(frozen=True)
 class DualSpec(Spec):
-    """Every knob of chapter 5 (see the module docstring for what each experiment does).
+    """Every knob of chapter 5 (see the module docstring for what each experiment does; each knob is documented
+    where it is declared)."""
 
-    datasets, seeds: data sets and seeds (each seed draws its own disjoint reference / train / test sample).
-    Power: n_ref (reference sample for the directions), ns (training sizes), n_test, modes (eigen-indices j of the
-    targets), top_modes / bottom_modes (how many of the smallest / largest modes count as aligned / unaligned in
-    the verdicts), noise (label-noise std), ridges (relative ridges rho), ridge (the one the verdicts use).
-    Variants: ranks (truncation r), temperatures (softmax T), depths (stacked k), widths (kernel distance, powers of
-    two), n_kernel (points of the kernel units). Training and malleability: n_train, n_mal_test, width, epochs,
-    learning_rate, l2, eps (ℓ∞ pixel budget of the PGD attack), steps, tau (top fraction), krr_ridge (λ of the
-    influence regression).
-    """
-
-    datasets: tuple[str, ...] = ("mnist", "cifar10")
-    seeds: tuple[int, ...] = (0, 1, 2)
-    n_ref: int = 1000
-    ns: tuple[int, ...] = (100, 200, 400)
-    n_test: int = 200
-    modes: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 200, 400)
-    top_modes: int = 3
-    bottom_modes: int = 3
-    noise: float = 0.5
-    ridges: tuple[float, ...] = (1e-4, 1e-2, 1e-1)
-    ridge: float = 1e-2
-    ranks: tuple[int, ...] = (5, 50)
-    temperatures: tuple[float, ...] = (0.1, 10.0)
-    depths: tuple[int, ...] = (2,)
-    widths: tuple[int, ...] = (16, 64, 256, 1024)
-    n_kernel: int = 80
-    n_train: int = 200
-    n_mal_test: int = 100
-    width: int = 128
-    epochs: int = 150
-    learning_rate: float = 5e-2
-    l2: float = 1e-3
-    eps: float = 0.3
-    steps: int = 5
-    tau: float = 0.1
-    krr_ridge: float = 1e-3
-    mal_datasets: tuple[str, ...] = ("mnist",)
-    mal_families: tuple[str, ...] = ("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked")
-    fs_families: tuple[str, ...] = ("relu", "attn", "truncated")
-    gd_steps: int = 50
+    datasets: tuple[str, ...] = knob(("mnist", "cifar10"), type=str, choices=DATASETS,
+                                     doc='data sets of the power and kernel experiments, e.g. ["mnist", "cifar10"]')
+    seeds: tuple[int, ...] = knob((0, 1, 2), type=int, low=0, min_len=2, doc="one disjoint reference / train / "
+                                  "test sample and one initialisation per seed")
+    n_ref: int = knob(1000, type=int, low=1,
+                      doc="reference points whose Gram matrix defines the eigen-directions of the targets")
+    ns: tuple[int, ...] = knob((100, 200, 400), type=int, low=2, doc="training sizes of the power experiment")
+    n_test: int = knob(200, type=int, low=1, doc="test points of the power experiment")
+    modes: tuple[int, ...] = knob((1, 2, 3, 5, 10, 20, 50, 100, 200, 400), type=int, low=1,
+                                  doc="eigen-indices j of the targets, 1 is the top eigenvector of G")
+    top_modes: int = knob(3, type=int, low=1, doc="how many of the smallest j count as aligned targets")
+    bottom_modes: int = knob(3, type=int, low=1, doc="how many of the largest j count as unaligned targets")
+    noise: float = knob(0.5, type=float, low=0, doc="standard deviation of the label noise on the training targets")
+    ridges: tuple[float, ...] = knob((1e-4, 1e-2, 1e-1), type=float, low=0, low_open=True,
+                                     doc="relative ridges rho computed, the ridge being rho tr(K)/n")
+    ridge: float = knob(1e-2, type=float, low=0, low_open=True,
+                        doc="the relative ridge the verdicts use (one of ridges)")
+    ranks: tuple[int, ...] = knob((5, 50), type=int, low=1, doc="ranks r of the truncated attention")
+    temperatures: tuple[float, ...] = knob((0.1, 10.0), type=float, low=0, low_open=True,
+                                           doc="temperatures T of the softmax attention")
+    depths: tuple[int, ...] = knob((2,), type=int, low=1, doc="numbers k of stacked attention layers")
+    widths: tuple[int, ...] = knob((16, 64, 256, 1024), type=int, low=1,
+                                   doc="widths m (powers of two) of the kernel distance at initialisation")
+    n_kernel: int = knob(80, type=int, low=1, doc="points of the kernel experiments")
+    n_train: int = knob(200, type=int, low=1, doc="training points of the trained variants")
+    n_mal_test: int = knob(100, type=int, low=1, doc="test points of the trained variants")
+    width: int = knob(128, type=int, low=1, doc="hidden width m of the trained variants")
+    epochs: int = knob(150, type=int, low=1, doc="Adam epochs")
+    learning_rate: float = knob(5e-2, type=float, low=0, low_open=True, doc="Adam learning rate")
+    l2: float = knob(1e-3, type=float, low=0, doc="L2 penalty on W - W0")
+    eps: float = knob(0.3, type=float, low=0, low_open=True,
+                      doc="l-infinity pixel budget of the PGD attack on the training data")
+    steps: int = knob(5, type=int, low=1, doc="PGD steps")
+    tau: float = knob(0.1, type=float, low=0, high=1, low_open=True,
+                      doc="top fraction whose influence sign flips are counted")
+    krr_ridge: float = knob(1e-3, type=float, low=0, low_open=True, doc="ridge of the influence regression")
+    mal_datasets: tuple[str, ...] = knob(("mnist",), type=str, choices=DATASETS,
+                                         doc="data sets of the trained variants")
+    mal_families: tuple[str, ...] = knob(("relu", "attn", "truncated", "softmax", "softmax-centred", "stacked"),
+                                         type=str, choices=FAMILIES,
+                                         doc='model families trained, e.g. ["relu", "attn", "truncated"]')
+    fs_families: tuple[str, ...] = knob(("relu", "attn", "truncated"), type=str, choices=FAMILIES, min_len=0,
+                                        doc="model families compared with their kernel predictor after gradient "
+                                        "descent")
+    gd_steps: int = knob(50, type=int, low=1, doc="full-batch gradient-descent steps of that comparison")
 
     #: the whole chapter notebook (papermill) on the shared 2-core machine at a load average of about 3: quick 21 s,
     #: default 128 s (119 s of CPU time); under a load average of 10-12 (other jobs) default took 374 s wall for the
@@ -131,39 +139,16 @@ class DualSpec(Spec):
     }
 
     def check(self) -> None:
-        known = ("mnist", "cifar10", "digits")
-        require(len(self.datasets) > 0 and set(self.datasets) <= set(known), "datasets", f"a subset of {known}",
-                self.datasets)
-        require(len(self.mal_datasets) > 0 and set(self.mal_datasets) <= set(self.datasets), "mal_datasets",
+        require(set(self.mal_datasets) <= set(self.datasets), "mal_datasets",
                 f"a non-empty subset of datasets {self.datasets}", self.mal_datasets)
-        require(len(self.seeds) >= 2, "seeds", "at least two seeds (the verdicts need a spread)", self.seeds)
-        for knob in ("n_ref", "n_test", "n_kernel", "n_train", "n_mal_test", "width", "epochs", "steps", "gd_steps"):
-            require(int(getattr(self, knob)) >= 1, knob, "an integer >= 1", getattr(self, knob))
-        require(len(self.ns) > 0 and min(self.ns) >= 2, "ns", "training sizes >= 2", self.ns)
-        require(len(self.modes) > 0 and min(self.modes) >= 1 and max(self.modes) <= self.n_ref, "modes",
-                f"eigen-indices in 1..n_ref = {self.n_ref}", self.modes)
-        require(1 <= self.top_modes and 1 <= self.bottom_modes and self.top_modes + self.bottom_modes <= len(self.modes),
-                "top_modes + bottom_modes", f"at least 1 each and at most len(modes) = {len(self.modes)}",
-                (self.top_modes, self.bottom_modes))
-        require(self.noise >= 0, "noise", ">= 0", self.noise)
-        require(len(self.ridges) > 0 and min(self.ridges) > 0, "ridges", "relative ridges > 0", self.ridges)
+        require(max(self.modes) <= self.n_ref, "modes", f"eigen-indices in 1..n_ref = {self.n_ref}", self.modes)
+        require(self.top_modes + self.bottom_modes <= len(self.modes), "top_modes + bottom_modes",
+                f"at least 1 each and at most len(modes) = {len(self.modes)}", (self.top_modes, self.bottom_modes))
         require(self.ridge in self.ridges, "ridge", f"one of ridges {self.ridges}", self.ridge)
-        require(len(self.ranks) > 0 and min(self.ranks) >= 1 and max(self.ranks) <= self.n_kernel, "ranks",
+        require(max(self.ranks) <= self.n_kernel, "ranks",
                 f"integers in 1..n_kernel = {self.n_kernel} (and at most the numerical rank of the data)", self.ranks)
         require(max(self.ranks) <= self.n_train, "ranks", f"at most n_train = {self.n_train}", self.ranks)
-        require(len(self.temperatures) > 0 and min(self.temperatures) > 0, "temperatures", "numbers > 0",
-                self.temperatures)
-        require(len(self.depths) > 0 and min(self.depths) >= 1, "depths", "integers >= 1", self.depths)
-        require(len(self.widths) > 0 and all(w >= 1 and w & (w - 1) == 0 for w in self.widths), "widths",
-                "powers of two (nested widths)", self.widths)
-        require(len(self.mal_families) > 0 and set(self.mal_families) <= set(FAMILIES), "mal_families",
-                f"a subset of {FAMILIES}", self.mal_families)
-        require(set(self.fs_families) <= set(FAMILIES), "fs_families", f"a subset of {FAMILIES}", self.fs_families)
-        require(0 < self.tau <= 1, "tau", "in (0, 1]", self.tau)
-        require(self.eps > 0, "eps", "> 0", self.eps)
-        for knob in ("learning_rate", "krr_ridge"):
-            require(getattr(self, knob) > 0, knob, "> 0", getattr(self, knob))
-        require(self.l2 >= 0, "l2", ">= 0", self.l2)
+        require(all(w & (w - 1) == 0 for w in self.widths), "widths", "powers of two (nested widths)", self.widths)
         require(max(self.ns) + self.n_test + self.n_ref <= 10_000, "n_ref + max(ns) + n_test",
                 "at most 10000 (all drawn from the test split)", max(self.ns) + self.n_test + self.n_ref)
 
@@ -171,14 +156,14 @@ class DualSpec(Spec):
         """The models of `families`: the paper's two, each truncation, temperature and depth (> 1)."""
         out = ["relu", "attn"]
         out += [f"truncated:{r}" for r in self.ranks]
-        out += [f"softmax:{_num(t)}" for t in self.temperatures]
-        out += [f"softmax-centred:{_num(t)}" for t in self.temperatures]
+        out += [f"softmax:{num_label(t)}" for t in self.temperatures]
+        out += [f"softmax-centred:{num_label(t)}" for t in self.temperatures]
         out += [f"stacked:{k}" for k in self.depths if k > 1]
         out += [f"stacked-recomputed:{k}" for k in self.depths if k > 1]
         return tuple(m for m in out if m.split(":")[0] in families)
 
 
-def _num(v: float) -> str:
+def num_label(v: float) -> str:
     """A number as a short, exact string ("0.1", "10")."""
     return repr(int(v)) if float(v).is_integer() else repr(float(v))
 
@@ -305,7 +290,11 @@ def alignment(G, y) -> float:
     return float(y @ G @ y / (np.linalg.norm(G) * (y @ y)))
 
 
-def _split(dataset: str, n_train: int, n_test: int, seed: int, data_dir=None) -> _data.Split:
+def sample_split(dataset: str, n_train: int, n_test: int, seed: int, data_dir=None) -> _data.Split:
+    """The seeded split every experiment of the chapter draws (`ntkbook.data.train_test_split`, from the test split
+    when there is no train split)."""
+    """The seeded split every experiment of the chapter draws (`ntkbook.data.train_test_split`, from the test split
+    when there is no train split)."""
     return _data.train_test_split(dataset, n_train, n_test, seed=seed, allow_split_from_test=True, data_dir=data_dir)
 
 
@@ -319,7 +308,7 @@ def power_unit(*, dataset: str, seed: int, n_ref: int, ns: list, n_test: int, mo
     reference, the next n (nested prefixes) the training set.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_ref + max(ns), n_test, seed, data_dir)
+        split = sample_split(dataset, n_ref + max(ns), n_test, seed, data_dir)
         x_ref, pool, y_pool = split.x_train[:n_ref], split.x_train[n_ref:], split.y_train[n_ref:]
         y_all, s = mode_targets(x_ref, modes, np.concatenate([pool, split.x_test]))  # one SVD of the reference
         y_modes_pool, y_modes_test = y_all[: len(pool)], y_all[len(pool):]
@@ -381,7 +370,7 @@ def kernel_unit(*, dataset: str, seed: int, n: int, models: list, widths: list, 
     relative Frobenius distance between the full NTKs of two readout/first-layer draws (same Q, K, V); for qkv
     only the smallest and the largest width are computed.
     """
-    split = _split(dataset, n, 1, seed, data_dir)
+    split = sample_split(dataset, n, 1, seed, data_dir)
     x = split.x_train
     rows = []
     with threadpool_limits(limits=1, user_api="blas"):
@@ -390,7 +379,7 @@ def kernel_unit(*, dataset: str, seed: int, n: int, models: list, widths: list, 
                 rows += _qkv_rows(x, widths, seed)
                 continue
             z = features64(model, x, x)
-            curve = _spectral.ntk_error_curve(z, widths, seed=seed)
+            curve = _kl.ntk_error_curve(z, widths, seed=seed)
             k_inf = _kernels.first_layer_ntk(z, z)
             kappa_ntk = _kernels.condition_number(k_inf, rtol=0)
             if model == "relu":
@@ -487,7 +476,7 @@ def variant_unit(*, dataset: str, seed: int, model: str, n_train: int, n_test: i
     """
     start = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_ref + n_train, n_test, seed, data_dir)
+        split = sample_split(dataset, n_ref + n_train, n_test, seed, data_dir)
         x_ref, x, y = split.x_train[:n_ref], split.x_train[n_ref:], split.y_train[n_ref:]
         x_test, y_test = split.x_test, split.y_test
         n_classes = len(split.classes)
@@ -532,14 +521,13 @@ def function_unit(*, dataset: str, seed: int, model: str, widths: list, n_train:
                   gd_rate: float = 0.5, data_dir: str | None = None) -> pd.DataFrame:
     """One (data set, seed, model): full-batch gradient descent on MSE (one-hot targets, no penalty) for `gd_steps`
     steps at each width, against the exact discrete kernel GD with the infinite-width NTK from the same initial
-    outputs (`ntk_distance.kernel_gd_predictor`), learning rate `eta = gd_rate n C / lambda_max(K_inf)`.
+    outputs (`ntkbook.kernel_limits.kernel_gd_predictor`), learning rate `eta = gd_rate n C / lambda_max(K_inf)`.
     Rows per width: dist_rel = ||f_m - f_NTK||_F / ||f_NTK||_F on the test points, test accuracy of both, the
     network's final training loss.
     """
-    from ntkbook.experiments import ntk_distance as _nd
 
     with threadpool_limits(limits=1, user_api="blas"):
-        split = _split(dataset, n_train, n_test, seed, data_dir)
+        split = sample_split(dataset, n_train, n_test, seed, data_dir)
         n_classes = len(split.classes)
         t = _train.targets(split.y_train, n_classes, "mse")
         x32 = jnp.asarray(split.x_train, jnp.float32)
@@ -555,7 +543,7 @@ def function_unit(*, dataset: str, seed: int, model: str, widths: list, n_train:
             f0_te = np.asarray(_models.apply_network(params0, signs, zt), np.float64)
             params, hist = _train.train_gd(params0, signs, z, t, learning_rate=eta, steps=gd_steps)
             f_m = np.asarray(_models.apply_network(params, signs, zt), np.float64)
-            _, f_k = _nd.kernel_gd_predictor(k_inf, k_te, np.asarray(t, np.float64), f0_tr, f0_te, eta, gd_steps)
+            _, f_k = _kl.kernel_gd_predictor(k_inf, k_te, np.asarray(t, np.float64), f0_tr, f0_te, eta, gd_steps)
             rows.append({"dataset": dataset, "seed": int(seed), "model": model, "width": int(m),
                          "dist_rel": float(np.linalg.norm(f_m - f_k) / np.linalg.norm(f_k)),
                          "test_acc": float(np.mean(np.argmax(f_m, 1) == split.y_test)),
@@ -580,10 +568,10 @@ def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
         for seed in spec.seeds:
             out.append(Unit("dual-power", dict(dataset=ds, seed=int(seed), n_ref=spec.n_ref, ns=list(spec.ns),
                                                n_test=spec.n_test, modes=list(spec.modes), noise=spec.noise,
-                                               ridges=list(spec.ridges), data_dir=data_dir), power_unit))
+                                               ridges=list(spec.ridges), data_dir=data_dir), power_unit, reads=_data.split_reads(ds)))
             out.append(Unit("dual-kernel", dict(dataset=ds, seed=int(seed), n=spec.n_kernel,
                                                 models=[m for m in kernel_models if _rank_ok(m, spec.n_kernel)],
-                                                widths=list(spec.widths), data_dir=data_dir), kernel_unit))
+                                                widths=list(spec.widths), data_dir=data_dir), kernel_unit, reads=_data.split_reads(ds)))
     for ds in spec.mal_datasets:
         for seed in spec.seeds:
             for model in spec.variant_models(spec.mal_families):
@@ -592,13 +580,14 @@ def units(spec: DualSpec, *, data_dir: str | None = None) -> list:
                     width=spec.width, epochs=spec.epochs, learning_rate=spec.learning_rate, l2=spec.l2, eps=spec.eps,
                     steps=spec.steps, tau=spec.tau, krr_ridge=spec.krr_ridge, n_ref=spec.n_ref,
                     top_modes=list(spec.modes[: spec.top_modes]), ridge=spec.ridge, noise=spec.noise,
-                    data_dir=data_dir), variant_unit))
+                    data_dir=data_dir), variant_unit, reads=_data.split_reads(ds)))
     for ds in spec.mal_datasets:
         for seed in spec.seeds:
             for model in spec.variant_models(spec.fs_families):
                 out.append(Unit("dual-function", dict(
                     dataset=ds, seed=int(seed), model=model, widths=list(spec.widths), n_train=spec.n_kernel,
-                    n_test=spec.n_mal_test, gd_steps=spec.gd_steps, data_dir=data_dir), function_unit))
+                    n_test=spec.n_mal_test, gd_steps=spec.gd_steps, data_dir=data_dir), function_unit,
+                    reads=_data.split_reads(ds)))
     return out
 
 
@@ -619,3 +608,10 @@ def sweep(spec: DualSpec, scheduler: str | None = None, *, data_dir: str | None 
         frames[name] = runner.run(mine, scheduler=scheduler, cache_dir=cache_dir, refresh=refresh,
                                   desc=f"chapter 5: {name}").frame if mine else pd.DataFrame()
     return frames
+
+
+def results(spec: DualSpec, *, scheduler: str | None = None, data_dir: str | None = None, cache_dir=None
+            ) -> dict[str, pd.DataFrame]:
+    """The chapter's results `{"power", "kernel", "variant", "function"}`: `sweep(spec)`, each unit read from the
+    result cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, data_dir=data_dir, cache_dir=cache_dir)

@@ -33,7 +33,8 @@ from ntkbook.kernels import (
     sensitivity_bound,
 )
 from ntkbook.models import MODEL_LABELS
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import loglog_fit
 
 __all__ = [
     "GramKernelSpec",
@@ -44,7 +45,6 @@ __all__ = [
     "part_unit",
     "units",
     "results",
-    "loglog_slope",
     "softmax_linearization_table",
     "linearization_frame",
     "linearization_slopes",
@@ -70,6 +70,12 @@ __all__ = [
     "mean_similarity",
 ]
 
+
+def _slope(x, y) -> float:
+    """The slope of `ntkbook.stats.loglog_fit(x, y)` (log10 y against log10 x)."""
+    return loglog_fit(x, y)[0]
+
+
 # ----------------------------------------------------------------------------------------------------------
 # the chapter's spec
 # ----------------------------------------------------------------------------------------------------------
@@ -79,30 +85,30 @@ _TEMPS_DEFAULT = tuple(np.logspace(0, 5, 16).tolist())
 
 @dataclasses.dataclass(frozen=True)
 class GramKernelSpec(Spec):
-    """Chapter 1's knobs (the notebook's parameters cell, one to one); defaults are the "default" profile.
+    """Chapter 1's knobs (the notebook's parameters cell, one to one; each documented where it is declared);
+    defaults are the "default" profile."""
 
-    seed: every random draw (subsets, perturbation directions, targets); datasets: names for `ntkbook.data`;
-    n_theorem: points for Theorem 4.1; n_triple: points for the O(n^4) triple-sum reference; n_heatmap: points in
-    the G vs G^3 heatmaps; n_attention, temperatures: the softmax -> linear experiment; n_ntk, n_ntk_test:
-    training / test points for Theorem 4.2; n_sens, n_targets, n_random: Proposition 4.5's ratio check (data-set
-    size, targets x_j, random directions per target); growth_ns: data-set sizes of the growth experiment;
-    poly_degree: degree p of the polynomial kernel (x . y)^p compared with G^3.
-    """
-
-    seed: int = 0
-    datasets: tuple = ("mnist", "cifar10")
-    n_theorem: int = 1000
-    n_triple: int = 16
-    n_heatmap: int = 120
-    n_attention: int = 300
-    temperatures: tuple = _TEMPS_DEFAULT
-    n_ntk: int = 200
-    n_ntk_test: int = 20
-    n_sens: int = 1000
-    n_targets: int = 10
-    n_random: int = 300
-    growth_ns: tuple = (25, 50, 100, 200, 400, 800, 1600, 3200)
-    poly_degree: int = 3
+    seed: int = knob(0, type=int, low=0,
+                     doc="every random draw (subsets, perturbation directions, targets) derives from it")
+    datasets: tuple = knob(("mnist", "cifar10"), type=str, distinct=True, doc='data sets, e.g. ["mnist", "cifar10"]')
+    n_theorem: int = knob(1000, type=int, low=2,
+                          doc="training points per data set for the G^3 identity (Theorem 4.1)")
+    n_triple: int = knob(16, type=int, low=2, high=40,
+                         doc="points for the O(n^4) entrywise triple-sum reference")
+    n_heatmap: int = knob(120, type=int, low=2, doc="points shown in the G vs G^3 heatmaps")
+    n_attention: int = knob(300, type=int, low=2, doc="points for the softmax -> linearized attention experiment")
+    temperatures: tuple = knob(_TEMPS_DEFAULT, type=float, low=0, low_open=True, min_len=2,
+                               doc="temperatures T (logits <x_i, x_k> / T)")
+    n_ntk: int = knob(200, type=int, low=2,
+                      doc="training points for the NT vs closed-form NTK comparison (Theorem 4.2)")
+    n_ntk_test: int = knob(20, type=int, low=1, doc="test points, attending over those training points")
+    n_sens: int = knob(1000, type=int, low=2, doc="data-set size for the Proposition 4.5 ratio check")
+    n_targets: int = knob(10, type=int, low=1, doc="target points x_j per data set")
+    n_random: int = knob(300, type=int, low=1, doc="random perturbation directions per target")
+    growth_ns: tuple = knob((25, 50, 100, 200, 400, 800, 1600, 3200), type=int, low=2, min_len=2,
+                            doc="data-set sizes n for the sensitivity-growth figure")
+    poly_degree: int = knob(3, type=int, low=1,
+                            doc="degree p of the polynomial kernel (x . y)^p compared with G^3")
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(n_theorem=200, n_triple=10, n_attention=100, n_ntk=60, n_sens=300, n_targets=4,
@@ -116,24 +122,11 @@ class GramKernelSpec(Spec):
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 45.0, "default": 102.0}
 
     def check(self) -> None:
-        require(len(self.datasets) >= 1 and len(set(self.datasets)) == len(self.datasets), "datasets",
-                "a non-empty list of distinct data-set names", self.datasets)
-        for knob in ("n_theorem", "n_attention", "n_ntk", "n_sens", "n_heatmap"):
-            require(isinstance(getattr(self, knob), int) and getattr(self, knob) >= 2, knob, "an integer >= 2",
-                    getattr(self, knob))
-        require(2 <= self.n_triple <= 40, "n_triple", "between 2 and 40 (the reference is O(n^4))", self.n_triple)
-        require(self.n_ntk_test >= 1, "n_ntk_test", ">= 1", self.n_ntk_test)
-        require(1 <= self.n_targets <= min(self.n_sens, min(self.growth_ns)), "n_targets",
+        require(self.n_targets <= min(self.n_sens, min(self.growth_ns)), "n_targets",
                 f"between 1 and min(n_sens, min(growth_ns)) = {min(self.n_sens, min(self.growth_ns))}",
                 self.n_targets)
-        require(self.n_random >= 1, "n_random", ">= 1", self.n_random)
-        require(len(self.temperatures) >= 2 and min(self.temperatures) > 0 and
-                sum(t >= 10 for t in self.temperatures) >= 2, "temperatures",
+        require(sum(t >= 10 for t in self.temperatures) >= 2, "temperatures",
                 "positive, with at least two values >= 10 (the slope is fitted there)", self.temperatures)
-        require(len(self.growth_ns) >= 2 and min(self.growth_ns) >= 2, "growth_ns",
-                "at least two sizes >= 2", self.growth_ns)
-        require(isinstance(self.poly_degree, int) and self.poly_degree >= 1, "poly_degree", "an integer >= 1",
-                self.poly_degree)
 
     @property
     def n_max(self) -> int:
@@ -230,8 +223,10 @@ def units(spec: GramKernelSpec, parts=None) -> list:
     def plain(v):
         return list(v) if isinstance(v, tuple) else v
 
+    from ntkbook.data import split_reads
+
     return [Unit(f"gram_kernel-{part}", {"part": part, **base, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
-                 part_unit) for part in parts]
+                 part_unit, reads=split_reads(*spec.datasets)) for part in parts]
 
 
 def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -244,18 +239,9 @@ def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool =
     entries are those of `units(spec)`, so a sweep run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
     return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh)
+                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
             for u in units(spec, parts)}
 
-
-def loglog_slope(x, y) -> float:
-    """Slope of the least-squares line log10 y = slope * log10 x + c. x, y: positive, same shape (k,), k >= 2."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"x and y must have the same shape with >= 2 points, got {x.shape} and {y.shape}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("a log-log fit needs positive x and y")
-    return float(np.polyfit(np.log10(x), np.log10(y), 1)[0])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -291,7 +277,7 @@ def linearization_slopes(lin: pd.DataFrame, *, t_min: float = 10.0) -> pd.Series
     lin: `linearization_frame` output. Returns a Series named "fitted slope (T >= 10)" (t_min as given),
     indexed by (dataset, form), sorted.
     """
-    slopes = {key: loglog_slope(g.temperature, g.rel_error)
+    slopes = {key: _slope(g.temperature, g.rel_error)
               for key, g in lin[lin.temperature >= t_min].groupby(["dataset", "form"])}
     return pd.Series(slopes, name=f"fitted slope (T >= {t_min:g})").rename_axis(["dataset", "form"])
 
@@ -555,7 +541,7 @@ def growth_slopes(growth: pd.DataFrame) -> pd.DataFrame:
     worst, poly. Theory: ~2 for the G^3 columns on correlated data, ~0 for the polynomial kernel.
     """
     means = _growth_means(growth)
-    return pd.DataFrame({name: {short: loglog_slope(means.loc[name].index, means.loc[name][col])
+    return pd.DataFrame({name: {short: _slope(means.loc[name].index, means.loc[name][col])
                                 for short, col in _GROWTH_COLUMNS}
                          for name in growth.dataset.unique()}).T.rename_axis("dataset")
 
@@ -568,7 +554,7 @@ def growth_target_slopes(growth: pd.DataFrame) -> pd.DataFrame:
     for (name, j), g in growth.groupby(["dataset", "j"], sort=False):
         g = g.sort_values("n")
         rows.append({"dataset": name, "j": int(j),
-                     **{short: loglog_slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
+                     **{short: _slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
     return pd.DataFrame(rows)
 
 

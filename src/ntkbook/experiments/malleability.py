@@ -51,7 +51,8 @@ from ntkbook import malleability as _mal
 from ntkbook import models as _models
 from ntkbook import runner as _runner
 from ntkbook import train as _train
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import ratio_interval, wilson_interval
 
 #: The paper's four tasks (and two offline stand-ins): data set, class subset (binary tasks relabelled 0..1 in this
 #: order), the loss the paper trains it with, display name.
@@ -81,48 +82,51 @@ POISON_KIND = "malleability-poisoning"
 
 @dataclasses.dataclass(frozen=True)
 class MalleabilitySpec(Spec):
-    """Every knob of chapter 4; the tuples are the axes of the specification grid.
+    """Every knob of chapter 4; the tuples are the axes of the specification grid (`READINGS`, `PROTOCOLS`,
+    `ATTACKS` share one training). Each knob is documented where it is declared; the poisoning experiment trains
+    with each task's paper loss at the largest width and the first n of the grid."""
 
-    tasks: tasks trained normally; adv_tasks: tasks also trained with PGD adversarial training (Table 4);
-    archs, seeds: one unit per model and seed (split, initialisation and minibatch order follow the seed);
-    losses, l2_forms, widths, n_trains: the training choices of the grid; readings, protocols, attacks: the choices
-    that share one training (`READINGS`, `PROTOCOLS`, `ATTACKS`); n_test: test points (the influence is on their
-    total loss; accuracies are measured on them); epochs, batch_size, learning_rate, l2: the Adam protocol; ridge:
-    λ of `(K_m + λI)⁻¹` (both readings); tau: the top fraction whose sign flips count; eps: the ℓ∞ budget in pixel
-    space; steps, step_size (None: 2.5 ε/steps for PGD, ε/steps for MIM), decay: the iterative attacks;
-    adv_rounds: how often adversarial training refreshes its PGD attack (at ε);
-    poison_tasks, poison_fractions, poison_targets (per seed), poison_l2_form, poison_protocols: the poisoning
-    experiment (trained with each task's paper loss at the largest width and the first n of the grid).
-    """
-
-    tasks: tuple[str, ...] = ("mnist",)
-    adv_tasks: tuple[str, ...] = ()
-    archs: tuple[str, ...] = _models.ARCHITECTURES
-    seeds: tuple[int, ...] = (0, 1, 2)
-    losses: tuple[str, ...] = ("xent", "mse")
-    l2_forms: tuple[str, ...] = _train.L2_FORMS
-    widths: tuple[int, ...] = (256,)
-    n_trains: tuple[int, ...] = (200,)
-    readings: tuple[str, ...] = READINGS
-    protocols: tuple[str, ...] = PROTOCOLS
-    attacks: tuple[str, ...] = ("pgd", "random")
-    n_test: int = 200
-    epochs: int = 100
-    batch_size: int = 128
-    learning_rate: float = 1e-2
-    l2: float = 1e-3
-    ridge: float = 1e-3
-    tau: float = 0.1
-    eps: float = 0.3
-    steps: int = 10
-    step_size: float | None = None
-    decay: float = 1.0
-    adv_rounds: int = 5
-    poison_tasks: tuple[str, ...] = ("mnist-3v8",)
-    poison_fractions: tuple[float, ...] = (0.05, 0.2)
-    poison_targets: int = 15
-    poison_l2_form: str = "none"
-    poison_protocols: tuple[str, ...] = ("a",)
+    tasks: tuple[str, ...] = knob(("mnist",), type=str, choices=tuple(TASKS),
+                                  doc='tasks trained normally, e.g. ["mnist", "mnist-3v8"]')
+    adv_tasks: tuple[str, ...] = knob((), type=str, choices=tuple(TASKS), min_len=0,
+                                      doc="tasks also trained with PGD adversarial training (Table 4)")
+    archs: tuple[str, ...] = knob(_models.ARCHITECTURES, type=str, choices=_models.ARCHITECTURES,
+                                  doc='["relu", "attn"]')
+    seeds: tuple[int, ...] = knob((0, 1, 2), type=int, low=0,
+                                  doc="one unit per seed: split, initialisation and minibatch order follow it")
+    losses: tuple[str, ...] = knob(("xent", "mse"), type=str, choices=_train.LOSSES, doc='grid: ["xent", "mse"]')
+    l2_forms: tuple[str, ...] = knob(_train.L2_FORMS, type=str, choices=_train.L2_FORMS, doc='grid: ["w", "w-w0", '
+                                     '"none"] (lambda ||W||^2, lambda ||W - W0||^2, no penalty)')
+    widths: tuple[int, ...] = knob((256,), type=int, low=1, doc="grid: hidden units m")
+    n_trains: tuple[int, ...] = knob((200,), type=int, low=10, doc="grid: training points n")
+    readings: tuple[str, ...] = knob(READINGS, type=str, choices=READINGS,
+                                     doc='grid: influence through the ["kernel", "network"]')
+    protocols: tuple[str, ...] = knob(PROTOCOLS, type=str, choices=PROTOCOLS,
+                                      doc='grid: ["a", "b"] (same weights / retrained after the attack)')
+    attacks: tuple[str, ...] = knob(("pgd", "random"), type=str, choices=ATTACKS, doc='grid: among ["fgsm", "pgd", '
+                                    '"mim", "random"] ("random": same-budget control)')
+    n_test: int = knob(200, type=int, low=10, doc="test points (influence on their total loss; accuracies)")
+    epochs: int = knob(100, type=int, low=1, doc="Adam epochs")
+    batch_size: int = knob(128, type=int, low=1, doc="Adam minibatch size")
+    learning_rate: float = knob(1e-2, type=float, low=0, low_open=True, doc="Adam learning rate")
+    l2: float = knob(1e-3, type=float, low=0, doc="lambda of the L2 penalty")
+    ridge: float = knob(1e-3, type=float, low=0, low_open=True, doc="lambda in (K_m + lambda I)^-1, both readings")
+    tau: float = knob(0.1, type=float, low=0, high=1, low_open=True, doc="top fraction whose sign flips are counted")
+    eps: float = knob(0.3, type=float, low=0, low_open=True, doc="l_inf budget in pixel space")
+    steps: int = knob(10, type=int, low=1, doc="PGD / MIM iterations")
+    step_size: float | None = knob(None, type=float, low=0, low_open=True, none_ok=True,
+                                   doc="None: 2.5 eps / steps (PGD), eps / steps (MIM)")
+    decay: float = knob(1.0, type=float, low=0, doc="MIM momentum")
+    adv_rounds: int = knob(5, type=int, low=1, doc="how often adversarial training refreshes its PGD attack")
+    poison_tasks: tuple[str, ...] = knob(("mnist-3v8",), type=str, choices=tuple(TASKS), min_len=0,
+                                         doc="tasks of the poisoning experiment")
+    poison_fractions: tuple[float, ...] = knob((0.05, 0.2), type=float, low=0, high=1, low_open=True,
+                                               doc="fractions of the training set the poisoner may move")
+    poison_targets: int = knob(15, type=int, low=1, doc="targets per seed (correctly classified test points)")
+    poison_l2_form: str = knob("none", type=str, choices=_train.L2_FORMS,
+                               doc="L2 form the poisoned networks are trained with")
+    poison_protocols: tuple[str, ...] = knob(("a",), type=str, choices=PROTOCOLS, min_len=0,
+                                             doc='["a"] or ["a", "b"]')
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": {
@@ -146,36 +150,7 @@ class MalleabilitySpec(Spec):
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 23.0, "default": 243.0}
 
     def check(self) -> None:
-        for name in ("tasks", "adv_tasks", "poison_tasks"):
-            value = getattr(self, name)
-            require(set(value) <= set(TASKS), name, f"a tuple of tasks among {tuple(TASKS)}", value)
-        require(len(self.tasks) > 0, "tasks", "a non-empty tuple of tasks", self.tasks)
-        axes = {"archs": _models.ARCHITECTURES, "losses": _train.LOSSES, "l2_forms": _train.L2_FORMS,
-                "readings": READINGS, "protocols": PROTOCOLS, "attacks": ATTACKS, "poison_protocols": PROTOCOLS}
-        for name, allowed in axes.items():
-            value = getattr(self, name)
-            empty_ok = name == "poison_protocols"
-            require((empty_ok or len(value) > 0) and set(value) <= set(allowed), name,
-                    f"a {'' if empty_ok else 'non-empty '}tuple of values among {allowed}", value)
-        require(len(self.seeds) >= 1 and all(int(s) >= 0 for s in self.seeds), "seeds", "a tuple of seeds >= 0",
-                self.seeds)
-        require(all(int(w) >= 1 for w in self.widths) and self.widths, "widths", "a tuple of widths >= 1", self.widths)
-        require(all(int(n) >= 10 for n in self.n_trains) and self.n_trains, "n_trains", "a tuple of sizes >= 10",
-                self.n_trains)
-        for name, low in (("n_test", 10), ("epochs", 1), ("batch_size", 1), ("steps", 1), ("adv_rounds", 1),
-                          ("poison_targets", 1)):
-            require(int(getattr(self, name)) >= low, name, f"an integer >= {low}", getattr(self, name))
         require(self.adv_rounds <= self.epochs, "adv_rounds", f"<= epochs ({self.epochs})", self.adv_rounds)
-        for name in ("learning_rate", "ridge", "eps"):
-            require(getattr(self, name) > 0, name, "> 0", getattr(self, name))
-        require(self.l2 >= 0, "l2", ">= 0", self.l2)
-        require(0 < self.tau <= 1, "tau", "in (0, 1]", self.tau)
-        require(self.step_size is None or self.step_size > 0, "step_size", "None or > 0", self.step_size)
-        require(self.decay >= 0, "decay", ">= 0", self.decay)
-        require(all(0 < p <= 1 for p in self.poison_fractions) and self.poison_fractions, "poison_fractions",
-                "a tuple of fractions in (0, 1]", self.poison_fractions)
-        require(self.poison_l2_form in _train.L2_FORMS, "poison_l2_form", f"one of {_train.L2_FORMS}",
-                self.poison_l2_form)
 
 
 def resolve(profile: str = "default", **overrides) -> MalleabilitySpec:
@@ -324,23 +299,6 @@ def correct(f: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.argmax(f, axis=1) == np.argmax(t, axis=1)
 
 
-def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, inside [0, 1]; (nan, nan) without trials.
-
-    `(p̂ + z²/2k ± z √(p̂(1−p̂)/k + z²/4k²)) / (1 + z²/k)` with k trials and z the normal quantile of `level`.
-    """
-    if trials < 0 or not 0 <= successes <= max(trials, 0):
-        raise ValueError(f"need 0 <= successes <= trials; got {successes}, {trials}")
-    if trials == 0:
-        return float("nan"), float("nan")
-    z = stats.norm.ppf(0.5 + level / 2)
-    p, k = successes / trials, trials
-    centre = (p + z * z / (2 * k)) / (1 + z * z / k)
-    half = z * math.sqrt(p * (1 - p) / k + z * z / (4 * k * k)) / (1 + z * z / k)
-    # the bounds are exactly 0 (no successes) and 1 (all): do not let rounding move them off
-    return (0.0 if successes == 0 else max(0.0, centre - half)), (1.0 if successes == trials else min(1.0, centre + half))
-
-
 def _targets(task: str, split: _data.Split, loss: str) -> tuple[jnp.ndarray, np.ndarray]:
     n_classes = len(split.classes)
     t = _train.targets(split.y_train, n_classes, loss)
@@ -460,7 +418,8 @@ def units(spec: MalleabilitySpec) -> list[_runner.Unit]:
                                 for seed in spec.seeds:
                                     params = unit_params(spec, task, arch, seed, training, loss, l2_form, width,
                                                          n_train)
-                                    out.append(_runner.Unit(KIND, params, unit_frame))
+                                    out.append(_runner.Unit(KIND, params, unit_frame,
+                                                            reads=_data.split_reads(TASKS[task]["name"])))
     return out + poisoning_units(spec)
 
 
@@ -478,6 +437,12 @@ def sweep(spec: MalleabilitySpec, scheduler: str | None = None, *, refresh: bool
                              desc=f"chapter 4 {name} units")
         out[name] = result.frame
     return out
+
+
+def results(spec: MalleabilitySpec, *, scheduler: str | None = None, cache_dir=None) -> dict[str, pd.DataFrame]:
+    """The chapter's results `{"grid", "poisoning"}`: `sweep(spec)`, each unit read from the result cache or
+    computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, cache_dir=cache_dir)
 
 
 # -- summaries per configuration -----------------------------------------------------------------------------------
@@ -499,32 +464,6 @@ def with_evaluability(frame: pd.DataFrame) -> pd.DataFrame:
                                                                    strict=True)]
     out["evaluable"] = out.net_evaluable & out.krr_evaluable
     return out
-
-
-def ratio_interval(attn, relu, *, level: float = 0.95, resamples: int = 4000, seed: int = 0
-                   ) -> tuple[float, float, float]:
-    """`(ratio, low, high)`: mean(attn) / mean(relu) over seeds, with a percentile bootstrap interval that
-    resamples the seeds of each model independently (`resamples` draws, seeded). A zero denominator gives inf
-    (and a NaN ratio when the numerator is 0 too); fewer than two seeds of a model give an infinite interval."""
-    a, r = np.asarray(attn, np.float64), np.asarray(relu, np.float64)
-    if a.size == 0 or r.size == 0:
-        return float("nan"), float("nan"), float("nan")
-
-    def quotient(num, den):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, np.nan))
-
-    ratio = float(quotient(np.array(a.mean()), np.array(r.mean())))
-    if a.size < 2 or r.size < 2:
-        return ratio, 0.0, float("inf")
-    rng = np.random.default_rng(seed)
-    boot_a = a[rng.integers(0, a.size, (resamples, a.size))].mean(axis=1)
-    boot_r = r[rng.integers(0, r.size, (resamples, r.size))].mean(axis=1)
-    q = quotient(boot_a, boot_r)
-    q = np.where(np.isnan(q), 1.0, q)  # 0/0: neither model flips in this draw; no evidence either way
-    # inverted_cdf picks order statistics (no interpolation), so an infinite draw gives an infinite bound, not NaN
-    lo, hi = np.quantile(q, [0.5 - level / 2, 0.5 + level / 2], method="inverted_cdf")
-    return ratio, float(lo), float(hi)
 
 
 def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
@@ -711,7 +650,8 @@ def poisoning_units(spec: MalleabilitySpec) -> list[_runner.Unit]:
                     "steps": spec.steps, "step_size": spec.step_size, "fractions": list(spec.poison_fractions),
                     "targets": spec.poison_targets, "protocols": list(spec.poison_protocols),
                 }
-                out.append(_runner.Unit(POISON_KIND, params, poisoning_frame))
+                out.append(_runner.Unit(POISON_KIND, params, poisoning_frame,
+                                        reads=_data.split_reads(TASKS[task]["name"])))
     return out
 
 

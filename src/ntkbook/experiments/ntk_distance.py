@@ -52,12 +52,14 @@ import optax
 import pandas as pd
 
 from ntkbook import kernel_predict, models, train
-from ntkbook.spec import Spec, require
+from ntkbook.kernel_limits import kernel_gd_predictor
+from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import loglog_fit
 
 __all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
            "PROTOCOLS", "adam_ridge", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
            "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank", "train_adam",
-           "train_gd_span", "loglog_slopes_per_seed"]
+           "train_gd_span", "width_slopes_per_seed", "results", "penalty_variant", "penalty_results"]
 
 PROTOCOLS = ("adam", "gd")
 DATASETS = ("mnist", "cifar10")
@@ -66,34 +68,37 @@ KIND_RUN, KIND_COLLAPSE = "ntk-distance", "ntk-distance-collapse"
 
 @dataclasses.dataclass(frozen=True)
 class NtkDistanceSpec(Spec):
-    """The knobs of chapter 3 (see the module docstring for what each protocol does with them).
+    """The knobs of chapter 3 (see the module docstring for what each protocol does with them; each knob is
+    documented where it is declared)."""
 
-    datasets, archs, widths, seeds, centred: the grid (centred: which input centrings to run; False is the paper's
-    setting, True the control). n_train, n_test, data_seed: the split (`ntkbook.data.train_test_split`).
-    Adam: learning_rate, batch_size, l2, l2_form, adam_max_epochs, plateau_window, plateau_tol.
-    GD: gd_rate (step as a fraction of the kernel's stability scale n C / lambda_max), gd_fraction (target training
-    MSE as a fraction of the initial one), gd_max_steps.
-    """
-
-    datasets: tuple = DATASETS
-    archs: tuple = models.ARCHITECTURES
-    widths: tuple = (16, 64, 256)
-    seeds: tuple = (0, 1, 2, 3, 4)
-    centred: tuple = (False, True)
-    protocols: tuple = PROTOCOLS
-    n_train: int = 100
-    n_test: int = 200
-    data_seed: int = 0
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    l2: float = 1e-3
-    l2_form: str = "w-w0"
-    adam_max_epochs: int = 2000
-    plateau_window: int = 100
-    plateau_tol: float = 0.005
-    gd_rate: float = 0.5
-    gd_fraction: float = 0.1
-    gd_max_steps: int = 4000
+    datasets: tuple = knob(DATASETS, type=str, choices=DATASETS, doc='("mnist", "cifar10")')
+    archs: tuple = knob(models.ARCHITECTURES, type=str, choices=models.ARCHITECTURES,
+                        doc='("relu", "attn"): 2L-ReLU, MLP-Attn')
+    widths: tuple = knob((16, 64, 256), type=int, low=1, high=65536, min_len=2, distinct=True,
+                         doc="hidden widths m")
+    seeds: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="initialisation (and minibatch order) seeds; a trend "
+                        "needs at least 2, the book uses 5")
+    centred: tuple = knob((False, True), type=bool,
+                          doc="(False, True): raw inputs (the paper) and the centred-input control")
+    protocols: tuple = knob(PROTOCOLS, type=str, choices=PROTOCOLS, doc='("adam", "gd")')
+    n_train: int = knob(100, type=int, low=20, high=5000,
+                        doc="training points per data set (the same split for every run)")
+    n_test: int = knob(200, type=int, low=10, high=5000, doc="test points")
+    data_seed: int = knob(0, type=int, low=0, doc="seed of the train/test split")
+    learning_rate: float = knob(1e-3, type=float, low=0, low_open=True, doc="Adam learning rate (the paper: 1e-3)")
+    batch_size: int = knob(128, type=int, low=1, doc="Adam minibatch size (the paper: 128)")
+    l2: float = knob(1e-3, type=float, low=0, doc="L2 penalty strength lambda (the paper: 1e-3)")
+    l2_form: str = knob("w-w0", type=str, choices=train.L2_FORMS, doc='"w-w0" (penalty on W - W0, the NTK reading) '
+                        '| "w" (the paper\'s words) | "none"')
+    adam_max_epochs: int = knob(2000, type=int, low=1, doc="Adam budget in epochs")
+    plateau_window: int = knob(100, type=int, low=1, doc="Adam: epochs between two evaluations of the objective")
+    plateau_tol: float = knob(0.005, type=float, low=0, high=1, low_open=True, high_open=True,
+                              doc="Adam stops when one window lowers the objective by less than this fraction")
+    gd_rate: float = knob(0.5, type=float, low=0, high=2, low_open=True, high_open=True,
+                          doc="GD step as a fraction of the kernel's stability scale n C / lambda_max(K_inf)")
+    gd_fraction: float = knob(0.1, type=float, low=0, high=1, low_open=True, high_open=True,
+                              doc="GD stops when the training MSE is below this fraction of its initial value")
+    gd_max_steps: int = knob(4000, type=int, low=1, doc="GD budget in steps")
 
     PROFILES: ClassVar[dict[str, dict]] = {
         # CI's re-execution: seconds, not a measurement (two seeds cannot decide a trend)
@@ -112,39 +117,8 @@ class NtkDistanceSpec(Spec):
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 70.0, "default": 894.0}
 
     def check(self) -> None:
-        require(len(self.datasets) > 0 and all(d in DATASETS for d in self.datasets), "datasets",
-                f"a non-empty subset of {DATASETS}", self.datasets)
-        require(len(self.archs) > 0 and all(a in models.ARCHITECTURES for a in self.archs), "archs",
-                f"a non-empty subset of {models.ARCHITECTURES}", self.archs)
-        require(len(self.protocols) > 0 and all(p in PROTOCOLS for p in self.protocols), "protocols",
-                f"a non-empty subset of {PROTOCOLS}", self.protocols)
-        require(len(self.widths) >= 2 and all(isinstance(w, int) and 1 <= w <= 65536 for w in self.widths),
-                "widths", "at least two integers in 1..65536 (a trend needs two widths)", self.widths)
-        require(len(set(self.widths)) == len(self.widths), "widths", "distinct", self.widths)
-        require(len(self.seeds) >= 1 and all(isinstance(s, int) and s >= 0 for s in self.seeds), "seeds",
-                "non-negative integers", self.seeds)
-        require(len(self.centred) >= 1 and all(isinstance(c, bool) for c in self.centred), "centred",
-                "a non-empty tuple of booleans, e.g. (False, True)", self.centred)
-        require(isinstance(self.n_train, int) and 20 <= self.n_train <= 5000, "n_train", "an integer in 20..5000",
-                self.n_train)
-        require(isinstance(self.n_test, int) and 10 <= self.n_test <= 5000, "n_test", "an integer in 10..5000",
-                self.n_test)
-        require(self.learning_rate > 0, "learning_rate", "> 0", self.learning_rate)
-        require(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "an integer >= 1",
-                self.batch_size)
-        require(self.l2 >= 0, "l2", ">= 0", self.l2)
-        forms = getattr(train, "L2_FORMS", ("w",))
-        require(self.l2_form in forms, "l2_form", f"one of {forms} (the penalty forms ntkbook.train offers)",
-                self.l2_form)
-        require(isinstance(self.adam_max_epochs, int) and self.adam_max_epochs >= 1, "adam_max_epochs",
-                "an integer >= 1", self.adam_max_epochs)
-        require(isinstance(self.plateau_window, int) and 1 <= self.plateau_window <= self.adam_max_epochs,
-                "plateau_window", "an integer in 1..adam_max_epochs", self.plateau_window)
-        require(0 < self.plateau_tol < 1, "plateau_tol", "in (0, 1)", self.plateau_tol)
-        require(0 < self.gd_rate < 2, "gd_rate", "in (0, 2) (kernel GD is unstable at 2)", self.gd_rate)
-        require(0 < self.gd_fraction < 1, "gd_fraction", "in (0, 1)", self.gd_fraction)
-        require(isinstance(self.gd_max_steps, int) and self.gd_max_steps >= 1, "gd_max_steps", "an integer >= 1",
-                self.gd_max_steps)
+        require(self.plateau_window <= self.adam_max_epochs, "plateau_window", "an integer in 1..adam_max_epochs",
+                self.plateau_window)
 
 
 Spec = NtkDistanceSpec  # noqa: F811  (the name the sweep registry looks up)
@@ -183,17 +157,6 @@ def ntk_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate:
     """
     return kernel_predict.gradient_flow(k_train, k_test_train, y, learning_rate, steps, f0_train, f0_test)[1]
 
-
-def kernel_gd_predictor(k_train, k_test_train, y, f0_train, f0_test, learning_rate: float, steps: int):
-    """Discrete kernel gradient descent, exact: `(train outputs (n, C), test outputs (N, C))` after `steps` steps.
-
-    F_{t+1} = F_t - (eta / (n C)) K (F_t - Y) on the training set (the linearised network's GD on
-    0.5 mean (f - y)^2), so F_T = Y + (I - c)^T (F_0 - Y) with c = eta K / (n C); test points follow
-    f_T(x) = f_0(x) + K(x, X) K^(-1) (I - (I - c)^T) (Y - F_0), evaluated in K's eigenbasis without cancellation
-    (`kernel_predict.gradient_descent`), so a singular K is fine. float64 throughout; needs c_k < 1 for a
-    monotone decay (eta <= n C / lambda_max).
-    """
-    return kernel_predict.gradient_descent(k_train, k_test_train, y, learning_rate, steps, f0_train, f0_test)
 
 
 def kernel_steps_to_fraction(k_train, y, f0_train, learning_rate: float, fraction: float,
@@ -507,15 +470,16 @@ _TRAIN_KNOBS = ("n_train", "n_test", "data_seed", "learning_rate", "batch_size",
 def units(spec: NtkDistanceSpec) -> list:
     """The sweep's units: `run_unit` per (data set, model, width, seed, centring), then `collapse_unit` per
     (data set, centring). Each unit's params are the knobs that affect it (JSON-friendly)."""
+    from ntkbook import data
     from ntkbook.runner import Unit
 
     shared = {k: getattr(spec, k) for k in _TRAIN_KNOBS}
     out = [Unit(KIND_RUN, {"dataset": ds, "arch": arch, "width": int(w), "seed": int(s), "centred": bool(c),
-                           "protocols": list(spec.protocols), **shared}, run_unit)
+                           "protocols": list(spec.protocols), **shared}, run_unit, reads=data.split_reads(ds))
            for ds in spec.datasets for c in spec.centred for arch in spec.archs for w in spec.widths
            for s in spec.seeds]
     out += [Unit(KIND_COLLAPSE, {"dataset": ds, "centred": bool(c), "n_train": spec.n_train, "n_test": spec.n_test,
-                                 "data_seed": spec.data_seed}, collapse_unit)
+                                 "data_seed": spec.data_seed}, collapse_unit, reads=data.split_reads(ds))
             for ds in spec.datasets for c in spec.centred]
     return out
 
@@ -544,7 +508,7 @@ def collapse(spec: NtkDistanceSpec, scheduler: str | None = None, *, cache_dir=N
 # ----------------------------------------------------------------------------------------------------------
 
 
-def loglog_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+def width_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Least-squares slope of log(column) against log(width) for each seed, per (dataset, arch, centred, protocol).
 
     Returns columns dataset, arch, centred, protocol, seed, slope, n_widths. Rows with a non-positive or non-finite
@@ -553,8 +517,25 @@ def loglog_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     rows = []
     for key, g in frame.groupby(["dataset", "arch", "centred", "protocol", "seed"], sort=True):
         g = g[np.isfinite(g[column]) & (g[column] > 0)]
-        slope = (float(np.polyfit(np.log(g["width"].to_numpy(float)), np.log(g[column].to_numpy(float)), 1)[0])
+        slope = (loglog_fit(g["width"].to_numpy(float), g[column].to_numpy(float), base=math.e)[0]
                  if g["width"].nunique() >= 2 else math.nan)
         rows.append(dict(zip(["dataset", "arch", "centred", "protocol", "seed"], key, strict=True), slope=slope,
                          n_widths=int(g["width"].nunique())))
     return pd.DataFrame(rows)
+
+
+def results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chapter's results `(runs, collapse)`: `sweep(spec)` and `collapse(spec)`, each unit read from the result
+    cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    return sweep(spec, scheduler, cache_dir=cache_dir), collapse(spec, scheduler, cache_dir=cache_dir)
+
+
+def penalty_variant(spec: NtkDistanceSpec) -> NtkDistanceSpec:
+    """The penalty check: the same Adam runs (raw inputs, the spec's first data set) without the L2 penalty."""
+    return spec.replace(l2_form="none", protocols=("adam",), centred=(False,), datasets=spec.datasets[:1])
+
+
+def penalty_results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None) -> pd.DataFrame:
+    """The rows of `penalty_variant(spec)`, through the runner and its cache (like `results`)."""
+    return sweep(penalty_variant(spec), scheduler, cache_dir=cache_dir)

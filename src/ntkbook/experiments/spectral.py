@@ -32,13 +32,18 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ntkbook import data as _data
 from ntkbook import kernels as _kernels
 from ntkbook.cache import cached_frame
+from ntkbook.kernel_limits import as_rows as _rows
+from ntkbook.kernel_limits import first_layer as _first_layer
+from ntkbook.kernel_limits import increasing_widths as _powers_of_two
+from ntkbook.kernel_limits import ntk_error_curve
+from ntkbook.kernel_limits import op_errors as _errors
 from ntkbook.models import MODEL_LABELS as ARCH_LABELS
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob, require
+from ntkbook.stats import fit_power_law
 
 __all__ = [
     "SpectralSpec",
@@ -77,23 +82,6 @@ __all__ = [
 
 _EPS64 = np.finfo(np.float64).eps
 
-
-def _rows(x, name: str = "x") -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n, d), got shape {a.shape}; flatten images first")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return a
-
-
-def _powers_of_two(widths: Sequence[int]) -> np.ndarray:
-    w = np.asarray(list(widths), dtype=np.int64)
-    if w.ndim != 1 or w.size == 0:
-        raise ValueError("widths must be a non-empty sequence of positive integers")
-    if np.any(w < 1) or np.any(np.diff(w) <= 0):
-        raise ValueError(f"widths must be positive and strictly increasing, got {w.tolist()}")
-    return w
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -370,51 +358,6 @@ def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _first_layer(z: np.ndarray, width: int, seed: int) -> np.ndarray:
-    """W (d, width) from `ntkbook.models.init_network(PRNGKey(seed), d, width, 1)`, in its own dtype (float32
-    unless x64 is on); callers cast the columns they use to float64."""
-    import jax
-
-    from ntkbook import models
-
-    params, _ = models.init_network(jax.random.PRNGKey(int(seed)), z.shape[1], int(width), 1)
-    return np.asarray(params["W"])
-
-
-def _errors(D: np.ndarray, lam: np.ndarray) -> tuple[float, float]:
-    op = float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (D + D.T)))))
-    return op / lam[0], op / lam[-1]
-
-
-def ntk_error_curve(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
-    """||K_m - K_inf||_op for the nested networks of each width m, relative to ||K_inf|| and to lambda_min(K_inf).
-
-    z: (n, d) unit-norm features (`feature_matrix`). One network of the largest width M is drawn
-    (`models.init_network`, key PRNGKey(seed)); the network of width m is its first m neurons, so each width has
-    exactly the distribution of a fresh initialisation and the widths share their randomness (a coupling that
-    makes the sweep cost one width-M kernel). Fast path: with A = 1[z W > 0] (n, M),
-    K_m = (A_{:, :m} A_{:, :m}^T / m) * (z z^T), accumulated block by block between consecutive widths (A is
-    formed one block at a time, in float64).
-    K_inf = `kernels.first_layer_ntk(z, z)`. Checked against `ntk_error_curve_bruteforce`.
-    Returns columns width, err_op = ||K_m - K_inf||_op / ||K_inf||_op, err_eig = ||K_m - K_inf||_op / lambda_min.
-    """
-    z = _rows(z, "z")
-    w = _powers_of_two(widths)
-    K_inf = _kernels.first_layer_ntk(z, z)
-    lam = _kernels.eigenvalues(K_inf)
-    C = z @ z.T
-    W = _first_layer(z, int(w[-1]), seed)
-    S = np.zeros_like(C)
-    prev, rows = 0, []
-    for m in w:
-        block = (z @ W[:, prev:m].astype(np.float64) > 0).astype(np.float64)  # one block at a time: O(n M) memory
-        S += block @ block.T
-        prev = int(m)
-        err_op, err_eig = _errors(S / m * C - K_inf, lam)
-        rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
-    return pd.DataFrame(rows)
-
-
 def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     """Slow reference for `ntk_error_curve`: each width's kernel built from scratch.
 
@@ -527,37 +470,6 @@ def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) ->
     return pd.DataFrame(rows)
 
 
-def fit_power_law(x, y, *, level: float = 0.95) -> dict:
-    """Least-squares fit of log10 y = a + b log10 x: the exponent b with a `level` confidence interval.
-
-    x, y: (k,) positive; non-finite pairs are dropped (counted in n_dropped). The interval is
-    b +- t_{k-2, (1+level)/2} * se(b) (scipy.stats.linregress). Needs at least 3 usable points.
-    A constant y gives exponent 0 with the empty interval [0, 0] (r2 nan).
-    Returns dict(exponent, lo, hi, log10_prefactor, r2, n_points, n_dropped).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
-    ok = np.isfinite(x) & np.isfinite(y)
-    if np.any(ok & ((x <= 0) | (y <= 0))):
-        raise ValueError("a power-law fit needs positive x and y")
-    if ok.sum() < 3:
-        raise ValueError(f"a power-law fit with an interval needs at least 3 finite points, got {int(ok.sum())}")
-    lx, ly = np.log10(x[ok]), np.log10(y[ok])
-    if np.ptp(lx) == 0:
-        raise ValueError("x must take at least two distinct values")
-    k = int(ok.sum())
-    if np.ptp(ly) == 0:  # a constant y (e.g. the same power-of-two width everywhere): slope exactly 0
-        return {"exponent": 0.0, "lo": 0.0, "hi": 0.0, "log10_prefactor": float(ly[0]), "r2": float("nan"),
-                "n_points": k, "n_dropped": int((~ok).sum())}
-    res = stats.linregress(lx, ly)
-    half = float(stats.t.ppf(0.5 + level / 2, k - 2) * res.stderr) if k > 2 else float("nan")
-    return {"exponent": float(res.slope), "lo": float(res.slope - half), "hi": float(res.slope + half),
-            "log10_prefactor": float(res.intercept), "r2": float(res.rvalue**2), "n_points": k,
-            "n_dropped": int((~ok).sum())}
-
-
 # (quantity on y, quantity on x, label): the log-log fits of the width-law summary
 _FITS = (
     ("kappa_features", "kappa_G", "kappa(ZZ^T) vs kappa(G)"),
@@ -604,35 +516,38 @@ def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFram
 
 @dataclasses.dataclass(frozen=True)
 class SpectralSpec(Spec):
-    """Chapter 2's knobs (the notebook's parameters cell, one to one); defaults are the "default" profile.
+    """Chapter 2's knobs (the notebook's parameters cell, one to one; each documented where it is declared);
+    defaults are the "default" profile."""
 
-    datasets, split: the image pools (`ntkbook.data.load(name, split)`); ns_small x seeds_small: the small-n
-    kappa curve; ns_large: larger n (seed 0, those that fit the pool); ns_raw: raw-pixel sizes; n_precision: the
-    float64 / float32 check of Theorem 4.7; n_depth, depths: the depth remark; n_trunc, ranks: truncated attention;
-    n_real_ntk: real-data NTK condition numbers; width_n, width_d, width_kappas, width_seeds, max_width_log2,
-    data_seed: the synthetic width-law sweep (widths 4 ... 2**max_width_log2); tol_op, tol_eig: its two criteria.
-    """
-
-    datasets: tuple = ("mnist", "cifar10")
-    split: str = "test"
-    ns_small: tuple = (25, 50, 75, 100, 150, 200, 300)
-    seeds_small: tuple = (0, 1, 2, 3, 4)
-    ns_large: tuple = (400, 1000, 2000, 10000)
-    ns_raw: tuple = (25, 50, 100, 200, 400, 1000)
-    n_precision: int = 100
-    n_depth: int = 32
-    depths: tuple = (0, 1, 2, 3, 4)
-    n_trunc: int = 400
-    ranks: tuple = (1, 2, 5, 10, 20, 50, 100, 200, 400)
-    n_real_ntk: int = 100
-    width_n: int = 32
-    width_d: int = 64
-    width_kappas: tuple = tuple(np.logspace(0.5, 4, 8).tolist())
-    width_seeds: tuple = (0, 1, 2)
-    max_width_log2: int = 17
-    tol_op: float = 0.05
-    tol_eig: float = 0.5
-    data_seed: int = 0
+    datasets: tuple = knob(("mnist", "cifar10"), type=str, distinct=True, doc='data sets, e.g. ["mnist", "cifar10"]')
+    split: str = knob("test", type=str, choices=("train", "test"),
+                      doc="the pool of images: the offline data folder holds only the test splits (10,000 images each)")
+    ns_small: tuple = knob((25, 50, 75, 100, 150, 200, 300), type=int, low=2, min_len=2,
+                           doc="subset sizes n for the small-n curve (several seeds each)")
+    seeds_small: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="subset seeds for the small-n curve")
+    ns_large: tuple = knob((400, 1000, 2000, 10000), type=int, low=2,
+                           doc="larger subset sizes n (unit rows, seed 0): up to the pool size")
+    ns_raw: tuple = knob((25, 50, 100, 200, 400, 1000), type=int, low=2,
+                         doc="subset sizes for the raw-pixel (no row normalisation) comparison")
+    n_precision: int = knob(100, type=int, low=2, doc="subset size for the float64 / float32 check of Theorem 4.7")
+    n_depth: int = knob(32, type=int, low=2, doc="subset size for the depth check kappa(G^(2k+1))")
+    depths: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="numbers of stacked attention layers k")
+    n_trunc: int = knob(400, type=int, low=2, doc="subset size for the truncated-attention curve")
+    ranks: tuple = knob((1, 2, 5, 10, 20, 50, 100, 200, 400), type=int, low=1,
+                        doc="ranks r kept in the truncated attention")
+    n_real_ntk: int = knob(100, type=int, low=2, doc="subset size for the real-data NTK condition numbers")
+    width_n: int = knob(32, type=int, low=2, doc="synthetic data: number of points n, at most d")
+    width_d: int = knob(64, type=int, low=2, doc="synthetic data: dimension d")
+    width_kappas: tuple = knob(tuple(np.logspace(0.5, 4, 8).tolist()), type=float, low=1, min_len=3,
+                               doc="nominal kappa(G) of the synthetic data (geometric singular values)")
+    width_seeds: tuple = knob((0, 1, 2), type=int, low=0, doc="network seeds per (kappa, architecture)")
+    max_width_log2: int = knob(17, type=int, low=3, high=22, doc="the widths m are the powers of two from 4 up to 2 "
+                               "to this power (nested networks)")
+    tol_op: float = knob(0.05, type=float, low=0, low_open=True,
+                         doc="m_op: smallest width with op-norm error at most tol_op times the norm of K_inf")
+    tol_eig: float = knob(0.5, type=float, low=0, low_open=True,
+                          doc="m_eig: smallest width with op-norm error at most tol_eig times lambda_min of K_inf")
+    data_seed: int = knob(0, type=int, low=0, doc="seed of the synthetic data sets")
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(ns_small=[25, 50, 100, 200], seeds_small=[0, 1], ns_large=[400], ns_raw=[25, 100],
@@ -649,26 +564,8 @@ class SpectralSpec(Spec):
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 65.0, "default": 203.0}
 
     def check(self) -> None:
-        require(len(self.datasets) >= 1 and len(set(self.datasets)) == len(self.datasets), "datasets",
-                "a non-empty list of distinct data-set names", self.datasets)
-        require(self.split in ("train", "test"), "split", "'train' or 'test'", self.split)
-        for knob in ("ns_small", "ns_large", "ns_raw"):
-            v = getattr(self, knob)
-            require(len(v) >= 1 and min(v) >= 2, knob, "a non-empty list of sizes >= 2", v)
-        require(len(self.ns_small) >= 2, "ns_small", "at least two sizes", self.ns_small)
-        require(len(self.seeds_small) >= 1, "seeds_small", "at least one seed", self.seeds_small)
-        for knob in ("n_precision", "n_depth", "n_trunc", "n_real_ntk"):
-            require(getattr(self, knob) >= 2, knob, "an integer >= 2", getattr(self, knob))
-        require(len(self.depths) >= 1 and min(self.depths) >= 0, "depths", "integers k >= 0", self.depths)
-        require(len(self.ranks) >= 1 and 1 <= min(self.ranks) and max(self.ranks) <= self.n_trunc, "ranks",
-                f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
-        require(2 <= self.width_n <= self.width_d, "width_n", f"between 2 and width_d = {self.width_d}", self.width_n)
-        require(len(self.width_kappas) >= 3 and min(self.width_kappas) >= 1, "width_kappas",
-                "at least three condition numbers >= 1 (an exponent with an interval needs three points)",
-                self.width_kappas)
-        require(len(self.width_seeds) >= 1, "width_seeds", "at least one seed", self.width_seeds)
-        require(3 <= self.max_width_log2 <= 22, "max_width_log2", "between 3 and 22", self.max_width_log2)
-        require(self.tol_op > 0 and self.tol_eig > 0, "tol_op and tol_eig", "> 0", (self.tol_op, self.tol_eig))
+        require(max(self.ranks) <= self.n_trunc, "ranks", f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
+        require(self.width_n <= self.width_d, "width_n", f"between 2 and width_d = {self.width_d}", self.width_n)
 
     @property
     def widths(self) -> list[int]:
@@ -734,8 +631,11 @@ def units(spec: SpectralSpec, parts=None) -> list:
     def plain(v):
         return list(v) if isinstance(v, tuple) else v
 
+    def reads(part):  # the image parts read the pools; width_curves is synthetic
+        return tuple((name, spec.split) for name in spec.datasets) if "datasets" in RESULT_PARTS[part] else ()
+
     return [Unit(f"spectral-{part}", {"part": part, **{k: plain(getattr(spec, k)) for k in RESULT_PARTS[part]}},
-                 part_unit) for part in parts]
+                 part_unit, reads=reads(part)) for part in parts]
 
 
 def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
@@ -749,7 +649,7 @@ def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = F
     run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
     return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh)
+                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
             for u in units(spec, parts)}
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import seaborn as sns
 
 from ntkbook.plotting import COLUMN_INCHES
+from ntkbook.stats import loglog_fit
 
 __all__ = [
-    "loglog_slope",
     "softmax_linearization_figure",
     "gram_heatmaps_figure",
     "feature_angle_figure",
@@ -23,16 +23,6 @@ __all__ = [
     "sensitivity_growth_figure",
 ]
 
-
-def loglog_slope(x, y) -> tuple[float, float]:
-    """Least-squares fit log10 y = slope * log10 x + intercept; returns (slope, intercept). x, y: positive, (k,)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"x and y must have the same shape with >= 2 points, got {x.shape} and {y.shape}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("a log-log fit needs positive x and y")
-    slope, intercept = np.polyfit(np.log10(x), np.log10(y), 1)
-    return float(slope), float(intercept)
 
 
 def _palette(names) -> dict:
@@ -68,7 +58,7 @@ def softmax_linearization_figure(df: pd.DataFrame, *, fit_from: float = 10.0):
     for (name, form), g in df.groupby(["dataset", "form"]):
         g = g.sort_values("temperature")
         fit = g[g.temperature >= fit_from]
-        slope, _ = loglog_slope(fit.temperature, fit.rel_error)
+        slope, _ = loglog_fit(fit.temperature, fit.rel_error)
         ax.plot(g.temperature, g.rel_error, styles.get(form, ":"), marker="o", ms=3, color=palette[name],
                 label=f"{name}, {form} (slope {slope:.2f})")
     t = np.array([df.temperature.min(), df.temperature.max()])
@@ -166,7 +156,7 @@ def sensitivity_growth_figure(df: pd.DataFrame):
     palette = _palette(means.dataset)
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.4))
     for name, g in means.groupby("dataset"):
-        slope, _ = loglog_slope(g.n, g.g3_bound)
+        slope, _ = loglog_fit(g.n, g.g3_bound)
         c = palette[name]
         ax.plot(g.n, g.g3_bound, "-o", ms=3, color=c, label=f"{name}: G$^3$ bound $\\|GXx_j\\|_1$ (slope {slope:.2f})")
         ax.plot(g.n, g.g3_worst, "--", color=c, label=f"{name}: G$^3$ worst change (gradient $\\delta$)")

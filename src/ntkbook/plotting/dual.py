@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
+from ntkbook.labels import DATASET_LABELS
+
 KERNEL_STYLE = {"linear": ("linear kernel", "tab:gray", "o"), "G3": ("$G^3$", "tab:blue", "s"),
                 "attn-ntk": ("MLP-Attn NTK", "tab:orange", "^"), "relu-ntk": ("2L-ReLU NTK", "tab:green", "v")}
 

@@ -11,10 +11,10 @@ import matplotlib.ticker as mticker
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from ntkbook.labels import DATASET_LABELS
 from ntkbook.models import MODEL_LABELS
 from ntkbook.plotting import COLUMN_INCHES, clip_interval, nonnegative
 
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 #: short panel titles; the caption says what each protocol is
 PROTOCOL_LABELS = {"adam": "Adam to a plateau", "gd": "GD to the criterion"}
 INPUT_LABELS = {False: "raw inputs", True: "centred inputs"}

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ntkbook import claims
 from ntkbook.claims import NOT_RUN, Verdict
+from ntkbook.sweeps import SWEEPS
 
 __all__ = ["CHAPTERS", "NOT_RUN_SECTION", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
            "format_paper", "section_href", "claims_frame", "chapter_table", "glue_values", "ClaimsTable", "claims_table",
@@ -29,14 +30,9 @@ __all__ = ["CHAPTERS", "NOT_RUN_SECTION", "collect", "glue_key", "glue_verdicts"
            "PaperClaimsTable", "paper_claims_table", "own_results", "chapter_summaries", "ChapterSummary",
            "VerdictBox", "verdict_box", "headline_values", "VERDICT_BOX", "chapter_label"]
 
-#: (document name, report module under ntkbook.report, title) of every chapter, in book order.
-CHAPTERS = (
-    ("01_gram_induced_kernel", "gram_kernel", "Linearized attention is a Gram-induced kernel"),
-    ("02_spectral_amplification", "spectral", "Spectral amplification"),
-    ("03_ntk_distance", "ntk_distance", "Distance to the NTK regime"),
-    ("04_influence_malleability", "malleability", "Influence malleability"),
-    ("05_dual_implication", "dual", "The dual implication"),
-)
+#: (document name, report module under ntkbook.report, title) of every chapter, in book order: read from the one
+#: registry of the chapters, `ntkbook.sweeps.SWEEPS`.
+CHAPTERS = tuple((e.document, e.report.rpartition(".")[2], e.heading) for e in SWEEPS.values())
 #: label on the claims page of the note that explains "not run" rows (their link points there).
 NOT_RUN_SECTION = "claims-not-run"
 CLAIMS_DOC = "claims"

@@ -39,8 +39,10 @@ import pandas as pd
 from ntkbook import claims, operating, paper
 from ntkbook.claims import DOES_NOT_HOLD, HOLDS, NOT_EVALUABLE, NOT_RESOLVED, Verdict
 from ntkbook.experiments import dual as ex
+from ntkbook.labels import DATASET_LABELS
+from ntkbook.stats import loglog_fit
 
-__all__ = ["CHAPTER", "SECTIONS", "CLAIMED_DECADES", "MODEL_LABELS", "load", "power_status", "pair_status",
+__all__ = ["CHAPTER", "SECTIONS", "CLAIMED_DECADES", "MODEL_LABELS", "power_status", "pair_status",
            "power_design", "width_ratio_status", "seed_design", "pair_design", "spread_exponents", "qkv_status",
            "DETERMINISTIC_EXPONENT",
            "evaluable", "power_ratios", "power_summary", "width_needed", "decay_slopes", "variant_summary",
@@ -54,7 +56,6 @@ SECTIONS = {"power": "dual-power", "truncation": "dual-truncation", "softmax": "
 #: a change of width requirement counts when it exceeds this many decades (a factor of 10)
 #: the width statements claim a factor of "at least ten times": one decade of m*, part of the claim itself
 CLAIMED_DECADES = 1.0
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
 MODEL_LABELS = {"relu": "2L-ReLU", "attn": "MLP-Attn", "qkv": "trainable QKV"}
 KERNEL_LABELS = {"linear": "linear", "G3": "$G^3$", "attn-ntk": "MLP-Attn NTK", "relu-ntk": "2L-ReLU NTK"}
 
@@ -211,11 +212,6 @@ def evaluable(test_accuracy, chance: float) -> bool:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def load(profile: str = "default", *, cache_dir=None, scheduler=None, data_dir=None, **overrides):
-    """`(spec, {"power", "kernel", "variant"})`: the chapter's results (computed on first call, then cached)."""
-    spec = ex.DualSpec.resolve(profile, **overrides)
-    return spec, ex.sweep(spec, scheduler, data_dir=data_dir, cache_dir=cache_dir)
-
 
 def _ci(values) -> tuple[float, float, float]:
     return claims.t_interval(list(values))
@@ -291,7 +287,7 @@ def decay_slopes(kernel: pd.DataFrame, column: str = "err_op") -> pd.DataFrame:
     rows = []
     for (ds, seed, model), g in kernel.groupby(["dataset", "seed", "model"], sort=False):
         ok = g[column] > 0
-        slope = float(np.polyfit(np.log(g.loc[ok, "width"]), np.log(g.loc[ok, column]), 1)[0]) if ok.sum() >= 2 \
+        slope = loglog_fit(g.loc[ok, "width"], g.loc[ok, column], base=math.e)[0] if ok.sum() >= 2 \
             else math.nan
         rows.append({"dataset": ds, "seed": int(seed), "model": model, "column": column, "slope": slope})
     return pd.DataFrame(rows)
@@ -318,7 +314,7 @@ def function_slopes(function: pd.DataFrame) -> pd.DataFrame:
     for (ds, seed, model), g in function.groupby(["dataset", "seed", "model"], sort=False):
         g = g.sort_values("width")
         rows.append({"dataset": ds, "seed": int(seed), "model": model,
-                     "slope": float(np.polyfit(np.log(g["width"]), np.log(g["dist_rel"]), 1)[0]),
+                     "slope": loglog_fit(g["width"], g["dist_rel"], base=math.e)[0],
                      "dist_first": float(g["dist_rel"].iloc[0]), "dist_last": float(g["dist_rel"].iloc[-1]),
                      "test_acc_last": float(g["test_acc"].iloc[-1]),
                      "ntk_test_acc_last": float(g["ntk_test_acc"].iloc[-1])})
@@ -431,8 +427,8 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
                             "than one layer to approach their kernel"))
     t_max = max(spec.temperatures)
     for fam in ("softmax", "softmax-centred"):
-        comparisons.append((fam, f"{fam}:{ex._num(t_max)}", "relu", "increasing", True, "softmax",
-                            f"{model_label(f'{fam}:{ex._num(t_max)}')} attention needs a width at least ten times "
+        comparisons.append((fam, f"{fam}:{ex.num_label(t_max)}", "relu", "increasing", True, "softmax",
+                            f"{model_label(f'{fam}:{ex.num_label(t_max)}')} attention needs a width at least ten times "
                             "larger than 2L-ReLU to approach its kernel"))
     for key, model, ref, claimed, beyond, section, text in comparisons:
         values = _diff_values(logm, model, ref, "value")
@@ -500,7 +496,7 @@ def data_notes(spec: ex.DualSpec, *, data_dir=None) -> dict[str, str]:
     usual). Built from the loader's split (not its note, which names the files on this machine)."""
     out = {}
     for ds in spec.datasets:
-        split = ex._split(ds, spec.n_ref + max(spec.ns), spec.n_test, spec.seeds[0], data_dir)
+        split = ex.sample_split(ds, spec.n_ref + max(spec.ns), spec.n_test, spec.seeds[0], data_dir)
         from_test = bool(split.note)
         out[ds] = (f"{_ds(ds)}: its train split is not used here; the reference ({spec.n_ref}), training (up to "
                    f"{max(spec.ns)}; {spec.n_train} for the trained models) and test ({spec.n_test}; "
@@ -511,8 +507,8 @@ def data_notes(spec: ex.DualSpec, *, data_dir=None) -> dict[str, str]:
 
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
     """The chapter's verdicts for `profile` (results through the cache: cheap after the chapter ran)."""
-    spec, res = load(profile, cache_dir=cache_dir, **overrides)
-    return verdicts_from_results(spec, res)
+    spec = ex.DualSpec.resolve(profile, **overrides)
+    return verdicts_from_results(spec, ex.results(spec, cache_dir=cache_dir))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -523,7 +519,7 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> 
 def roles(spec: ex.DualSpec) -> dict[str, str]:
     """{role: model name}: the models the prose names by role (relu, attn, the smallest rank, the largest
     temperature plain / centred, the smallest temperature, the deepest stack in both modes, qkv)."""
-    t_max, t_min, k = ex._num(max(spec.temperatures)), ex._num(min(spec.temperatures)), max(spec.depths)
+    t_max, t_min, k = ex.num_label(max(spec.temperatures)), ex.num_label(min(spec.temperatures)), max(spec.depths)
     out = {"relu": "relu", "attn": "attn", "trunc": f"truncated:{min(spec.ranks)}", "softmax": f"softmax:{t_max}",
            "softmax_low": f"softmax:{t_min}", "centred": f"softmax-centred:{t_max}", "qkv": "qkv"}
     if k > 1:

@@ -704,7 +704,7 @@ def cached_results(spec: mx.MalleabilitySpec, cache_dir=None) -> dict[str, pd.Da
     is missing (the chapter has not run at this profile)."""
     frames = {"grid": [], "poisoning": []}
     for unit in mx.units(spec):
-        hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir)
+        hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir, key=unit.key)
         if hit is None:
             return None
         frames["grid" if unit.kind == mx.KIND else "poisoning"].append(hit)

@@ -33,12 +33,13 @@ from ntkbook import claims, notebook, paper
 from ntkbook import operating as op
 from ntkbook.claims import Verdict
 from ntkbook.experiments import ntk_distance as nd
+from ntkbook.labels import DATASET_LABELS
 from ntkbook.models import MODEL_LABELS
 
-__all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "DIST_TEX", "KAPPA_NTK_TEX", "PENALTY_TEX", "COLLAPSE_FORMATS", "results", "mean_interval",
+__all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", "DIST_TEX", "KAPPA_NTK_TEX", "PENALTY_TEX", "COLLAPSE_FORMATS", "mean_interval",
            "slope_interval", "slope_table", "accuracy_table", "trained", "claimed_direction", "trend_status",
            "table1", "table1_accuracy", "centring_table", "distance_readings_table", "collapse_table",
-           "gd_criterion_table", "penalty_variant", "penalty_results", "penalty_table", "penalty_verdicts",
+           "gd_criterion_table", "penalty_table", "penalty_verdicts",
            "claim_verdicts", "verdicts_from_results", "chapter_numbers", "format_interval", "pooled_sd",
            "slope_noise", "difference_noise", "trend_design", "cached_runs", "measured_noise",
            "paired_slopes", "contrast_status", "contrast_verdicts"]
@@ -47,7 +48,6 @@ CHAPTER = "03_ntk_distance"
 #: MyST labels of the sections that decide the claims (defined in the chapter's markdown).
 SECTIONS = {"table1": "ntk-table1", "gd": "ntk-gd", "collapse": "ntk-collapse"}
 LEVEL = 0.95
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 PROTOCOL_LABELS = {"adam": "Adam", "gd": "GD"}
 #: the quantities the tables and verdicts name, as math (typeset by `ntkbook.notebook.table` and the book)
 DIST_TEX = r"$\|f_m - f_{\mathrm{NTK}}\|$"
@@ -68,12 +68,6 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     order = pd.DataFrame(rank).sort_values(cols, kind="stable").index
     return frame.iloc[order].reset_index(drop=True)
 
-
-def results(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides):
-    """`(spec, runs, collapse)` of the chapter's sweep for `profile` (+ overrides), read from / written to the
-    result cache through `ntkbook.runner` (computed only where missing)."""
-    spec = nd.resolve(profile, **overrides)
-    return spec, nd.sweep(spec, scheduler, cache_dir=cache_dir), nd.collapse(spec, scheduler, cache_dir=cache_dir)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -107,7 +101,7 @@ def slope_interval(per_seed: Iterable[float], level: float = LEVEL):
 def slope_table(runs: pd.DataFrame, column: str = "dist_abs") -> pd.DataFrame:
     """One row per (dataset, arch, centred, protocol): slope (mean of per-seed log-log slopes of `column` against
     width), lo, hi (95 % t-interval), direction, n_seeds."""
-    per_seed = _ordered(nd.loglog_slopes_per_seed(runs, column))
+    per_seed = _ordered(nd.width_slopes_per_seed(runs, column))
     rows = []
     for key, g in per_seed.groupby(_GROUP, sort=False):
         mean, iv, direction = slope_interval(g["slope"])
@@ -364,19 +358,11 @@ def trend_design(spec, sd: float, rule: str = "trend") -> claims.Design | None:
 
 
 def cached_runs(spec, cache_dir=None) -> pd.DataFrame | None:
-    """The sweep's rows of `spec` read from the result cache only (nothing computed): None unless every unit is
-    cached."""
-    from ntkbook import cache
+    """The sweep's rows of `spec` read from the result cache or store only (nothing computed): None unless every
+    unit is there."""
+    from ntkbook import runner
 
-    frames = []
-    for u in nd.units(spec):
-        if u.kind != nd.KIND_RUN:
-            continue
-        f = cache.load(u.kind, u.params, cache_dir=cache_dir)
-        if f is None:
-            return None
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True) if frames else None
+    return runner.read_only([u for u in nd.units(spec) if u.kind == nd.KIND_RUN], cache_dir=cache_dir)
 
 
 def measured_noise(profile: str = "default", cache_dir=None) -> dict:
@@ -503,16 +489,6 @@ def contrast_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
     return out
 
 
-def penalty_variant(spec):
-    """The penalty check: the same Adam runs (raw inputs, the spec's first data set) without the L2 penalty."""
-    return spec.replace(l2_form="none", protocols=("adam",), centred=(False,), datasets=spec.datasets[:1])
-
-
-def penalty_results(spec, *, scheduler=None, cache_dir=None) -> pd.DataFrame:
-    """Rows of `penalty_variant(spec)`, through the runner and its cache."""
-    return nd.sweep(penalty_variant(spec), scheduler, cache_dir=cache_dir)
-
-
 def penalty_table(runs: pd.DataFrame, runs_none: pd.DataFrame) -> pd.DataFrame:
     """Adam on raw inputs with the penalty (l2/2)||W − W0||² beside no penalty: per (data set, model) the slope of
     ||f_m − f_NTK|| (95 % interval) with the status of the paper's direction, and the test accuracy at the largest
@@ -537,7 +513,7 @@ def penalty_table(runs: pd.DataFrame, runs_none: pd.DataFrame) -> pd.DataFrame:
 
 def penalty_verdicts(spec, runs_none: pd.DataFrame) -> list[Verdict]:
     """Table 1's trend claims under Adam without the penalty (beyond the paper: the dependence on the penalty)."""
-    variant = penalty_variant(spec)
+    variant = nd.penalty_variant(spec)
     out = []
     for v in verdicts_from_results(variant, runs_none):
         if ".trend." not in v.claim or v.status == claims.NOT_RUN:
@@ -547,10 +523,13 @@ def penalty_verdicts(spec, runs_none: pd.DataFrame) -> list[Verdict]:
     return out
 
 
-def claim_verdicts(profile: str = "default", **kwargs) -> list[Verdict]:
-    """The chapter's verdicts for `profile`, from the cached sweeps (computed where missing)."""
-    spec, runs, _ = results(profile, **kwargs)
-    return verdicts_from_results(spec, runs) + penalty_verdicts(spec, penalty_results(spec))
+def claim_verdicts(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides) -> list[Verdict]:
+    """The chapter's verdicts for `profile`, from the chapter's results (`nd.results`, `nd.penalty_results`: read
+    from the result cache, computed where missing)."""
+    spec = nd.resolve(profile, **overrides)
+    runs, _ = nd.results(spec, scheduler=scheduler, cache_dir=cache_dir)
+    return verdicts_from_results(spec, runs) + penalty_verdicts(
+        spec, nd.penalty_results(spec, scheduler=scheduler, cache_dir=cache_dir))
 
 
 def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:

@@ -22,6 +22,7 @@ import pandas as pd
 from ntkbook import claims, kernels, notebook, operating, paper
 from ntkbook.claims import NOT_EVALUABLE, Verdict
 from ntkbook.experiments import spectral as sp
+from ntkbook.labels import DATASET_LABELS
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "RESOLVABLE", "DATASET_LABELS", "identity_tolerance", "kappa_status",
            "kappa_interval", "tex_sci", "COLUMN_LABELS", "FIT_LABELS", "display_frame", "display_table", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
@@ -34,7 +35,6 @@ SECTIONS = {"identity": "spectral-precision", "kappa": "spectral-kappa", "depth"
             "truncation": "spectral-truncation", "width": "spectral-width-law", "thresholds": "spectral-thresholds"}
 EPS64 = float(np.finfo(np.float64).eps)
 RESOLVABLE = 0.5
-DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 #: Exponents (Theorem 4.7 and the width law): the paper states integers, so an exponent is reproduced when its
 #: interval lies nearer that integer than any other (TOST margin `operating.EXPONENT_MARGIN` = 1/2; "no kappa(G)
 #: factor" is the integer 0), refuted when the interval lies wholly beyond that margin. Exponent intervals are the

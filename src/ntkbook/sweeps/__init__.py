@@ -1,7 +1,10 @@
-"""The registry of the chapters' sweeps, for the command line (`python -m ntkbook sweep NAME`).
+"""The registry of the chapters: one entry per chapter, the one list the command line (`python -m ntkbook sweep`),
+the claims page and the contract test (tests/test_contract.py) read.
 
-Each entry names a compute module that exposes one `ntkbook.spec.Spec` subclass (the chapter's knobs and profiles)
-and `units(spec) -> list[ntkbook.runner.Unit]`. Modules are imported only when a sweep is used, so listing the
+Each entry names the chapter's document, its compute module, which exposes one `ntkbook.spec.Spec` subclass (the
+chapter's knobs and profiles), `units(spec) -> list[ntkbook.runner.Unit]` and `results(spec, *, cache_dir=None,
+...)` (its result tables, from the cache or computed), and its report module, which exposes
+`verdicts_from_results` (or `verdicts_from`), `chapter_numbers` and `claim_verdicts(profile)`. Modules are imported only when a sweep is used, so listing the
 sweeps is instant. Unit functions live in those compute modules, never here: the result cache keys on the compute
 code and ignores this package, so only there does editing a unit function invalidate its cached results.
 """
@@ -20,11 +23,23 @@ __all__ = ["SWEEPS", "SweepEntry", "get_sweep", "names"]
 
 @dataclasses.dataclass(frozen=True)
 class SweepEntry:
-    """One chapter's sweep: CLI `name`, the compute `module` (dotted path) and a one-line `title`."""
+    """One chapter's sweep: CLI `name`, the compute `module` (dotted path), a one-line `title`, the chapter's
+    `document` (its notebook under book/, without the suffix), its `report` module (dotted path) and the chapter's
+    `heading` (its title in the book, as the claims page shows it)."""
 
     name: str
     module: str
     title: str
+    document: str = ""
+    report: str = ""
+    heading: str = ""
+
+    def load_report(self) -> ModuleType:
+        """The report module, imported now; ImportError names the sweep if it cannot be imported."""
+        try:
+            return importlib.import_module(self.report)
+        except (ImportError, ValueError) as err:
+            raise ImportError(f"sweep {self.name!r}: cannot import its report module {self.report!r} ({err})") from err
 
     def load(self) -> ModuleType:
         """The compute module, imported now; ImportError names the sweep if it cannot be imported."""
@@ -68,15 +83,25 @@ SWEEPS: dict[str, SweepEntry] = {
     entry.name: entry
     for entry in (
         SweepEntry("gram-kernel", "ntkbook.experiments.gram_kernel",
-                   "chapter 1: the Gram-induced kernel G^3 (linearization, Theorems 4.1 and 4.2)"),
+                   "chapter 1: the Gram-induced kernel G^3 (linearization, Theorems 4.1 and 4.2)",
+                   "01_gram_induced_kernel", "ntkbook.report.gram_kernel",
+                   "Linearized attention is a Gram-induced kernel"),
         SweepEntry("spectral", "ntkbook.experiments.spectral",
-                   "chapter 2: spectral amplification (condition numbers across depth, rank and width)"),
+                   "chapter 2: spectral amplification (condition numbers across depth, rank and width)",
+                   "02_spectral_amplification", "ntkbook.report.spectral",
+                   "Spectral amplification"),
         SweepEntry("ntk-distance", "ntkbook.experiments.ntk_distance",
-                   "chapter 3: distance of trained networks from their NTK predictor across widths"),
+                   "chapter 3: distance of trained networks from their NTK predictor across widths",
+                   "03_ntk_distance", "ntkbook.report.ntk_distance",
+                   "Distance to the NTK regime"),
         SweepEntry("malleability", "ntkbook.experiments.malleability",
-                   "chapter 4: influence malleability over the specification grid, and poisoning"),
+                   "chapter 4: influence malleability over the specification grid, and poisoning",
+                   "04_influence_malleability", "ntkbook.report.malleability",
+                   "Influence malleability"),
         SweepEntry("dual", "ntkbook.experiments.dual",
-                   "chapter 5: power on aligned targets against fragility, model variants"),
+                   "chapter 5: power on aligned targets against fragility, model variants",
+                   "05_dual_implication", "ntkbook.report.dual",
+                   "The dual implication"),
     )
 }
 
