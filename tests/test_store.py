@@ -12,7 +12,7 @@ import pytest
 
 from ntkbook import cache, runner, store
 from ntkbook.__main__ import main
-from ntkbook.spec import Spec
+from ntkbook.spec import Spec, knob
 from ntkbook.sweeps import SWEEPS, SweepEntry
 
 # --- a toy sweep: this module is its compute module -------------------------------------------------------------
@@ -20,7 +20,7 @@ from ntkbook.sweeps import SWEEPS, SweepEntry
 
 @dataclasses.dataclass(frozen=True)
 class StoreToySpec(Spec):
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = knob((0, 1, 2), type=int, doc="seeds")
     PROFILES: ClassVar[dict[str, dict]] = {"quick": {"seeds": (0, 1)}, "default": {}}
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 4.0}
 
@@ -98,8 +98,8 @@ def test_stale_entry_is_reported_with_the_refresh_command(toy, monkeypatch):
     monkeypatch.setattr(cache, "compute_fingerprint", lambda *a, **k: "code-after-an-edit")
     result = store.verify(toy, sample=2)
     assert not result.ok and len(result.stale) == 2 and not result.recomputed
-    assert all("stale" in p and "python -m ntkbook sweep store-toy --profile quick --store" in p
-               for p in result.problems)
+    assert all("stale (the compute code changed since it was stored)" in p
+               and "python -m ntkbook sweep store-toy --profile quick --store" in p for p in result.problems)
 
 
 def test_compare_frames_rules():

@@ -172,7 +172,7 @@ def _dry_run(args: argparse.Namespace, spec, units: list) -> int:
     """Count cached, stored and missing units and estimate the CPU time of the missing ones."""
     from ntkbook import cache, store
 
-    cached = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir) is not None]
+    cached = [u for u in units if cache.load(u.kind, u.params, cache_dir=args.cache_dir, key=u.key) is not None]
     stored = [u for u in units if u not in cached and store.lookup(u) is not None]
     missing = len(units) - len(cached) - len(stored)
     print(f"{args.name}: {len(cached)} cached, {len(stored)} in the result store, {missing} to compute")
@@ -217,7 +217,7 @@ def _record(args: argparse.Namespace, groups: dict[str, list], results: list) ->
     n = 0
     for (_, units), result in zip(groups.items(), results, strict=True):
         for unit in units:
-            frame = cache.load(unit.kind, unit.params, cache_dir=args.cache_dir)
+            frame = cache.load(unit.kind, unit.params, cache_dir=args.cache_dir, key=unit.key)
             if frame is None:
                 frame = store.lookup(unit)
             if frame is None:
