@@ -74,3 +74,18 @@ def test_grid_counts():
 def test_verdict_carries_its_design():
     v = claims.Verdict("c", "s", HOLDS, None, 1.0, (0.5, 1.5), "r", "quick", design="ratio-band")
     assert v.as_row()["design"] == "ratio-band"
+
+
+def test_all_of_is_a_conjunction_that_never_says_partly():
+    from ntkbook import claims as C
+
+    assert C.all_of([C.HOLDS, C.HOLDS]) == C.HOLDS
+    assert C.all_of([C.HOLDS, C.DOES_NOT_HOLD]) == C.DOES_NOT_HOLD  # one failing part refutes "both rise"
+    assert C.all_of([C.NOT_RESOLVED, C.DOES_NOT_HOLD]) == C.DOES_NOT_HOLD
+    assert C.all_of([C.HOLDS, C.NOT_RESOLVED]) == C.NOT_RESOLVED
+    assert C.all_of([C.HOLDS, C.PARTLY]) == C.NOT_RESOLVED
+    assert C.all_of([C.NOT_RESOLVED, C.NOT_EVALUABLE]) == C.NOT_EVALUABLE
+    with pytest.raises(ValueError):
+        C.all_of([])
+    with pytest.raises(ValueError):
+        C.all_of(["maybe"])

@@ -46,7 +46,8 @@ def test_rise_and_adversarial_status():
            "attn_flip_low_std": 0.2, "attn_flip_high_std": 0.3, "attn_flip_low_adv": 0.3, "attn_flip_high_adv": 0.5}
     assert R.adversarial_status({**row, "attn_flip_low_adv": 0.31}) == claims.HOLDS
     assert R.adversarial_status(row) == claims.NOT_RESOLVED  # attn's intervals touch
-    assert R.adversarial_status({**row, "attn_flip_low_adv": 0.0, "attn_flip_high_adv": 0.1}) == claims.PARTLY
+    # relu rises, attn falls: the conjunction "both rise" does not hold (never "partly")
+    assert R.adversarial_status({**row, "attn_flip_low_adv": 0.0, "attn_flip_high_adv": 0.1}) == claims.DOES_NOT_HOLD
     assert R.adversarial_status({**row, "evaluable_adv": False}) == claims.NOT_EVALUABLE
 
 
@@ -126,6 +127,10 @@ def test_summary_tables_and_verdicts():
     control = _configs().assign(attack="random")
     assert len(R.control_table(control, "mnist")) == 8 and len(R.control_table(configs, "mnist")) == 0
     assert all(type(v) in (int, float, str, bool) for v in nums.values())
+    # the prose's literal status is the gated verdict's, not the configuration's own (here: does not hold)
+    assert nums["mnist_literal_status"] == claims.DOES_NOT_HOLD
+    gated = R.chapter_numbers(configs, None, verdicts)
+    assert gated["mnist_literal_status"] == lit.status == claims.NOT_RESOLVED
 
 
 def test_claim_verdicts_without_a_run_are_not_run(tmp_path):

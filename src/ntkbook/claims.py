@@ -239,6 +239,25 @@ def combine(statuses) -> str:
     return max((s for s in statuses if s not in (HOLDS, PARTLY)), key=STATUSES.index)
 
 
+def all_of(statuses) -> str:
+    """One status for a conjunction ("both models' rates rise"): `holds` if every part holds, `does not hold` if any
+    part does not hold (one failing part refutes a conjunction), otherwise the weakest remaining part (not
+    resolved, not evaluable, not run; a part that is itself "partly" counts as not resolved). Never "partly": a
+    conjunction is true or false."""
+    statuses = list(statuses)
+    if not statuses:
+        raise ValueError("all_of needs at least one status")
+    for s in statuses:
+        if s not in STATUSES:
+            raise ValueError(f"unknown status {s!r}; use one of {STATUSES}")
+    if all(s == HOLDS for s in statuses):
+        return HOLDS
+    if DOES_NOT_HOLD in statuses:
+        return DOES_NOT_HOLD
+    rest = [NOT_RESOLVED if s == PARTLY else s for s in statuses if s != HOLDS]  # a part that partly holds: open
+    return max(rest, key=STATUSES.index)
+
+
 def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high): the mean of `values` with its Student-t `level` interval (mean ± t·s/√k).
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -202,11 +203,11 @@ def rise_status(std: tuple[float, float], adv: tuple[float, float]) -> str:
 
 def adversarial_status(row) -> str:
     """Table 4 for one configuration (a row of `experiments.malleability.adversarial_pairs`): both models' flip
-    rates rise under adversarial training (`rise_status` per model, `claims.combine`); "not evaluable" unless both
-    the standard and the adversarial configuration are evaluable."""
+    rates rise under adversarial training (`rise_status` per model, the conjunction `claims.all_of`); "not
+    evaluable" unless both the standard and the adversarial configuration are evaluable."""
     if not (bool(row["evaluable_std"]) and bool(row["evaluable_adv"])):
         return claims.NOT_EVALUABLE
-    return claims.combine(
+    return claims.all_of(
         rise_status((row[f"{a}_flip_low_std"], row[f"{a}_flip_high_std"]),
                     (row[f"{a}_flip_low_adv"], row[f"{a}_flip_high_adv"])) for a in ("relu", "attn"))
 
@@ -519,14 +520,18 @@ def data_notes(spec: mx.MalleabilitySpec, *, data_dir=None) -> str:
 
 
 
-def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) -> dict:
+def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None,
+                    verdicts: Sequence[Verdict] = ()) -> dict:
     """Named numbers and statuses for the chapter's prose (glued), defined at every profile: per task k with a
     ratio claim ("-" as "_"), `<k>_<field>` for every field of `curve_summary` (standard training; NaN and "not run"
     when the task was not run), `<k>_deciding` (the deciding choices, or "none"), `adv_<k>_status` (Table 4 over the
     configurations), `paper_low_<k>` / `paper_high_<k>`; on MNIST (standard training) per L2 form f ("w", "w_w0",
     "none") and model a: `weight_ratio_<f>_<a>` (mean ‖W‖/‖W₀‖) and `acc_<a>_<loss>_<f>` (mean network test
     accuracy, %); and, with poisoning rates, `poison_targets_min` (fewest targets behind one rate) and
-    `poison_halfwidth_max` (widest half-interval, in points). Plain Python types."""
+    `poison_halfwidth_max` (widest half-interval, in points). Plain Python types.
+
+    With the chapter's `verdicts` (`verdicts_from`), `<k>_literal_status` and `adv_<k>_status` are the statuses of
+    the literal-reading and Table 4 verdicts (after their designs' gates), so the prose says what the claims say."""
     out: dict = {}
     empty = {k: (claims.NOT_RUN if isinstance(v, str) else (0 if isinstance(v, int) else math.nan))
              for k, v in curve_summary(_EMPTY_CURVE).items()}
@@ -544,6 +549,12 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None) ->
             out[f"{k}_deciding"] = ", ".join(deciding) if deciding else "none"
         adv = adversarial_table(configs[configs.task == task]) if task in TEN_CLASS else pd.DataFrame()
         out[f"adv_{k}_status"] = grid_status(adv.status) if len(adv) else claims.NOT_RUN
+        decided = {v.claim: v.status for v in verdicts}
+        key = _statement(task)[0]
+        if f"{key}.ratio.{task}.literal" in decided:
+            out[f"{k}_literal_status"] = decided[f"{key}.ratio.{task}.literal"]
+        if f"table4.rise.{task}" in decided:
+            out[f"adv_{k}_status"] = decided[f"table4.rise.{task}"]
     for form in ("w", "w-w0", "none"):
         fk = form.replace("-", "_")
         std = configs[(configs.task == "mnist") & (configs.training == "standard") & (configs.l2_form == form)]
