@@ -4,6 +4,7 @@ Tolerances: float64 comparisons of two evaluations of the same linear-algebra ex
 c (n + k) u64 kappa, stated at each assert; float32 network training is compared only with float32 training.
 """
 
+import dataclasses
 import json
 import math
 
@@ -116,24 +117,24 @@ def test_gd_in_the_row_space_equals_train_gd():
 
 
 def test_adam_to_a_plateau_is_the_paper_protocol_and_stops_by_its_rule():
+    """run_unit's Adam protocol is `train.fit` with `stop=Plateau(window, tol)`: compared with the fixed budget."""
     rng = np.random.default_rng(5)
     x = rng.uniform(size=(40, 8))
     y = np.argmax(x[:, :3], 1)
     z = models.features("relu", jnp.asarray(x, jnp.float32))
     t = jax.nn.one_hot(y, 3)
     params0, signs = models.init_network(jax.random.PRNGKey(1), 8, 32, 3)
-    kw = dict(learning_rate=1e-2, batch_size=16, l2=1e-3, l2_form="w-w0", seed=3)
-    p, epochs, plateaued, loss = E.train_adam(params0, signs, z, t, max_epochs=6, window=6, tol=1e-12, **kw)
     cfg = train.TrainConfig(epochs=6, batch_size=16, learning_rate=1e-2, l2=1e-3, loss="xent", seed=3,
                             l2_form="w-w0")
+    fitted = train.fit(params0, signs, z, t, cfg, stop=train.Plateau(window=6, tol=1e-12))
     ref, _ = train.train(params0, signs, z, t, cfg, show_progress=False)
     # identical float32 operations in the same order (run_epoch under an outer scan): equal to float32 rounding
     # of 6 epochs x 3 batches of updates of size lr; 1e-5 * lr * 18 bounds the drift
-    np.testing.assert_allclose(np.asarray(p["W"]), np.asarray(ref["W"]), rtol=0, atol=1e-5)
-    assert epochs == 6 and not plateaued
+    np.testing.assert_allclose(np.asarray(fitted.params["W"]), np.asarray(ref["W"]), rtol=0, atol=1e-5)
+    assert fitted.epochs == 6 and not fitted.plateaued
     # a tolerance of 100 % of the objective is met by the first window
-    _, epochs, plateaued, _ = E.train_adam(params0, signs, z, t, max_epochs=50, window=5, tol=0.99, **kw)
-    assert (epochs, plateaued) == (5, True)
+    fitted = train.fit(params0, signs, z, t, dataclasses.replace(cfg, epochs=50), stop=train.Plateau(5, 0.99))
+    assert (fitted.epochs, fitted.plateaued) == (5, True)
 
 
 def test_effective_rank():

@@ -1,5 +1,7 @@
 """ntkbook.train: the Adam protocol and full-batch gradient descent."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -167,3 +169,85 @@ def test_l2_forms_change_the_weight_norm_ratio_as_documented():
     assert ratios["w"] < 0.8
     assert abs(ratios["w-w0"] - 1) < 0.1 and abs(ratios["none"] - 1) < 0.2
     assert moved["w-w0"] < moved["none"]
+
+
+def _fit_problem(form):
+    z, y, params, signs = _problem(n=50)
+    cfg = train.TrainConfig(epochs=7, batch_size=16, learning_rate=1e-2, l2=1e-2, seed=4, l2_form=form)
+    return z, train.targets(y, 3, "xent"), params, signs, cfg
+
+
+@pytest.mark.parametrize("form", train.L2_FORMS)
+def test_fit_fixed_budget_is_exactly_the_epoch_loop(form):
+    """`fit` with no stop rule: bit for bit the hand-written loop of `run_epoch` over `epoch_key(config, e)` from
+    Adam's initial state, W0 = the params passed in (the same float32 operations in the same order)."""
+    z, t, params, signs, cfg = _fit_problem(form)
+    seen = []
+    fitted = train.fit(params, signs, z, t, cfg, on_epoch=lambda e, p, loss: seen.append((e, float(loss))))
+    p, s, ref = params, optax.adam(cfg.learning_rate).init(params), []
+    for epoch in range(cfg.epochs):
+        p, s, loss = train.run_epoch(p, s, signs, z, t, jax.random.fold_in(jax.random.PRNGKey(4), epoch), cfg,
+                                     params["W"])
+        ref.append((epoch, float(loss)))
+    np.testing.assert_array_equal(np.asarray(fitted.params["W"]), np.asarray(p["W"]))
+    assert seen == ref
+    assert (fitted.epochs, fitted.plateaued, fitted.objective) == (7, False, None)
+    # and train.train is fit plus a history: the same weights
+    trained, hist = train.train(params, signs, z, t, cfg, show_progress=False)
+    np.testing.assert_array_equal(np.asarray(trained["W"]), np.asarray(p["W"]))
+    assert hist["batch_loss"].tolist() == [loss for _, loss in ref]
+
+
+@pytest.mark.parametrize(("form", "tol", "expected"), [("w-w0", 1e-12, (7, False)), ("w", 0.99, (3, True)),
+                                                        ("none", 0.05, None)])
+def test_fit_to_a_plateau_is_exactly_the_window_loop(form, tol, expected):
+    """`stop=Plateau(3, tol)`: bit for bit a hand-written loop of windows (a jitted scan of `run_epoch` over the
+    epochs' keys) that measures L = mean cross-entropy + (l2/2) R(W) after each window and stops after the first
+    whole window with L_prev - L < tol L_prev."""
+    z, t, params, signs, cfg = _fit_problem(form)
+    fitted = train.fit(params, signs, z, t, cfg, stop=train.Plateau(3, tol))
+    w0 = params["W"]
+
+    def objective(p):
+        data = float(jnp.mean(optax.softmax_cross_entropy(models.apply_network(p, signs, z), t)))
+        r = {"w": jnp.sum(p["W"] ** 2), "w-w0": jnp.sum((p["W"] - w0) ** 2), "none": 0.0}[form]
+        return data + 0.5 * cfg.l2 * float(r)
+
+    @jax.jit
+    def window(p, s, keys):
+        def body(carry, key):
+            q, st, _ = train.run_epoch(*carry, signs, z, t, key, dataclasses.replace(cfg, seed=0), w0)
+            return (q, st), None
+        return jax.lax.scan(body, (p, s), keys)[0]
+
+    p, s = params, optax.adam(cfg.learning_rate).init(params)
+    keys = [jax.random.fold_in(jax.random.PRNGKey(4), e) for e in range(cfg.epochs)]
+    prev, done, stopped = objective(p), 0, False
+    while done < cfg.epochs and not stopped:
+        k = min(3, cfg.epochs - done)
+        p, s = window(p, s, jnp.stack(keys[done:done + k]))
+        done += k
+        cur = objective(p)
+        stopped = k == 3 and prev - cur < tol * prev
+        prev = cur
+    np.testing.assert_array_equal(np.asarray(fitted.params["W"]), np.asarray(p["W"]))
+    assert (fitted.epochs, fitted.plateaued, fitted.objective) == (done, stopped, cur)
+    if expected is not None:
+        assert (done, stopped) == expected
+
+
+def test_fit_refuses_what_it_cannot_do():
+    z, t, params, signs, cfg = _fit_problem("w")
+    with pytest.raises(ValueError, match="exceeds the budget"):
+        train.fit(params, signs, z, t, cfg, stop=train.Plateau(8, 0.1))
+    with pytest.raises(ValueError, match="on_epoch"):
+        train.fit(params, signs, z, t, cfg, stop=train.Plateau(3, 0.1), on_epoch=print)
+    with pytest.raises(ValueError, match="same n"):
+        train.fit(params, signs, z, t[:-1], cfg)
+    for window, tol in [(0, 0.1), (2.5, 0.1), (3, -1.0), (3, float("nan"))]:
+        with pytest.raises(ValueError, match="Plateau"):
+            train.Plateau(window, tol)
+    # the one check of the penalty form, shared by TrainConfig, penalty and the chapters
+    with pytest.raises(ValueError, match="l2_form must be one of"):
+        train.penalty(params["W"], "l1")
+    assert train.check_l2_form("w-w0") == "w-w0"

@@ -23,6 +23,11 @@ epochs) can reuse them:
 - `run_epoch(params, opt_state, signs, z, t, key, config)` -> `(params, opt_state, mean_batch_loss)`: one jitted
   pass over seeded minibatches (a `lax.scan` over batches);
 - `epoch_key(config, epoch)` -> the shuffling key of an epoch, so a custom loop shuffles exactly as `train` does.
+
+`fit(params, signs, z, t, config, stop=...)` is the one Adam loop over `run_epoch`: a fixed budget of
+`config.epochs` epochs, or (`stop=Plateau(window, tol)`) until the objective plateaus within that budget. `train`
+(with a per-epoch history) and the chapters' trainers call it, so every Adam-trained network in the book shuffles,
+steps and stops the same way.
 """
 
 import dataclasses
@@ -39,6 +44,13 @@ from ntkbook.progress import progress
 
 LOSSES = ("xent", "mse")
 L2_FORMS = ("w", "w-w0", "none")
+
+
+def check_l2_form(l2_form: str) -> str:
+    """The one check of a penalty form: returns `l2_form` if it is one of `L2_FORMS`, else raises naming them."""
+    if l2_form not in L2_FORMS:
+        raise ValueError(f"l2_form must be one of {L2_FORMS}, got {l2_form!r}")
+    return l2_form
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +73,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.l2_form not in L2_FORMS:
-            raise ValueError(f"l2_form must be one of {L2_FORMS}, got {self.l2_form!r}")
+        check_l2_form(self.l2_form)
         if self.epochs < 0 or self.batch_size < 1 or self.learning_rate <= 0 or self.l2 < 0:
             raise ValueError(f"invalid TrainConfig {self}: need epochs >= 0, batch_size >= 1, lr > 0, l2 >= 0")
 
@@ -92,15 +103,14 @@ def _per_example_loss(f: jnp.ndarray, t: jnp.ndarray, loss: str) -> jnp.ndarray:
 
 def penalty(w: jnp.ndarray, l2_form: str = "w", w0: jnp.ndarray | None = None) -> jnp.ndarray:
     """`R(W)`: `||W||_F^2` ("w"), `||W - W0||_F^2` ("w-w0", needs w0 of W's shape) or 0 ("none"); a scalar."""
+    check_l2_form(l2_form)
     if l2_form == "w":
         return jnp.sum(w**2)
     if l2_form == "w-w0":
         if w0 is None:
             raise ValueError("l2_form 'w-w0' penalises W - W0: pass the initial weights w0")
         return jnp.sum((w - w0) ** 2)
-    if l2_form == "none":
-        return jnp.zeros((), w.dtype)
-    raise ValueError(f"l2_form must be one of {L2_FORMS}, got {l2_form!r}")
+    return jnp.zeros((), w.dtype)  # "none"
 
 
 def loss_fn(
@@ -178,11 +188,96 @@ example is used once per epoch (the last, short batch is padded at weight 0). Re
 """
 
 
+@dataclasses.dataclass(frozen=True)
+class Plateau:
+    """Stop rule: after every `window` epochs measure the full objective L (`objective`); stop after the first
+    whole window with `L_prev - L < tol * L_prev` (a relative fall below `tol`), else at the budget."""
+
+    window: int
+    tol: float
+
+    def __post_init__(self):
+        if not (isinstance(self.window, (int, np.integer)) and self.window >= 1):
+            raise ValueError(f"Plateau.window must be an integer >= 1 (epochs per check), got {self.window!r}")
+        if not (np.isfinite(self.tol) and self.tol >= 0):
+            raise ValueError(f"Plateau.tol must be a finite number >= 0 (a relative fall), got {self.tol!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """What `fit` returns: the trained params, the epochs run, whether the plateau rule stopped training (always
+    False for a fixed budget) and the full objective at the last check (None for a fixed budget: not measured)."""
+
+    params: dict
+    epochs: int
+    plateaued: bool
+    objective: float | None
+
+
+def _adam_window(params, opt_state, signs, z, t, keys, config, w0):
+    """`len(keys)` epochs of `run_epoch` under one `lax.scan` (one dispatch per window, not per epoch)."""
+    def body(carry, key):
+        p, s, value = run_epoch(*carry, signs, z, t, key, config, w0)
+        return (p, s), value
+
+    (params, opt_state), values = jax.lax.scan(body, (params, opt_state), keys)
+    return params, opt_state, values
+
+
+_adam_window_jit = jax.jit(_adam_window, static_argnames=("config",))
+
+
+def fit(
+    params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *,
+    stop: Plateau | None = None, on_epoch=None, desc: str | None = None,
+) -> Fitted:
+    """Adam on W from `params` (W0 = `params["W"]`, the "w-w0" penalty's anchor) over (z (n, d), t (n, C)).
+
+    `stop=None`: the fixed budget of `config.epochs` epochs, one `run_epoch` call each; `on_epoch(epoch, params,
+    batch_loss)` (epoch 0-based) is called after each, and `desc` names a progress bar. `stop=Plateau(window, tol)`:
+    windows of `window` epochs (one jitted scan each) until the plateau rule holds, at most `config.epochs` epochs
+    (`on_epoch` is not offered there: the epochs of a window run on the device without a return to Python).
+    Epoch e shuffles with `epoch_key(config, e)` under both rules. The config's seed picks the keys only, so the
+    compiled epoch is shared by all seeds (it is a static argument: a seed in it would recompile per seed).
+    """
+    z, t = jnp.asarray(z), jnp.asarray(t)
+    if z.ndim != 2 or t.ndim != 2 or z.shape[0] != t.shape[0]:
+        raise ValueError(f"z must be (n, d) and t (n, C) with the same n, got {z.shape} and {t.shape}")
+    compiled = dataclasses.replace(config, seed=0, epochs=0)
+    w0 = params["W"]
+    opt_state = init_opt_state(params, config)
+    if stop is None:
+        epochs = range(config.epochs) if desc is None else progress(range(config.epochs), desc=desc)
+        for epoch in epochs:
+            params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch),
+                                                      compiled, w0)
+            if on_epoch is not None:
+                on_epoch(epoch, params, batch_loss)
+        return Fitted(params, config.epochs, False, None)
+    if on_epoch is not None:
+        raise ValueError("on_epoch is called per epoch of a fixed budget only; with stop=Plateau(...) pass None")
+    if stop.window > config.epochs:
+        raise ValueError(f"Plateau.window ({stop.window}) exceeds the budget config.epochs ({config.epochs}): the "
+                         "rule could never be checked; use a window <= epochs")
+    keys = jax.vmap(lambda e: epoch_key(config, e))(jnp.arange(config.epochs))
+    prev = cur = objective(params, signs, z, t, config, w0)[0]
+    done = 0
+    while done < config.epochs:
+        k = min(stop.window, config.epochs - done)
+        params, opt_state, _ = _adam_window_jit(params, opt_state, signs, z, t, keys[done:done + k], compiled, w0)
+        done += k
+        cur = objective(params, signs, z, t, config, w0)[0]
+        if k == stop.window and prev - cur < stop.tol * prev:
+            return Fitted(params, done, True, cur)
+        prev = cur
+    return Fitted(params, done, False, cur)
+
+
 def train(
     params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, desc: str = "train",
     eval_every: int = 1, show_progress: bool = True,
 ) -> tuple[dict, pd.DataFrame]:
-    """Train W with Adam for `config.epochs` epochs; returns `(params, history)`.
+    """Train W with Adam for `config.epochs` epochs (`fit`, fixed budget); returns `(params, history)`.
 
     history: one row per epoch with `epoch` (1-based), `batch_loss` (mean minibatch objective during the epoch),
     and, every `eval_every` epochs and after the last (NaN otherwise), `loss` (full objective on (z, t) after the
@@ -194,19 +289,18 @@ def train(
     if eval_every < 1:
         raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     z, t = jnp.asarray(z), jnp.asarray(t)
-    if z.ndim != 2 or t.ndim != 2 or z.shape[0] != t.shape[0]:
-        raise ValueError(f"z must be (n, d) and t (n, C) with the same n, got {z.shape} and {t.shape}")
-    opt_state = init_opt_state(params, config)
     w0 = params["W"]
     rows = []
-    epochs = progress(range(config.epochs), desc=desc) if show_progress else range(config.epochs)
-    for epoch in epochs:
-        params, opt_state, batch_loss = run_epoch(params, opt_state, signs, z, t, epoch_key(config, epoch), config, w0)
+
+    def record(epoch, p, batch_loss):
         row = {"epoch": epoch + 1, "batch_loss": float(batch_loss)}
         if (epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs:
-            row.update(evaluate(params, signs, z, t, config, w0=w0))
+            row.update(evaluate(p, signs, z, t, config, w0=w0))
         rows.append(row)
-    return params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy", "weight_ratio"])
+
+    fitted = fit(params, signs, z, t, config, on_epoch=record, desc=desc if show_progress else None)
+    return fitted.params, pd.DataFrame(rows, columns=["epoch", "batch_loss", "loss", "data_loss", "accuracy",
+                                                      "weight_ratio"])
 
 
 def weight_ratio(w: jnp.ndarray, w0: jnp.ndarray) -> float:
@@ -217,14 +311,22 @@ def weight_ratio(w: jnp.ndarray, w0: jnp.ndarray) -> float:
     return float(jnp.linalg.norm(w)) / n0
 
 
+def objective(params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, w0=None
+              ) -> tuple[float, float]:
+    """`(L, data loss)` on (z, t): `L = mean_i loss(f(z_i), t_i) + (l2 / 2) R(W)` under config's loss and penalty
+    form (w0 needed for "w-w0"); the data loss is L without the penalty."""
+    data = float(loss_fn(params, signs, z, t, config.loss, 0.0))
+    pen = 0.0 if config.l2_form == "none" else float(penalty(params["W"], config.l2_form, w0))
+    return data + 0.5 * config.l2 * pen, data
+
+
 def evaluate(
     params: dict, signs: jnp.ndarray, z: jnp.ndarray, t: jnp.ndarray, config: TrainConfig, *, w0=None
 ) -> dict:
     """`{"loss", "data_loss", "accuracy"}` of the network on (z, t) under config's loss and L2 penalty, plus
     `"weight_ratio"` (`||W|| / ||W0||`) when the initial weights w0 are given (required for l2_form "w-w0")."""
-    data = float(loss_fn(params, signs, z, t, config.loss, 0.0))
-    pen = 0.0 if config.l2_form == "none" else float(penalty(params["W"], config.l2_form, w0))
-    out = {"loss": data + 0.5 * config.l2 * pen, "data_loss": data, "accuracy": accuracy(apply_network(params, signs, z), t)}
+    loss, data = objective(params, signs, z, t, config, w0)
+    out = {"loss": loss, "data_loss": data, "accuracy": accuracy(apply_network(params, signs, z), t)}
     if w0 is not None:
         out["weight_ratio"] = weight_ratio(params["W"], w0)
     return out

@@ -442,17 +442,6 @@ def _qkv_rows(x, widths, seed) -> list[dict]:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _fit(params, signs, z, t, config: _train.TrainConfig):
-    """`config.epochs` Adam epochs (`ntkbook.train.run_epoch`, the penalty pulling towards the initial W)."""
-    opt_state = _train.init_opt_state(params, config)
-    compiled = dataclasses.replace(config, seed=0)  # the seed only picks the keys: one compilation for all seeds
-    w0 = params["W"]
-    for epoch in range(config.epochs):
-        params, opt_state, _ = _train.run_epoch(params, opt_state, signs, z, t, _train.epoch_key(config, epoch),
-                                                compiled, w0)
-    return params
-
-
 def _scores(model, params, x_train, t_train, x_test, t_test, ridge, loss) -> np.ndarray:
     z = features64(model, x_train, x_train)
     zt = features64(model, x_test, x_train)
@@ -488,7 +477,7 @@ def variant_unit(*, dataset: str, seed: int, model: str, n_train: int, n_test: i
         zt = features(model, jnp.asarray(x_test, jnp.float32), x32)
         cfg = _train.TrainConfig(epochs=epochs, learning_rate=learning_rate, l2=l2, loss="xent", seed=seed,
                                  l2_form="w-w0")
-        params = _fit(params0, signs, z, t, cfg)
+        params = _train.fit(params0, signs, z, t, cfg).params
         train_acc = _train.accuracy(_models.apply_network(params, signs, z), t)
         test_acc = _train.accuracy(_models.apply_network(params, signs, zt), jnp.asarray(t_test))
         before = _scores(model, params, x, t, x_test, t_test, krr_ridge, "xent")

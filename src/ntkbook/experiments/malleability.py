@@ -199,9 +199,9 @@ def fit(
     rounds: int = 10,
 ) -> dict:
     """Train W on the pixels x (n, d) with targets t (n, C): `"standard"` runs `config.epochs` Adam epochs on
-    `features(arch, x, x)` (exactly `ntkbook.train.train`, without its per-epoch evaluation; the L2 penalty in
-    `config.l2_form`, W₀ = the params passed in); `"adversarial"` runs `ntkbook.attacks.adversarial_train` (PGD at
-    ε, refreshed `rounds` times). Returns the trained params."""
+    `features(arch, x, x)` (`ntkbook.train.fit`: the loop of `ntkbook.train.train` without its per-epoch
+    evaluation; the L2 penalty in `config.l2_form`, W₀ = the params passed in); `"adversarial"` runs
+    `ntkbook.attacks.adversarial_train` (PGD at ε, refreshed `rounds` times). Returns the trained params."""
     if training == "adversarial":
         params, _ = _attacks.adversarial_train(
             arch, params, signs, x, t, config, eps=eps, steps=steps, step_size=step_size,
@@ -211,13 +211,7 @@ def fit(
     if training != "standard":
         raise ValueError(f"training must be one of {TRAININGS}; got {training!r}")
     z = _models.features(arch, jnp.asarray(x, jnp.float32), jnp.asarray(x, jnp.float32))
-    opt_state = _train.init_opt_state(params, config)
-    compiled = dataclasses.replace(config, seed=0)  # the seed only picks the keys: one compilation for all seeds
-    w0 = params["W"]
-    for epoch in range(config.epochs):
-        key = _train.epoch_key(config, epoch)
-        params, opt_state, _ = _train.run_epoch(params, opt_state, signs, z, t, key, compiled, w0)
-    return params
+    return _train.fit(params, signs, z, t, config).params
 
 
 def ntk_kernels(arch: str, params: dict, x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

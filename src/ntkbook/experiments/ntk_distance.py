@@ -12,7 +12,7 @@ Protocols, both started from the same initialisation W0 (`models.init_network(PR
   the NTK reading, penalises W - W0; "w" is the paper's literal ||W||^2). Trained until the objective plateaus:
   every `plateau_window` epochs the full training objective L is evaluated, and training stops at the first
   window whose relative decrease (L_prev - L) / L_prev is below `plateau_tol` (or after `adam_max_epochs`;
-  `criterion_met` says which). Kernel counterpart: kernel ridge regression with K_inf on one-hot targets,
+  `criterion_met` says which; `ntkbook.train.fit` with `stop=Plateau(...)`). Kernel counterpart: kernel ridge regression with K_inf on one-hot targets,
   f_NTK(x) = f0(x) + K_inf(x, X) (K_inf(X, X) + r I)^(-1) (Y - f0(X)) with r = `adam_ridge` (n C l2: the minimiser
   of the linearised network under MSE with the penalty on W - W0; 0 without a penalty), started from the network's
   own initial outputs f0.
@@ -48,7 +48,6 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pandas as pd
 
 from ntkbook import kernel_predict, models, train
@@ -58,7 +57,7 @@ from ntkbook.stats import loglog_fit
 
 __all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
            "PROTOCOLS", "adam_ridge", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
-           "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank", "train_adam",
+           "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank",
            "train_gd_span", "width_slopes_per_seed", "results", "penalty_variant", "penalty_results"]
 
 PROTOCOLS = ("adam", "gd")
@@ -196,9 +195,7 @@ def adam_ridge(n: int, n_classes: int, l2: float, l2_form: str) -> float:
     """The ridge of the Adam protocol's kernel counterpart: n C l2 for a penalty (l2/2)||W - W0||^2 (the exact
     minimiser of the linearised network under 0.5 mean squared error), also used for the literal (l2/2)||W||^2
     (no exact counterpart: it also shrinks f0), and 0 without a penalty (the kernel interpolant from f0)."""
-    if l2_form not in ("w", "w-w0", "none"):
-        raise ValueError(f"l2_form must be 'w', 'w-w0' or 'none', got {l2_form!r}")
-    return 0.0 if l2_form == "none" else float(n * n_classes * l2)
+    return 0.0 if train.check_l2_form(l2_form) == "none" else float(n * n_classes * l2)
 
 
 def infinite_kernels(z_train, z_test) -> tuple[np.ndarray, np.ndarray]:
@@ -251,66 +248,6 @@ def prepare_features(arch: str, x_train, x_test, *, centred: bool) -> tuple[jnp.
 # ----------------------------------------------------------------------------------------------------------
 # training to a criterion
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _objective(params, signs, z, t, l2: float, l2_form: str, w0) -> tuple[float, float]:
-    """(full objective, data loss) of the Adam protocol: mean softmax cross-entropy + (l2 / 2) R(W)."""
-    f = models.apply_network(params, signs, z)
-    data_loss = float(jnp.mean(optax.softmax_cross_entropy(f, t)))
-    w = params["W"]
-    r = {"w": jnp.sum(w**2), "w-w0": jnp.sum((w - w0) ** 2), "none": 0.0}[l2_form]
-    return data_loss + 0.5 * l2 * float(r), data_loss
-
-
-def _adam_window(params, opt_state, signs, z, t, keys, config, w0):
-    def body(carry, key):
-        p, s = carry
-        if getattr(config, "l2_form", "w") == "w-w0":
-            p, s, value = train.run_epoch(p, s, signs, z, t, key, config, w0=w0)
-        else:
-            p, s, value = train.run_epoch(p, s, signs, z, t, key, config)
-        return (p, s), value
-
-    (params, opt_state), values = jax.lax.scan(body, (params, opt_state), keys)
-    return params, opt_state, values
-
-
-_adam_window_jit = jax.jit(_adam_window, static_argnames=("config",))
-
-
-def train_adam(params0, signs, z, t, *, learning_rate: float, batch_size: int, l2: float, l2_form: str, seed: int,
-               max_epochs: int, window: int, tol: float) -> tuple[dict, int, bool, float]:
-    """Adam (`ntkbook.train.run_epoch`, the paper's protocol) until the objective plateaus.
-
-    Every `window` epochs the full objective L (cross-entropy + penalty) is evaluated; training stops after the
-    first window with (L_prev - L) < tol L_prev, or at `max_epochs`. Returns (params, epochs, plateaued, L).
-    Epoch e shuffles with `train.epoch_key(config, e)`, exactly as `train.train` does.
-    """
-    if l2_form not in getattr(train, "L2_FORMS", ("w",)):
-        raise ValueError(f"l2_form {l2_form!r} is not offered by ntkbook.train (forms: "
-                         f"{getattr(train, 'L2_FORMS', ('w',))})")
-    kw = {"l2_form": l2_form} if hasattr(train, "L2_FORMS") else {}
-    config = train.TrainConfig(epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate, l2=l2,
-                               loss="xent", seed=seed, **kw)
-    # run_epoch takes the shuffling key as an argument and uses the config's seed nowhere else, so one compiled
-    # window serves every seed (the config is a static argument: a seed in it would recompile per seed)
-    compiled_config = dataclasses.replace(config, seed=0, epochs=0)
-    all_keys = jax.vmap(lambda e: train.epoch_key(config, e))(jnp.arange(max_epochs))
-    w0 = params0["W"]
-    params, opt_state = params0, train.init_opt_state(params0, config)
-    prev, _ = _objective(params, signs, z, t, l2, l2_form, w0)
-    done, plateaued = 0, False
-    while done < max_epochs:
-        k = min(window, max_epochs - done)
-        params, opt_state, _ = _adam_window_jit(params, opt_state, signs, z, t, all_keys[done:done + k],
-                                                compiled_config, w0)
-        done += k
-        cur, _ = _objective(params, signs, z, t, l2, l2_form, w0)
-        if k == window and prev - cur < tol * prev:
-            plateaued = True
-            break
-        prev = cur
-    return params, done, plateaued, cur
 
 
 @jax.jit
@@ -395,11 +332,12 @@ def run_unit(dataset: str, arch: str, width: int, seed: int, centred: bool, *, n
         start = time.perf_counter()
         t = jnp.asarray(y1, jnp.float32)
         if protocol == "adam":
-            loss_init = _objective(params0, signs, z_train, t, l2, l2_form, params0["W"])[1]
-            params, steps, met, _ = train_adam(params0, signs, z_train, t, learning_rate=learning_rate,
-                                               batch_size=batch_size, l2=l2, l2_form=l2_form, seed=seed,
-                                               max_epochs=adam_max_epochs, window=plateau_window, tol=plateau_tol)
-            loss = _objective(params, signs, z_train, t, l2, l2_form, params0["W"])[1]
+            cfg = train.TrainConfig(epochs=adam_max_epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                    l2=l2, loss="xent", seed=seed, l2_form=l2_form)
+            loss_init = train.objective(params0, signs, z_train, t, cfg, params0["W"])[1]
+            fitted = train.fit(params0, signs, z_train, t, cfg, stop=train.Plateau(plateau_window, plateau_tol))
+            params, steps, met = fitted.params, fitted.epochs, fitted.plateaued
+            loss = train.objective(params, signs, z_train, t, cfg, params0["W"])[1]
             ridge = adam_ridge(n, n_classes, l2, l2_form)
             f_ntk = ntk_ridge_predictor(ktt, kst, y1, ridge, f0_train, f0_test)
             f_krr = ntk_ridge_predictor(ktt, kst, y1, ridge)
