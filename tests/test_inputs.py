@@ -23,7 +23,7 @@ import pytest
 
 from ntkbook import cache, runner
 from ntkbook.__main__ import main
-from ntkbook.spec import Spec
+from ntkbook.spec import Spec, knob
 from ntkbook.sweeps import SWEEPS, SweepEntry
 
 TESTS = Path(__file__).resolve().parent
@@ -36,9 +36,9 @@ LIMIT = 10.0  # seconds: the most a bad input may take before its error
 
 @dataclasses.dataclass(frozen=True)
 class ToySpec(Spec):
-    seeds: tuple[int, ...] = (0, 1)
-    sleep: float = 0.0
-    pid_dir: str = ""
+    seeds: tuple[int, ...] = knob((0, 1), type=int, doc="seeds")
+    sleep: float = knob(0.0, type=float, doc="seconds each unit sleeps")
+    pid_dir: str = knob("", type=str, doc="folder where each unit writes its process id")
     PROFILES: ClassVar[dict[str, dict]] = {"quick": {}, "default": {}}
 
 

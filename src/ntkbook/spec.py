@@ -18,9 +18,8 @@ import ast
 import dataclasses
 import math
 import numbers
+import sys
 from typing import Any, ClassVar
-
-import numpy as np
 
 __all__ = ["Knob", "Spec", "knob", "require"]
 
@@ -28,6 +27,13 @@ _TYPE_NAMES = {int: ("an integer", "integers"), float: ("a number", "numbers"), 
                bool: ("true or false", "booleans")}
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
+
+
+def _numpy_instance(value: Any, kind: str) -> bool:
+    """isinstance(value, numpy.<kind>) without importing numpy (a value cannot be a numpy object unless numpy was
+    imported already), so that the command line's --list and --help load no numeric stack."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 @dataclasses.dataclass(frozen=True)
 class Knob:
@@ -105,7 +111,7 @@ class Knob:
                     value = (value,)
             else:
                 value = [part.strip() for part in text.split(",") if part.strip()]
-        elif isinstance(value, np.ndarray):
+        elif _numpy_instance(value, "ndarray"):
             value = value.tolist()
         if not isinstance(value, (list, tuple)):
             value = (value,)
@@ -115,7 +121,7 @@ class Knob:
         def refuse(why: str = "") -> ValueError:
             return ValueError(f"{name} must be {self.allowed()}, got {value!r}{why}")
 
-        if isinstance(value, np.generic):
+        if _numpy_instance(value, "generic"):
             value = value.item()
         if self.type is bool:
             if isinstance(value, bool):

@@ -310,7 +310,7 @@ def slope_noise(runs: pd.DataFrame, column: str = "dist_abs") -> float:
     inputs, protocol), pooled over those groups (`pooled_sd`); nan without two seeds anywhere."""
     if not len(runs):
         return math.nan
-    per_seed = nd.loglog_slopes_per_seed(runs, column)
+    per_seed = nd.width_slopes_per_seed(runs, column)
     return pooled_sd(g["slope"] for _, g in per_seed.groupby(_GROUP))
 
 
@@ -318,7 +318,7 @@ def paired_slopes(runs: pd.DataFrame, dataset: str, protocol: str, *, centred: b
                   column: str = "dist_abs") -> pd.DataFrame:
     """Per-seed slopes of MLP-Attn and 2L-ReLU (columns attn, relu, indexed by seed) on the seeds both ran with a
     finite slope, for one data set and protocol."""
-    per_seed = nd.loglog_slopes_per_seed(runs, column) if len(runs) else pd.DataFrame(columns=_GROUP + ["seed"])
+    per_seed = nd.width_slopes_per_seed(runs, column) if len(runs) else pd.DataFrame(columns=_GROUP + ["seed"])
     sel = per_seed[(per_seed["dataset"] == dataset) & (per_seed["protocol"] == protocol)
                    & (per_seed["centred"] == centred)] if len(per_seed) else per_seed
     wide = sel.pivot_table(index="seed", columns="arch", values="slope") if len(sel) else pd.DataFrame()
