@@ -112,3 +112,16 @@ def test_a_chapter_run_by_papermill_stops_at_its_parameters_naming_the_knob(docu
                           env={**os.environ, "NTKBOOK_PROGRESS": "0", "NTKBOOK_CACHE": str(tmp_path / "cache")})
     assert done.returncode != 0 and message in done.stderr
     assert not (tmp_path / "cache" / "results").exists()  # stopped before any unit was computed or stored
+
+
+def test_the_verdict_tests_page_declares_its_knobs_like_the_chapters():
+    """The page "How the verdicts are tested" has a spec too: its knobs are declared and its parameters cell says
+    what the declaration says (a knob added without `knob(...)` would stop the page at its first cell)."""
+    from ntkbook.report.verdict_tests import VerdictTestsSpec
+
+    declared = VerdictTestsSpec.declarations()
+    cell = parameters_cell("verdict_tests")
+    assert list(cell) == list(declared)
+    assert all(comment == declared[name].doc for name, comment in cell.items())
+    with pytest.raises(ValueError, match="sims must be"):
+        VerdictTestsSpec.resolve("quick", sims=10)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ntkbook import claims, paper
 from ntkbook import operating as op
-from ntkbook.spec import Spec, require
+from ntkbook.spec import Spec, knob
 
 __all__ = ["PAGE", "RULES", "SIMS", "VerdictTestsSpec", "design_inputs", "design_at", "oc_table", "design", "oc_tables", "design_table",
            "noise_table", "measured_noises", "known_answer_rows", "known_answer_table"]
@@ -37,15 +37,14 @@ class VerdictTestsSpec(Spec):
     """The page's knobs: profile (whose chapter designs are simulated and whose known-answer sizes are used,
     `ntkbook.known_answers.SIZES`) and sims (simulated data sets per rule and scenario)."""
 
-    sims: int = SIMS["default"]
+    sims: int = knob(SIMS["default"], type=int, low=100,
+                     doc="simulated data sets per rule and scenario (None: the profile's)")
 
     PROFILES: ClassVar[dict[str, dict]] = {"quick": {"sims": SIMS["quick"]}, "default": {},
                                            "paper": {"sims": SIMS["paper"]}}
     #: wall seconds of the page (papermill) on the shared 2-core machine: quick about 25, default about 60
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 25.0, "default": 60.0}
 
-    def check(self) -> None:
-        require(int(self.sims) >= 100, "sims", "an integer >= 100 (rates to about +-0.05)", self.sims)
 
 #: rule id -> (what it decides, which chapter uses it, the rule in words)
 RULES = {
