@@ -185,8 +185,8 @@ def test_paper_claims_table_has_one_headline_row_per_claim_and_every_verdict_ben
 def test_design_link_is_rendered_when_a_verdict_records_one():
     v = _w("thm4.1.identity")
     assert "how this verdict is tested" not in R.paper_claims_table([v])._repr_html_()
-    object.__setattr__(v, "design", "verdict_design.html#thm41")  # a later field of Verdict; read if present
-    assert 'href="verdict_design.html#thm41"' in R.paper_claims_table([v])._repr_html_()
+    object.__setattr__(v, "design", "trend")  # the id of the rule's design table on the verdict-tests page
+    assert 'href="verdict_tests.html#design-trend"' in R.paper_claims_table([v])._repr_html_()
 
 
 def test_chapter_summaries_count_headline_statuses_per_chapter():

@@ -50,11 +50,13 @@ def read_statuses(executed: Path) -> dict[str, str]:
     return out
 
 
-def badge_html(key: str, status: str, href: str) -> str:
-    """The badge of `status` (the book's one formatter, `ntkbook.notebook.badge`) as a link to the claim's row."""
+def badge_html(key: str, status: str, href: str, *, row: bool = True) -> str:
+    """The badge of `status` (the book's one formatter, `ntkbook.notebook.badge`) as a link to the claim's row on
+    the claims page, or to the page itself when the claim has no row there (`row=False`: not run at this profile)."""
     from ntkbook.notebook import badge
 
-    return f'<a class="ntk-claim-status" href="{href}#paper-claim-{key}" style="text-decoration: none;">{badge(status)}</a>'
+    target = f"{href}#paper-claim-{key}" if row else href
+    return f'<a class="ntk-claim-status" href="{target}" style="text-decoration: none;">{badge(status)}</a>'
 
 
 class ClaimStatusRole(SphinxRole):
@@ -76,6 +78,7 @@ def _resolve(app: Sphinx, doctree, docname: str) -> None:
     for node in placeholders:
         key = node["key"]
         status = statuses.get(key)
+        row = status is not None  # the claims page has a row (and its anchor) only for a claim it decided
         if status is None:
             # a claim of the paper that no chapter decided at this build's profile is "not run"; a key that names
             # no claim, or a build without the claims page's record, is an error in the page
@@ -85,7 +88,7 @@ def _resolve(app: Sphinx, doctree, docname: str) -> None:
                                location=node)
             status = "not run"
         if app.builder.format == "html":
-            node.replace_self(nodes.raw("", badge_html(key, status, href), format="html"))
+            node.replace_self(nodes.raw("", badge_html(key, status, href, row=row), format="html"))
         else:
             node.replace_self(nodes.Text(status))
 

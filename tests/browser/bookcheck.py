@@ -77,6 +77,11 @@ def redirect_target(page: Path) -> str | None:
     return match.group(1) if match and len(text) < 1000 else None
 
 
+#: Notebook pages that decide no claim of the paper (the page on how the verdicts are tested): checked like a
+#: chapter for the re-running note and the download button, not for figures or a "Paper vs this book" section.
+METHOD_PAGES = frozenset({"verdict_tests"})
+
+
 def is_chapter(page: Path) -> bool:
     """A chapter is a page built from a notebook: the build keeps its source as `_sources/<name>.ipynb`."""
     return (page.parent / "_sources" / f"{page.stem}.ipynb").is_file()
@@ -255,7 +260,8 @@ def _page_problems(page: Path, facts: dict, chapter: bool) -> list[Problem]:
         if TRACEBACK.search(text):
             out.append(Problem(name, "traceback", f"cell output holds a traceback: {text[:200]!r}"))
             break
-    if chapter:
+    method = page.stem in METHOD_PAGES
+    if chapter and not method:
         figures = [f for f in facts["figures"] if f["images"]]
         if not figures:
             out.append(Problem(name, "chapter-figure", "no figure with an image (use myst-nb glue:figure)"))
@@ -274,6 +280,7 @@ def _page_problems(page: Path, facts: dict, chapter: bool) -> list[Problem]:
             if not section["tables"] or not section["rows"]:
                 out.append(Problem(name, "chapter-paper-vs-book", f"section {section['heading']!r} has no table "
                                                                   "with rows"))
+    if chapter:
         rerun = [n for n in facts["notes"] if re.search(r"jupyter\s*lab", n, re.IGNORECASE)
                  and re.search(r"papermill|parameters", n, re.IGNORECASE)]
         if not rerun:
@@ -478,7 +485,7 @@ def check_answer_first(html_dir: Path, claims_page: str = "claims.html", chapter
 
     html_dir = Path(html_dir).resolve()
     chapters = [html_dir / c for c in chapters] if chapters is not None else \
-        [p for p in pages(html_dir) if is_chapter(p) and p.name != claims_page]
+        [p for p in pages(html_dir) if is_chapter(p) and p.name != claims_page and p.stem not in METHOD_PAGES]
     problems: list[Problem] = []
     with sync_playwright() as p:
         browser = launch_browser(p, chromium)

@@ -108,6 +108,14 @@ def glue_values(verdicts: Iterable[Verdict]) -> dict:
     return out
 
 
+def design_href(design: str) -> str:
+    """The link from a verdict to the table of its rule's design on the page "How the verdicts are tested"
+    (`ntkbook.report.verdict_tests.PAGE`, anchor ``design-<name>``), relative to a page of the book's root."""
+    from ntkbook.report import verdict_tests
+
+    return f"{verdict_tests.PAGE}.html#design-{design}"
+
+
 #: glue name of the chapter's verdict box (`verdict_box`), pasted at the top of the chapter with ``{glue} verdict_box``.
 VERDICT_BOX = "verdict_box"
 
@@ -412,7 +420,7 @@ def _rule_html(v: Verdict) -> str:
     note = text_html(v.rule) + (f"<br><em>measured with</em> {html.escape(config)}" if config else "")
     design = getattr(v, "design", None)  # where the rule's operating characteristics are shown, when recorded
     if design:
-        note += f'<br><a href="{html.escape(str(design))}">how this verdict is tested</a>'
+        note += f'<br><a href="{html.escape(design_href(str(design)))}">how this verdict is tested</a>'
     return note
 
 
