@@ -275,6 +275,12 @@ def test_layout_check_on_tables(table, problems):
     assert _layout_checks(_layout([table])) == problems
 
 
+def test_layout_check_on_the_page_width():
+    """A page wider than the window (a formula without a scroll box, say) makes the reader scroll it sideways."""
+    assert _layout_checks({**_layout(), "pageWidth": 390, "viewport": 390}, 390) == []
+    assert _layout_checks({**_layout(), "pageWidth": 478, "viewport": 390}, 390) == ["page-overflow"]
+
+
 @pytest.mark.parametrize("image, text_px, width, problems", [
     # 13.75 px text (9 pt at 110 dpi) shown at natural size: 10.3 pt
     ({"src": "a.png", "natural": 677, "shown": 677, "figure": "fig-a"}, 13.75, 1280, []),
@@ -378,7 +384,8 @@ def test_built_book_has_every_page(built_book):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("check", ["console", "external-request", "missing-file", "image", "math", "raw-math",
-                                   "repr-leak", "traceback", "link"])
+                                   "repr-leak", "traceback", "link", "table-overflow", "page-overflow",
+                                   "figure-text"])
 def test_built_book_pages_in_browser(browser_report, check):
     problems = [p for p in browser_report if p.check == check]
     assert not problems, f"[{check}] problems in the built book:\n" + _fmt(problems)

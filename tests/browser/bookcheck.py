@@ -174,7 +174,8 @@ _LAYOUT_FACTS = r"""
   const images = [...article.querySelectorAll("figure img, .cell_output img")].map(img => ({
     src: img.getAttribute("src"), natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
     figure: img.closest("figure") ? (img.closest("figure").id || "?") : ""}));
-  return {column: {left: left, right: right, width: right - left}, tables: tables, figureImages: images};
+  return {column: {left: left, right: right, width: right - left}, tables: tables, figureImages: images,
+          pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }
 """
 
@@ -316,6 +317,7 @@ def layout_problems(page: Path, facts: dict, width: int, text_px: dict[str, floa
                     chapter: bool) -> list[Problem]:
     """Problems of one page's layout at one window `width` (pure; facts from `_LAYOUT_FACTS`).
 
+    - `page-overflow`: the page is wider than the window (something without a scroll box of its own pushes it).
     - `table-overflow`: a table reaches past the text column and no box around it scrolls sideways within the
       column (a table wider than the column is fine inside a scroll box that itself fits).
     - `figure-text` (at the widest window only): a figure image whose smallest text, as shown, is below
@@ -327,6 +329,10 @@ def layout_problems(page: Path, facts: dict, width: int, text_px: dict[str, floa
     name = page.name
     out = []
     column = facts["column"]
+    if facts.get("pageWidth", 0) > facts.get("viewport", float("inf")) + 1:
+        out.append(Problem(name, "page-overflow", f"at {width} px: the page is {facts['pageWidth']} px wide, so "
+                                                  "the reader scrolls the whole page sideways (give the wide "
+                                                  "element a box that scrolls)"))
     for table in facts["tables"]:
         past = table["right"] > column["right"] + 1 or table["left"] < column["left"] - 1
         box = table["scrollBox"]

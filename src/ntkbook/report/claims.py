@@ -574,7 +574,8 @@ class VerdictBox:
         if not items:
             items.append("<li>This chapter decides no claim of the paper.</li>")
         return ('<div class="ntk-verdict-box mathjax_process tex2jax_process" style="border: 1px solid #c8c8c8; '
-                'border-left: 4px solid #3553a0; border-radius: 4px; padding: 0.5em 0.9em; margin: 0.8em 0;">'
+                'border-left: 4px solid #3553a0; border-radius: 4px; padding: 0.5em 0.9em; margin: 0.8em 0; '
+                'overflow-x: auto; max-width: 100%;">'
                 f'<strong>Verdict</strong> <span style="{_SMALL}">(profile {html.escape(self.profile)}; '
                 'every claim of the book on <a href="claims.html">Claims at a glance</a>)</span>'
                 f'<ul style="padding-left: 1.1em; margin: 0.3em 0 0 0;">{"".join(items)}</ul></div>')
