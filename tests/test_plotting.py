@@ -125,15 +125,47 @@ def _chapter2_figures():
     }
 
 
+def _chapter5_figures():
+    from ntkbook.plotting import dual as figs5
+
+    rng = np.random.default_rng(7)
+    ds, kernels5 = ("mnist", "cifar10"), list(figs5.KERNEL_STYLE)
+    power = pd.DataFrame([{"dataset": d, "kernel": k, "target": "mode", "ridge": 0.01, "n": 200, "mode": j,
+                           "seed": s, "error": rng.uniform(0.01, 1.0)}
+                          for d in ds for k in kernels5 for j in (1, 2, 4, 8, 16, 32) for s in (0, 1)])
+    summary = pd.DataFrame([{"dataset": d, "kernel": k, "class": c, "n": n, "error": e, "error_low": 0.8 * e,
+                             "error_high": 1.2 * e}
+                            for d in ds for k in kernels5 for c in ("aligned", "unaligned") for n in (50, 100, 200)
+                            for e in [rng.uniform(0.05, 1.0)]])
+    models = ["relu", "attn", "softmax:10", "trunc:5", "depth:2", "qkv"]
+    widths = pd.DataFrame([{"dataset": d, "model": m, "seed": s, "log10_m_star": rng.uniform(2, 12)}
+                           for d in ds for m in models for s in (0, 1, 2)])
+    variants = pd.DataFrame([{"dataset": d, "model": m, "flip_rate": f, "flip_rate_low": f - 0.05,
+                              "flip_rate_high": f + 0.05, "aligned_error": e, "aligned_error_low": 0.8 * e,
+                              "aligned_error_high": 1.2 * e, "evaluable": m != "qkv"}
+                             for d in ds for m in models for f, e in [(rng.uniform(0.1, 0.6), rng.uniform(0.05, 1))]])
+    function = pd.DataFrame([{"dataset": d, "model": m, "width": w, "seed": s, "dist_rel": rng.uniform(0.01, 1)}
+                             for d in ds for m in ("relu", "attn") for w in (64, 256, 1024) for s in (0, 1)])
+    label = str
+    return {
+        "dual_power_modes": figs5.power_by_mode(power, 0.01, 200),
+        "dual_power_n": figs5.power_by_n(summary),
+        "dual_widths": figs5.width_needed(widths, label),
+        "dual_power_fragility": figs5.power_vs_fragility(variants, label),
+        "dual_function": figs5.function_distance(function, label),
+    }
+
+
 @pytest.fixture(scope="module")
 def chapter_figures():
-    figures = {**_chapter1_figures(), **_chapter2_figures()}
+    figures = {**_chapter1_figures(), **_chapter2_figures(), **_chapter5_figures()}
     yield figures
     plt.close("all")
 
 
 FIGURES = ["softmax_linearization", "sensitivity_ratio", "sensitivity_growth", "feature_angle", "gram_heatmaps",
-           "kappa_vs_n", "depth", "truncation", "width_law"]
+           "kappa_vs_n", "depth", "truncation", "width_law", "dual_power_modes", "dual_power_n", "dual_widths",
+           "dual_power_fragility", "dual_function"]
 
 
 @pytest.mark.parametrize("name", FIGURES)

@@ -1,7 +1,8 @@
 """Chapter 5's figures: power on aligned targets, widths needed by the attention variants, power against fragility.
 
 Every function takes the chapter's tidy frames (`ntkbook.experiments.dual`) or the report's summaries
-(`ntkbook.report.dual`) and returns a matplotlib Figure.
+(`ntkbook.report.dual`) and returns a matplotlib Figure at most `ntkbook.plotting.COLUMN_INCHES` wide, in the book
+style's font sizes (so its text reads at >= 9 pt where the book shows it), with one legend below the panels.
 """
 
 from __future__ import annotations
@@ -11,9 +12,22 @@ import numpy as np
 import pandas as pd
 
 from ntkbook.labels import DATASET_LABELS
+from ntkbook.plotting import COLUMN_INCHES
 
 KERNEL_STYLE = {"linear": ("linear kernel", "tab:gray", "o"), "G3": ("$G^3$", "tab:blue", "s"),
                 "attn-ntk": ("MLP-Attn NTK", "tab:orange", "^"), "relu-ntk": ("2L-ReLU NTK", "tab:green", "v")}
+
+
+def _below(fig, rows: int) -> float:
+    """The fraction of the figure's height a legend of `rows` rows takes below the panels (about 0.21 in a row)."""
+    return min(0.5, (0.12 + 0.21 * rows) / fig.get_figheight())
+
+
+def _legend_below(fig, ax, ncol: int = 2, rows: int = 1) -> None:
+    """One legend for the figure from `ax`'s lines, centred below the panels (`rows` of entries reserved)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, _below(fig, rows), 1, 1))
 
 
 def _band(ax, x, g, label, color, marker):
@@ -26,7 +40,7 @@ def power_by_mode(power: pd.DataFrame, ridge: float, n: int) -> plt.Figure:
     per kernel; mean over seeds with its min–max band. power: `power_unit` rows (target "mode")."""
     sub = power[(power["target"] == "mode") & np.isclose(power["ridge"], ridge) & (power["n"] == n)]
     datasets = list(dict.fromkeys(sub["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.9), squeeze=False, sharey=True)
     for ax, ds in zip(axes[0], datasets, strict=True):
         for kernel, (label, color, marker) in KERNEL_STYLE.items():
             g = sub[(sub["dataset"] == ds) & (sub["kernel"] == kernel)].groupby("mode")["error"]
@@ -36,10 +50,9 @@ def power_by_mode(power: pd.DataFrame, ridge: float, n: int) -> plt.Figure:
         ax.set_yscale("log")
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
         ax.set_title(DATASET_LABELS.get(ds, ds))
-        ax.set_xlabel("target along eigenvector j of G (1 = top)")
+        ax.set_xlabel("eigenvector j of G (1 = top)")
     axes[0, 0].set_ylabel("test error (unexplained energy)")
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    _legend_below(fig, axes[0, 0], ncol=2, rows=2)
     return fig
 
 
@@ -47,7 +60,7 @@ def power_by_n(summary: pd.DataFrame) -> plt.Figure:
     """Test error against the training size n, aligned (solid) and unaligned (dashed) targets, per kernel; one
     panel per data set. summary: `report.dual.power_summary` (mean and 95% interval over seeds)."""
     datasets = list(dict.fromkeys(summary["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 4.2), squeeze=False, sharey=True)
     for ax, ds in zip(axes[0], datasets, strict=True):
         for kernel, (label, color, marker) in KERNEL_STYLE.items():
             for cls, style in (("aligned", "-"), ("unaligned", "--")):
@@ -62,8 +75,7 @@ def power_by_n(summary: pd.DataFrame) -> plt.Figure:
         ax.set_title(DATASET_LABELS.get(ds, ds))
         ax.set_xlabel("training points n")
     axes[0, 0].set_ylabel("test error (unexplained energy)")
-    axes[0, -1].legend(fontsize=7, ncol=2, loc="lower left")
-    fig.tight_layout()
+    _legend_below(fig, axes[0, 0], ncol=2, rows=4)
     return fig
 
 
@@ -72,9 +84,9 @@ def width_needed(widths: pd.DataFrame, label) -> plt.Figure:
     the mean; one panel per data set. widths: `report.dual.width_needed`; label: model name -> reader's label."""
     datasets = list(dict.fromkeys(widths["dataset"]))
     models = list(dict.fromkeys(widths["model"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 0.38 * len(models) + 1.6),
-                             squeeze=False, sharey=True)
-    for ax, ds in zip(axes[0], datasets, strict=True):
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(COLUMN_INCHES, len(datasets) * (0.3 * len(models) + 1.1)),
+                             squeeze=False, sharex=True)
+    for ax, ds in zip(axes[:, 0], datasets, strict=True):
         sub = widths[widths["dataset"] == ds]
         for i, model in enumerate(models):
             v = sub[sub["model"] == model]["log10_m_star"]
@@ -84,7 +96,7 @@ def width_needed(widths: pd.DataFrame, label) -> plt.Figure:
         ax.set_yticks(range(len(models)), [label(m) for m in models])
         ax.invert_yaxis()
         ax.set_title(DATASET_LABELS.get(ds, ds))
-        ax.set_xlabel("log$_{10}$ of the width needed, $m^*$")
+    axes[-1, 0].set_xlabel("log$_{10}$ of the width needed, $m^*$")
     fig.tight_layout()
     return fig
 
@@ -94,9 +106,11 @@ def power_vs_fragility(summary: pd.DataFrame, label) -> plt.Figure:
     point per model variant with its 95% intervals; hollow markers: the model did not learn (not evaluable).
     summary: `report.dual.variant_summary`; label: model name -> reader's label."""
     datasets = list(dict.fromkeys(summary["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6.4 * len(datasets), 4.6), squeeze=False)
+    n_models = summary["model"].nunique()
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(COLUMN_INCHES, 2.9 * len(datasets) + 0.21 * ((n_models + 1) // 2) + 0.3),
+                             squeeze=False)
     colors = plt.get_cmap("tab10")
-    for ax, ds in zip(axes[0], datasets, strict=True):
+    for ax, ds in zip(axes[:, 0], datasets, strict=True):
         sub = summary[summary["dataset"] == ds].reset_index(drop=True)
         for i, r in sub.iterrows():
             c = colors(i % 10)
@@ -108,10 +122,14 @@ def power_vs_fragility(summary: pd.DataFrame, label) -> plt.Figure:
                         label=label(r["model"]) + ("" if r["evaluable"] else " (did not learn)"))
         ax.set_yscale("log")
         ax.set_xlabel("influence flip rate (fragility)")
-        ax.set_ylabel("test error on aligned targets (lower = more power)")
+        ax.set_ylabel("aligned-target error")
         ax.set_title(DATASET_LABELS.get(ds, ds))
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    handles, labels = {}, {}
+    for ax in axes[:, 0]:  # every model once, hollow where it did not learn on some data set
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, _below(fig, (len(handles) + 1) // 2), 1, 1))
     return fig
 
 
@@ -120,7 +138,7 @@ def function_distance(function: pd.DataFrame, label) -> plt.Figure:
     over seeds, band from the smallest to the largest seed), one panel per data set. function: `function_unit`
     rows; label: model name -> reader's label."""
     datasets = list(dict.fromkeys(function["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.6), squeeze=False)
     colors = plt.get_cmap("tab10")
     for ax, ds in zip(axes[0], datasets, strict=True):
         sub = function[function["dataset"] == ds]
@@ -133,6 +151,5 @@ def function_distance(function: pd.DataFrame, label) -> plt.Figure:
         ax.set_xlabel("width m")
         ax.set_title(DATASET_LABELS.get(ds, ds))
     axes[0, 0].set_ylabel(r"$\|f_m - f_{\mathrm{NTK}}\| / \|f_{\mathrm{NTK}}\|$")
-    axes[0, -1].legend(fontsize=8)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, 0], ncol=2, rows=max(1, (sub["model"].nunique() + 1) // 2))
     return fig
