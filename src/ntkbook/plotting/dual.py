@@ -124,7 +124,7 @@ def power_vs_fragility(summary: pd.DataFrame, label) -> plt.Figure:
         ax.set_xlabel("influence flip rate (fragility)")
         ax.set_ylabel("aligned-target error")
         ax.set_title(DATASET_LABELS.get(ds, ds))
-    handles, labels = {}, {}
+    handles: dict = {}
     for ax in axes[:, 0]:  # every model once, hollow where it did not learn on some data set
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
