@@ -8,6 +8,7 @@ style's font sizes (so its text reads at >= 9 pt where the book shows it), with 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -72,6 +73,9 @@ def power_by_n(summary: pd.DataFrame) -> plt.Figure:
                             label=f"{label}, {cls}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ns = sorted(summary.loc[summary["dataset"] == ds, "n"].unique())
+        ax.set_xticks(ns, [f"{n:g}" for n in ns])  # the sizes run, as plain numbers (no crowded 3x10^2 labels)
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
         ax.set_title(DATASET_LABELS.get(ds, ds))
         ax.set_xlabel("training points n")
     axes[0, 0].set_ylabel("test error (unexplained energy)")
