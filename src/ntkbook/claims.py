@@ -219,16 +219,22 @@ def magnitude_rule(paper_value: float, ours: float, interval=None, *, decades: f
     return NOT_RESOLVED
 
 
+def _parts(statuses, who: str) -> list[str]:
+    """The statuses of a claim's parts as a list, each checked against `STATUSES` (ValueError naming `who`)."""
+    statuses = list(statuses)
+    if not statuses:
+        raise ValueError(f"{who} needs at least one status")
+    for s in statuses:
+        if s not in STATUSES:
+            raise ValueError(f"unknown status {s!r}; use one of {STATUSES}")
+    return statuses
+
+
 def combine(statuses) -> str:
     """One status for a claim with several parts: all `holds` -> holds; none holds and at least one
     `does not hold` -> does not hold; some hold and some do not -> partly; otherwise (a part not resolved, not
     evaluable or not run, and nothing failed) the weakest of those parts."""
-    statuses = list(statuses)
-    if not statuses:
-        raise ValueError("combine needs at least one status")
-    for s in statuses:
-        if s not in STATUSES:
-            raise ValueError(f"unknown status {s!r}; use one of {STATUSES}")
+    statuses = _parts(statuses, "combine")
     if all(s == HOLDS for s in statuses):
         return HOLDS
     held, failed = HOLDS in statuses or PARTLY in statuses, DOES_NOT_HOLD in statuses
@@ -244,12 +250,7 @@ def all_of(statuses) -> str:
     part does not hold (one failing part refutes a conjunction), otherwise the weakest remaining part (not
     resolved, not evaluable, not run; a part that is itself "partly" counts as not resolved). Never "partly": a
     conjunction is true or false."""
-    statuses = list(statuses)
-    if not statuses:
-        raise ValueError("all_of needs at least one status")
-    for s in statuses:
-        if s not in STATUSES:
-            raise ValueError(f"unknown status {s!r}; use one of {STATUSES}")
+    statuses = _parts(statuses, "all_of")
     if all(s == HOLDS for s in statuses):
         return HOLDS
     if DOES_NOT_HOLD in statuses:

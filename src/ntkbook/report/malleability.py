@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ntkbook import cache, claims, operating, paper
+from ntkbook import claims, operating, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import malleability as mx
 from ntkbook.models import MODEL_LABELS
@@ -711,15 +711,19 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
 
 
 def cached_results(spec: mx.MalleabilitySpec, cache_dir=None) -> dict[str, pd.DataFrame] | None:
-    """The chapter's results for `spec` from the result cache only ({"grid", "poisoning"}), or None when a unit
-    is missing (the chapter has not run at this profile)."""
-    frames = {"grid": [], "poisoning": []}
-    for unit in mx.units(spec):
-        hit = cache.load(unit.kind, unit.params, cache_dir=cache_dir, key=unit.key)
-        if hit is None:
+    """The chapter's results for `spec` read from the result cache or store only ({"grid", "poisoning"},
+    `runner.read_only`), or None when a unit is missing (the chapter has not run at this profile)."""
+    from ntkbook import runner
+
+    units = mx.units(spec)
+    frames = {}
+    for name, mine in (("grid", [u for u in units if u.kind == mx.KIND]),
+                       ("poisoning", [u for u in units if u.kind != mx.KIND])):
+        frame = runner.read_only(mine, cache_dir=cache_dir) if mine else pd.DataFrame()
+        if frame is None:
             return None
-        frames["grid" if unit.kind == mx.KIND else "poisoning"].append(hit)
-    return {k: (pd.concat(v, ignore_index=True) if v else pd.DataFrame()) for k, v in frames.items()}
+        frames[name] = frame
+    return frames
 
 
 def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]:

@@ -398,6 +398,14 @@ def _gate_words(design: claims.Design | None) -> str:
     return f"; the design at these seeds cannot decide (power {design.power:.2f}): {design.needed}"
 
 
+def _protocol_words(kind: str, protocol: str) -> tuple[str, str]:
+    """(claim-id tag, words added to the statement) of a Table 1 verdict under `protocol`: the paper's Adam
+    protocol as is, full-batch GD (beyond the paper) tagged "gd-" and said so."""
+    if protocol == "adam":
+        return kind, ""
+    return f"gd-{kind}", " under full-batch GD with the exact kernel counterpart"
+
+
 def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
     """Table 1's trend claims under the paper's protocol (Adam, raw inputs), and the same claims under GD with the
     exact kernel counterpart (beyond the paper), each gated by the trend rule's design with the measured slope
@@ -417,8 +425,7 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
             status, mean, iv = _status_for(rows, p["dataset"], arch, protocol, claimed)
             if design is not None:
                 status = claims.gated(status, design)
-            tag = "trend" if protocol == "adam" else "gd-trend"
-            where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
+            tag, where = _protocol_words("trend", protocol)
             out.append(Verdict(
                 claim=f"table1.{tag}.{p['dataset']}.{p['model']}",
                 statement=(f"{DIST_TEX} of {p['model']} on {DATASET_LABELS[p['dataset']]} is {claimed} in the "
@@ -475,8 +482,7 @@ def contrast_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
             status = contrast_status(iv, trained_everywhere=ok, ran=ran)
             if design is not None:
                 status = claims.gated(status, design)
-            tag = "contrast" if protocol == "adam" else "gd-contrast"
-            where = "" if protocol == "adam" else " under full-batch GD with the exact kernel counterpart"
+            tag, where = _protocol_words("contrast", protocol)
             out.append(Verdict(
                 claim=f"table1.{tag}.{dataset}",
                 statement=(f"on {DATASET_LABELS[dataset]}, {DIST_TEX} of MLP-Attn grows with the width m where "
