@@ -28,7 +28,8 @@ from ntkbook import claims
 __all__ = ["Noise", "NOISE", "BAND_FACTOR", "FALSE_FACTOR", "EXPONENT_MARGIN", "FLAT_MARGIN", "status_rates",
            "simulate_ratio_band", "simulate_trend", "simulate_exponent_difference", "simulate_flat_exponent",
            "simulate_grid", "simulate_poisoning", "simulate_paired_sides", "oc_frame", "design_of",
-           "smallest_deciding", "binomial_tolerance"]
+           "smallest_deciding", "binomial_tolerance",
+           "simulate_excess_ratio_band"]
 
 #: the paper's ratio range counts as reproduced inside [low / BAND_FACTOR, high * BAND_FACTOR] (a declared knob:
 #: a quarter either way is the least a 2-3 seed design could hope to resolve, and still excludes 2x and 20x)
@@ -63,6 +64,8 @@ class Noise:
     power_effect: float = 0.5
     poison_rate: float = 0.2
     poison_effect: float = 0.3
+    excess_relu: float = 0.10
+    control_rate: float = 0.10
 
 
 NOISE = Noise()
@@ -269,3 +272,39 @@ def smallest_deciding(simulate, sizes, **kwargs) -> int | None:
         if claims.Design("", t["holds"], f["holds"]).decides:
             return int(size)
     return None
+
+
+# -- chapter 4: a ratio of control-excess flip rates in a band ------------------------------------------------
+
+
+def simulate_excess_ratio_band(ratio: float, *, seeds: int, points: int, band: tuple[float, float],
+                               sims: int = 2000, noise: Noise = NOISE, seed: int = 0, level: float = 0.95,
+                               scenario: str = "") -> dict:
+    """`claims.band_rule` on `ntkbook.excess.excess_ratio_interval` for a true ratio `ratio` of MLP-Attn's to
+    2L-ReLU's flip rate in excess of the random-sign control.
+
+    Per simulated data set, model and seed, the attack flips Binomial(points, a_i) and the control
+    Binomial(points, c_i) of the same `points` top points (drawn independently: the variance the rule must cover
+    is then the largest the pairing allows), with a_i, c_i the rates c + e and c (control_rate, and
+    excess_relu for 2L-ReLU, ratio * excess_relu for MLP-Attn) moved per seed by N(0, seed_logit_sd²) on the
+    logit scale. Coverage is of `ratio`."""
+    from ntkbook import excess
+
+    rng = np.random.default_rng(seed)
+    c, e_b = noise.control_rate, noise.excess_relu
+    e_a = ratio * e_b
+    if not (0 < c + e_a < 1 and 0 < c + e_b < 1 and 0 < c < 1):
+        raise ValueError(f"control_rate + ratio * excess_relu must lie in (0, 1); got {c} + {e_a}")
+
+    def counts(p):
+        logit = np.log(p / (1 - p)) + noise.seed_logit_sd * rng.standard_normal((sims, seeds))
+        return rng.binomial(points, 1 / (1 + np.exp(-logit)))
+
+    tot = [points] * seeds
+    xa, ca, xb, cb = counts(c + e_a), counts(c), counts(c + e_b), counts(c)
+    st, covered = [], []
+    for i in range(sims):
+        _, lo, hi = excess.excess_ratio_interval(xa[i], ca[i], tot, xb[i], cb[i], tot, level=level)
+        st.append(claims.band_rule((lo, hi), band))
+        covered.append(lo <= ratio <= hi)
+    return _rates(st, np.asarray(covered), ratio, scenario)
