@@ -23,7 +23,7 @@ from ntkbook.report import malleability as R  # noqa: E402
 
 def _configs(task: str = "mnist", widths=(64,), n_trains=(100,), attacks=("pgd",), seed: int = 0) -> pd.DataFrame:
     """A synthetic grid of `task`: every combination of the choices, random ratios with intervals, a few not
-    evaluable, one infinite and one zero ratio (the figure's edge markers)."""
+    evaluable, one infinite ratio (the figure's edge marker), one zero and one negative ratio of excesses."""
     rng = np.random.default_rng(seed)
     rows = []
     for loss, l2_form, width, n, reading, protocol, attack in itertools.product(
@@ -31,7 +31,8 @@ def _configs(task: str = "mnist", widths=(64,), n_trains=(100,), attacks=("pgd",
         ratio = float(np.exp(rng.normal(0.0, 1.5)))
         rows.append({"task": task, "training": "standard", "loss": loss, "l2_form": l2_form, "width": width,
                      "n_train": n, "reading": reading, "protocol": protocol, "attack": attack, "evaluable": True,
-                     "ratio": ratio, "ratio_low": ratio / 2, "ratio_high": ratio * 2,
+                     "ratio": ratio, "ratio_low": ratio / 2, "ratio_high": ratio * 2, "decided": "excess",
+                     "raw_ratio": ratio, "raw_ratio_low": ratio / 2, "raw_ratio_high": ratio * 2,
                      **{f"{a}_{k}": 0.5 for a in ("relu", "attn") for k in
                         ("flip", "flip_low", "flip_high", "test_acc", "krr_test_acc", "train_acc", "krr_train_acc",
                          "weight_ratio")}})
@@ -39,6 +40,7 @@ def _configs(task: str = "mnist", widths=(64,), n_trains=(100,), attacks=("pgd",
     frame.loc[0, ["evaluable", "ratio", "ratio_low", "ratio_high"]] = [False, math.nan, math.nan, math.nan]
     frame.loc[1, ["ratio", "ratio_low", "ratio_high"]] = [math.inf, 3.0, math.inf]
     frame.loc[2, ["ratio", "ratio_low", "ratio_high"]] = [0.0, 0.0, 0.4]
+    frame.loc[3, ["ratio", "ratio_low", "ratio_high"]] = [-0.3, -math.inf, 0.2]
     return frame
 
 

@@ -10,6 +10,9 @@ import pytest
 from ntkbook import claims, paper
 from ntkbook.experiments import malleability as M
 from ntkbook.report import malleability as R
+from ntkbook.report import malleability_summary as S
+from ntkbook.report import malleability_tables as T
+from ntkbook.stats import wilson_interval
 
 CLAIM = (6.0, 9.0)
 
@@ -70,11 +73,17 @@ def _configs():
                 ev = not (l2_form == "w" and protocol == "b")
                 rows.append({"task": "mnist", "training": "standard", "loss": "xent", "l2_form": l2_form,
                              "width": 64, "n_train": 100, "reading": reading, "protocol": protocol, "attack": "pgd",
-                             "evaluable": ev, "ratio": ratio if ev else math.nan,
+                             "evaluable": ev, "ratio": ratio if ev else math.nan, "decided": "excess",
                              "ratio_low": ratio * 0.9 if ev else math.nan, "ratio_high": ratio * 1.1 if ev else math.nan,
+                             "raw_ratio": 1.0 if ev else math.nan, "raw_ratio_low": 0.8 if ev else math.nan,
+                             "raw_ratio_high": 1.2 if ev else math.nan,
                              **{f"{a}_{k}": 0.5 for a in ("relu", "attn") for k in
                                 ("flip", "flip_low", "flip_high", "test_acc", "krr_test_acc", "train_acc",
-                                 "krr_train_acc", "weight_ratio")}})
+                                 "krr_train_acc", "weight_ratio", "control", "excess", "excess_low", "excess_high",
+                                 "retrained_acc", "min_test_acc")},
+                             **{f"{a}_{k}": v for a in ("relu", "attn") for k, v in
+                                (("seeds", 3), ("counted", 3 if ev else 1), ("excluded", 0 if ev else 2),
+                                 ("top", 30), ("flips", 10))}})
     return pd.DataFrame(rows)
 
 
@@ -105,12 +114,22 @@ def test_summary_tables_and_verdicts():
     s = R.curve_summary(cur)
     assert s["evaluable"] == 6 and s["holds"] == 3 and s["share_holds"] == 0.5
     assert s["status"] == claims.NOT_RESOLVED and s["literal_status"] == claims.DOES_NOT_HOLD
-    table = R.curve_table(cur)
-    assert "status" in table and table.literal.eq("◆").sum() == 1
+    table = T.curve_table(cur)
+    assert "status" in table and table["mark"].str.contains("◆").sum() == 1
+    assert {"ratio of excesses", "raw ratio", "seeds counted"} <= set(table.columns)
     assert any("acc" in c for c in table.columns)
     verdicts = R.verdicts_from(configs, None, "test")
     ids = {v.claim: v for v in verdicts}
     assert ids["table2.ratio.mnist.grid"].status == claims.NOT_EVALUABLE  # no per-seed counts: no joint test
+    assert ids["table2.ratio.mnist.grid"].interval is None  # a range of point estimates is not an interval
+    # the deciding configuration (no penalty, kernel, protocol a, PGD): ratio 1 [0.9, 1.1], outside the band, but
+    # 3 counted seeds cannot decide: not resolved, with the design's numbers in the rule
+    dec = ids["table2.ratio.mnist.deciding"]
+    assert dec.ours == pytest.approx(1.0) and dec.interval == pytest.approx((0.9, 1.1))
+    assert dec.status == claims.NOT_RESOLVED and dec.design == "excess-ratio-band" and "cannot decide" in dec.rule
+    assert ids["ratio.v2.mnist"].status == claims.NOT_RESOLVED and ids["ratio.v2.mnist"].paper_value == "2–9×"
+    assert ids["eps_sweep.mnist"].status == claims.NOT_RUN and ids["table4.rise.mnist"].status == claims.NOT_RUN
+    assert ids["table2.ratio.cifar10.deciding"].status == claims.NOT_RUN
     # an unknown profile has no simulated design: its decisive statuses become "not resolved" by construction
     lit = ids["table2.ratio.mnist.literal"]
     assert lit.status == claims.NOT_RESOLVED and lit.design == "ratio-band" and "cannot decide" in lit.rule
@@ -121,11 +140,14 @@ def test_summary_tables_and_verdicts():
     assert nums["mnist_deciding"] == "influence reading" and nums["paper_low_mnist"] == paper.RATIO_CLAIMS["mnist"][0]
     assert nums["cifar10_status"] == claims.NOT_RUN and math.isnan(nums["cifar10_literal_ratio"])
     assert nums["adv_mnist_status"] == claims.NOT_RUN
-    assert nums["weight_ratio_w_attn"] == 0.5 and nums["acc_relu_xent_none"] == 50.0
-    assert math.isnan(nums["acc_relu_mse_none"]) and math.isnan(nums["weight_ratio_w_w0_relu"])
-    assert R.literal_penalty_at_init(1e-3, 784, 256) == pytest.approx(100.352)
+    assert nums["weight_ratio_w_attn"] == 0.5 and nums["acc_relu_none"] == 50.0
+    assert math.isnan(nums["weight_ratio_w_w0_relu"])
+    assert nums["mnist_deciding_status"] == claims.DOES_NOT_HOLD and nums["mnist_band_below"] == 3
+    assert nums["mnist_band_inside"] == 3 and nums["mnist_band_not_evaluable"] == 2
+    assert nums["mnist_excluded"] == 8 and nums["mnist_rows"] == 48 and nums["floor_ten_pct"] == pytest.approx(55)
+    assert T.literal_penalty_at_init(1e-3, 784, 256) == pytest.approx(100.352)
     control = _configs().assign(attack="random")
-    assert len(R.control_table(control, "mnist")) == 8 and len(R.control_table(configs, "mnist")) == 0
+    assert len(T.control_table(control, "mnist")) == 8 and len(T.control_table(configs, "mnist")) == 0
     assert all(type(v) in (int, float, str, bool) for v in nums.values())
     # the prose's literal status is the gated verdict's, not the configuration's own (here: does not hold)
     assert nums["mnist_literal_status"] == claims.DOES_NOT_HOLD
@@ -141,10 +163,10 @@ def test_claim_verdicts_without_a_run_are_not_run(tmp_path):
 def test_poisoning_table_from_rates():
     rates = pd.DataFrame([
         {"task": "mnist-3v8", "arch": a, "fraction": 0.05, "perturbation": k, "protocol": "a", "successes": s,
-         "targets": 48, "rate": s / 48, "low": M.wilson_interval(s, 48)[0], "high": M.wilson_interval(s, 48)[1],
+         "targets": 48, "rate": s / 48, "low": wilson_interval(s, 48)[0], "high": wilson_interval(s, 48)[1],
          "test_accuracy": 0.9, "krr_test_accuracy": 0.9}
         for a, k, s in (("relu", "pgd", 40), ("relu", "random", 2), ("attn", "pgd", 10), ("attn", "random", 1))])
-    tab = R.poisoning_table(rates)
+    tab = T.poisoning_table(rates)
     assert len(tab) == 1
     row = tab.iloc[0]
     assert row["2L-ReLU beats control"] == claims.HOLDS and row["MLP-Attn easier"] == claims.DOES_NOT_HOLD
@@ -172,12 +194,12 @@ def test_figures_have_labelled_axes_and_the_claim_band():
 
     configs = _configs()
     configs.loc[0, ["ratio", "ratio_low", "ratio_high"]] = [math.inf, 2.0, math.inf]
-    configs.loc[1, ["ratio", "ratio_low", "ratio_high"]] = [0.0, 0.0, 0.5]
+    configs.loc[2, ["ratio", "ratio_low", "ratio_high"]] = [-0.2, -math.inf, 0.5]  # excess ratio below zero
     cur = R.curve(configs, "mnist")
     fig = P.specification_curve(cur, claimed=CLAIM, choices=list(M.CHOICES), choice_labels=R.CHOICE_LABELS,
                                 value_labels=R.VALUE_LABELS)
     top, bottom = fig.get_axes()
-    assert top.get_yscale() == "log" and top.get_ylim()[0] > 0 and top.get_ylabel()
+    assert top.get_yscale() == "symlog" and top.get_ylim()[0] < -0.2 and top.get_ylim()[1] > 9 and top.get_ylabel()
     assert len(bottom.get_yticks()) == 6  # l2_form, reading, protocol: two values each
     rates = pd.DataFrame([{"task": "mnist-3v8", "arch": a, "fraction": f, "perturbation": k, "protocol": "a",
                            "rate": 0.5, "low": 0.3, "high": 0.7} for a in ("relu", "attn") for f in (0.05, 0.2)
@@ -198,8 +220,8 @@ def test_claim_verdicts_read_the_chapters_results_from_the_cache(real_data_dir, 
     assert grid.status != claims.NOT_RUN and grid.profile == "quick" and grid.section == R.SECTIONS["table2"]
     assert verdicts["table2.ratio.cifar10.grid"].status == claims.NOT_RUN  # not in the quick grid
     # the same verdicts as the chapter computes from the frames it ran
-    direct = {v.claim: v for v in R.verdicts_from(R.pooled_ratios(M.configurations(res["grid"]), res["grid"]),
-                                                  M.poisoning_rates(res["poisoning"]), "quick", grid=res["grid"])}
+    direct = {v.claim: v for v in R.verdicts_from(S.configurations(res["grid"]),
+                                                  S.poisoning_rates(res["poisoning"]), "quick", grid=res["grid"])}
 
     def key(v):
         return v.status, None if v.ours is None or math.isnan(v.ours) else v.ours
@@ -215,30 +237,34 @@ def test_display_tables_typeset_headers_and_small_numbers():
     configs = _configs()
     configs.loc[configs.evaluable, ["ratio", "ratio_low", "ratio_high"]] = [2e-3, 1e-3, 4e-3]
     cur = R.curve(configs, "mnist")
-    tab = R.curve_table(cur)
+    tab = T.curve_table(cur)
     assert {"$m$", "$n$", "L2 penalty"} <= set(tab.columns)
     assert not {"l2_form", "n_train", "width"} & set(tab.columns)
     assert set(tab["L2 penalty"]) == {R.TEX_VALUE_LABELS["w"], R.TEX_VALUE_LABELS["none"]}
-    assert r"$2.0\times10^{-3}$ [$1.0\times10^{-3}$, $4.0\times10^{-3}$]" in set(tab.ratio)
+    assert r"$2.0\times10^{-3}$ [$1.0\times10^{-3}$, $4.0\times10^{-3}$]" in set(tab["ratio of excesses"])
     html = table(tab)._repr_html_()
     assert "ntk-badge" in html and r"\(\lambda\lVert W\rVert^2\)" in html and "e-03" not in html
-    dec = R.deciding_table(R.deciding_choices(cur))
+    dec = T.deciding_table(R.deciding_choices(cur))
     assert r"$2.0\times10^{-3}$" in set(dec["median ratio"])
     frame = pd.DataFrame([{"task": "mnist", "arch": a, "seed": s, "training": "standard", "loss": "xent",
                            "l2_form": "w", "width": 64, "n_train": 100, "n_test": 100, "n_classes": 10,
                            "test_correct": 90, "krr_test_correct": 90, "train_accuracy": 1.0, "test_accuracy": 0.9,
-                           "krr_test_accuracy": 0.9, "weight_ratio": 1e-3} for a in ("relu", "attn") for s in (0, 1)])
-    tt = R.training_table(frame)
+                           "krr_test_accuracy": 0.9, "weight_ratio": 1e-3, "protocol": p, "attack": "pgd",
+                           "n_flips": 1, "retrained_test_accuracy": 0.9 if p == "b" else math.nan}
+                          for a in ("relu", "attn") for s in (0, 1) for p in ("a", "b")])
+    frame.loc[(frame.arch == "attn") & (frame.seed == 1) & (frame.protocol == "b"), "retrained_test_accuracy"] = 0.2
+    tt = T.training_table(frame)
     assert {"$m$", "$n$", R.WEIGHT_RATIO} <= set(tt.columns) and set(tt[R.WEIGHT_RATIO]) == {r"$1.00\times10^{-3}$"}
-    assert set(tt.status) == {claims.HOLDS}
+    assert set(tt.status) == {claims.HOLDS} and list(tt["trained: learned"]) == ["2 of 2", "2 of 2"]
+    assert list(tt["retrained (b): learned"].str[:6]) == ["1 of 2", "2 of 2"]  # attn first (sorted), then relu
 
 
 def test_book_text_never_holds_a_machine_path():
     for text in ("see /home/user/data/mnist", r"in C:\data", "(~/data/x)", "file:///tmp/x"):
         with pytest.raises(ValueError, match="machine path"):
-            R.no_path(text)
-    assert R.no_path("MNIST 3 vs 8, 1/2 of the split") == "MNIST 3 vs 8, 1/2 of the split"
-    text = R.grid_description(M.resolve("default"))
+            T.no_path(text)
+    assert T.no_path("MNIST 3 vs 8, 1/2 of the split") == "MNIST 3 vs 8, 1/2 of the split"
+    text = T.grid_description(M.resolve("default"))
     assert "MNIST" in text and "cross-entropy" in text and f"{len(M.resolve('default').seeds)} seeds" in text
 
 
@@ -246,7 +272,7 @@ def test_data_notes_are_in_words():
     """The split notes the chapter prints (digits: no train split, so train and test are drawn from one split),
     one sentence per distinct note, and no machine path (`no_path` would raise)."""
     spec = M.resolve("quick", tasks=("digits",), poison_tasks=("digits-3v8",))
-    notes = R.data_notes(spec)
+    notes = T.data_notes(spec)
     assert notes.count("drawn") == 2 and "digits" in notes
 
 
@@ -270,29 +296,50 @@ def unit_rows(ratios, seeds=8, n_top=400, p_relu=0.05, seed_sd=0.1, rng_seed=0):
                 rate = min(0.99, p * math.exp(shared + seed_sd * rng.normal()))
                 flips = int(rng.binomial(n_top, rate))
                 rows.append({"task": "mnist", "arch": arch, "seed": seed, "training": "standard", "loss": "xent",
+                             "train_loss": "xent", "retrained_test_correct": -1,
                              "l2_form": "w", "width": 16 * (c + 1), "n_train": 100, "n_test": 1000, "n_classes": 10,
                              "train_accuracy": 0.95, "test_accuracy": 0.9, "krr_train_accuracy": 0.95,
                              "krr_test_accuracy": 0.9, "test_correct": 900, "krr_test_correct": 900,
                              "weight_ratio": 1.0, "attack": "pgd", "protocol": "a", "reading": "kernel",
                              "flip_rate": flips / n_top, "n_top": n_top, "n_flips": flips, "spearman": 0.5,
-                             "topk_overlap": 0.5, "attack_gain": 0.1, "retrained_test_accuracy": 0.9,
+                             "topk_overlap": 0.5, "attack_gain": 0.1, "retrained_test_accuracy": math.nan,
                              "unit_seconds": 1.0})
     return pd.DataFrame(rows)
 
 
-def test_pooled_ratios_use_the_flip_counts_with_seed_clustering():
+def test_configurations_pool_the_flip_counts_with_seed_clustering():
     grid = unit_rows([7.0, 2.0], seeds=3)
-    configs = R.pooled_ratios(M.configurations(grid), grid)
+    configs = S.configurations(grid)
     counts = R.seed_counts(grid)
     for _, row in configs.iterrows():
         g = counts[counts.width == row.width]
         a, r = g[g.arch == "attn"], g[g.arch == "relu"]
         want = claims.log_ratio_interval(a.n_flips, a.n_top, r.n_flips, r.n_top)
-        assert (row.ratio, row.ratio_low, row.ratio_high) == pytest.approx(want)
-        assert row.ratio_low < row.ratio < row.ratio_high
-    assert set(configs.ratio_from) == {"pooled counts, seeds clustered"}
+        assert (row.raw_ratio, row.raw_ratio_low, row.raw_ratio_high) == pytest.approx(want)
+        assert row.decided == "raw" and (row.ratio, row.ratio_low, row.ratio_high) == pytest.approx(want)
     with pytest.raises(ValueError, match="n_flips"):
         R.seed_counts(grid.drop(columns="n_flips"))
+
+
+def test_the_decided_ratio_is_of_flips_in_excess_of_the_control():
+    """With the random-sign control in the same units, an attack's ratio is of excess flips (Fieller), the raw one
+    is shown beside it; an attack that flips MLP-Attn no more than random signs has an excess ratio near 0 even
+    when its raw ratio is in the band."""
+    attack = unit_rows([7.0], seeds=12, n_top=100, p_relu=0.08, rng_seed=3)
+    control = unit_rows([28.0], seeds=12, n_top=100, p_relu=0.02, rng_seed=4).assign(attack="random")
+    grid = pd.concat([attack, control], ignore_index=True)
+    row = S.configurations(grid).set_index("attack").loc["pgd"]
+    assert row.decided == "excess" and row.evaluable
+    from ntkbook import excess
+    a = (attack[attack.arch == "attn"], control[control.arch == "attn"])
+    r = (attack[attack.arch == "relu"], control[control.arch == "relu"])
+    want = excess.excess_ratio_interval(a[0].n_flips, a[1].n_flips, a[0].n_top, r[0].n_flips, r[1].n_flips,
+                                        r[0].n_top)
+    assert (row.ratio, row.ratio_low, row.ratio_high) == pytest.approx(want)
+    # 7x raw, but random signs flip MLP-Attn as often as the attack does (0.56): its excess, and the ratio, near 0
+    assert 0.7 * 7 < row.raw_ratio < 1.3 * 7 and abs(row.ratio) < 1
+    cur = R.curve(S.configurations(grid), "mnist")
+    assert cur.raw_status.iloc[0] != claims.DOES_NOT_HOLD and cur.status.iloc[0] != claims.HOLDS
 
 
 def test_grid_joint_status_decides_each_way_against_the_null_curve():
@@ -320,7 +367,7 @@ def test_grid_joint_status_decides_each_way_against_the_null_curve():
 
 def test_grid_verdict_is_the_joint_test_gated_by_its_design():
     grid = unit_rows([7.0] * 4, seeds=8)
-    configs = R.pooled_ratios(M.configurations(grid), grid)
+    configs = S.configurations(grid)
     v = {x.claim: x for x in R.verdicts_from(configs, None, "default", grid=grid)}["table2.ratio.mnist.grid"]
     # the joint test holds, but the default profile's design (3 seeds, 24 configurations) cannot decide
     assert R.grid_joint_status(R.seed_effects(grid, "mnist")[1], paper.RATIO_CLAIMS["mnist"])[0] == claims.HOLDS
@@ -340,7 +387,7 @@ def test_table4_is_the_joint_test_on_per_seed_rises_gated_by_its_design():
     status, test = R.rise_grid_status(effects)
     assert status == claims.HOLDS and test["above"] == 4
     assert R.rise_grid_status(-effects)[0] == claims.DOES_NOT_HOLD
-    configs = R.pooled_ratios(M.configurations(grid), grid)
+    configs = S.configurations(grid)
     v = {x.claim: x for x in R.verdicts_from(configs, None, "default", grid=grid)}["table4.rise.mnist"]
     design = R._grid_design("default", 8, 4)
     assert v.design == "grid" and v.status == (claims.HOLDS if design.decides else claims.NOT_RESOLVED)

@@ -11,10 +11,10 @@ from test_report_malleability import unit_rows
 from test_report_ntk_distance import fake_runs
 
 from ntkbook import claims
-from ntkbook.experiments import malleability as M
 from ntkbook.experiments import ntk_distance as nd
 from ntkbook.report import dual as rd
 from ntkbook.report import malleability as RM
+from ntkbook.report import malleability_summary as S
 from ntkbook.report import ntk_distance as RN
 from ntkbook.report import verdict_tests as vt
 
@@ -28,8 +28,19 @@ def _chapter4():
     std = unit_rows([7.0] * 4, seeds=8)
     adv = unit_rows([7.0] * 4, seeds=8, p_relu=0.15, rng_seed=1).assign(training="adversarial")
     grid = pd.concat([std, adv], ignore_index=True)
-    configs = RM.pooled_ratios(M.configurations(grid), grid)
-    return RM.verdicts_from(configs, None, "default", grid=grid)
+    return RM.verdicts_from(S.configurations(grid), None, "default", grid=grid)
+
+
+def _chapter4_deciding():
+    """The deciding configuration at the decisive profile's size (70 seeds of 50 top points), with its control:
+    2L-ReLU flips more than MLP-Attn, so the ratio of excesses is far below the band and the rule decides."""
+    attack = unit_rows([0.6], seeds=70, n_top=50, p_relu=0.4).assign(l2_form="none")
+    control = unit_rows([2.0], seeds=70, n_top=50, p_relu=0.12, rng_seed=1).assign(l2_form="none", attack="random")
+    grid = pd.concat([attack, control], ignore_index=True)
+    verdicts = RM.verdicts_from(S.configurations(grid), None, "decisive", grid=grid)
+    dec = {v.claim: v for v in verdicts}["table2.ratio.mnist.deciding"]
+    assert dec.status == claims.DOES_NOT_HOLD and dec.design == "excess-ratio-band"
+    return verdicts
 
 
 def _chapter5():
@@ -38,7 +49,8 @@ def _chapter5():
     return rd.verdicts_from_results(_spec(), res)
 
 
-@pytest.mark.parametrize("make", [_chapter3, _chapter4, _chapter5], ids=["chapter3", "chapter4", "chapter5"])
+@pytest.mark.parametrize("make", [_chapter3, _chapter4, _chapter4_deciding, _chapter5],
+                         ids=["chapter3", "chapter4", "chapter4-deciding", "chapter5"])
 def test_every_decisive_verdict_names_a_design_that_decides(make):
     verdicts = make()
     decisive = [v for v in verdicts if v.status in (claims.HOLDS, claims.DOES_NOT_HOLD, claims.PARTLY)]

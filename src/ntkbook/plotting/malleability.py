@@ -28,11 +28,12 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
                         title: str | None = None) -> plt.Figure:
     """The specification curve (Simonsohn, Simmons & Nelson): one column per configuration, sorted by ratio.
 
-    Top: the MLP-Attn / 2L-ReLU ratio of mean flip rates with its 95 % interval, on a log axis (a ratio is
-    positive), coloured by status, the claimed range shaded, 1× dashed; the paper's literal reading marked ◆;
-    not-evaluable configurations as grey crosses on the lower edge; an infinite ratio (2L-ReLU never flips) as a
-    triangle at the upper edge, a zero ratio (MLP-Attn never flips) at the lower edge. Bottom: one row per choice, a dot at the value
-    each configuration uses. `cur`: `ntkbook.report.malleability.curve` (columns ratio, ratio_low, ratio_high,
+    Top: the decided MLP-Attn / 2L-ReLU ratio (of flips in excess of the random-sign control) with its 95 %
+    interval, on a symmetric log axis (logarithmic beyond ±0.1, linear inside: a ratio of excesses can be zero or
+    negative, when an attack flips no more than random signs), coloured by status, the claimed range shaded, 1×
+    dashed; the paper's literal reading marked ◆; not-evaluable configurations as grey crosses on the lower edge; an
+    infinite ratio as a triangle at the upper edge; an unbounded interval end is drawn to the axis' edge. Bottom:
+    one row per choice, a dot at the value each configuration uses. `cur`: `ntkbook.report.malleability.curve` (columns ratio, ratio_low, ratio_high,
     evaluable, status, literal and the choices).
     """
     use_book_style()
@@ -47,12 +48,12 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
     ms = float(np.clip(160.0 / len(cur), 2.0, 6.0))  # marker size (pt) for the column's share of one configuration
     x = np.arange(len(cur))
     ev = cur.evaluable.to_numpy(bool)
-    finite = cur.ratio.where(ev & np.isfinite(cur.ratio) & (cur.ratio > 0))
-    positive = np.concatenate([finite.dropna().to_numpy(), cur.ratio_low[ev].to_numpy(),
-                               cur.ratio_high[ev].replace(np.inf, np.nan).to_numpy()])
-    positive = positive[np.isfinite(positive) & (positive > 0)]
-    lo_axis = min([*positive, claimed[0] if claimed else 1.0, 1.0]) / 1.6 if len(positive) else 0.1
-    hi_axis = max([*positive, claimed[1] if claimed else 1.0, 1.0]) * 1.6 if len(positive) else 10.0
+    ends = np.concatenate([cur.ratio[ev].to_numpy(), cur.ratio_low[ev].to_numpy(), cur.ratio_high[ev].to_numpy()])
+    ends = ends[np.isfinite(ends)]
+    top = max([*ends, claimed[1] if claimed else 1.0, 1.0])
+    bottom = min([*ends, claimed[0] if claimed else 1.0, 1.0])
+    hi_axis = top * 1.6
+    lo_axis = bottom / 1.6 if bottom > 0 else bottom * 1.6 - 0.05
     if claimed:
         ax.axhspan(claimed[0], claimed[1], color="#c9ecd3", alpha=0.6, label=f"paper: {claimed[0]:g}–{claimed[1]:g}×")
     ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
@@ -62,25 +63,20 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
             ax.vlines(i, max(r.ratio_low, lo_axis), hi_axis, color=colour, lw=1.2)
             ax.plot(i, hi_axis / 1.15, marker="^", color=colour, ms=ms)
             continue
-        if r.evaluable and r.ratio == 0:  # MLP-Attn never flips: an arrow at the bottom
-            colour = STATUS_COLOURS.get(r.status, ("k",))[0]
-            ax.vlines(i, lo_axis, min(r.ratio_high, hi_axis), color=colour, lw=1.2)
-            ax.plot(i, lo_axis * 1.15, marker="v", color=colour, ms=ms)
-            continue
         if not r.evaluable or not math.isfinite(r.ratio):
-            ax.plot(i, lo_axis * 1.15, marker="x", color="0.55", ms=ms)
+            ax.plot(i, lo_axis, marker="x", color="0.55", ms=ms, clip_on=False)
             continue
         colour = STATUS_COLOURS[r.status][0] if r.status in STATUS_COLOURS else "k"
-        low = max(r.ratio_low, lo_axis)
+        low = max(r.ratio_low, lo_axis) if math.isfinite(r.ratio_low) else lo_axis
         high = min(r.ratio_high, hi_axis) if math.isfinite(r.ratio_high) else hi_axis
         ax.vlines(i, low, high, color=colour, lw=1.2)
         ax.plot(i, r.ratio, marker="D" if r.literal else "o", color=colour, ms=ms + 2 if r.literal else ms,
                 mec="k" if r.literal else colour)
-    ax.set_yscale("log")
+    ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
     ax.set_ylim(lo_axis, hi_axis)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-    ax.set_ylabel("flip-rate ratio\nMLP-Attn / 2L-ReLU")
+    ax.set_ylabel("ratio of excess flips\nMLP-Attn / 2L-ReLU")
     handles = [plt.Line2D([], [], color=STATUS_COLOURS[s][0], marker="o", ls="", label=s)
                for s in STATUS_COLOURS if s in set(cur.status) and s != "not evaluable"]
     handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))

@@ -289,8 +289,8 @@ PAPER_CLAIMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("depth", ("depth.*",), ("open.depth.*",)),
     ("truncation", ("open.truncation.*",), ()),
     ("table1", ("table1.trend.*",), ("table1.gd-trend.*", "table1.trend-no-penalty.*")),
-    ("table2", ("table2.ratio.*.grid",), ("table2.ratio.*.literal",)),
-    ("table3", ("table3.ratio.*.grid",), ("table3.ratio.*.literal",)),
+    ("table2", ("table2.ratio.*.deciding",), ("table2.ratio.*.grid", "table2.ratio.*.literal")),
+    ("table3", ("table3.ratio.*.deciding",), ("table3.ratio.*.grid", "table3.ratio.*.literal")),
     ("table4", ("table4.*",), ()),
     ("eps_sweep", ("eps_sweep.*",), ()),
     ("ratio.v2", ("ratio.v2.*",), ()),
@@ -300,7 +300,7 @@ PAPER_CLAIMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 #: What a part of a verdict id says, for the label of a sub-row whose statement repeats the paper's.
 _ID_WORDS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "mnist-3v8": "MNIST 3 vs 8",
              "cifar10-auto-air": "CIFAR-10 automobile vs airplane", "grid": "over the grid of open choices",
-             "literal": "the literal reading", "corrected": "first-order reading", "gd-trend": "full-batch GD",
+             "literal": "the literal reading", "deciding": "at the deciding configuration", "corrected": "first-order reading", "gd-trend": "full-batch GD",
              "trend-no-penalty": "Adam without the L2 penalty", "trend": "Adam (the paper's protocol)"}
 
 
