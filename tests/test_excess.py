@@ -51,3 +51,28 @@ def test_coverage_is_near_nominal_in_simulation():
     # nominal 0.95; the binomial floor (x + c) bounds the paired variance from above, so coverage may exceed it;
     # 4 binomial standard errors of a 1500-draw rate below 0.95 is 0.927
     assert hits / sims >= 0.95 - 4 * math.sqrt(0.95 * 0.05 / sims)
+
+
+def test_the_harness_simulates_the_excess_rule_with_nominal_coverage_and_growing_power():
+    from ntkbook import operating as op
+
+    band = (6.0 / op.BAND_FACTOR, 9.0 * op.BAND_FACTOR)
+    few = op.simulate_excess_ratio_band(7.35, seeds=10, points=50, band=band, sims=400)
+    many = op.simulate_excess_ratio_band(7.35, seeds=80, points=50, band=band, sims=400)
+    false = op.simulate_excess_ratio_band(band[0] / op.FALSE_FACTOR, seeds=80, points=50, band=band, sims=400)
+    assert few["holds"] < many["holds"] and many["holds"] >= 0.8 and false["holds"] <= 0.05
+    for row in (few, many, false):  # 95 % intervals: within 4 binomial standard errors of 400 draws
+        assert abs(row["coverage"] - 0.95) <= op.binomial_tolerance(0.95, 400)
+    with pytest.raises(ValueError, match="control_rate"):
+        op.simulate_excess_ratio_band(20.0, seeds=5, points=50, band=band, sims=10)
+
+
+def test_chapter_4s_decisive_design_decides():
+    from ntkbook import claims
+    from ntkbook.report import verdict_tests as vt
+
+    size, table = vt.chapter4_decisive_oc(sims=1000)
+    assert size == {"seeds": 70, "points": 50}
+    t = table.set_index("scenario")
+    assert claims.Design("x", t.loc["true", "holds"], t.loc["false", "holds"]).decides
+    assert "excess-ratio-band" in vt.RULES and vt.design_inputs("quick")["excess-ratio-band"]["points"] >= 1

@@ -300,3 +300,14 @@ RULES["excess-ratio-band"] = (
     f"range widened by a factor {op.BAND_FACTOR:g}, does not hold if it misses it; simulated with 2L-ReLU's excess "
     "and both models' control rate at the stated knobs, true at the band's geometric centre, false at half its low "
     "edge")
+
+
+def chapter4_decisive_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
+    """(size, OC table) of rule "excess-ratio-band" at chapter 4's `decisive` profile: its seeds and the top
+    points per seed of its largest n (the design its deciding verdict is sized by)."""
+    from ntkbook.experiments import malleability as mx
+    from ntkbook.malleability import top_count
+
+    spec = mx.resolve("decisive")
+    size = {"seeds": len(spec.seeds), "points": top_count(max(spec.n_trains), spec.tau)}
+    return size, design_at("excess-ratio-band", size, sims=sims)[0]
