@@ -132,7 +132,7 @@ def test_summary_tables_and_verdicts():
     assert ids["table2.ratio.cifar10.deciding"].status == claims.NOT_RUN
     # an unknown profile has no simulated design: its decisive statuses become "not resolved" by construction
     lit = ids["table2.ratio.mnist.literal"]
-    assert lit.status == claims.NOT_RESOLVED and lit.design == "ratio-band" and "cannot decide" in lit.rule
+    assert lit.status == claims.NOT_RESOLVED and lit.design == "excess-ratio-band" and "cannot decide" in lit.rule
     assert ids["table2.ratio.mnist.literal"].ours == pytest.approx(1.0)
     assert ids["table3.ratio.mnist-3v8.grid"].status == claims.NOT_RUN
     assert all(v.chapter == R.CHAPTER for v in verdicts)

@@ -109,7 +109,7 @@ def poisoning_success(rates: pd.DataFrame, *, task_labels: dict | None = None) -
     """Poisoning success (%) against the fraction of training points poisoned, one panel per protocol (stacked:
     the figure grows taller, not wider), a line per (task, model) for the attack and a dotted one for random signs
     on the same rows; error bars: Wilson 95 % intervals over the pooled targets, clipped to [0, 100] %.
-    `rates`: `experiments.malleability.poisoning_rates` (rate, low, high as fractions)."""
+    `rates`: `report.malleability_summary.poisoning_rates` (rate, low, high as fractions)."""
     use_book_style()
     task_labels = task_labels or {}
     protocols = [p for p in ("a", "b") if p in set(rates.protocol)]

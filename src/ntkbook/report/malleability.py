@@ -1,28 +1,21 @@
-"""Chapter 4's report layer: the specification grid of `ntkbook.experiments.malleability` turned into statuses,
-display tables, glued numbers and verdicts on the paper's Tables 2–4 (and on our poisoning experiment).
+"""Chapter 4's report layer: the specification grid of `ntkbook.experiments.malleability` turned into verdicts on
+the paper's Tables 2–4, the ε sweep and v2's "2–9×" (and on our poisoning experiment), and the numbers the prose
+glues. The rules and the curve live in `ntkbook.report.malleability_rules` (re-exported here), the summaries per
+configuration in `ntkbook.report.malleability_summary`, the display tables in `ntkbook.report.malleability_tables`.
 
-Rules (each a function of measured numbers and their uncertainty, returning one of `ntkbook.claims.STATUSES`):
+- `deciding_verdicts`: the claim as the chapter decides it. At the task's deciding configuration (`DECIDING`: the
+  paper's loss, no penalty, kernel reading, protocol a, PGD, the largest m and n; fixed in advance), the ratio of
+  MLP-Attn's to 2L-ReLU's flips in excess of the random-sign control with Fieller's 95 % interval
+  (`ntkbook.excess`), by `configuration_status` (inside the paper's band widened by `operating.BAND_FACTOR`: holds;
+  outside: does not hold), gated by the rule's simulated design at the configuration's own counted seeds
+  (`deciding_design`, rule "excess-ratio-band" of `report.verdict_tests`); v2's "2–9×" on the same interval.
+- the grid verdict (`grid_joint_status` on the per-seed raw log ratios against the null curve, Simonsohn et al.
+  2020) and the literal reading's (`configuration_status`), shown as variants beneath the deciding one; the grid
+  also as counts of configurations above, inside and below the band (`band_counts`).
+- Table 4 (`rise_grid_status` on per-seed rises; "not run" without adversarial training), the ε sweep (one ε per
+  profile: "not run"), poisoning (`poisoning_status`, `easier_to_poison_status`, beyond the paper).
 
-- `configuration_status`: one configuration's MLP-Attn / 2L-ReLU ratio interval against the paper's claimed range
-  (`ntkbook.paper.RATIO_CLAIMS`) widened by `operating.BAND_FACTOR`, by `ntkbook.claims.band_rule`; "not evaluable" when a model has fewer than two
-  seeds whose network and kernel regressor both beat chance (Wilson 95 % interval of the test accuracy).
-- `pooled_ratios`: each configuration's ratio from the flip counts pooled over its evaluable seeds, with the
-  seed-clustered interval of `claims.log_ratio_interval` (per-seed counts `n_flips` of `n_top` from the unit rows).
-- `grid_joint_status`: the claim over the whole grid by the joint test against the null curve
-  (`claims.sign_flip_count_test`, Simonsohn et al. 2020) on the per-seed log ratios of the configurations that share
-  all seeds, at both edges of the band: holds if the count of configurations significantly above the band's low
-  edge and the count significantly below its high edge are both significant (`claims.grid_rule`), does not hold if
-  the count below the low edge or above the high edge is, else not resolved; `claims.grid_counts` says how many
-  configurations decide each way. `grid_status` is the plain tally (holds if every evaluable configuration holds,
-  does not hold if every one fails, else not resolved), shown beside it. Every verdict passes through its design's
-  gate (`claims.gated` with the design simulated at the profile by `report.verdict_tests`): an underpowered design
-  says "not resolved".
-- `adversarial_status`: Table 4, "PGD adversarial training raises the flip rate of both models", per model by
-  the flip-rate intervals (t, 95 %) of standard and adversarial training, combined over the two models.
-- `poisoning_status` (beyond the paper): poisoning succeeds more often than its random control, and
-  `easier_to_poison_status`: MLP-Attn is poisoned more often than 2L-ReLU, both by disjoint Wilson intervals.
-- `deciding_choices`: per choice of the grid, the share of evaluable configurations where the claim holds for each
-  value; a choice *decides* the outcome when that share moves by at least `DECIDES` between its values.
+Every verdict passes through its design's gate (`claims.gated`): an underpowered design says "not resolved".
 """
 
 from __future__ import annotations
@@ -305,14 +298,17 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         if len(lit):
             r = lit.iloc[0]
             finite = math.isfinite(r.ratio_low) and math.isfinite(r.ratio) and not math.isnan(r.ratio_high)
-            band_design = _design("ratio-band", profile)
+            band_design = (deciding_design(r, profile)[0] if r.get("decided") == "excess"
+                           else _design("ratio-band", profile))
             out.append(Verdict(
                 f"{key}.ratio.{task}.literal", text, claims.gated(str(r.status), band_design), paper_value,
                 float(r.ratio) if math.isfinite(r.ratio) else None,
                 (float(r.ratio_low), float(r.ratio_high)) if finite else None,
                 "the literal reading (paper loss, λ‖W‖², kernel reading, protocol a, PGD, largest m and n): its "
-                f"ratio's 95 % interval ({r.get('ratio_from', 'bootstrap over seeds')}) inside the paper's range widened by a factor "
-                f"{operating.BAND_FACTOR:g} (holds), outside it (does not hold); not evaluable if a model is at chance"
+                f"decided ratio's 95 % interval (of {'control-excess' if r.decided == 'excess' else 'raw'} flips, "
+                f"pooled, seeds clustered) inside the paper's range widened by a factor {operating.BAND_FACTOR:g} "
+                "(holds), outside it (does not hold); not evaluable unless both models have two seeds above the "
+                "learned floor"
                 + _gate_note(band_design), profile, spec_items + (("literal", True),), section, CHAPTER,
                 design=band_design.name))
     for task in TEN_CLASS:
