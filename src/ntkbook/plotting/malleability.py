@@ -79,7 +79,8 @@ def specification_curve(cur: pd.DataFrame, *, claimed: tuple[float, float] | Non
     ax.set_ylabel("ratio of excess flips\nMLP-Attn / 2L-ReLU")
     handles = [plt.Line2D([], [], color=STATUS_COLOURS[s][0], marker="o", ls="", label=s)
                for s in STATUS_COLOURS if s in set(cur.status) and s != "not evaluable"]
-    handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))
+    if cur.literal.any():
+        handles.append(plt.Line2D([], [], color="k", marker="D", ls="", label="literal reading"))
     if (~ev).any():
         handles.append(plt.Line2D([], [], color="0.55", marker="x", ls="", label="not evaluable"))
     # above the axes, not on the points: a row of at most three entries fits the column at the book's size
