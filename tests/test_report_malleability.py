@@ -394,3 +394,21 @@ def test_table4_is_the_joint_test_on_per_seed_rises_gated_by_its_design():
     assert "4 rises, 0 falls of 4 rows" in v.rule
     v = {x.claim: x for x in R.verdicts_from(configs, None, "default")}["table4.rise.mnist"]
     assert v.status == claims.NOT_EVALUABLE and v.design == ""
+
+
+def test_choice_tests_find_the_choice_that_moves_the_ratio_with_interactions_in_the_model():
+    from ntkbook.report import malleability_choices as C
+
+    # widths 16 and 32 (ratios 7 and 2) crossed with two L2 forms that change nothing
+    parts = []
+    for form, rng_seed in (("w", 0), ("none", 1)):
+        parts.append(unit_rows([7.0, 2.0], seeds=8, n_top=400, rng_seed=rng_seed).assign(l2_form=form))
+    grid = pd.concat(parts, ignore_index=True)
+    tests = C.choice_tests(grid, "mnist").set_index("choice")
+    assert set(tests.index) == {"width", "l2_form"}
+    assert tests.loc["width", "decides"] and tests.loc["width", "p"] < 1e-6
+    assert tests.loc["width", "df"] == 2 and tests.loc["l2_form", "df"] == 2  # main effect + one interaction
+    assert not tests.loc["l2_form", "decides"]
+    # a single configuration, or one seed, leaves nothing to test
+    assert C.choice_tests(unit_rows([7.0], seeds=8), "mnist").empty
+    assert C.choice_tests(unit_rows([7.0, 2.0], seeds=1), "mnist").empty

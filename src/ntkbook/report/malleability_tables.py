@@ -296,3 +296,13 @@ def data_notes(spec: mx.MalleabilitySpec, *, data_dir=None) -> str:
 
 
 
+
+
+def choice_tests_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """`report.malleability_choices.choice_tests` for display: choice, values, model degrees of freedom, F, p and
+    whether the choice decides (p <= 0.05)."""
+    return pd.DataFrame({
+        "choice": tests.choice.map(TEX_CHOICE_LABELS), "values": tests["values"], "df": tests.df,
+        "F": tests.F.map(lambda v: number(v, 3)), "p": tests.p.map(lambda v: number(v, 2)),
+        "decides": tests.decides.map({True: "yes", False: "no"}),
+    })
