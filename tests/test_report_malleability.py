@@ -412,3 +412,20 @@ def test_choice_tests_find_the_choice_that_moves_the_ratio_with_interactions_in_
     # a single configuration, or one seed, leaves nothing to test
     assert C.choice_tests(unit_rows([7.0], seeds=8), "mnist").empty
     assert C.choice_tests(unit_rows([7.0, 2.0], seeds=1), "mnist").empty
+
+
+def test_the_papers_tables_stand_beside_ours_at_the_deciding_configuration():
+    attack = unit_rows([0.6], seeds=4, n_top=50, p_relu=0.4).assign(l2_form="none")
+    control = unit_rows([2.0], seeds=4, n_top=50, p_relu=0.12, rng_seed=1).assign(l2_form="none", attack="random")
+    configs = S.configurations(pd.concat([attack, control], ignore_index=True))
+    t2 = T.paper_table(configs, "mnist", "table2").set_index(["model", "attack"])
+    assert t2.loc[("MLP-Attn", "FGSM"), "paper (%)"] == "34.6"  # the paper's number, from ntkbook.paper.TABLE2
+    pgd = configs[configs.attack == "pgd"].iloc[0]
+    assert t2.loc[("2L-ReLU", "PGD"), "ours, raw (%)"].startswith(f"{100 * pgd.relu_flip:.0f} [")
+    assert t2.loc[("2L-ReLU", "PGD"), "ours, excess (%)"].startswith(f"{100 * pgd.relu_excess:.0f} [")
+    assert t2.loc[("2L-ReLU", "FGSM"), "ours, raw (%)"] == "not run" and not t2.isna().any().any()
+    t3 = T.paper_table(configs, "mnist-3v8", "table3")
+    assert set(t3["ours, raw (%)"]) == {"not run"} and "41" in set(t3["paper (%)"])
+    t4 = T.paper_table4(configs, "mnist").set_index(["model", "training"])
+    assert t4.loc[("2L-ReLU", "adversarial"), "paper (%)"] == "43.4"
+    assert t4.loc[("2L-ReLU", "adversarial"), "ours, raw (%)"] == "not run"

@@ -134,7 +134,7 @@ def paper_table(configs: pd.DataFrame, task: str, table: str = "table2") -> pd.D
             else:
                 row["ours, raw (%)"] = "not run"
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("–")
 
 
 def paper_table4(configs: pd.DataFrame, task: str) -> pd.DataFrame:
