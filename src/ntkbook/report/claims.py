@@ -24,7 +24,7 @@ from ntkbook import claims
 from ntkbook.claims import NOT_RUN, Verdict
 from ntkbook.sweeps import SWEEPS
 
-__all__ = ["CHAPTERS", "NOT_RUN_SECTION", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
+__all__ = ["CHAPTERS", "NOT_RUN_SECTION", "chapter_profile", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
            "format_paper", "section_href", "claims_frame", "chapter_table", "glue_values", "ClaimsTable", "claims_table",
            "status_counts", "PAPER_CLAIMS", "ClaimRow", "claim_rows", "headline_status", "variant_label",
            "PaperClaimsTable", "paper_claims_table", "own_results", "chapter_summaries", "ChapterSummary",
@@ -57,15 +57,24 @@ def _report_module(module: str):
     return importlib.import_module(name)
 
 
+def chapter_profile(doc: str, profile: str = "default") -> str:
+    """The profile the chapter `doc` renders at in this build (`ntkbook.notebook.book_profile`: `profile` when it
+    is not "default", else `NTKBOOK_PROFILE`, else the book's configuration); `profile` for a page of no chapter."""
+    from ntkbook.notebook import book_profile
+
+    entry = next((e for e in SWEEPS.values() if e.document == doc), None)
+    return book_profile(profile, entry.spec_class) if entry is not None else profile
+
+
 def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Verdict]:
-    """Every chapter's verdicts for `profile`, in book order.
+    """Every chapter's verdicts, each at the profile it renders at (`chapter_profile`), in book order.
 
     chapters: (doc, module, title) triples (default `CHAPTERS`); kwargs are passed to each `claim_verdicts` (e.g.
     cache_dir). A chapter whose module `ntkbook.report.<module>` is missing, or has no `claim_verdicts`, gives one
     verdict with status "not run" (claim "<module>.report"). Any error raised by an existing report propagates.
     """
     out: list[Verdict] = []
-    for _doc, module, title in chapters:
+    for doc, module, title in chapters:
         mod = _report_module(module)
         fn = getattr(mod, "claim_verdicts", None) if mod is not None else None
         if fn is None:
@@ -74,7 +83,7 @@ def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Ve
                                rule="no verdicts: the chapter's report is not part of this build", profile=profile,
                                section=NOT_RUN_SECTION, chapter=CLAIMS_DOC))
             continue
-        verdicts = list(fn(profile, **kwargs))
+        verdicts = list(fn(chapter_profile(doc, profile), **kwargs))
         for v in verdicts:
             if not isinstance(v, Verdict):
                 raise TypeError(f"ntkbook.report.{module}.claim_verdicts returned {type(v).__name__}, not Verdict")
