@@ -45,7 +45,9 @@ __all__ = [
     "entries",
     "layer",
     "lookup",
+    "machine",
     "record",
+    "records",
     "refresh_command",
     "store_root",
     "stored_seconds",
@@ -136,7 +138,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _machine() -> str:
+def machine() -> str:
+    """This machine in words, as a manifest records it: system, architecture, CPU count and model, Python."""
     cpu = platform.processor() or platform.machine()
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
@@ -191,7 +194,7 @@ def record(
         "rows": entry["rows"],
         **_fingerprints(unit),
         "versions": _versions(),
-        "machine": _machine(),
+        "machine": machine(),
         "device": device or "cpu",
         "seconds": None if seconds is None else round(float(seconds), 3),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -217,6 +220,16 @@ def lookup(unit, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
             if frame is not None:
                 return frame
     return None
+
+
+def records(sweep: str, root: str | os.PathLike | None = None) -> dict[str, dict]:
+    """{``<kind>-<key>``: manifest record} of every stored unit of `sweep`, over all its profiles' layers; each
+    record gains ``profile``. Read-only."""
+    out: dict[str, dict] = {}
+    for name, profile, folder in _layers(store_root(root)):
+        if name == sweep:
+            out.update({entry: {**rec, "profile": profile} for entry, rec in _read_manifest(folder)["units"].items()})
+    return out
 
 
 def entries(root: str | os.PathLike | None = None) -> pd.DataFrame:
