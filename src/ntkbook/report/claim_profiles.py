@@ -34,12 +34,12 @@ def available_profiles(entry: SweepEntry, *, cache_dir=None, root=None) -> list[
     """The chapter's profiles with a layer in the result store whose every unit is in the store or the user cache
     (so reading its verdicts computes nothing), in the spec's order."""
     from ntkbook import store
-    from ntkbook.report.provenance import MISSING, unit_sources
+    from ntkbook.report.provenance import MISSING, chapter_units, unit_sources
 
     stored = {rec["profile"] for rec in store.records(entry.name, root).values()}
     out = []
     for profile in (p for p in entry.profiles() if p in stored):
-        found = unit_sources(entry.units(entry.resolve(profile)), entry.name, cache_dir=cache_dir, root=root)
+        found = unit_sources(chapter_units(entry, entry.resolve(profile)), entry.name, cache_dir=cache_dir, root=root)
         if found and all(src != MISSING for _, src, _ in found):
             out.append(profile)
     return out

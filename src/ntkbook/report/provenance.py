@@ -22,7 +22,7 @@ import os
 
 from ntkbook.sweeps import SWEEPS, SweepEntry
 
-__all__ = ["COMPUTED", "CACHED", "STORED", "MISSING", "Provenance", "chapter_provenance", "provenance_note",
+__all__ = ["COMPUTED", "CACHED", "STORED", "MISSING", "Provenance", "chapter_provenance", "chapter_units", "provenance_note",
            "unit_sources"]
 
 COMPUTED, CACHED, STORED, MISSING = "computed now", "user cache", "result store", "not available"
@@ -35,6 +35,20 @@ def _entry_of(spec) -> SweepEntry:
         if entry.module == module:
             return entry
     raise ValueError(f"{type(spec).__name__} is the spec of no chapter in ntkbook.sweeps.SWEEPS (module {module})")
+
+
+def chapter_units(entry: SweepEntry, spec) -> list:
+    """`entry.units(spec)`, built with one look at each data split: building a unit fingerprints every split it
+    reads, which stats each file of the data folder, and `ntkbook.data` reuses a look for 2 s only; the files do
+    not change while a note is written, so the reuse window is widened for this call."""
+    from ntkbook import data
+
+    reuse = data.FINGERPRINT_REUSE_SECONDS
+    data.FINGERPRINT_REUSE_SECONDS = max(reuse, 600.0)
+    try:
+        return entry.units(spec)
+    finally:
+        data.FINGERPRINT_REUSE_SECONDS = reuse
 
 
 def unit_sources(units, sweep: str, *, cache_dir=None, root=None) -> list[tuple[object, str, dict | None]]:
@@ -126,15 +140,7 @@ def chapter_provenance(spec, *, cache_dir=None, root: str | os.PathLike | None =
     from ntkbook import cache, data
 
     entry = _entry_of(spec)
-    # building the units fingerprints every split they read, which stats each file of the data folder; the files
-    # do not change while the note is written, so one look per split is enough (data.FINGERPRINT_REUSE_SECONDS)
-    reuse = data.FINGERPRINT_REUSE_SECONDS
-    data.FINGERPRINT_REUSE_SECONDS = max(reuse, 600.0)
-    try:
-        units = entry.units(spec)
-    finally:
-        data.FINGERPRINT_REUSE_SECONDS = reuse
-    found = unit_sources(units, entry.name, cache_dir=cache_dir, root=root)
+    found = unit_sources(chapter_units(entry, spec), entry.name, cache_dir=cache_dir, root=root)
     counts = {s: 0 for s in (COMPUTED, CACHED, STORED, MISSING)}
     machines: dict[str, int] = {}
     seconds, timed, dates = 0.0, 0, []
