@@ -138,6 +138,10 @@ def test_make_book_passes_its_profile_to_every_chapter_and_rebuilds_on_a_change(
                          capture_output=True, text=True, check=True).stdout
     assert "NTKBOOK_PROFILE=quick" in out and "jupyter-book build book/" in out
     assert "rm -rf book/_build/.jupyter_cache" in out and 'echo "quick" > book/_build/.profile' in out
+    assert "git diff HEAD -- book/" in out and "cmp -s - book/_build/.tracked-before" in out  # notebooks unchanged
+    configured = subprocess.run(["make", "-n", "-W", ".venv/.installed", "book"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout
+    assert "NTKBOOK_PROFILE" not in configured and 'echo "config-' in configured  # _config.yml's profiles
 
 
 def test_check_refuses_an_unknown_name_with_the_valid_names_and_a_hint():
