@@ -4,6 +4,7 @@ recomputation) and the command line (`sweep --store`, `store verify`, `--dry-run
 import dataclasses
 import json
 import os
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -117,6 +118,13 @@ def test_compare_frames_rules():
     assert not store.compare_frames(a, count)[0]  # counts compare exactly
     assert not store.compare_frames(a, a[["n", "x"]])[0]
     assert not store.compare_frames(a, a.iloc[:1])[0]
+    inf = pd.DataFrame({"x": [np.inf, -np.inf, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal infinities compare without a numpy warning
+        assert store.compare_frames(inf, inf.copy()) == (True, 0.0, "")
+    flipped = inf.copy()
+    flipped.loc[0, "x"] = -np.inf
+    assert store.compare_frames(inf, flipped)[1] == float("inf")
 
 
 def test_bad_names_and_sample_are_refused(tmp_path):

@@ -265,7 +265,8 @@ def compare_frames(stored: pd.DataFrame, fresh: pd.DataFrame, *, rtol: float = F
             if np.any(~same & ~finite):
                 return False, float("inf"), f"column {name!r}: a non-finite value differs"
             scale = np.maximum(np.abs(a), np.abs(b))
-            dev = np.where(finite, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where masked out by `finite`
+                dev = np.where(finite, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
             col_worst = float(dev.max()) if dev.size else 0.0
             if col_worst > worst:
                 worst = col_worst
