@@ -25,17 +25,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps neural-tangents==0.6.5
 	@touch $@
 
-# The profile every chapter renders at, set here only (the notebooks stay as they are): make book PROFILE=quick.
-# Executed chapters are cached per build folder, so a change of profile re-executes every chapter.
-PROFILE ?= default
+# The profile each chapter renders at is named in _config.yml (ntkbook: profile:); `make book PROFILE=quick` renders
+# every chapter at one profile instead, for this build (the notebooks stay as they are). Executed chapters are cached
+# per build folder, so a change of profile (or of _config.yml) re-executes every chapter.
+PROFILE ?=
+_STAMP_PROFILE = $(if $(PROFILE),$(PROFILE),config-$(firstword $(shell sha256sum _config.yml)))
 
 book: $(STAMP)
-	@if [ -f book/_build/.profile ] && [ "$$(cat book/_build/.profile)" != "$(PROFILE)" ]; then \
-	  echo "profile changed from $$(cat book/_build/.profile) to $(PROFILE): re-executing every chapter"; \
+	@mkdir -p book/_build && (git diff HEAD -- book/ 2>/dev/null | sha256sum) > book/_build/.tracked-before
+	@if [ -f book/_build/.profile ] && [ "$$(cat book/_build/.profile)" != "$(_STAMP_PROFILE)" ]; then \
+	  echo "profile changed from $$(cat book/_build/.profile) to $(_STAMP_PROFILE): re-executing every chapter"; \
 	  rm -rf book/_build/.jupyter_cache book/_build/jupyter_execute book/_build/html; fi
-	NTKBOOK_PROFILE=$(PROFILE) NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
-	@echo "$(PROFILE)" > book/_build/.profile
-	@echo "The book ($(PROFILE) profile) is in book/_build/html/index.html"
+	$(if $(PROFILE),NTKBOOK_PROFILE=$(PROFILE) )NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
+	@echo "$(_STAMP_PROFILE)" > book/_build/.profile
+	@# the build reads the tracked chapters and writes only under book/_build: their bytes are as before
+	@(git diff HEAD -- book/ 2>/dev/null | sha256sum) | cmp -s - book/_build/.tracked-before || { \
+	  echo "error: the build changed tracked files in book/ (git diff -- book/)"; exit 1; }
+	@echo "The book ($(if $(PROFILE),profile $(PROFILE),profiles of _config.yml)) is in book/_build/html/index.html"
 
 # The built book as a reader sees it: every page of book/_build/html opened from disk in headless Chromium
 # (Debian's /usr/bin/chromium) with the network cut off, at 1280 and 390 px wide (tables fit or scroll in their

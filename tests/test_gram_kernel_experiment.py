@@ -131,19 +131,19 @@ def test_theorem_4_2_table_against_slow_angles(Xs):
 
     small = {"a": Xs["a"][:15]}
     table, angles = GK.theorem_4_2_table(small, {"a": Xs["a"][50:53]}, 10)
-    assert list(table.index) == [("a", "2L-ReLU"), ("a", "MLP-Attn")]
+    assert list(table.index) == [("a", "relu"), ("a", "attn")]  # ids: the words are the report's
     assert (table["kernel shape"] == "(13, 10)").all()
     assert (table["max |NT - closed form|"] < 1e-7).all()
     assert (table["off-diagonal max"] <= table["max |NT - closed form|"]).all()
-    assert list(angles.columns) == ["dataset", "features", "angle_deg"] and len(angles) == 2 * 45
+    assert list(angles.columns) == ["dataset", "arch", "angle_deg"] and len(angles) == 2 * 45
     with jax.enable_x64(True):
         Z = np.asarray(models.features("attn", Xs["a"][:10], Xs["a"][:10]))
     slow = [math.degrees(math.acos(min(1.0, float(Z[i] @ Z[j])))) for i in range(10) for j in range(i + 1, 10)]
-    got = angles[angles.features == "MLP-Attn"].angle_deg.to_numpy()
+    got = angles[angles.arch == "attn"].angle_deg.to_numpy()
     assert np.sort(got) == pytest.approx(np.sort(slow), abs=1e-6)
-    assert table.loc[("a", "MLP-Attn"), "median angle (deg)"] == pytest.approx(np.median(slow), abs=1e-6)
+    assert table.loc[("a", "attn"), "median angle (deg)"] == pytest.approx(np.median(slow), abs=1e-6)
     # attention pulls the features together (positive data)
-    assert table.loc[("a", "MLP-Attn"), "median angle (deg)"] < table.loc[("a", "2L-ReLU"), "median angle (deg)"]
+    assert table.loc[("a", "attn"), "median angle (deg)"] < table.loc[("a", "relu"), "median angle (deg)"]
 
 
 # ---------------------------------------------------------------- Proposition 4.5

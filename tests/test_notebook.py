@@ -68,6 +68,68 @@ def test_book_profile_replaces_only_the_cells_default(monkeypatch):
     assert Parameters.check(ns, before, TinySpec).profile == "default"
 
 
+def _book_config(tmp_path, monkeypatch, section: str) -> Path:
+    path = tmp_path / "_config.yml"
+    path.write_text("title: t\n" + section)
+    monkeypatch.setenv("NTKBOOK_BOOK_CONFIG", str(path))
+    monkeypatch.delenv("NTKBOOK_PROFILE", raising=False)
+    return path
+
+
+def test_book_profile_reads_the_configured_profile_of_each_chapter(tmp_path, monkeypatch):
+    """The book's _config.yml names each chapter's profile (by sweep name, with a default); NTKBOOK_PROFILE
+    (`make book PROFILE=...`) overrides it for every chapter; an explicit profile in the cell wins over both."""
+    from ntkbook.experiments.gram_kernel import GramKernelSpec
+    from ntkbook.experiments.spectral import SpectralSpec
+    from ntkbook.notebook import book_profile, configured_profiles
+
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile:\n    default: default\n"
+                                        "    chapters:\n      gram-kernel: quick\n")
+    assert configured_profiles() == ("default", {"gram-kernel": "quick"})
+    assert book_profile("default", GramKernelSpec) == "quick"
+    assert book_profile("default", SpectralSpec) == "default"
+    assert book_profile("paper", GramKernelSpec) == "paper"  # explicit
+    monkeypatch.setenv("NTKBOOK_PROFILE", "paper")
+    assert book_profile("default", GramKernelSpec) == "paper" == book_profile("default", SpectralSpec)
+    monkeypatch.delenv("NTKBOOK_PROFILE")
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile:\n    default: quick\n")
+    assert book_profile("default", SpectralSpec) == "quick" and book_profile("default", TinySpec) == "quick"
+    _book_config(tmp_path, monkeypatch, "execute:\n  timeout: 10\n")  # no key: every chapter at "default"
+    assert configured_profiles() == ("default", {}) and book_profile("default", GramKernelSpec) == "default"
+
+
+def test_a_configured_profile_the_chapter_lacks_is_a_clear_error(tmp_path, monkeypatch):
+    from ntkbook.experiments.gram_kernel import GramKernelSpec
+    from ntkbook.notebook import book_profile, configured_profiles
+
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile:\n    chapters:\n      gram-kernel: huge\n")
+    with pytest.raises(ValueError, match=r"the book's profile 'huge' \(_config.yml: ntkbook.profile.chapters."
+                                         r"gram-kernel\) is not a profile of this chapter; choose one of \["):
+        book_profile("default", GramKernelSpec)
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile:\n    chapters:\n      chapter-9: quick\n")
+    with pytest.raises(ValueError, match=r"names \['chapter-9'\], which are not chapters"):
+        configured_profiles()
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile: quick\n")
+    with pytest.raises(ValueError, match="must be a mapping with the keys 'default' and 'chapters'"):
+        configured_profiles()
+
+
+def test_the_books_configured_profiles_exist_and_jupyter_book_accepts_the_key():
+    """The repository's _config.yml: its ntkbook.profile key passes Jupyter Book's schema, and every chapter's
+    configured profile is one of that chapter's profiles (so a build cannot stop at a chapter's parameters)."""
+    import yaml
+    from jupyter_book.config import validate_yaml
+
+    from ntkbook.notebook import book_config_path, configured_profiles
+    from ntkbook.sweeps import SWEEPS
+
+    path = book_config_path()
+    validate_yaml(yaml.safe_load(path.read_text()), raise_on_errors=True)
+    default, chapters = configured_profiles(path)
+    for name, entry in SWEEPS.items():
+        assert chapters.get(name, default) in entry.profiles(), f"{path.name}: {name} has no profile {default!r}"
+
+
 def test_make_book_passes_its_profile_to_every_chapter_and_rebuilds_on_a_change():
     """`make book PROFILE=quick` runs the build with NTKBOOK_PROFILE=quick and, when the last build had another
     profile, drops the executed-notebook cache so that every chapter runs again (dry run of make)."""
@@ -76,6 +138,10 @@ def test_make_book_passes_its_profile_to_every_chapter_and_rebuilds_on_a_change(
                          capture_output=True, text=True, check=True).stdout
     assert "NTKBOOK_PROFILE=quick" in out and "jupyter-book build book/" in out
     assert "rm -rf book/_build/.jupyter_cache" in out and 'echo "quick" > book/_build/.profile' in out
+    assert "git diff HEAD -- book/" in out and "cmp -s - book/_build/.tracked-before" in out  # notebooks unchanged
+    configured = subprocess.run(["make", "-n", "-W", ".venv/.installed", "book"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout
+    assert "NTKBOOK_PROFILE" not in configured and 'echo "config-' in configured  # _config.yml's profiles
 
 
 def test_check_refuses_an_unknown_name_with_the_valid_names_and_a_hint():
@@ -164,6 +230,23 @@ def test_papermill_runs_valid_parameters_and_stops_on_bad_ones(tmp_path):
     assert negative.returncode != 0
     assert "n must be a positive integer, got -5" in negative.stderr
     assert not re.search(r"ran with n = -?\d", (tmp_path / "neg.ipynb").read_text())  # stopped before
+
+
+@pytest.mark.slow
+def test_papermill_renders_the_configured_profile_and_leaves_the_notebook_unchanged(tmp_path, monkeypatch):
+    """What `make book` relies on: the same notebook, run without a profile parameter, takes the book's configured
+    profile, or NTKBOOK_PROFILE's (`make book PROFILE=...`); the notebook's bytes stay as they were."""
+    source = tiny_notebook(tmp_path / "tiny.ipynb")
+    before = source.read_bytes()
+    _book_config(tmp_path, monkeypatch, "ntkbook:\n  profile:\n    default: quick\n")
+    done = papermill(source, tmp_path / "configured.ipynb")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ran with n = 4" in (tmp_path / "configured.ipynb").read_text()
+    monkeypatch.setenv("NTKBOOK_PROFILE", "default")
+    done = papermill(source, tmp_path / "overridden.ipynb")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ran with n = 10" in (tmp_path / "overridden.ipynb").read_text()
+    assert source.read_bytes() == before
 
 
 # ---- tables ---------------------------------------------------------------------------------------------

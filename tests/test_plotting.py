@@ -92,7 +92,7 @@ def _chapter1_figures():
                         for d in ("mnist", "cifar10")])
     rng = np.random.default_rng(1)
     angles = pd.DataFrame({"dataset": np.repeat(["mnist", "cifar10"], 40),
-                           "features": np.tile(np.repeat(["raw x", "attention features"], 20), 2),
+                           "arch": np.tile(np.repeat(["relu", "attn"], 20), 2),
                            "angle_deg": rng.uniform(0.5, 60, 80)})
     G = kernels.gram(X)
     return {

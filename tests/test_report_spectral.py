@@ -129,7 +129,7 @@ def test_numbers_match_the_tables(toy):
     assert nums["n_match_mnist"] == sp.n_at_kappa(gm.n, gm.kappa, paper.KAPPA["mnist"])
     assert nums["n_big_mnist"] == 60 and nums["d_mnist"] == 10 and math.isnan(nums["kappa_100_mnist"])
     summary, fits = R.fits_and_summary(res, spec)
-    f = sp.fit_row(fits, "MLP-Attn", "kappa_features")
+    f = sp.fit_row(fits, "attn", "kappa_features")
     assert nums["fit_feat_attn"] == f.exponent and nums["fit_feat_attn_lo"] == f.lo
     assert nums["cap_ratio"] == R.cap_ratio(summary) <= 1
     k = res["real_kernels"][res["real_kernels"].dataset == "mnist"].set_index("arch")
@@ -180,7 +180,7 @@ def test_display_tables_typeset_headers_and_numbers():
                            formats={"rel_error": ".1e"})._repr_html_()
     assert r"\(\kappa(G)\)" in page and r"\(1.70\times10^{9}\)" in page and r"\(2.0\times10^{-13}\)" in page
     assert "kappa_G" not in page and "e+" not in page and "e-1" not in page and ">1200<" in page
-    fits = pd.DataFrame([{"model": "MLP-Attn", "fit": "m*_eig vs kappa(G)", "y": "m_star_eig", "x": "kappa_G",
+    fits = pd.DataFrame([{"arch": "attn", "fit": "m*_eig vs kappa(G)", "y": "m_star_eig", "x": "kappa_G",
                           "exponent": 6.1, "lo": 5.8, "hi": 6.4, "n_points": 5, "n_dropped": 0}])
     assert R.fits_table(fits).iloc[0]["fit"] == r"$m^*_{\mathrm{eig}}$ vs $\kappa(G)$"
     assert set(R.FIT_LABELS) >= set(fits["fit"])

@@ -4,6 +4,7 @@ recomputation) and the command line (`sweep --store`, `store verify`, `--dry-run
 import dataclasses
 import json
 import os
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -117,6 +118,13 @@ def test_compare_frames_rules():
     assert not store.compare_frames(a, count)[0]  # counts compare exactly
     assert not store.compare_frames(a, a[["n", "x"]])[0]
     assert not store.compare_frames(a, a.iloc[:1])[0]
+    inf = pd.DataFrame({"x": [np.inf, -np.inf, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal infinities compare without a numpy warning
+        assert store.compare_frames(inf, inf.copy()) == (True, 0.0, "")
+    flipped = inf.copy()
+    flipped.loc[0, "x"] = -np.inf
+    assert store.compare_frames(inf, flipped)[1] == float("inf")
 
 
 def test_bad_names_and_sample_are_refused(tmp_path):
@@ -150,3 +158,36 @@ def test_cli_records_verifies_and_estimates(toy, capsys, tmp_path, monkeypatch):
     assert main(["sweep", "store-toy", "--profile", "default", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "0 cached, 2 in the result store, 1 to compute" in out and "mean over the stored units" not in out
+
+
+def toy_data_unit(seed: int, data_dir: str) -> pd.DataFrame:
+    return pd.DataFrame({"seed": [seed], "x": [float(seed)]})
+
+
+def test_an_entry_whose_data_changed_is_stale_with_the_refresh_command(toy, tmp_path, monkeypatch):
+    """A unit that reads a data split is keyed on the split's content; a changed file in the data folder makes
+    its stored entry stale, and verify says that the data (not the code) changed and how to refresh it."""
+    from ntkbook import data
+
+    monkeypatch.setattr(data, "FINGERPRINT_REUSE_SECONDS", 0.0)  # look at the files again on every call
+    import gzip
+    import struct
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+
+    def write_mnist(pixels: bytes) -> None:  # a two-image MNIST test split in the IDX format
+        (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(struct.pack(">IIII", 0x803, 2, 28, 28) + pixels))
+        (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 0x801, 2) + bytes([3, 8])))
+
+    write_mnist(bytes(2 * 28 * 28))
+    params = {"seed": 0, "data_dir": os.fspath(tmp_path / "data")}
+    unit = runner.Unit("store-toy", params, toy_data_unit, reads=(("mnist", "test"),))
+    store.record("store-toy", "quick", unit, toy_data_unit(**params), seconds=0.1, root=toy)
+    assert store.verify(toy, sample=0).ok
+    write_mnist(bytes(2 * 28 * 28 - 1) + b"\xff")  # one pixel of the last image changed
+    result = store.verify(toy, sample=1)
+    assert not result.ok and len(result.stale) == 1 and not result.recomputed
+    (problem,) = result.problems
+    assert "stale (the data changed since it was stored)" in problem
+    assert "refresh with: python -m ntkbook sweep store-toy --profile quick --store" in problem

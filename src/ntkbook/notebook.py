@@ -71,6 +71,7 @@ import os
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -146,24 +147,87 @@ class Parameters:
         return spec.resolve(profile, **overrides)
 
 
-#: The book's profile, set in one place for every chapter (`make book PROFILE=...` sets it).
+#: `make book PROFILE=...` sets it: the profile of every chapter of one build, above the book's configuration.
 BOOK_PROFILE_ENV = "NTKBOOK_PROFILE"
+#: The book's configuration file whose ``ntkbook: profile:`` key names each chapter's profile (tests point it
+#: elsewhere); unset: the repository's ``_config.yml``.
+BOOK_CONFIG_ENV = "NTKBOOK_BOOK_CONFIG"
+
+
+def book_config_path() -> Path:
+    """`NTKBOOK_BOOK_CONFIG` if set, else the ``_config.yml`` of the repository this package runs from."""
+    env = os.environ.get(BOOK_CONFIG_ENV, "").strip()
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "_config.yml"
+
+
+def configured_profiles(path: str | os.PathLike | None = None) -> tuple[str, dict[str, str]]:
+    """(the default profile, {sweep name: profile}) from the ``ntkbook: profile:`` key of the book's configuration::
+
+        ntkbook:
+          profile:
+            default: default          # every chapter and page without an entry below
+            chapters:                 # by sweep name (python -m ntkbook sweep --list)
+              ntk-distance: decisive
+
+    A missing file or key gives ("default", {}). ValueError naming the file for a key of the wrong shape or a
+    chapter that is not a registered sweep.
+    """
+    import yaml
+
+    from ntkbook.sweeps import SWEEPS
+
+    path = Path(path) if path is not None else book_config_path()
+    if not path.is_file():
+        return "default", {}
+    section = ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("ntkbook") or {}).get("profile")
+    if section is None:
+        return "default", {}
+    where = f"{path.name}'s ntkbook.profile"
+    if not isinstance(section, Mapping) or set(section) - {"default", "chapters"}:
+        raise ValueError(f"{where} must be a mapping with the keys 'default' and 'chapters', got {section!r}")
+    default = section.get("default") or "default"
+    chapters = section.get("chapters") or {}
+    if not isinstance(default, str) or not isinstance(chapters, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in chapters.items()):
+        raise ValueError(f"{where}: 'default' must be a profile name and 'chapters' a mapping sweep -> profile name")
+    unknown = sorted(set(chapters) - set(SWEEPS))
+    if unknown:
+        raise ValueError(f"{where}.chapters names {unknown}, which are not chapters; use sweep names: {list(SWEEPS)}")
+    return default, dict(chapters)
+
+
+def sweep_of(spec: type | None) -> str | None:
+    """The registered sweep whose compute module defines the Spec class `spec` (None for a page of its own)."""
+    from ntkbook.sweeps import SWEEPS
+
+    module = getattr(spec, "__module__", None)
+    return next((name for name, entry in SWEEPS.items() if entry.module == module), None)
 
 
 def book_profile(profile: str, spec: type | None = None) -> str:
-    """The profile a chapter runs at: `profile` as given, except that the parameters cell's own value "default"
-    gives way to `NTKBOOK_PROFILE` when that is set (so one setting renders the whole book at another scale without
-    editing a notebook, while an explicit ``-p profile paper`` still wins).
+    """The profile a chapter runs at, named in one place for the whole book.
 
-    Raises ValueError naming `NTKBOOK_PROFILE` and the chapter's profiles when the variable names none of them.
+    `profile` as given when it is not "default" (an explicit ``-p profile paper`` wins); else `NTKBOOK_PROFILE`
+    when set (``make book PROFILE=quick``: every chapter at that profile); else the book's configuration
+    (`configured_profiles`: the chapter's entry, else its default). The notebooks are never edited.
+
+    Raises ValueError naming where the profile was set and the chapter's profiles when `spec` lacks it.
     """
-    chosen = os.environ.get(BOOK_PROFILE_ENV, "").strip()
-    if not chosen or profile != "default":
+    if profile != "default":
         return profile
+    chosen = os.environ.get(BOOK_PROFILE_ENV, "").strip()
+    if chosen:
+        source, fix = f"{BOOK_PROFILE_ENV}={chosen!r}", "(e.g. make book PROFILE=quick) or unset it"
+    else:
+        default, chapters = configured_profiles()
+        name = sweep_of(spec)
+        chosen = chapters.get(name, default) if name else default
+        key = f"chapters.{name}" if name in chapters else "default"
+        source = f"the book's profile {chosen!r} ({book_config_path().name}: ntkbook.profile.{key})"
+        fix = "in that file, or compute the chapter's store entry at it first"
     profiles = getattr(spec, "PROFILES", None)
     if profiles is not None and chosen not in profiles:
-        raise ValueError(f"{BOOK_PROFILE_ENV}={chosen!r} is not a profile of this chapter; choose one of "
-                         f"{sorted(profiles)} (e.g. make book PROFILE=quick) or unset it")
+        raise ValueError(f"{source} is not a profile of this chapter; choose one of {sorted(profiles)} {fix}")
     return chosen
 
 

@@ -519,6 +519,17 @@ def provenance() -> dict[str, int]:
             "units_cached": int(h["cached"].sum()), "units_stored": int(h["stored"].sum())}
 
 
+def sources() -> dict[str, tuple[str, float | None]]:
+    """{unit key: (where this process's `run` calls got it: "computed", "cached" or "stored", wall seconds of its
+    computation or None)} over `history()`, the latest run of a key winning (failed units are left out)."""
+    out: dict[str, tuple[str, float | None]] = {}
+    for _desc, r in _HISTORY:
+        out.update({k: ("cached", None) for k in r.cached})
+        out.update({k: ("stored", None) for k in r.stored})
+        out.update({k: ("computed", r.unit_seconds.get(k)) for k in r.computed})
+    return out
+
+
 def clear_history() -> None:
     """Forget the runs recorded for `history()`."""
     _HISTORY.clear()

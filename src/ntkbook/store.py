@@ -45,7 +45,9 @@ __all__ = [
     "entries",
     "layer",
     "lookup",
+    "machine",
     "record",
+    "records",
     "refresh_command",
     "store_root",
     "stored_seconds",
@@ -136,7 +138,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _machine() -> str:
+def machine() -> str:
+    """This machine in words, as a manifest records it: system, architecture, CPU count and model, Python."""
     cpu = platform.processor() or platform.machine()
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
@@ -191,7 +194,7 @@ def record(
         "rows": entry["rows"],
         **_fingerprints(unit),
         "versions": _versions(),
-        "machine": _machine(),
+        "machine": machine(),
         "device": device or "cpu",
         "seconds": None if seconds is None else round(float(seconds), 3),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -217,6 +220,16 @@ def lookup(unit, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
             if frame is not None:
                 return frame
     return None
+
+
+def records(sweep: str, root: str | os.PathLike | None = None) -> dict[str, dict]:
+    """{``<kind>-<key>``: manifest record} of every stored unit of `sweep`, over all its profiles' layers; each
+    record gains ``profile``. Read-only."""
+    out: dict[str, dict] = {}
+    for name, profile, folder in _layers(store_root(root)):
+        if name == sweep:
+            out.update({entry: {**rec, "profile": profile} for entry, rec in _read_manifest(folder)["units"].items()})
+    return out
 
 
 def entries(root: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -252,7 +265,8 @@ def compare_frames(stored: pd.DataFrame, fresh: pd.DataFrame, *, rtol: float = F
             if np.any(~same & ~finite):
                 return False, float("inf"), f"column {name!r}: a non-finite value differs"
             scale = np.maximum(np.abs(a), np.abs(b))
-            dev = np.where(finite, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where masked out by `finite`
+                dev = np.where(finite, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
             col_worst = float(dev.max()) if dev.size else 0.0
             if col_worst > worst:
                 worst = col_worst

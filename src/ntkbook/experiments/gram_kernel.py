@@ -8,31 +8,35 @@ All arithmetic is numpy float64, or JAX inside `jax.enable_x64(True)`.
 Computations: the softmax -> linearized attention expansion (error O(1/T)), Theorem 4.1 (K = (GX)(GX)^T = G^3),
 Theorem 4.2 (first-layer NTK = arc-cosine-0 kernel times <x~, x~'>, neural-tangents against the closed form),
 Proposition 4.5 under both readings of its bound (the printed ||G x_j||_1 read as column j of G, ||G e_j||_1, and
-the first-order ||G X x_j||_1) and the growth of the bound with n. `results(spec)` runs them all through the result
-cache (`ntkbook.cache.cached_frame`), so the chapter and the claims page share one computation.
+the first-order ||G X x_j||_1, in `ntkbook.experiments.gram_sensitivity`) and the growth of the bound with n.
+`results(spec)` runs them all through `ntkbook.runner.run` (the result cache, then the result store), so the
+chapter and the claims page share one computation. Frames hold ids ("relu", "attn"); their words are the report's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ntkbook import kernels
-from ntkbook.cache import cached_frame
-from ntkbook.kernels import (
-    _g_times_col,
-    _linearization_errors,
-    _matrix,
-    gram_kernel_gradient,
-    gram_kernel_transductive_gradient,
-    sensitivity_bound,
+from ntkbook.experiments.gram_sensitivity import (
+    growth_at_max,
+    growth_frame,
+    growth_slopes,
+    growth_target_slopes,
+    literal_sensitivity_bound,
+    sensitivity_by_dataset,
+    sensitivity_frame,
+    sensitivity_growth_table,
+    sensitivity_max_ratios,
+    sensitivity_summary,
+    sensitivity_table,
 )
-from ntkbook.models import MODEL_LABELS
+from ntkbook.kernels import _linearization_errors, _matrix
 from ntkbook.spec import Spec, knob, require
 from ntkbook.stats import loglog_fit
 
@@ -114,6 +118,10 @@ class GramKernelSpec(Spec):
         "quick": dict(n_theorem=200, n_triple=10, n_attention=100, n_ntk=60, n_sens=300, n_targets=4,
                       n_random=100, temperatures=np.logspace(0, 4, 9).tolist(), growth_ns=[25, 50, 100, 200, 400]),
         "default": {},
+        # the result store's profile: every verdict of the chapter is decided at the default sizes already (exact
+        # identities within their rounding bounds, bound ratios and t-interval slopes: none "not resolved" at quick
+        # or default, measured), so decisive is the default design, kept as data in results/gram-kernel/decisive
+        "decisive": {},
         "paper": dict(n_theorem=4000, n_triple=24, n_attention=1000, n_ntk=1000, n_sens=4000, n_targets=20,
                       n_random=1000, temperatures=np.logspace(0, 5, 21).tolist(),
                       growth_ns=[25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 9600]),
@@ -229,18 +237,22 @@ def units(spec: GramKernelSpec, parts=None) -> list:
                  part_unit, reads=split_reads(*spec.datasets)) for part in parts]
 
 
-def results(spec: GramKernelSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
-    """The chapter's result tables, each read from the result cache or computed and stored there.
+def results(spec: GramKernelSpec, parts=None, *, scheduler: str | None = None, cache_dir=None,
+            refresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The chapter's result tables, each read from the result cache or the result store, or computed (on
+    `scheduler`, `ntkbook.runner.run`) and stored in the cache.
 
     spec: a resolved `GramKernelSpec`; parts: names of `RESULT_PARTS` (default all). Returns {part: DataFrame}:
     linearization (`linearization_frame`), sqrtd (`sqrt_d_frame`), theorem41 (`theorem_4_1_table`, dataset as a
-    column), theorem42 (`theorem_4_2_table`, dataset and architecture as columns), angles, sensitivity
+    column), theorem42 (`theorem_4_2_table`, dataset and arch as columns), angles, sensitivity
     (`sensitivity_frame`), growth (`growth_frame`). Data are loaded only when some part is not cached. The cache
     entries are those of `units(spec)`, so a sweep run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
-    return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
-            for u in units(spec, parts)}
+    from ntkbook import runner
+
+    todo = units(spec, parts)
+    runner.run(todo, scheduler=scheduler, cache_dir=cache_dir, refresh=refresh, desc="gram-kernel")
+    return {u.params["part"]: runner.read_only([u], cache_dir=cache_dir) for u in todo}
 
 
 
@@ -347,9 +359,9 @@ def theorem_4_2_check(X_train, X_test) -> tuple[list[dict], pd.DataFrame]:
 
     X_train: (n, d), X_test: (m, d) unit rows; test points attend over the training points
     (`models.features("attn", ., X_train)`). The kernels are (n + m, n) (all points against the training ones).
-    Returns (rows, angles): one row per feature map {"architecture" (display name), "kernel shape",
+    Returns (rows, angles): one row per feature map {"arch" (its id, "relu" or "attn"), "kernel shape",
     "max |NT - closed form|", "off-diagonal max" (entries off the leading diagonal), "median angle (deg)"}, and a
-    frame with columns features, angle_deg: the n(n-1)/2 pairwise angles between the training features.
+    frame with columns arch, angle_deg: the n(n-1)/2 pairwise angles between the training features.
     """
     import jax
 
@@ -368,202 +380,25 @@ def theorem_4_2_check(X_train, X_test) -> tuple[list[dict], pd.DataFrame]:
         nt = kernels.first_layer_ntk_nt(Z, Z[:n])
         diff = np.abs(nt - closed)
         angle = np.degrees(np.arccos(np.clip((Z[:n] @ Z[:n].T)[upper], -1, 1)))
-        rows.append({"architecture": MODEL_LABELS[arch], "kernel shape": str(closed.shape),
+        rows.append({"arch": arch, "kernel shape": str(closed.shape),
                      "max |NT - closed form|": diff.max(),
                      "off-diagonal max": diff[~np.eye(*diff.shape, dtype=bool)].max(),
                      "median angle (deg)": np.median(angle)})
-        angles.append(pd.DataFrame({"features": MODEL_LABELS[arch], "angle_deg": angle}))
+        angles.append(pd.DataFrame({"arch": arch, "angle_deg": angle}))
     return rows, pd.concat(angles, ignore_index=True)
 
 
 def theorem_4_2_table(Xs: dict, X_tests: dict, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`theorem_4_2_check` with the first n rows of each data set as training points.
 
-    Returns (table indexed by (dataset, architecture), angles with columns dataset, features, angle_deg).
+    Returns (table indexed by (dataset, arch), angles with columns dataset, arch, angle_deg).
     """
     rows, angles = [], []
     for name, X in Xs.items():
         r, a = theorem_4_2_check(X[:n], X_tests[name])
         rows += [{"dataset": name, **row} for row in r]
-        angles.append(a.assign(dataset=name)[["dataset", "features", "angle_deg"]])
-    return (pd.DataFrame(rows).set_index(["dataset", "architecture"]), pd.concat(angles, ignore_index=True))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Proposition 4.5: sensitivity
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _unit_directions(rng: np.random.Generator, count: int, d: int) -> np.ndarray:
-    z = rng.normal(size=(count, d))
-    return z / np.linalg.norm(z, axis=1, keepdims=True)
-
-
-def literal_sensitivity_bound(X, j: int, eps: float = 1.0) -> float:
-    """Proposition 4.5's bound as printed, ||G x_j||_1 eps, with x_j read as column j of G: ||G e_j||_1 eps.
-
-    G e_j = X x_j holds the similarities of x_j with every point of the data, so the bound is
-    eps sum_k |x_k . x_j|. This is the only reading under which the printed product type-checks (G is n x n, x_j
-    a d-vector). X: (n, d) unit rows; j: a row index. Returns a float.
-    """
-    X = _matrix(X, "X")
-    if not 0 <= int(j) < len(X):
-        raise ValueError(f"j must index a row of X (0..{len(X) - 1}), got {j}")
-    return float(np.abs(X @ X[int(j)]).sum() * eps)
-
-
-def sensitivity_table(X, targets, *, n_random: int = 100, seed: int = 0) -> pd.DataFrame:
-    """Proposition 4.5 checked for each target j: |dK(x_i, x_j)| against both readings of the bound, eps = 1.
-
-    X: (n, d) unit rows; targets: indices j into X; for each j the moved point is a different training row
-    i (drawn with `seed`). Perturbations, all with ||delta||_2 = 1 (ratios do not depend on eps, the changes being
-    linear in delta): `random` (n_random Gaussian directions), and for each reading its adversarial pair: `sign`
-    (sign of the gradient / sqrt(d), the l_inf-style attack) and `gradient` (the gradient direction, the l2
-    worst case, which attains the supremum of the first-order change). Readings of the change: `data fixed`
-    (K(x, x_j) as a function of x, the paper's) and `transductive` (x_i moves inside X, so G moves too:
-    `kernels.gram_kernel_transductive_gradient`). Bounds: `bound` = ||G X x_j||_1 (`kernels.sensitivity_bound`,
-    the first-order reading) and `bound_literal` = ||G e_j||_1 (`literal_sensitivity_bound`, the printed one).
-    Columns: j, i, reading, delta, change, bound, ratio (= |change| / bound), bound_literal, ratio_literal.
-    """
-    X = _matrix(X, "X")
-    n, d = X.shape
-    rng = np.random.default_rng(seed)
-    rows = []
-    for j in np.asarray(targets, dtype=int).ravel():
-        i = int((j + 1 + rng.integers(n - 1)) % n)  # any row but j
-        bound = sensitivity_bound(X, X[j], eps=1.0)
-        literal = literal_sensitivity_bound(X, int(j))
-        randoms = _unit_directions(rng, n_random, d)
-        for reading, grad in (("data fixed", gram_kernel_gradient(X, X[j])),
-                              ("transductive", gram_kernel_transductive_gradient(X, i, int(j)))):
-            deltas = {"random": randoms, "sign": (np.sign(grad) / math.sqrt(d))[None],
-                      "gradient": (grad / np.linalg.norm(grad))[None]}
-            for kind, ds in deltas.items():
-                for change in ds @ grad:
-                    rows.append({"j": int(j), "i": i, "reading": reading, "delta": kind,
-                                 "change": float(change), "bound": bound, "ratio": abs(float(change)) / bound,
-                                 "bound_literal": literal, "ratio_literal": abs(float(change)) / literal})
-    return pd.DataFrame(rows)
-
-
-def sensitivity_frame(Xs: dict, n: int, n_targets: int, *, n_random: int, seed: int) -> pd.DataFrame:
-    """`sensitivity_table` of the first n rows of each data set with targets 0..n_targets-1, stacked.
-
-    Columns: j, i, reading, delta, change, bound, ratio, dataset; 2 * n_targets * (n_random + 2) rows per data set.
-    """
-    return pd.concat([sensitivity_table(X[:n], np.arange(n_targets), n_random=n_random, seed=seed)
-                      .assign(dataset=name) for name, X in Xs.items()], ignore_index=True)
-
-
-def sensitivity_summary(sens: pd.DataFrame) -> dict:
-    """Largest ratios over a `sensitivity_frame`: {"fixed_max" (data fixed, bound ||G X x_j||_1), "trans_max"
-    (transductive, same bound), "literal_max" (data fixed, the printed bound ||G e_j||_1), "n_deltas" (rows)}."""
-    fixed = sens[sens.reading == "data fixed"]
-    return {"fixed_max": float(fixed.ratio.max()),
-            "trans_max": float(sens[sens.reading == "transductive"].ratio.max()),
-            "literal_max": float(fixed.ratio_literal.max()),
-            "n_deltas": len(sens)}
-
-
-def sensitivity_by_dataset(sens: pd.DataFrame) -> pd.DataFrame:
-    """Per data set of a `sensitivity_frame`, the largest ratio of the data-fixed change to each bound, and
-    of the transductive change to ||G X x_j||_1. Columns: dataset, n, max_ratio_corrected, max_ratio_literal,
-    max_ratio_transductive, n_deltas (in order of appearance)."""
-    rows = []
-    for name, g in sens.groupby("dataset", sort=False):
-        fixed = g[g.reading == "data fixed"]
-        rows.append({"dataset": name, "max_ratio_corrected": float(fixed.ratio.max()),
-                     "max_ratio_literal": float(fixed.ratio_literal.max()),
-                     "max_ratio_transductive": float(g[g.reading == "transductive"].ratio.max()),
-                     "n_deltas": int(len(g))})
-    return pd.DataFrame(rows)
-
-
-def sensitivity_max_ratios(sens: pd.DataFrame) -> pd.DataFrame:
-    """Largest ratio per (dataset, reading) and perturbation kind; columns "max ratio, random|sign|gradient"."""
-    return (sens.pivot_table(index=["dataset", "reading"], columns="delta", values="ratio", aggfunc="max")
-            [["random", "sign", "gradient"]].add_prefix("max ratio, "))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Proposition 4.5: growth with n
-# ----------------------------------------------------------------------------------------------------------
-
-
-def sensitivity_growth_table(X, ns, *, n_targets: int = 10, degree: int = 3, seed: int = 0) -> pd.DataFrame:
-    """How the sensitivity of K = G^3 grows with the data-set size n, beside a polynomial kernel's (eps = 1).
-
-    X: (N, d) unit rows; ns: sizes <= N (the first n rows of a seeded permutation, nested). For n_targets rows j
-    of each subset: `g3_bound` = ||G X x_j||_1 (Proposition 4.5), `g3_worst` = ||X^T G X x_j||_2 (the largest
-    first-order change over ||delta||_2 = 1), and for the polynomial kernel (x . x_j)^p over the other points x of
-    the subset `poly_bound_max` = max_i p |x_i . x_j|^(p-1) (attained by delta = x_j, so also the worst change) and
-    `poly_bound_mean`. Columns: n, j, g3_bound, g3_worst, poly_bound_max, poly_bound_mean. O(n d) per row.
-    """
-    X = _matrix(X, "X")
-    N = X.shape[0]
-    ns = sorted({int(v) for v in np.asarray(ns).ravel()})
-    if ns[0] < 2 or ns[-1] > N:
-        raise ValueError(f"every n must be between 2 and the {N} rows of X, got {ns}")
-    if n_targets > ns[0]:
-        raise ValueError(f"n_targets = {n_targets} exceeds the smallest n = {ns[0]}")
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(N)
-    targets = perm[:n_targets]
-    rows = []
-    for n in ns:
-        Xn = X[perm[:n]]
-        for t, j in enumerate(targets):
-            w = _g_times_col(Xn, Xn @ X[j])
-            poly = degree * np.abs(np.delete(Xn @ X[j], t)) ** (degree - 1)
-            rows.append({"n": n, "j": int(j), "g3_bound": float(np.abs(w).sum()),
-                         "g3_worst": float(np.linalg.norm(Xn.T @ w)),
-                         "poly_bound_max": float(poly.max()), "poly_bound_mean": float(poly.mean())})
-    return pd.DataFrame(rows)
-
-
-def growth_frame(Xs: dict, ns, *, n_targets: int, degree: int, seed: int) -> pd.DataFrame:
-    """`sensitivity_growth_table` of each whole data set, stacked; columns as there plus dataset."""
-    return pd.concat([sensitivity_growth_table(X, ns, n_targets=n_targets, degree=degree, seed=seed)
-                      .assign(dataset=name) for name, X in Xs.items()], ignore_index=True)
-
-
-_GROWTH_COLUMNS = (("bound", "g3_bound"), ("worst", "g3_worst"), ("poly", "poly_bound_max"))
-
-
-def _growth_means(growth: pd.DataFrame) -> pd.DataFrame:
-    return growth.groupby(["dataset", "n"])[["g3_bound", "g3_worst", "poly_bound_max"]].mean()
-
-
-def growth_slopes(growth: pd.DataFrame) -> pd.DataFrame:
-    """Log-log slope against n of the target-mean g3_bound, g3_worst and poly_bound_max, per data set.
-
-    growth: `growth_frame` output. Returns a frame indexed by dataset (in order of appearance), columns bound,
-    worst, poly. Theory: ~2 for the G^3 columns on correlated data, ~0 for the polynomial kernel.
-    """
-    means = _growth_means(growth)
-    return pd.DataFrame({name: {short: _slope(means.loc[name].index, means.loc[name][col])
-                                for short, col in _GROWTH_COLUMNS}
-                         for name in growth.dataset.unique()}).T.rename_axis("dataset")
-
-
-def growth_target_slopes(growth: pd.DataFrame) -> pd.DataFrame:
-    """Log-log slope against n of g3_bound, g3_worst and poly_bound_max for each target j separately, so that the
-    spread over targets gives the slopes' uncertainty. growth: `growth_frame` output. Columns: dataset, j, bound,
-    worst, poly (one row per (dataset, j), in order of appearance)."""
-    rows = []
-    for (name, j), g in growth.groupby(["dataset", "j"], sort=False):
-        g = g.sort_values("n")
-        rows.append({"dataset": name, "j": int(j),
-                     **{short: _slope(g.n, g[col]) for short, col in _GROWTH_COLUMNS}})
-    return pd.DataFrame(rows)
-
-
-def growth_at_max(growth: pd.DataFrame) -> pd.DataFrame:
-    """Target-mean g3_bound and poly_bound_max at the largest n, indexed by dataset (in order of appearance)."""
-    means = _growth_means(growth)
-    return pd.DataFrame({name: {"g3_bound": float(means.loc[name].g3_bound.iloc[-1]),
-                                "poly_bound_max": float(means.loc[name].poly_bound_max.iloc[-1])}
-                         for name in growth.dataset.unique()}).T.rename_axis("dataset")
+        angles.append(a.assign(dataset=name)[["dataset", "arch", "angle_deg"]])
+    return (pd.DataFrame(rows).set_index(["dataset", "arch"]), pd.concat(angles, ignore_index=True))
 
 
 def mean_similarity(X) -> float:

@@ -13,7 +13,8 @@ Everything here returns tidy `pandas.DataFrame`s and works in float64 unless a f
   with confidence intervals (`fit_power_law`, `width_law_fits`).
 - The chapter's spec (`SpectralSpec`), its per-dataset runs on seeded subsets (`precision_tables`,
   `kappa_vs_n_tables`, `depth_tables`, `truncation_tables`, `real_kernel_tables`) and `results(spec)`, which runs
-  them and the width-law sweep through the result cache. Numbers only: the wording, the numbers the prose quotes,
+  them and the width-law sweep (`ntkbook.experiments.spectral_width`) through `ntkbook.runner.run` (the result cache,
+  then the result store). Frames hold ids ("relu", "attn"): the words are `ntkbook.labels`', applied by the report. Numbers only: the wording, the numbers the prose quotes,
   the paper's values and the verdicts live in `ntkbook.report.spectral`.
 
 Two error criteria for ||K_m - K_inf||_op, both reported:
@@ -35,13 +36,18 @@ import pandas as pd
 
 from ntkbook import data as _data
 from ntkbook import kernels as _kernels
-from ntkbook.cache import cached_frame
+from ntkbook.experiments.spectral_kappa import gram_spectrum, kappa_vs_n, n_at_kappa, spectrum_summary
+from ntkbook.experiments.spectral_width import (
+    feature_matrix,
+    first_width_below,
+    kernel_conditions,
+    ntk_error_curve_bruteforce,
+    width_law_fits,
+    width_law_summary,
+    width_law_sweep,
+)
 from ntkbook.kernel_limits import as_rows as _rows
-from ntkbook.kernel_limits import first_layer as _first_layer
-from ntkbook.kernel_limits import increasing_widths as _powers_of_two
 from ntkbook.kernel_limits import ntk_error_curve
-from ntkbook.kernel_limits import op_errors as _errors
-from ntkbook.models import MODEL_LABELS as ARCH_LABELS
 from ntkbook.spec import Spec, knob, require
 from ntkbook.stats import fit_power_law
 
@@ -82,120 +88,6 @@ __all__ = [
 
 _EPS64 = np.finfo(np.float64).eps
 
-
-
-# ---------------------------------------------------------------------------------------------------------
-# spectra of real data
-# ---------------------------------------------------------------------------------------------------------
-
-
-def gram_spectrum(x, *, normalise: bool = True) -> np.ndarray:
-    """The top r = min(n, d) eigenvalues of G = X X^T, largest first, float64.
-
-    x: (n, d) -> (r,). normalise=True applies `ntkbook.data.unit_rows` first (the paper's inputs).
-    Fast path: the non-zero eigenvalues of X X^T (n, n) and X^T X (d, d) coincide, so the smaller of the two is
-    diagonalised (eigvalsh). Cost O(n d min(n, d) + min(n, d)^3) instead of O(n^3); checked against
-    `ntkbook.kernels.eigenvalues(gram(x))` in the tests.
-    """
-    x = _rows(x)
-    if normalise:
-        x = _data.unit_rows(x)
-    n, d = x.shape
-    small = x @ x.T if n <= d else x.T @ x
-    return np.linalg.eigvalsh(small)[::-1]
-
-
-def spectrum_summary(lam, n: int, d: int) -> dict:
-    """Condition numbers read off the top-min(n, d) eigenvalues `lam` (largest first) of an (n, n) Gram matrix.
-
-    Returns a dict with
-    - kappa: lambda_1 / lambda_n, the plain condition number (inf when n > d, where G is singular, or when
-      lambda_n is below the float64 noise floor rtol * lambda_1, rtol = n eps, as in `kernels.condition_number`);
-    - kappa_d: lambda_1 / lambda_r, r = min(n, d), the effective condition number of the rank-r truncation
-      (inf when lambda_r is below the noise floor: data whose rank is below d, e.g. always-black pixels);
-    - numerical_rank: how many eigenvalues exceed the noise floor; kappa_numerical: lambda_1 over the smallest
-      of those (finite by construction: the condition number over the part of G float64 can see);
-    - lambda_1, lambda_r.
-    """
-    lam = np.asarray(lam, dtype=np.float64)
-    r = min(int(n), int(d))
-    if lam.ndim != 1 or lam.size != r:
-        raise ValueError(f"lam must hold the top min(n, d) = {r} eigenvalues, got shape {lam.shape}")
-    if lam[0] <= 0:
-        raise ValueError(f"the largest eigenvalue is {lam[0]:.3g} <= 0; not a Gram matrix of non-zero data")
-    floor = int(n) * _EPS64 * lam[0]
-    visible = lam > floor
-    rank = int(visible.sum())
-    kappa_d = float(lam[0] / lam[r - 1]) if lam[r - 1] > floor else np.inf
-    kappa = kappa_d if int(n) <= int(d) else np.inf
-    return {
-        "kappa": kappa,
-        "kappa_d": kappa_d,
-        "numerical_rank": rank,
-        "kappa_numerical": float(lam[0] / lam[rank - 1]),
-        "lambda_1": float(lam[0]),
-        "lambda_r": float(lam[r - 1]),
-    }
-
-
-def kappa_vs_n(
-    x,
-    ns: Sequence[int],
-    *,
-    normalise: Sequence[bool] = (True, False),
-    seeds: Sequence[int] = (0,),
-    dataset: str = "",
-    progress_bar: bool = True,
-) -> pd.DataFrame:
-    """kappa(G), kappa_d(G) and the numerical rank of random n-subsets of the rows of x, for each n.
-
-    x: (N, d) pool of flattened examples. For each seed, one random permutation of the pool is drawn
-    (numpy default_rng(seed)) and the first n rows are used, so the subsets are nested in n.
-    Returns one row per (normalised, seed, n) with the columns of `spectrum_summary` and dataset, n, d,
-    normalised, seed.
-    """
-    from ntkbook.progress import progress
-
-    x = _rows(x)
-    N, d = x.shape
-    ns = [int(n) for n in ns]
-    if not ns or min(ns) < 2 or max(ns) > N:
-        raise ValueError(f"every n must be between 2 and the pool size {N}, got {ns}")
-    rows = []
-    jobs = [(norm, seed, n) for norm in normalise for seed in seeds for n in ns]
-    for norm, seed, n in progress(jobs, desc=f"kappa vs n {dataset}", **({} if progress_bar else {"disable": True})):
-        perm = np.random.default_rng(seed).permutation(N)
-        lam = gram_spectrum(x[perm[:n]], normalise=norm)
-        rows.append({"dataset": dataset, "normalised": bool(norm), "seed": int(seed), "n": n, "d": d,
-                     **spectrum_summary(lam, n, d)})
-    return pd.DataFrame(rows)
-
-
-def n_at_kappa(ns, kappas, target: float) -> float:
-    """The n at which kappa(n) first reaches `target`, by linear interpolation of log kappa in log n.
-
-    ns: (k,) increasing; kappas: (k,) finite or inf. Returns nan when kappa never reaches the target within
-    the grid, and ns[0] when it is already above at the smallest n (the value is then only an upper bound).
-    """
-    ns = np.asarray(ns, dtype=np.float64)
-    kap = np.asarray(kappas, dtype=np.float64)
-    if ns.shape != kap.shape or ns.ndim != 1 or ns.size < 1:
-        raise ValueError(f"ns and kappas must be 1-D of the same length, got {ns.shape} and {kap.shape}")
-    if np.any(np.diff(ns) <= 0):
-        raise ValueError("ns must be strictly increasing")
-    if not target > 0:
-        raise ValueError(f"target must be > 0, got {target}")
-    above = np.flatnonzero(kap >= target)
-    if above.size == 0:
-        return float("nan")
-    i = int(above[0])
-    if i == 0:
-        return float(ns[0])
-    k0, k1 = kap[i - 1], kap[i]
-    if not np.isfinite(k1):
-        return float(ns[i])
-    t = (np.log(target) - np.log(k0)) / (np.log(k1) - np.log(k0))
-    return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -304,208 +196,6 @@ def truncation_table(x, ranks: Sequence[int], *, normalise: bool = True, measure
             mu = _kernels.eigenvalues(phi @ phi.T)
             row["kappa_kernel_measured"] = float(mu[0] / mu[r - 1])
         rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the width law: finite-width NTK against its limit
-# ---------------------------------------------------------------------------------------------------------
-
-
-def feature_matrix(arch: str, x) -> np.ndarray:
-    """The unit-norm MLP inputs z of `arch` for the training set x itself, float64 (n, d).
-
-    `ntkbook.models.features(arch, x, x)` run under `jax.enable_x64(True)`: relu -> unit_rows(x);
-    attn -> unit_rows(G Xhat) with Xhat = unit_rows(x), G = Xhat Xhat^T (attention over the training set).
-    """
-    import jax
-    import jax.numpy as jnp
-
-    from ntkbook import models
-
-    x = _rows(x)
-    with jax.enable_x64(True):
-        z = models.features(arch, jnp.asarray(x, dtype=jnp.float64), jnp.asarray(x, dtype=jnp.float64))
-        return np.asarray(z, dtype=np.float64)
-
-
-def kernel_conditions(x, archs: Sequence[str] = ("relu", "attn")) -> pd.DataFrame:
-    """Condition numbers of the kernels each architecture sees on the data x (n, d), n <= d, float64.
-
-    Per arch: kappa_G = kappa(Xhat Xhat^T) of the unit rows; kappa_features = kappa(Z Z^T) of the actual
-    features z (`feature_matrix`; for attn about kappa_G^3, Theorem 4.7, up to the row normalisation after
-    attention), from the SVD of Z (`ntkbook.data.gram_condition_number`, accurate beyond 1e16 where eigvalsh of
-    Z Z^T is not); kappa_arccos = kappa of the arc-cosine factor A = `kernels.arccos0(Z, Z)`;
-    kappa_K_inf = kappa of the infinite-width NTK K = A * Z Z^T (`kernels.first_layer_ntk(Z, Z)`);
-    lambda_min_K_inf and norm_K_inf (its extreme eigenvalues). Schur's bounds give
-    kappa_K_inf <= min(kappa_features, kappa_arccos) (the chapter's proposition; checked in the tests).
-    """
-    x = _rows(x)
-    if x.shape[0] > x.shape[1]:
-        raise ValueError(f"kernel_conditions needs n <= d (got n={x.shape[0]}, d={x.shape[1]}): for n > d the "
-                         "linear kernels are singular")
-    kappa_G = _data.gram_condition_number(x, normalise=True)
-    rows = []
-    for arch in archs:
-        z = feature_matrix(arch, x)
-        K = _kernels.first_layer_ntk(z, z)
-        lam = _kernels.eigenvalues(K)
-        rows.append({"arch": arch, "model": ARCH_LABELS[arch], "kappa_G": kappa_G,
-                     "kappa_features": _data.gram_condition_number(z, normalise=False),
-                     "kappa_arccos": _kernels.condition_number(_kernels.arccos0(z, z), rtol=0),
-                     "kappa_K_inf": _kernels.condition_number(K, rtol=0),
-                     "lambda_min_K_inf": float(lam[-1]), "norm_K_inf": float(lam[0])})
-    return pd.DataFrame(rows)
-
-
-def ntk_error_curve_bruteforce(z, widths: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
-    """Slow reference for `ntk_error_curve`: each width's kernel built from scratch.
-
-    For each m, the empirical NTK of the first m neurons is `ntkbook.models.empirical_ntk({"W": W[:, :m]}, z, z)`
-    (jax, float64) and the errors are computed from it. Same columns as `ntk_error_curve`.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    from ntkbook import models
-
-    z = _rows(z, "z")
-    w = _powers_of_two(widths)
-    K_inf = _kernels.first_layer_ntk(z, z)
-    lam = _kernels.eigenvalues(K_inf)
-    W = _first_layer(z, int(w[-1]), seed)
-    rows = []
-    with jax.enable_x64(True):
-        zj = jnp.asarray(z, dtype=jnp.float64)
-        for m in w:
-            Wm = jnp.asarray(W[:, :m].astype(np.float64))
-            K_m = np.asarray(models.empirical_ntk({"W": Wm}, zj, zj), dtype=np.float64)
-            err_op, err_eig = _errors(K_m - K_inf, lam)
-            rows.append({"width": int(m), "err_op": err_op, "err_eig": err_eig})
-    return pd.DataFrame(rows)
-
-
-def first_width_below(widths, errors, tol: float) -> float:
-    """The smallest width whose error is <= tol (the first crossing on the grid), or nan if none is.
-
-    widths: (k,) increasing; errors: (k,). nan means m* lies beyond the largest width tried (censored).
-    """
-    w = _powers_of_two(widths)
-    e = np.asarray(errors, dtype=np.float64)
-    if e.shape != w.shape:
-        raise ValueError(f"widths and errors must have the same length, got {w.shape} and {e.shape}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    hit = np.flatnonzero(e <= tol)
-    return float(w[hit[0]]) if hit.size else float("nan")
-
-
-def width_law_sweep(
-    *,
-    n: int,
-    d: int,
-    kappas: Sequence[float],
-    seeds: Sequence[int],
-    widths: Sequence[int],
-    archs: Sequence[str] = ("relu", "attn"),
-    data_seed: int = 0,
-    progress_bar: bool = True,
-) -> pd.DataFrame:
-    """Error curves of the empirical NTK at initialisation on synthetic data with a chosen kappa(G).
-
-    For each nominal kappa: x = `ntkbook.data.synthetic_gram_data(n, d, kappa, seed=data_seed)` (n <= d); the
-    conditions of `kernel_conditions(x, archs)`; for each arch and network seed, `ntk_error_curve`.
-    Returns one row per (kappa, arch, seed, width): kappa_nominal, arch, model, seed, width, err_op, err_eig,
-    kappa_G (of the unit rows the models see), kappa_features, kappa_arccos, kappa_K_inf, n, d.
-    """
-    from ntkbook.progress import progress
-
-    frames = []
-    jobs = [(k, a, s) for k in kappas for a in archs for s in seeds]
-    conds = {}
-    for kappa, arch, seed in progress(jobs, desc="width law", **({} if progress_bar else {"disable": True})):
-        if kappa not in conds:
-            x = _data.synthetic_gram_data(int(n), int(d), float(kappa), seed=int(data_seed))
-            conds[kappa] = (x, kernel_conditions(x, archs).set_index("arch"))
-        x, cond = conds[kappa]
-        z = feature_matrix(arch, x)
-        curve = ntk_error_curve(z, widths, seed=int(seed))
-        c = cond.loc[arch]
-        curve.insert(0, "kappa_nominal", float(kappa))
-        curve.insert(1, "arch", arch)
-        curve.insert(2, "model", ARCH_LABELS[arch])
-        curve.insert(3, "seed", int(seed))
-        for col in ("kappa_G", "kappa_features", "kappa_arccos", "kappa_K_inf"):
-            curve[col] = float(c[col])
-        curve["n"], curve["d"] = int(n), int(d)
-        frames.append(curve)
-    return pd.concat(frames, ignore_index=True)
-
-
-def width_law_summary(curves: pd.DataFrame, *, tol_op: float, tol_eig: float) -> pd.DataFrame:
-    """m* per (kappa, arch): the median over seeds of each seed's first width meeting the tolerance.
-
-    curves: `width_law_sweep` output. For criterion c in (op, eig), each seed's m*_c = `first_width_below`
-    (nan = beyond the largest width); the median over seeds counts those as +inf, so m_star_c is nan (censored)
-    when more than half the seeds never met the tolerance. Columns: kappa_nominal, arch, model, kappa_G,
-    kappa_features, kappa_arccos, kappa_K_inf, m_star_op, m_star_eig, censored_op, censored_eig, n_seeds, max_width.
-    """
-    rows = []
-    for (kappa, arch), g in curves.groupby(["kappa_nominal", "arch"], sort=True):
-        stars = {"op": [], "eig": []}
-        for _, s in g.groupby("seed"):
-            s = s.sort_values("width")
-            stars["op"].append(first_width_below(s["width"], s["err_op"], tol_op))
-            stars["eig"].append(first_width_below(s["width"], s["err_eig"], tol_eig))
-        row = {"kappa_nominal": kappa, "arch": arch, "model": ARCH_LABELS[arch]}
-        for col in ("kappa_G", "kappa_features", "kappa_arccos", "kappa_K_inf"):
-            row[col] = float(g[col].iloc[0])
-        for c, vals in stars.items():
-            med = float(np.median(np.where(np.isnan(vals), np.inf, vals)))
-            row[f"m_star_{c}"] = med if np.isfinite(med) else float("nan")
-            row[f"censored_{c}"] = not np.isfinite(med)
-        row["n_seeds"] = int(g["seed"].nunique())
-        row["max_width"] = int(g["width"].max())
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# (quantity on y, quantity on x, label): the log-log fits of the width-law summary
-_FITS = (
-    ("kappa_features", "kappa_G", "kappa(ZZ^T) vs kappa(G)"),
-    ("kappa_K_inf", "kappa_G", "kappa(K_inf) vs kappa(G)"),
-    ("m_star_op", "kappa_G", "m*_op vs kappa(G)"),
-    ("m_star_eig", "kappa_G", "m*_eig vs kappa(G)"),
-    ("m_star_eig", "kappa_K_inf", "m*_eig vs kappa(K_inf)"),
-)
-
-
-def width_law_fits(summary: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
-    """Log-log exponents of the width-law summary, per architecture.
-
-    Fits (y vs x): kappa(Z Z^T) and kappa(K_inf) against kappa(G); m*_op and m*_eig against kappa(G); m*_eig
-    against kappa(K_inf). The values theory and the paper expect are the report layer's (`ntkbook.report.spectral`).
-    Censored m* (beyond the largest width) are dropped and counted. m* is only known to a factor 2 (the
-    power-of-two grid), so for the m* fits the interval is widened by grid_resolution = log10(2) / (the span of
-    log10 x over the points used) on each side. Columns: model, arch, fit, y, x, exponent, lo, hi,
-    grid_resolution, r2, n_points, n_dropped (and error, the reason, where a fit was impossible).
-    """
-    rows = []
-    for arch, g in summary.groupby("arch", sort=False):
-        for ycol, xcol, label in _FITS:
-            try:
-                fit = fit_power_law(g[xcol], g[ycol], level=level)
-                res = 0.0
-                if ycol.startswith("m_star"):
-                    used = np.isfinite(g[xcol]) & np.isfinite(g[ycol])
-                    res = float(np.log10(2.0) / np.ptp(np.log10(g.loc[used, xcol])))
-                    fit["lo"], fit["hi"] = fit["lo"] - res, fit["hi"] + res
-                fit["grid_resolution"] = res
-            except ValueError as err:
-                fit = {"exponent": np.nan, "lo": np.nan, "hi": np.nan, "log10_prefactor": np.nan, "r2": np.nan,
-                       "n_points": int(np.isfinite(g[ycol]).sum()), "n_dropped": int((~np.isfinite(g[ycol])).sum()),
-                       "grid_resolution": np.nan, "error": str(err)}
-            rows.append({"model": ARCH_LABELS[arch], "arch": arch, "fit": label, "y": ycol, "x": xcol, **fit})
     return pd.DataFrame(rows)
 
 
@@ -638,8 +328,10 @@ def units(spec: SpectralSpec, parts=None) -> list:
                  part_unit, reads=reads(part)) for part in parts]
 
 
-def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = False) -> dict[str, pd.DataFrame]:
-    """The chapter's result tables, each read from the result cache or computed and stored there.
+def results(spec: SpectralSpec, parts=None, *, scheduler: str | None = None, cache_dir=None,
+            refresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The chapter's result tables, each read from the result cache or the result store, or computed (on
+    `scheduler`, `ntkbook.runner.run`) and stored in the cache.
 
     spec: a resolved `SpectralSpec`; parts: names of `RESULT_PARTS` (default all). Returns {part: DataFrame}:
     precision (`precision_tables`), kappa_n (`kappa_vs_n_tables`), depth (`depth_tables`), truncation
@@ -648,9 +340,11 @@ def results(spec: SpectralSpec, parts=None, *, cache_dir=None, refresh: bool = F
     Images are loaded only when some part is not cached. The cache entries are those of `units(spec)`, so a sweep
     run elsewhere (`ntkbook.runner`) fills what the chapter reads.
     """
-    return {u.params["part"]: cached_frame(u.kind, u.params, functools.partial(u.fn, **u.params),
-                                           cache_dir=cache_dir, refresh=refresh, key=u.key)
-            for u in units(spec, parts)}
+    from ntkbook import runner
+
+    todo = units(spec, parts)
+    runner.run(todo, scheduler=scheduler, cache_dir=cache_dir, refresh=refresh, desc="spectral")
+    return {u.params["part"]: runner.read_only([u], cache_dir=cache_dir) for u in todo}
 
 
 def seeded_subset(x, n: int, seed: int = 0) -> np.ndarray:
@@ -727,11 +421,11 @@ def truncation_tables(pools: dict, n: int, ranks: Sequence[int], *, seed: int = 
     return pd.concat(out, ignore_index=True)
 
 
-def fit_row(fits: pd.DataFrame, model: str, y: str, x: str = "kappa_G") -> pd.Series:
-    """The row of `width_law_fits` for (model, y, x); ValueError if it is missing."""
-    sel = fits[(fits.model == model) & (fits.y == y) & (fits.x == x)]
+def fit_row(fits: pd.DataFrame, arch: str, y: str, x: str = "kappa_G") -> pd.Series:
+    """The row of `width_law_fits` for (arch, y, x) (arch: "relu" or "attn"); ValueError if it is missing."""
+    sel = fits[(fits.arch == arch) & (fits.y == y) & (fits.x == x)]
     if sel.empty:
-        raise ValueError(f"no fit of {y} against {x} for {model} in the table")
+        raise ValueError(f"no fit of {y} against {x} for {arch} in the table")
     return sel.iloc[0]
 
 

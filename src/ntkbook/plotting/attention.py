@@ -104,9 +104,12 @@ def gram_heatmaps_figure(mats: dict[str, np.ndarray], labels, *, title: str = ""
 def feature_angle_figure(df: pd.DataFrame):
     """Empirical CDF of pairwise angles (degrees, log axis) between the MLP's inputs, per data set and feature.
 
-    df: columns dataset, features, angle_deg.
+    df: columns dataset, arch (the features' architecture id, shown by its `ntkbook.labels.model_label`), angle_deg.
     """
-    _need(df, ["dataset", "features", "angle_deg"])
+    from ntkbook.labels import model_label
+
+    _need(df, ["dataset", "arch", "angle_deg"])
+    df = df.assign(features=df["arch"].map(model_label))
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.0))
     palette = _palette(df.dataset)
     styles = dict(zip(dict.fromkeys(df.features), ["-", "--", ":", "-."], strict=False))

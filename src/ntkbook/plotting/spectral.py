@@ -127,6 +127,10 @@ def plot_width_law(curves: pd.DataFrame, summary: pd.DataFrame, fits: pd.DataFra
     slope-3 line of Theorem 4.7; (c) m* for both criteria against kappa(G), with a slope-6 guide; (d) m*_eig
     against kappa(K_inf), with a slope-2 guide (the mechanism m ~ kappa(K)^2 / eps^2).
     """
+    from ntkbook.labels import with_model_labels
+
+    summary = with_model_labels(summary)  # the legends name the architectures
+    fits = None if fits is None else with_model_labels(fits)
     fig, axes = plt.subplots(4, 1, figsize=(COLUMN_INCHES, 15.0), layout="constrained")
     axes = axes.ravel()
     ax = axes[0]

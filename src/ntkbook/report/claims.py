@@ -11,7 +11,6 @@ values equal the chapters' in the same build.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import html
 import importlib
 import importlib.util
@@ -22,9 +21,22 @@ import pandas as pd
 
 from ntkbook import claims
 from ntkbook.claims import NOT_RUN, Verdict
+from ntkbook.report.claim_profiles import chapter_profile
+from ntkbook.report.claim_rows import (  # noqa: F401 - re-exported: the claims page and chapters use report.claims
+    PAPER_CLAIMS,
+    ClaimRow,
+    at_profile,
+    base_claim,
+    claim_rows,
+    headline_status,
+    headline_values,
+    own_results,
+    section_href,
+    variant_label,
+)
 from ntkbook.sweeps import SWEEPS
 
-__all__ = ["CHAPTERS", "NOT_RUN_SECTION", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
+__all__ = ["CHAPTERS", "NOT_RUN_SECTION", "chapter_profile", "collect", "glue_key", "glue_verdicts", "format_value", "format_ours",
            "format_paper", "section_href", "claims_frame", "chapter_table", "glue_values", "ClaimsTable", "claims_table",
            "status_counts", "PAPER_CLAIMS", "ClaimRow", "claim_rows", "headline_status", "variant_label",
            "PaperClaimsTable", "paper_claims_table", "own_results", "chapter_summaries", "ChapterSummary",
@@ -58,14 +70,14 @@ def _report_module(module: str):
 
 
 def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Verdict]:
-    """Every chapter's verdicts for `profile`, in book order.
+    """Every chapter's verdicts, each at the profile it renders at (`chapter_profile`), in book order.
 
     chapters: (doc, module, title) triples (default `CHAPTERS`); kwargs are passed to each `claim_verdicts` (e.g.
     cache_dir). A chapter whose module `ntkbook.report.<module>` is missing, or has no `claim_verdicts`, gives one
     verdict with status "not run" (claim "<module>.report"). Any error raised by an existing report propagates.
     """
     out: list[Verdict] = []
-    for _doc, module, title in chapters:
+    for doc, module, title in chapters:
         mod = _report_module(module)
         fn = getattr(mod, "claim_verdicts", None) if mod is not None else None
         if fn is None:
@@ -74,7 +86,7 @@ def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Ve
                                rule="no verdicts: the chapter's report is not part of this build", profile=profile,
                                section=NOT_RUN_SECTION, chapter=CLAIMS_DOC))
             continue
-        verdicts = list(fn(profile, **kwargs))
+        verdicts = list(fn(chapter_profile(doc, profile), **kwargs))
         for v in verdicts:
             if not isinstance(v, Verdict):
                 raise TypeError(f"ntkbook.report.{module}.claim_verdicts returned {type(v).__name__}, not Verdict")
@@ -200,11 +212,6 @@ def format_paper(v: Verdict) -> str:
     return format_value(v.paper_value) if v.paper_value is not None else "–"
 
 
-def section_href(v: Verdict) -> str:
-    """Relative URL of the section that decides `v` in the built HTML book: ``<chapter>.html#<label>``."""
-    return f"{v.chapter}.html#{v.section}" if v.section else f"{v.chapter}.html"
-
-
 def claims_frame(verdicts: Iterable[Verdict]) -> pd.DataFrame:
     """The claims table as data: columns claim, statement, paper, ours, status, profile, chapter, section, href,
     beyond_paper, rule (one row per verdict, in order)."""
@@ -253,7 +260,7 @@ class ClaimsTable:
             rule = f'<details><summary style="{_SMALL}">rule</summary><span style="{_SMALL}">{_rule_html(v)}</span></details>'
             rows.append(
                 f'<tr id="claim-{html.escape(v.claim)}">{_claim_cell(text_html(v.statement) + beyond + link + rule)}'
-                f"<td {_CELL}>{badge(v.status)}</td>"  # second, so the verdict is seen at a glance on any screen
+                f"<td {_CELL}>{badge(v.status)}{_profile_html(v.profile)}</td>"  # second: seen at a glance on any screen
                 f"<td {_CELL}>{_ours_html(v)}</td>"
                 f"<td {_CELL}>{text_html(_paper_cell(v, v.statement))}</td></tr>")
         # mathjax_process: the book's MathJax typesets notebook output only inside elements with this class
@@ -268,139 +275,6 @@ class ClaimsTable:
 def claims_table(verdicts: Iterable[Verdict]) -> ClaimsTable:
     """`ClaimsTable` of the verdicts (display it as a cell's last value)."""
     return ClaimsTable(verdicts)
-
-
-# ---- the paper's claims, one headline each --------------------------------------------------------------------
-
-#: The paper's claims (keys of `ntkbook.paper.STATEMENTS`) in book order, each with the verdict ids that check it:
-#: (key, members, variants) as `fnmatch` patterns on the verdict id. The members decide the headline status (the
-#: claim as the book reads it, at the book's profile: each data set, each part); the variants (the literal reading,
-#: another training protocol, another penalty, another kernel) are shown beneath it, labelled by what differs.
-PAPER_CLAIMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("linearization", ("linearization.*",), ()),
-    ("thm4.1", ("thm4.1.*",), ()),
-    ("thm4.2", ("thm4.2.*",), ()),
-    ("prop4.5", ("prop4.5.corrected.*",), ("prop4.5.literal.*",)),
-    ("prop4.5.growth", ("prop4.5.growth*",), ()),
-    ("thm4.7", ("thm4.7.*",), ()),
-    ("kappa", ("kappa.*",), ()),
-    ("threshold.v1", ("threshold.v1.*",), ()),
-    ("threshold.v2", ("threshold.v2.*",), ()),
-    ("depth", ("depth.*",), ("open.depth.*",)),
-    ("truncation", ("open.truncation.*",), ()),
-    ("table1", ("table1.trend.*",), ("table1.gd-trend.*", "table1.trend-no-penalty.*")),
-    ("table2", ("table2.ratio.*.deciding",), ("table2.ratio.*.grid", "table2.ratio.*.literal")),
-    ("table3", ("table3.ratio.*.deciding",), ("table3.ratio.*.grid", "table3.ratio.*.literal")),
-    ("table4", ("table4.*",), ()),
-    ("eps_sweep", ("eps_sweep.*",), ()),
-    ("ratio.v2", ("ratio.v2.*",), ()),
-    ("dual", ("dual.power.G3.*", "dual.pair.*"), ("dual.power.*",)),
-)
-
-#: What a part of a verdict id says, for the label of a sub-row whose statement repeats the paper's.
-_ID_WORDS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "mnist-3v8": "MNIST 3 vs 8",
-             "cifar10-auto-air": "CIFAR-10 automobile vs airplane", "grid": "over the grid of open choices",
-             "literal": "the literal reading", "deciding": "at the deciding configuration", "corrected": "first-order reading", "gd-trend": "full-batch GD",
-             "trend-no-penalty": "Adam without the L2 penalty", "trend": "Adam (the paper's protocol)"}
-
-
-def _matches(claim: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(claim, p) for p in patterns)
-
-
-def headline_status(members: Iterable[Verdict]) -> str:
-    """The status of a paper claim from the verdicts that decide it: `claims.combine` of those that ran (a part
-    not run at this profile neither helps nor hurts; it is listed beneath), "not run" when none ran."""
-    ran = [v.status for v in members if v.status != NOT_RUN]
-    return claims.combine(ran) if ran else NOT_RUN
-
-
-def variant_label(v: Verdict, headline: str) -> str:
-    """What a sub-row is about: its own statement where it says more than the headline `headline`, else the parts of
-    its id after the claim's own words (data set, reading, protocol) in words, e.g. "MNIST, the literal reading"."""
-    if v.statement.strip() != headline.strip():
-        return v.statement
-    parts = v.claim.split(".")
-    words = [_ID_WORDS[p] for p in parts if p in _ID_WORDS]
-    return ", ".join(dict.fromkeys(words)) or v.claim
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimRow:
-    """One claim of the paper on the claims page: key (of `ntkbook.paper.STATEMENTS`, or the verdict id of a claim
-    no entry of `PAPER_CLAIMS` names), name (how the paper refers to it), statement, status (`headline_status` of
-    the members), members (the verdicts that decide it), variants (shown beneath)."""
-
-    key: str
-    name: str
-    statement: str
-    members: tuple[Verdict, ...]
-    variants: tuple[Verdict, ...] = ()
-
-    @property
-    def status(self) -> str:
-        return headline_status(self.members)
-
-    @property
-    def chapter(self) -> str:
-        return self.members[0].chapter
-
-    @property
-    def href(self) -> str:
-        return section_href(self.members[0])
-
-    @property
-    def profile(self) -> str:
-        return self.members[0].profile
-
-    def held(self) -> tuple[int, int]:
-        """(members that hold, members that ran)."""
-        ran = [v for v in self.members if v.status != NOT_RUN]
-        return sum(v.status == claims.HOLDS for v in ran), len(ran)
-
-
-def claim_rows(verdicts: Iterable[Verdict], table=PAPER_CLAIMS) -> list[ClaimRow]:
-    """The paper's claims with their verdicts, one `ClaimRow` each, in the order of `table` (then the unassigned).
-
-    A verdict belongs to the first entry whose member or variant patterns match its id (members win over variants
-    within an entry). A paper claim without any verdict is left out. A verdict of the paper (not `beyond_paper`)
-    that no entry names gets a row of its own (its statement as the claim), so nothing the chapters decide is
-    dropped; our own results (`beyond_paper`) that no entry names are left to `own_results`.
-    """
-    from ntkbook import paper
-
-    verdicts = list(verdicts)
-    taken: set[str] = set()
-    rows = []
-    for key, members, variants in table:
-        mine = [v for v in verdicts if v.claim not in taken and _matches(v.claim, members)]
-        taken.update(v.claim for v in mine)
-        other = [v for v in verdicts if v.claim not in taken and _matches(v.claim, variants)]
-        taken.update(v.claim for v in other)
-        if not mine:
-            if other:  # variants without their headline: the first one leads
-                mine, other = other[:1], other[1:]
-            else:
-                continue
-        st = paper.STATEMENTS.get(key)
-        rows.append(ClaimRow(key, st.name if st else key, st.text if st else mine[0].statement, tuple(mine),
-                             tuple(other)))
-    for v in verdicts:
-        if v.claim not in taken and not v.beyond_paper:
-            rows.append(ClaimRow(v.claim, "", v.statement, (v,)))
-    return rows
-
-
-def own_results(verdicts: Iterable[Verdict], rows: Iterable[ClaimRow]) -> list[Verdict]:
-    """Our results beyond the paper that are not shown under one of its claims (`claim_rows`), in order."""
-    shown = {v.claim for r in rows for v in (*r.members, *r.variants)}
-    return [v for v in verdicts if v.beyond_paper and v.claim not in shown]
-
-
-def headline_values(rows: Iterable[ClaimRow]) -> dict[str, str]:
-    """{``headline.<key>.status``: status} of every paper claim: what the intro's table and the chapters' boxes
-    read (glued by the claims page, kept in its verdict record)."""
-    return {f"headline.{r.key}.status": r.status for r in rows}
 
 
 def _ours_html(v: Verdict) -> str:
@@ -440,6 +314,11 @@ _SMALL = "font-size: 0.85em;"
 #: the claim column's content box: a long formula (MathJax does not break inline math) scrolls inside it rather
 #: than widen the column and push the status off a phone's screen
 _CLAIM_BOX = '<div style="max-width: min(55vw, 40em); overflow-x: auto;">'
+
+
+def _profile_html(profile: str) -> str:
+    """The profile a status was reached at, under its badge."""
+    return f'<br><span class="ntk-profile" style="{_SMALL} white-space: nowrap;">at {html.escape(profile)}</span>'
 
 
 def _claim_cell(content: str) -> str:
@@ -486,7 +365,7 @@ class PaperClaimsTable:
                 f"{html.escape(where)}</a></span>")
         return (f'<tr id="paper-claim-{html.escape(r.key)}" class="ntk-headline">'
                 f"{_claim_cell(name + text_html(r.statement) + link + detail)}"
-                f'<td {_CELL}>{badge(r.status)}'
+                f'<td {_CELL}>{badge(r.status)}{_profile_html(r.profile)}'
                 + (f'<br><span style="{_SMALL}">{count}</span>' if count and len(r.members) == 1 else "")
                 + f"</td><td {_CELL}>{ours}</td><td {_CELL}>{text_html(_paper_cell(lead, r.statement))}</td></tr>")
 
@@ -502,9 +381,10 @@ class PaperClaimsTable:
         return "\n".join(f"{r.status:>14}  {r.name or r.key}" for r in self.rows)
 
 
-def paper_claims_table(verdicts: Iterable[Verdict]) -> PaperClaimsTable:
-    """`PaperClaimsTable` of the paper's claims among `verdicts` (display it as a cell's last value)."""
-    return PaperClaimsTable(claim_rows(verdicts))
+def paper_claims_table(verdicts: Iterable[Verdict], others: Iterable[Verdict] = ()) -> PaperClaimsTable:
+    """`PaperClaimsTable` of the paper's claims among `verdicts`, with `others` (the same claims at other profiles,
+    `ntkbook.report.claim_profiles.other_profile_verdicts`) among their variants; display it as a cell's last value."""
+    return PaperClaimsTable(claim_rows(verdicts, others=others))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pandas as pd
 from ntkbook import claims, notebook, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import gram_kernel as gk
+from ntkbook.labels import dataset_label, model_label
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "linearization_status", "theorem_4_1_tolerance", "theorem_4_2_tolerance",
            "sensitivity_slack", "growth_status", "claim_verdicts", "verdicts_from_results", "chapter_numbers",
@@ -156,7 +157,7 @@ def verdicts_from_results(res: dict, spec: gk.GramKernelSpec) -> list[Verdict]:
 COLUMN_LABELS = {
     "dataset": "data set", "form": "form", "n": "$n$", "d": "$d$", "dtype": "precision",
     "PhiPhi^T vs G^3": r"$\Phi\Phi^\top$ vs $G^3$", "n (triple sum)": "$n$ (triple sum)",
-    "triple sum vs G^3": r"triple sum vs $G^3$", "architecture": "model", "kernel shape": "kernel shape",
+    "triple sum vs G^3": r"triple sum vs $G^3$", "arch": "model", "kernel shape": "kernel shape",
     "max |NT - closed form|": r"largest $|\Theta_{\mathrm{NT}} - \Theta|$",
     "off-diagonal max": r"largest off-diagonal $|\Theta_{\mathrm{NT}} - \Theta|$",
     "median angle (deg)": "median angle (°)",
@@ -177,11 +178,13 @@ def display_table(frame: pd.DataFrame, *, formats: dict | None = None) -> notebo
     shown = frame.copy()
     if "dataset" in shown.columns:
         shown["dataset"] = shown["dataset"].map(_label)
+    if "arch" in shown.columns:
+        shown["arch"] = shown["arch"].map(model_label)
     return notebook.table(shown.rename(columns=lambda c: labels.get(c, c)), formats=fmt)
 
 
 def _label(dataset: str) -> str:
-    return {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset, dataset)
+    return dataset_label(dataset)
 
 
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
@@ -206,8 +209,7 @@ def chapter_numbers(res: dict) -> dict:
     out["thm42_maxdiff"] = float(t42["max |NT - closed form|"].max())
     out["thm42_offdiff"] = float(t42["off-diagonal max"].max())
     for r in t42.itertuples(index=False):
-        arch = {v: k for k, v in gk.MODEL_LABELS.items()}[r.architecture]
-        out[f"angle_{r.dataset}_{arch}"] = float(r[t42.columns.get_loc("median angle (deg)")])
+        out[f"angle_{r.dataset}_{r.arch}"] = float(r[t42.columns.get_loc("median angle (deg)")])
     summary = gk.sensitivity_summary(res["sensitivity"])
     out.update({k: (int(v) if k == "n_deltas" else float(v)) for k, v in summary.items()})
     for r in gk.sensitivity_by_dataset(res["sensitivity"]).itertuples():

@@ -12,7 +12,6 @@ beyond it float64 cannot tell the identity from a failure.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -22,7 +21,19 @@ import pandas as pd
 from ntkbook import claims, kernels, notebook, operating, paper
 from ntkbook.claims import NOT_EVALUABLE, Verdict
 from ntkbook.experiments import spectral as sp
-from ntkbook.labels import DATASET_LABELS
+from ntkbook.labels import DATASET_LABELS, model_label, with_model_labels
+from ntkbook.report.spectral_width import (
+    EXPECTED_EXPONENTS,
+    FIT_LABELS,
+    cap_ratio,
+    difference_fit,
+    exponent_status,
+    fit_scatter,
+    fits_and_summary,
+    fits_table,
+    width_design,
+    width_law_numbers,
+)
 
 __all__ = ["CHAPTER", "SECTIONS", "EPS64", "RESOLVABLE", "DATASET_LABELS", "identity_tolerance", "kappa_status",
            "kappa_interval", "tex_sci", "COLUMN_LABELS", "FIT_LABELS", "display_frame", "display_table", "fits_and_summary", "fits_table", "threshold_table", "kd_sentence", "cap_ratio",
@@ -41,7 +52,6 @@ RESOLVABLE = 0.5
 #: chapter's 95 % (two one-sided 2.5 % tests, conservative), widened by the factor-2 width grid for m*. The design of each rule is simulated at
 #: the chapter's kappa points with the scatter measured from the fit (`report.verdict_tests.design_at`); an
 #: underpowered design says "not resolved".
-EXPONENT_LEVEL = 0.95
 
 
 def _label(name: str) -> str:
@@ -65,19 +75,10 @@ COLUMN_LABELS = {
     "kappa_kernel_predicted": r"$\kappa(G_r)^3$", "kappa_kernel_measured": r"$\kappa(K_r)$",
     "width_v1": r"$\kappa(G_r)^6$ (v1, $\varepsilon = 1$)", **DATASET_LABELS,
 }
-#: The width-law fits (`experiments.spectral.width_law_fits`, column "fit") as the book writes them.
-FIT_LABELS = {
-    "kappa(ZZ^T) vs kappa(G)": r"$\kappa(ZZ^\top)$ vs $\kappa(G)$",
-    "kappa(K_inf) vs kappa(G)": r"$\kappa(K_\infty)$ vs $\kappa(G)$",
-    "m*_op vs kappa(G)": r"$m^*_{\mathrm{op}}$ vs $\kappa(G)$",
-    "m*_eig vs kappa(G)": r"$m^*_{\mathrm{eig}}$ vs $\kappa(G)$",
-    "m*_eig vs kappa(K_inf)": r"$m^*_{\mathrm{eig}}$ vs $\kappa(K_\infty)$",
-}
-
-
 def display_frame(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """`frame` (one of the chapter's result tables) as the book shows it: `columns` (default all) in that order,
     headers from `COLUMN_LABELS` (others unchanged), data set names as "MNIST"/"CIFAR-10", fit names typeset."""
+    frame = with_model_labels(frame)  # results hold architecture ids; the book names them (ntkbook.labels)
     out = frame[list(columns)] if columns is not None else frame
     out = out.copy()
     if "dataset" in out.columns:
@@ -93,6 +94,7 @@ def display_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
     (condition numbers span 1 to 10^18 and beyond: scientific notation, typeset) unless `formats` (keyed by the
     result's column names) says otherwise."""
     shown = display_frame(frame, columns)
+    frame = with_model_labels(frame)
     fmt = {COLUMN_LABELS.get(c, c): notebook.number for c in (columns or frame.columns)
            if pd.api.types.is_float_dtype(frame[c])}
     fmt.update({COLUMN_LABELS.get(c, c): f for c, f in (formats or {}).items()})
@@ -234,33 +236,6 @@ def truncation_numbers(tr: pd.DataFrame, ranks: Sequence[int]) -> dict:
     return out
 
 
-#: (y, x, glue tag) of the width-law exponents the chapter quotes.
-_FIT_TAGS = (("kappa_features", "kappa_G", "feat"), ("kappa_K_inf", "kappa_G", "kinf"),
-             ("m_star_op", "kappa_G", "mop"), ("m_star_eig", "kappa_G", "meig"),
-             ("m_star_eig", "kappa_K_inf", "meigk"))
-
-
-def width_law_numbers(fits: pd.DataFrame, summary: pd.DataFrame) -> dict:
-    """Numbers the chapter quotes from the width-law sweep.
-
-    fit_<tag>_<arch>, fit_<tag>_<arch>_lo, fit_<tag>_<arch>_hi: exponent and interval of each fit in `_FIT_TAGS`
-    (arch attn / relu); cap_ratio: the largest kappa(K_inf) / min(kappa(ZZ^T), kappa(A)) over the rows of
-    `summary` (<= 1 is the bound of the chapter's proposition); n_arccos_binds: MLP-Attn rows where
-    kappa(A) < kappa(ZZ^T); n_kappas: MLP-Attn rows."""
-    out = {}
-    for model, key in (("MLP-Attn", "attn"), ("2L-ReLU", "relu")):
-        for y, x, tag in _FIT_TAGS:
-            f = sp.fit_row(fits, model, y, x)
-            out[f"fit_{tag}_{key}"] = float(f.exponent)
-            out[f"fit_{tag}_{key}_lo"] = float(f.lo)
-            out[f"fit_{tag}_{key}_hi"] = float(f.hi)
-    attn = summary[summary.arch == "attn"]
-    out["n_arccos_binds"] = int((attn.kappa_arccos < attn.kappa_features).sum())
-    out["n_kappas"] = len(attn)
-    out["cap_ratio"] = cap_ratio(summary)
-    return out
-
-
 def real_kernel_numbers(real: pd.DataFrame, c_hat: float) -> dict:
     """Numbers the chapter quotes from `real_kernel_tables`: real_ratio_<dataset> (kappa(K_inf) of attn over
     relu), and per (arch, dataset) real_kinf_, real_kfeat_ (kappa(K_inf), kappa(ZZ^T)) and real_meig_ (the width
@@ -276,88 +251,6 @@ def real_kernel_numbers(real: pd.DataFrame, c_hat: float) -> dict:
     return out
 
 
-def cap_ratio(summary: pd.DataFrame) -> float:
-    """Largest kappa(K_inf) / min(kappa(ZZ^T), kappa(A)) over the rows of `width_law_summary` (<= 1: the bound of
-    the chapter's proposition holds on every point)."""
-    return float((summary.kappa_K_inf / np.minimum(summary.kappa_features, summary.kappa_arccos)).max())
-
-
-def fits_and_summary(res: dict, spec: sp.SpectralSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(summary, fits) of the width-law sweep in `res["width_curves"]` under the spec's tolerances."""
-    summary = sp.width_law_summary(res["width_curves"], tol_op=spec.tol_op, tol_eig=spec.tol_eig)
-    return summary, sp.width_law_fits(summary)
-
-
-#: The exponent each width-law fit is compared with: (model, y, x) -> (value, source, claim id, statement, beyond).
-EXPECTED_EXPONENTS = {
-    ("MLP-Attn", "kappa_features", "kappa_G"): (
-        paper.EXPONENTS["kernel"], "Theorem 4.7", "thm4.7.features",
-        r"Theorem 4.7 on the attention features: $\kappa(ZZ^\top) \propto \kappa(G)^3$ (synthetic data)", False),
-    ("MLP-Attn", "kappa_K_inf", "kappa_G"): (
-        paper.EXPONENTS["kernel"], "Theorem 4.7 applied to the NTK", "thm4.7.ntk",
-        r"The step behind the width bound: the NTK's $\kappa(K_\infty) \propto \kappa(G)^3$ (synthetic data)", False),
-    ("MLP-Attn", "m_star_eig", "kappa_G"): (
-        paper.EXPONENTS["width.attn"], "Theorem 4.7", "thm4.7.width.attn.eig",
-        r"MLP-Attn's width $m^*_{eig} \propto \kappa(G)^6$ (synthetic data)", False),
-    ("MLP-Attn", "m_star_op", "kappa_G"): (
-        paper.EXPONENTS["width.attn"], "Theorem 4.7", "thm4.7.width.attn.op",
-        r"MLP-Attn's width $m^*_{op} \propto \kappa(G)^6$ (synthetic data)", False),
-    ("2L-ReLU", "m_star_eig", "kappa_G"): (
-        paper.EXPONENTS["width.relu"], "Theorem 4.7", "thm4.7.width.relu",
-        r"2L-ReLU's width $m^*_{eig}$ has no $\kappa(G)$ factor (synthetic data)", False),
-    ("MLP-Attn", "m_star_eig", "kappa_K_inf"): (
-        2.0, r"concentration, $m \sim \kappa(K)^2/\varepsilon^2$", "width.mechanism.attn",
-        r"MLP-Attn's width $m^*_{eig} \propto \kappa(K_\infty)^2$ (synthetic data)", True),
-    ("2L-ReLU", "m_star_eig", "kappa_K_inf"): (
-        2.0, r"concentration, $m \sim \kappa(K)^2/\varepsilon^2$", "width.mechanism.relu",
-        r"2L-ReLU's width $m^*_{eig} \propto \kappa(K_\infty)^2$ (synthetic data)", True),
-    ("2L-ReLU", "kappa_features", "kappa_G"): (
-        1.0, "2L-ReLU's features are the data", None, None, True),
-}
-
-
-def exponent_status(expected: float, lo: float, hi: float) -> str:
-    """An exponent interval (95 %) against the integer the paper (or theory) expects: `claims.equivalence_rule`
-    with margin `operating.EXPONENT_MARGIN` around it (TOST); not evaluable without a finite interval."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return NOT_EVALUABLE
-    return claims.equivalence_rule((lo, hi), operating.EXPONENT_MARGIN, centre=expected)
-
-
-def difference_fit(summary: pd.DataFrame, y: str = "m_star_eig", a: str = "attn", b: str = "relu", *,
-                   level: float = EXPONENT_LEVEL) -> dict:
-    """The exponent of y(a) / y(b) against kappa(G), paired by synthetic data set (the same G for both
-    architectures): `experiments.spectral.fit_power_law` of the ratio, its interval widened by 2 log10(2) / ptp(log10
-    kappa) (both widths are known to a factor 2). Returns dict(exponent, lo, hi, n_points, resid_sd) (resid_sd: the
-    scatter of each model's log10 y about its own fit, pooled; the simulations' noise)."""
-    pa = summary[summary.arch == a].set_index("kappa_nominal")
-    pb = summary[summary.arch == b].set_index("kappa_nominal")
-    j = pa[["kappa_G", y]].merge(pb[[y]], left_index=True, right_index=True, suffixes=("", "_b")).dropna()
-    if len(j) < 3:
-        return {"exponent": math.nan, "lo": math.nan, "hi": math.nan, "n_points": len(j), "resid_sd": math.nan}
-    f = sp.fit_power_law(j.kappa_G, j[y] / j[f"{y}_b"], level=level)
-    grid = 2 * math.log10(2.0) / float(np.ptp(np.log10(j.kappa_G)))
-    lx = np.log10(j.kappa_G.to_numpy())
-    resid = []
-    for col in (y, f"{y}_b"):
-        ly = np.log10(j[col].to_numpy())
-        resid.append(ly - np.polyval(np.polyfit(lx, ly, 1), lx))
-    sd = float(np.sqrt(np.sum(np.concatenate(resid) ** 2) / max(2 * len(j) - 4, 1)))
-    return {"exponent": f["exponent"], "lo": f["lo"] - grid, "hi": f["hi"] + grid, "n_points": len(j),
-            "resid_sd": sd}
-
-
-def fit_scatter(summary: pd.DataFrame, arch: str, y: str, x: str) -> float:
-    """The residual standard deviation of log10 y about its least-squares line in log10 x (one architecture's rows
-    of `width_law_summary`, censored rows dropped): the scatter the width-law simulations use. nan below 3 points."""
-    g = summary[summary.arch == arch][[x, y]].replace([np.inf, -np.inf], np.nan).dropna()
-    if len(g) < 3:
-        return math.nan
-    lx, ly = np.log10(g[x].to_numpy()), np.log10(g[y].to_numpy())
-    r = ly - np.polyval(np.polyfit(lx, ly, 1), lx)
-    return float(np.sqrt(np.sum(r**2) / (len(g) - 2)))
-
-
 def threshold_status(stated: float, ours: float, interval=None) -> str:
     """A width threshold "m >> stated" (a lower bound on the width needed, so a one-sided claim) against the formula
     evaluated with our kappa: `claims.one_sided_rule` of our interval (an infinite kappa_d gives one; otherwise
@@ -367,34 +260,6 @@ def threshold_status(stated: float, ours: float, interval=None) -> str:
         return NOT_EVALUABLE
     iv = interval if interval is not None else (float(ours), float(ours))
     return claims.one_sided_rule(iv, float(stated), side="above")
-
-
-def width_design(spec: sp.SpectralSpec, rule: str, resid_sd: float) -> claims.Design:
-    """The `claims.Design` of an exponent rule ("exponent-value" or "exponent-difference") at the chapter's kappa
-    points, with the scatter measured from its fits (at least the grid's own resolution, log10(2) / 2)."""
-    from ntkbook.report import verdict_tests
-
-    sd = max(float(resid_sd) if math.isfinite(resid_sd) else 0.0, math.log10(2.0) / 2)
-    noise = dataclasses.replace(operating.NOISE, width_log10_sd=round(sd, 3))
-    size = {"log10_kappas": tuple(np.log10(spec.width_kappas).tolist())}
-    return verdict_tests.design_at(rule, size, noise=noise)[1]
-
-
-def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
-    """The width-law fits that have an expected exponent (the paper's, or one derived here), with the status of each.
-
-    Columns: model, fit, exponent, 95% interval, expected, from, status, points (dropped). Fits without an
-    expectation (e.g. 2L-ReLU's kappa(K_inf)) are left out; their exponents are quoted in the prose."""
-    rows = []
-    for f in fits.itertuples():
-        exp = EXPECTED_EXPONENTS.get((f.model, f.y, f.x))
-        if exp is None:
-            continue
-        rows.append({"model": f.model, "fit": FIT_LABELS.get(f.fit, f.fit), "exponent": f.exponent,
-                     "95% interval": f"[{f.lo:.2f}, {f.hi:.2f}]" if np.isfinite(f.lo) else "–",
-                     "expected": exp[0], "from": exp[1], "status": exponent_status(exp[0], f.lo, f.hi),
-                     "points (dropped)": f"{f.n_points} ({f.n_dropped})"})
-    return pd.DataFrame(rows)
 
 
 def threshold_table(summary: dict) -> pd.DataFrame:
@@ -511,17 +376,17 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
               "seeds": len(spec.width_seeds), "max_width": spec.widths[-1], "tol_op": spec.tol_op,
               "tol_eig": spec.tol_eig}
     margin = operating.EXPONENT_MARGIN
-    for (model, y, x), (value, source, claim, statement, beyond) in EXPECTED_EXPONENTS.items():
+    for (arch, y, x), (value, source, claim, statement, beyond) in EXPECTED_EXPONENTS.items():
         if claim is None:
             continue
-        f = sp.fit_row(fits, model, y, x)
+        f = sp.fit_row(fits, arch, y, x)
         design = width_design(spec, "exponent-value", fit_scatter(summary, f.arch, y, x))
         status = claims.gated(exponent_status(value, f.lo, f.hi), design)
         iv = (float(f.lo), float(f.hi)) if np.isfinite(f.lo) else None
         switch = max(abs(f.lo - value), abs(f.hi - value)) if iv else math.nan
         # beyond the paper the expected exponent is ours (in the statement and rule), not a paper value
         verdict(claim, statement, status, None if beyond else value, f.exponent if np.isfinite(f.exponent) else None, iv,
-                f"log-log exponent of {FIT_LABELS.get(f.fit, f.fit)} ({model}) with its 95% interval ($m^*$ "
+                f"log-log exponent of {FIT_LABELS.get(f.fit, f.fit)} ({model_label(arch)}) with its 95% interval ($m^*$ "
                 f"intervals widened by the factor-2 width grid), equivalence test against {value:g} ({source}) with "
                 f"margin {margin:g} (nearer {value:g} than any other integer): holds if the interval lies within "
                 f"{value:g} ± {margin:g}, does not hold if wholly outside"

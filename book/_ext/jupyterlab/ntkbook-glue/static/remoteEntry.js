@@ -7,8 +7,10 @@
  * has `scrapbook.name`) and puts the value, formatted with the Python format spec, in place of the role's text,
  * the image with its caption beside the hidden "Unknown Directive" box of a glue:figure (hiding the figure's copy
  * under the code cell that made it, so it shows once), and the glued HTML of a ```{glue} name``` (the chapter's
- * verdict box). A name not glued yet (the cell that glues it has not run) is left as it is. The working copy that
- * `make lab` opens (tools/lab.py) moves captions out of the directive, so jupyterlab-myst typesets their math.
+ * verdict box). A ```{glue} name``` not glued yet (the cell that glues it has not run) is replaced by a sentence
+ * saying so (instead of jupyterlab-myst's "Unknown Directive" box); other names not glued yet are left as they
+ * are. The working copy that `make lab` opens (tools/lab.py) moves captions out of the directive, so
+ * jupyterlab-myst typesets their math.
  *
  * A prebuilt JupyterLab 4 extension written by hand: JupyterLab loads this file, calls init() and
  * get("./extension"), and activates the plugin; it needs no shared module, so nothing is bundled.
@@ -119,8 +121,21 @@
     boxes.forEach((box, i) => {
       const name = names[i];
       const data = name && glue[name];
-      const next = box.nextElementSibling;
-      if (!data || !data["text/html"]) { return; }
+      let next = box.nextElementSibling;
+      if (!data || !data["text/html"]) {  // not run yet: a sentence saying so instead of "Unknown Directive"
+        box.style.display = "none";
+        if (name && !(next && next.getAttribute("data-ntk-glue-pending") === name)) {
+          const note = document.createElement("p");
+          note.setAttribute("data-ntk-glue-pending", name);
+          note.style.fontStyle = "italic";
+          note.textContent = name === "verdict_box"
+            ? "The chapter's verdict box appears here once its cells have run (Run > Run All Cells)."
+            : "The value \u201c" + name + "\u201d appears here once the cell that makes it has run.";
+          box.insertAdjacentElement("afterend", note);
+        }
+        return;
+      }
+      if (next && next.getAttribute("data-ntk-glue-pending") === name) { next.remove(); next = box.nextElementSibling; }
       if (next && next.getAttribute("data-ntk-glue-any") === name) { return; }
       const div = document.createElement("div");
       div.setAttribute("data-ntk-glue-any", name);
