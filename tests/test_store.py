@@ -125,6 +125,11 @@ def test_compare_frames_rules():
     flipped = inf.copy()
     flipped.loc[0, "x"] = -np.inf
     assert store.compare_frames(inf, flipped)[1] == float("inf")
+    timed = a.assign(unit_seconds=[3.0, 4.0])
+    slower = timed.assign(unit_seconds=[30.0, 1.0])  # a unit's own run time is provenance, not a result
+    assert store.compare_frames(timed, slower) == (True, 0.0, "")
+    assert not store.compare_frames(timed, slower.assign(x=[2.0, np.nan]))[0]
+    assert not store.compare_frames(timed, a)[0]  # the column itself must still be there
 
 
 def test_bad_names_and_sample_are_refused(tmp_path):

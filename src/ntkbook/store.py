@@ -42,6 +42,7 @@ __all__ = [
     "StoreError",
     "Verification",
     "compare_frames",
+    "is_timing_column",
     "entries",
     "layer",
     "lookup",
@@ -244,12 +245,19 @@ def entries(root: str | os.PathLike | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def is_timing_column(name: str) -> bool:
+    """Whether a result column records how long its unit took (a name ending in ``seconds``): provenance, not a
+    result, so `compare_frames` leaves it out."""
+    return str(name).endswith("seconds")
+
+
 def compare_frames(stored: pd.DataFrame, fresh: pd.DataFrame, *, rtol: float = FLOAT_RTOL) -> tuple[bool, float, str]:
     """`(agree, max_relative_deviation, why)` of a recomputed table against the stored one.
 
     Column names, row count and every non-float column must be equal; float columns agree when
     ``|a - b| <= rtol * max(|a|, |b|)`` elementwise (NaN equals NaN, infinities equal themselves). The deviation
-    reported is the largest ``|a - b| / max(|a|, |b|)`` over float entries (0 when all are equal).
+    reported is the largest ``|a - b| / max(|a|, |b|)`` over float entries (0 when all are equal). Timing columns
+    (`is_timing_column`: a unit's own wall-clock record, which no recomputation reproduces) are not compared.
     """
     if list(stored.columns) != list(fresh.columns):
         return False, float("inf"), f"columns differ: {list(stored.columns)} vs {list(fresh.columns)}"
@@ -257,6 +265,8 @@ def compare_frames(stored: pd.DataFrame, fresh: pd.DataFrame, *, rtol: float = F
         return False, float("inf"), f"{len(stored)} stored rows vs {len(fresh)} recomputed"
     worst, why = 0.0, ""
     for name in stored.columns:
+        if is_timing_column(name):
+            continue
         a, b = stored[name].to_numpy(), fresh[name].to_numpy()
         if pd.api.types.is_float_dtype(stored[name]) and pd.api.types.is_float_dtype(fresh[name]):
             a, b = a.astype(np.float64), b.astype(np.float64)
