@@ -455,7 +455,7 @@ def test_loglog_slope_and_figures(X):
     lin = GK.softmax_linearization_table(X, [1.0, 10.0, 100.0]).assign(dataset="toy")
     sens = GK.sensitivity_table(X, [0], n_random=5).assign(dataset="toy")
     growth = GK.sensitivity_growth_table(X, [5, 10, 20], n_targets=2).assign(dataset="toy")
-    pd_frame = pd.DataFrame({"dataset": "toy", "features": "x", "angle_deg": [1.0, 2.0]})
+    pd_frame = pd.DataFrame({"dataset": "toy", "arch": "attn", "angle_deg": [1.0, 2.0]})
     for fig in (figs.softmax_linearization_figure(lin), figs.sensitivity_ratio_figure(sens),
                 figs.sensitivity_growth_figure(growth), figs.feature_angle_figure(pd_frame),
                 figs.gram_heatmaps_figure({"G": K.gram(X)}, np.arange(20) % 3)):
