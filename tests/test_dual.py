@@ -20,7 +20,7 @@ def _x(n, d=12, seed=0):
 
 
 def test_profiles_resolve_and_bad_knobs_are_refused():
-    for p in ("quick", "default", "paper"):
+    for p in ("quick", "default", "decisive", "paper"):
         spec = ex.DualSpec.resolve(p)
         assert spec.profile == p and len(ex.units(spec)) > 0
     with pytest.raises(ValueError, match="unknown parameter"):

@@ -147,6 +147,12 @@ class DualSpec(Spec):
                       n_kernel=40, n_train=60, n_mal_test=30, width=32, epochs=30, steps=2,
                       mal_families=("relu", "attn"), fs_families=("attn",), gd_steps=10),
         "default": dict(),
+        # sized with the harness (`report.verdict_tests.design_at`): the pair rule (one seed SD on both sides) needs
+        # about 13 seeds for power 0.8; the power, width-ratio and spread rules decide at 8-10 seeds at the per-seed
+        # spreads measured at default. Only the two models of the pair verdict are trained (50 counted points per
+        # seed); widths to 4096 shorten the extrapolation of m*.
+        "decisive": dict(seeds=tuple(range(15)), n_test=500, widths=(16, 64, 256, 1024, 4096), n_train=500,
+                         n_mal_test=200, mal_families=("relu", "attn"), fs_families=("relu", "attn", "truncated")),
         "paper": dict(seeds=(0, 1, 2, 3, 4), n_ref=2000, ns=(100, 200, 400, 800), n_test=500,
                       modes=(1, 2, 3, 5, 10, 20, 50, 100, 200, 500), ranks=(5, 20, 50, 100, 200),
                       temperatures=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0), mal_temperatures=(0.1, 1.0, 10.0),
