@@ -44,12 +44,12 @@ from ntkbook import malleability as _mal
 from ntkbook import models as _models
 from ntkbook import ridge_select as _rs
 from ntkbook import train as _train
+from ntkbook.experiments import dual_models as _dm
+from ntkbook.experiments import dual_power as _dp
 from ntkbook.experiments.dual_models import (  # noqa: F401  (re-exported)
     attention_outputs64,
     features,
     features64,
-    function_unit,
-    kernel_unit,
     num_label,
     parse_model,
     training_loss,
@@ -62,7 +62,6 @@ from ntkbook.experiments.dual_power import (  # noqa: F401  (re-exported: the ch
     krr_errors,
     mode_targets,
     power_kernels,
-    power_unit,
     sample_split,
     square_targets,
     tuned_fit,
@@ -256,6 +255,27 @@ def variant_unit(*, dataset: str, seed: int, model: str, n_train: int, n_test: i
         "flip_rate": m["flip_rate"], "spearman": m["spearman"], "topk_overlap": m["topk_overlap"],
         "attack_gain": gain, "aligned_error": float(np.mean(err)), "seconds": time.perf_counter() - start,
     }])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the units of the other modules, run from here: a unit's cache key hashes the closure of its function's module,
+# which for this module is the whole chapter (an edit of any of its modules changes every key)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def power_unit(**params) -> pd.DataFrame:
+    """`ntkbook.experiments.dual_power.power_unit` (see there)."""
+    return _dp.power_unit(**params)
+
+
+def kernel_unit(**params) -> pd.DataFrame:
+    """`ntkbook.experiments.dual_models.kernel_unit` (see there)."""
+    return _dm.kernel_unit(**params)
+
+
+def function_unit(**params) -> pd.DataFrame:
+    """`ntkbook.experiments.dual_models.function_unit` (see there)."""
+    return _dm.function_unit(**params)
 
 
 # ----------------------------------------------------------------------------------------------------------
