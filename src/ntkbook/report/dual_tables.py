@@ -92,6 +92,11 @@ def chapter_numbers(spec: ex.DualSpec, res: dict) -> dict:
                 suffix = "" if noise == spec.noise else f"_s{_num(noise)}"
                 out[f"{ds}_{tag}_aligned{suffix}"] = float(math.exp(g["aligned"].mean()))
                 out[f"{ds}_{tag}_unaligned{suffix}"] = float(math.exp(g["unaligned"].mean()))
+    if 0.0 in spec.noises:  # noise-free targets: how closely every kernel fits the aligned modes
+        aligned = power_summary(res["power"], spec)
+        summ0 = aligned[(aligned["n"] == max(spec.ns)) & (aligned["noise"] == 0.0) & (aligned["class"] == "aligned")]
+        for ds, g in summ0.groupby("dataset"):
+            out[f"{ds}_aligned_mse_max_s0"] = float(g["mse"].max())
     for rule in ("loo", "fixed"):
         for ds, k in crossover(res["power"], spec, rule=rule).items():
             out[f"{ds}_crossover_{rule}"] = k
