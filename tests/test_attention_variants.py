@@ -253,3 +253,46 @@ def test_other_bad_input():
         av.init_qkv(jax.random.PRNGKey(0), 0)
     with pytest.raises(ValueError, match="positive"):
         models.init_network(jax.random.PRNGKey(0), 8, 0, 1)  # width 0: the shared MLP refuses it
+
+
+def test_centred_variant_is_the_centred_linear_limit_of_softmax():
+    """The control "centred" is exactly unit(xhat Xhat^T Xhat_c), the T -> infinity limit of centred softmax: with
+    b_k = a_k - mean(a), |b_k| <= 2, softmax_k(a/T) = (1 + b_k / T) / n + O(T^-2), so after normalisation the two
+    differ by O(1/T) (relative to the limit's row norms); checked at two T: the gap falls tenfold with T."""
+    x = _spread_data()
+    limit = _unit(kernels.softmax_linear_limit(_unit(x)))
+    z = _x64(lambda a: av.variant_features("centred", a, a), x)
+    np.testing.assert_allclose(z, limit, rtol=0, atol=1e-12)
+    gaps = [np.abs(_x64(lambda a, t=t: av.variant_features("softmax", a, a, temperature=t, centered=True), x)
+                   - z).max() for t in (50.0, 500.0)]
+    assert 0.05 < gaps[1] / gaps[0] < 0.2
+    assert gaps[0] * 50.0 < 10.0  # T * gap bounded: the O(1/T) constant (|b| <= 2, row norms of the limit >= 0.2)
+
+
+def test_qkv_ntk_parameterisation_divides_the_attention_blocks_by_d():
+    """W_Q = Wtilde_Q / sqrt(d) with Wtilde_Q trained: the Jacobian in Wtilde is d^-1/2 that in W_Q (chain rule),
+    checked against jax.jacrev of the network written in Wtilde."""
+    d = 6
+    x = _spread_data(6, d)
+    attn = av.init_qkv(jax.random.PRNGKey(0), d)
+    params, signs = models.init_network(jax.random.PRNGKey(1), d, 16, 2)
+    std = av.qkv_ntk_blocks(attn, params, signs, x, x)
+    ntk = av.qkv_parameterised(std, "ntk", d)
+    with jax.enable_x64(True):
+        tilde = {k: jnp.asarray(np.asarray(v, np.float64)) * np.sqrt(d) for k, v in attn.items()}
+        xt = jnp.asarray(np.asarray(x, np.float64))
+        w = {"W": jnp.asarray(np.asarray(params["W"], np.float64))}
+        sg = jnp.asarray(np.asarray(signs, np.float64))
+
+        def f(th):
+            z = av.qkv_features({k: v / np.sqrt(d) for k, v in th.items()}, xt, xt)
+            return models.apply_network(w, sg, z)
+
+        jac = jax.jacrev(f)(tilde)
+        for name in ("WQ", "WK", "WV"):
+            j = jac[name].reshape(jac[name].shape[0], jac[name].shape[1], -1)
+            ref = np.asarray(jnp.einsum("ncp,kcp->nk", j, j) / sg.shape[1])
+            np.testing.assert_allclose(ntk[name], ref, rtol=0, atol=1e-10 * max(np.abs(ref).max(), 1.0))
+    np.testing.assert_array_equal(ntk["W"], std["W"])
+    with pytest.raises(ValueError, match="parameterisation"):
+        av.qkv_parameterised(std, "mup", d)

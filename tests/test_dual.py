@@ -20,13 +20,14 @@ def _x(n, d=12, seed=0):
 
 
 def test_profiles_resolve_and_bad_knobs_are_refused():
-    for p in ("quick", "default", "paper"):
+    for p in ("quick", "default", "decisive", "paper"):
         spec = ex.DualSpec.resolve(p)
         assert spec.profile == p and len(ex.units(spec)) > 0
     with pytest.raises(ValueError, match="unknown parameter"):
         ex.DualSpec.resolve("quick", temperature=1.0)
     for knob, bad, match in (("temperatures", (0.0,), "temperatures"), ("ranks", (-1,), "ranks"),
-                             ("width", 0, "width"), ("widths", (12,), "powers of two"), ("seeds", (0,), "seeds"),
+                             ("width", 0, "width"), ("widths", (12, 16, 32), "powers of two"), ("widths", (16, 32), "at least 3"),
+                                 ("noise", 0.3, "noise"), ("seeds", (0,), "seeds"),
                              ("ridge", 0.5, "ridge"), ("depths", (0,), "depths"), ("modes", (10_000,), "modes"),
                              ("mal_families", ("lstm",), "mal_families")):
         with pytest.raises(ValueError, match=match):
@@ -42,7 +43,7 @@ def test_units_are_plain_and_keyed():
         json.dumps(u.params, allow_nan=False)
     assert len({u.key for u in units}) == len(units)
     variants = [u for u in units if u.kind == "dual-variant"]
-    assert len(variants) == len(spec.mal_datasets) * len(spec.seeds) * len(spec.variant_models(spec.mal_families))
+    assert len(variants) == len(spec.mal_datasets) * len(spec.seeds) * len(spec.variant_models(spec.mal_families, spec.mal_temperatures))
 
 
 def test_parse_model_and_features_dispatch():
@@ -120,26 +121,38 @@ def _plain(frame: pd.DataFrame) -> None:
 
 
 def test_power_unit_on_digits():
-    kw = dict(dataset="digits", seed=0, n_ref=100, ns=[30, 60], n_test=40, modes=[1, 2, 20, 40], noise=0.5,
-              ridges=[1e-2])
+    kw = dict(dataset="digits", seed=0, n_ref=100, ns=[30, 60], n_test=40, modes=[1, 2, 20, 40],
+              noises=[0.0, 0.5], ridges=[1e-2])
     f = ex.power_unit(**kw)
     _plain(f)
-    assert set(f["kernel"]) == set(ex.KERNELS) and set(f["target"]) == {"mode", "labels", "random"}
-    assert len(f) == 2 * 4 * 1 * (4 + 2)
+    assert set(f["kernel"]) == {*ex.KERNELS, ex.CONTROL}
+    assert set(f["target"]) == {"mode", "square", "labels", "random"}
+    per_fit = 4 + 4 + 1  # mode, square, random targets
+    # per n: 4 kernels x (2 noises x (loo + 1 fixed) x per_fit + (loo + 1 fixed) labels) + the control (loo only)
+    assert len(f) == 2 * (4 * (2 * 2 * per_fit + 2) + (2 * per_fit + 1))
     pd.testing.assert_frame_equal(f, ex.power_unit(**kw))  # deterministic
     lab = f[f["target"] == "labels"]
     assert (lab["accuracy"] > 0.2).all()  # every kernel learns the 10 digit classes above twice chance (0.1)
+    loo = f[f["ridge_rule"] == "loo"]
+    assert (loo["ridge"] > 0).all() and (f.loc[f["kernel"] == ex.CONTROL, "rank"] >= 1).all()
+    # the absolute error is the relative one times the zero predictor's
+    np.testing.assert_allclose(f["mse"], f["error"] * f["zero_mse"], rtol=1e-12)
 
 
 def test_kernel_unit_on_digits():
     f = ex.kernel_unit(dataset="digits", seed=0, n=30, models=["relu", "attn", "truncated:3", "softmax:1",
-                                                               "stacked:2", "qkv"], widths=[16, 256])
+                                                               "stacked:2", "attn-centred", "qkv"],
+                       widths=[16, 64, 256])
     _plain(f)
-    assert set(f["model"]) == {"relu", "attn", "truncated:3", "softmax:1", "stacked:2", "qkv"}
+    assert set(f["model"]) == {"relu", "attn", "truncated:3", "softmax:1", "stacked:2", "attn-centred", "qkv",
+                               "qkv-ntk"}
     t = f[f["model"] == "truncated:3"]
     assert (t["rank_linear"] == 3).all()
     q = f[f["model"] == "qkv"]
-    assert q["attn_share"].between(0, 1).all() and q["spread"].notna().all()
+    assert q["attn_share"].between(0, 1).all() and q["spread"].notna().all() and len(q) == 3
+    qn = f[f["model"] == "qkv-ntk"]
+    # the NTK parameterisation divides the Q, K, V blocks by d = 64: their share of the NTK is smaller
+    assert (qn["attn_share"].to_numpy() < q["attn_share"].to_numpy()).all()
     r = f[f["model"] == "relu"].set_index("width")
     assert r.loc[256, "err_op"] < r.loc[16, "err_op"]  # 16x the width: about 1/4 of the error (law m^-1/2)
 
@@ -147,7 +160,7 @@ def test_kernel_unit_on_digits():
 def test_variant_unit_on_digits():
     kw = dict(dataset="digits", seed=0, model="truncated:5", n_train=60, n_test=30, width=32, epochs=20,
               learning_rate=5e-2, l2=1e-3, eps=0.3, steps=2, tau=0.1, krr_ridge=1e-3, n_ref=100, top_modes=[1, 2],
-              ridge=1e-2, noise=0.5)
+              noise=0.5)
     f = ex.variant_unit(**kw)
     _plain(f)
     assert len(f) == 1

@@ -130,10 +130,11 @@ def _chapter5_figures():
 
     rng = np.random.default_rng(7)
     ds, kernels5 = ("mnist", "cifar10"), list(figs5.KERNEL_STYLE)
-    power = pd.DataFrame([{"dataset": d, "kernel": k, "target": "mode", "ridge": 0.01, "n": 200, "mode": j,
-                           "seed": s, "error": rng.uniform(0.01, 1.0)}
+    power = pd.DataFrame([{"dataset": d, "kernel": k, "target": "mode", "ridge_rule": "loo", "noise": 0.25, "n": 200,
+                           "mode": j, "seed": s, "error": rng.uniform(0.01, 1.0)}
                           for d in ds for k in kernels5 for j in (1, 2, 4, 8, 16, 32) for s in (0, 1)])
-    summary = pd.DataFrame([{"dataset": d, "kernel": k, "class": c, "n": n, "error": e, "error_low": 0.8 * e,
+    summary = pd.DataFrame([{"dataset": d, "kernel": k, "class": c, "n": n, "noise": 0.25, "error": e,
+                             "error_low": 0.8 * e,
                              "error_high": 1.2 * e}
                             for d in ds for k in kernels5 for c in ("aligned", "unaligned") for n in (50, 100, 200)
                             for e in [rng.uniform(0.05, 1.0)]])
@@ -148,8 +149,8 @@ def _chapter5_figures():
                              for d in ds for m in ("relu", "attn") for w in (64, 256, 1024) for s in (0, 1)])
     label = str
     return {
-        "dual_power_modes": figs5.power_by_mode(power, 0.01, 200),
-        "dual_power_n": figs5.power_by_n(summary),
+        "dual_power_modes": figs5.power_by_mode(power, 0.25, 200),
+        "dual_power_n": figs5.power_by_n(summary, 0.25),
         "dual_widths": figs5.width_needed(widths, label),
         "dual_power_fragility": figs5.power_vs_fragility(variants, label),
         "dual_function": figs5.function_distance(function, label),

@@ -15,6 +15,9 @@ x, both unit-normalised (`xhat`, `Xhat`) as in MLP-Attn:
   weights tend to 1/n: plain softmax collapses every point onto the mean direction, and the centred version tends
   (after normalisation) to `unit(xhat^T Xhat^T Xhat_c)`, the linear limit `ntkbook.kernels.softmax_linear_limit`
   (the centred linearized attention; the error is O(1/T)). As T -> 0 a training row attends to itself (z -> xhat).
+- **centred** (the control of centred softmax): centred linearized attention `u(x) = xhat^T Xhat^T Xhat_c`, the
+  values centred (`Xhat_c = Xhat - 1 mean(Xhat)`); the large-T limit of centred softmax, which equals it up to O(1/T)
+  after normalisation (`kernels.softmax_linear_limit`).
 - **stacked** (depth k; the paper's remark on depth): k linearized-attention layers. mode "paper": every layer
   uses the input's attention weights, `u = (Xhat^T Xhat)^k xhat` (training rows `G^k Xhat`, kernel
   `G^(2k+1)`, condition number `kappa^(2k+1)`, the paper's statement); mode "recomputed": layer l attends over the
@@ -40,7 +43,7 @@ import numpy as np
 
 from ntkbook import kernels, models
 
-VARIANTS = ("truncated", "softmax", "stacked")
+VARIANTS = ("truncated", "softmax", "stacked", "centred")
 """The parameter-free variants (a deterministic infinite-width NTK exists); `qkv` is handled by its own functions."""
 STACK_MODES = ("paper", "recomputed")
 #: Name of each variant in tables and figures.
@@ -129,6 +132,11 @@ def softmax_weights_attention(keys, queries, temperature: float, centered: bool 
     return out - jnp.mean(keys, axis=0) if centered else out
 
 
+def centred_attention(keys, queries):
+    """Centred linearized attention `queries keys^T (keys - mean(keys))` (jax); keys (n, d), queries (q, d)."""
+    return (queries @ keys.T) @ (keys - jnp.mean(keys, axis=0))
+
+
 def stacked_attention(keys, queries, depth: int, mode: str = "paper"):
     """k linearized-attention layers over the training set, jax; keys (n, d), queries (q, d) -> (q, d).
 
@@ -156,7 +164,8 @@ def attention_output(variant: str, x, x_train, *, rank: int | None = None, tempe
     """The attention output u(x) (before its normalisation) of a parameter-free variant, (N, d) (jax).
 
     x (N, d) queries, x_train (n, d) the training set (keys = values); both unit-normalised first. Options:
-    truncated: `rank`; softmax: `temperature`, `centered`; stacked: `depth`, `mode`. Validates the options.
+    truncated: `rank`; softmax: `temperature`, `centered`; stacked: `depth`, `mode`; centred: none. Validates the
+    options.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS} (qkv: use qkv_features)")
@@ -166,6 +175,8 @@ def attention_output(variant: str, x, x_train, *, rank: int | None = None, tempe
         if rank is None:
             raise ValueError("the truncated variant needs rank= (the number of singular directions kept)")
         return truncated_attention(kh, xh, check_rank(rank, x_train))
+    if variant == "centred":
+        return centred_attention(kh, xh)
     if variant == "softmax":
         if temperature is None:
             raise ValueError("the softmax variant needs temperature= (> 0)")
@@ -313,5 +324,21 @@ def qkv_ntk_reference(attn: dict, params: dict, signs, x1, x_train, x2=None) -> 
             a = j1[name].reshape(j1[name].shape[0], j1[name].shape[1], -1)
             b = j2[name].reshape(j2[name].shape[0], j2[name].shape[1], -1)
             out[name] = np.asarray(jnp.einsum("ncp,kcp->nk", a, b) / sg.shape[1])
+    out["total"] = out["W"] + out["WV"] + out["WQ"] + out["WK"]
+    return out
+
+
+PARAMETERISATIONS = ("standard", "ntk")
+
+
+def qkv_parameterised(blocks: dict[str, np.ndarray], parameterisation: str, d: int) -> dict[str, np.ndarray]:
+    """The NTK blocks under a parameterisation of Q, K, V, from `qkv_ntk_blocks` (standard: `W_Q` trained directly,
+    entries N(0, 1/d)). NTK parameterisation: `W_Q = Wtilde_Q / sqrt(d)` with `Wtilde_Q` trained (entries N(0, 1)),
+    the same function at initialisation; the chain rule gives `d f / d Wtilde = d^{-1/2} d f / d W`, so each of the
+    Q, K, V blocks is divided by d and the W block is unchanged. `"total"` recomputed."""
+    if parameterisation not in PARAMETERISATIONS:
+        raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}, got {parameterisation!r}")
+    scale = 1.0 if parameterisation == "standard" else 1.0 / float(d)
+    out = {"W": blocks["W"], **{k: scale * blocks[k] for k in ("WQ", "WK", "WV")}}
     out["total"] = out["W"] + out["WV"] + out["WQ"] + out["WK"]
     return out

@@ -16,6 +16,8 @@ kind "tolerance" or "band"); `ntkbook.report.verdict_tests` turns them into stat
 (c) The flip rate under a zero perturbation is 0.
 (d) The dual-implication power comparison (`experiments.dual.krr_errors` on `experiments.dual.power_kernels`) on
     unit-row data with a known Gram spectrum: in-sample errors (rho_K / (mu_j + rho_K))^2 in closed form.
+(e) The same with the ridge chosen by closed-form leave-one-out and planted noise in the kernel's null space: the
+    LOO curve, the chosen ridge and the status in closed form (`tuned_power_check`).
 
 All in float64 (JAX inside `jax.enable_x64(True)`). u = eps64 / 2 is the unit roundoff; a sum of k terms
 errs by at most gamma_k = k u / (1 - k u) relative to the sum of the magnitudes (Higham, ch. 3).
@@ -370,4 +372,72 @@ def all_checks(profile: str = "default") -> list[dict]:
     rows.append(identical_ratio_check(profile))
     rows.append(zero_perturbation_check(profile))
     rows.extend(power_check(profile))
+    rows.extend(tuned_power_check(profile))
     return rows
+
+
+def tuned_power_check(profile: str = "default", sigma: float = 0.5) -> list[dict]:
+    """(e) The power comparison with ridges chosen by closed-form leave-one-out (`ridge_select`), on
+    `hadamard_inputs` (8 Gram eigenvalues mu_k on Hadamard columns h_k, the other columns in the null space).
+    Target j: `y_j = sqrt(n) (h_j + sigma h_(8+j))`, the second part in the kernel's null space (planted noise that
+    no ridge fits). Every |Q_ik|^2 = 1/n, so H_ii = tr(H)/n and, in closed form,
+
+        LOO_j(lam) = ((lam / (mu_j + lam))^2 + sigma^2) / (1 - sum_k mu_k / (mu_k + lam) / n)^2,
+
+    and the in-sample error on the clean part is (lam / (mu_j + lam))^2 at the chosen lam. Rows: the largest
+    relative deviation of the LOO curves from the closed form (rho >= 1e-4, bound from rounding), whether the
+    selected rho equal the closed form's argmin, and the status of the chapter's rule on the tuned error ratios
+    G^3 / linear, measured and in closed form."""
+    from ntkbook import ridge_select as rs
+    from ntkbook.experiments import dual as dx
+
+    n = 32 if profile == "quick" else 64
+    spectrum = np.geomspace(4.0, 0.25, 8)
+    x = hadamard_inputs(n, spectrum)
+    kern = dx.power_kernels(x, x)
+    h = x / np.linalg.norm(x, axis=0)
+    from scipy.linalg import hadamard as _had
+
+    null = _had(n).astype(np.float64)[:, 8:16] / math.sqrt(n)  # orthogonal to every column of x
+    clean = h * math.sqrt(n)
+    y = clean + sigma * null * math.sqrt(n)
+    rhos = [r for r in rs.RHO_GRID if r >= 1e-4]
+    mu = {"linear": n * spectrum**2 / np.sum(spectrum**2)}
+    mu["G3"] = mu["linear"] ** 3
+    dev, same, err, closed = 0.0, True, {}, {}
+    kmax = 0.0
+    for name in ("linear", "G3"):
+        k_tr, _ = kern[name]
+        e = rs.eigen(k_tr)
+        loo = rs.loo_mse(e, y, rhos)
+        lam = np.asarray(rhos)[:, None] * np.sum(mu[name]) / n
+        shrink = lam / (mu[name][None, :] + lam)
+        trace = np.sum(mu[name][None, :] / (mu[name][None, :] + lam), axis=1, keepdims=True) / n
+        loo_closed = (shrink**2 + sigma**2) / (1 - trace) ** 2
+        dev = max(dev, float(np.max(np.abs(loo / loo_closed - 1))))
+        kmax = max(kmax, float(mu[name].max() / lam.min()))
+        pick, pick_closed = rs.select(loo, rhos), rs.select(loo_closed, rhos)
+        same = same and bool(np.all(pick == pick_closed))
+        pred = rs.predict(e, k_tr, y, pick)
+        err[name] = np.sum((pred - clean) ** 2, axis=0) / np.sum(clean**2, axis=0)
+        lam_c = pick_closed * np.sum(mu[name]) / n
+        closed[name] = (lam_c / (mu[name] + lam_c)) ** 2
+    bound = 8 * n * U * (kmax + 1) * 4
+    ratio, ratio_closed = np.log(err["G3"] / err["linear"]), np.log(closed["G3"] / closed["linear"])
+    top, bottom = slice(0, 1), slice(-3, None)
+
+    def side(v):
+        return float(v.min()), float(v.max())
+
+    return [
+        {"check": f"leave-one-out ridge selection on data with a known spectrum, n = {n}, planted noise sigma = "
+                  f"{sigma:g} in the kernel's null space: LOO curves", "answer": "((r/(mu_j+r))^2 + sigma^2) / "
+                  "(1 - tr H / n)^2", "kind": "tolerance", "measured": dev, "bound": bound,
+         "bound_from": "eigh backward error relative to the smallest mu_j + r"},
+        {"check": "leave-one-out ridge selection: chosen ridges differ from the closed form's argmin (count of "
+                  "kernels)", "answer": "0", "kind": "tolerance", "measured": 0.0 if same else 1.0, "bound": 0.5,
+         "bound_from": "an exact match on the grid"},
+        {"check": "tuned power comparison: status on the measured error ratios vs on the closed form",
+         "answer": "same status", "kind": "status", "measured_status": (side(ratio[top]), side(ratio[bottom])),
+         "closed_status": (side(ratio_closed[top]), side(ratio_closed[bottom]))},
+    ]

@@ -16,7 +16,8 @@ from ntkbook.labels import DATASET_LABELS
 from ntkbook.plotting import COLUMN_INCHES
 
 KERNEL_STYLE = {"linear": ("linear kernel", "tab:gray", "o"), "G3": ("$G^3$", "tab:blue", "s"),
-                "attn-ntk": ("MLP-Attn NTK", "tab:orange", "^"), "relu-ntk": ("2L-ReLU NTK", "tab:green", "v")}
+                "attn-ntk": ("MLP-Attn NTK", "tab:orange", "^"), "relu-ntk": ("2L-ReLU NTK", "tab:green", "v"),
+                "pca-linear": ("PCA-truncated linear", "tab:purple", "D")}
 
 
 def _below(fig, rows: int) -> float:
@@ -36,10 +37,12 @@ def _band(ax, x, g, label, color, marker):
     ax.fill_between(x, g["error_low"].clip(lower=1e-6), g["error_high"], color=color, alpha=0.15, linewidth=0)
 
 
-def power_by_mode(power: pd.DataFrame, ridge: float, n: int) -> plt.Figure:
+def power_by_mode(power: pd.DataFrame, noise: float, n: int) -> plt.Figure:
     """Test error (unexplained energy) against the eigen-index j of the target, one panel per data set, one line
-    per kernel; mean over seeds with its min–max band. power: `power_unit` rows (target "mode")."""
-    sub = power[(power["target"] == "mode") & np.isclose(power["ridge"], ridge) & (power["n"] == n)]
+    per kernel (ridges chosen by leave-one-out, label noise `noise`); mean over seeds with its min–max band.
+    power: `power_unit` rows (target "mode")."""
+    sub = power[(power["target"] == "mode") & (power["ridge_rule"] == "loo") & np.isclose(power["noise"], noise)
+                & (power["n"] == n)]
     datasets = list(dict.fromkeys(sub["dataset"]))
     fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.9), squeeze=False, sharey=True)
     for ax, ds in zip(axes[0], datasets, strict=True):
@@ -53,13 +56,15 @@ def power_by_mode(power: pd.DataFrame, ridge: float, n: int) -> plt.Figure:
         ax.set_title(DATASET_LABELS.get(ds, ds))
         ax.set_xlabel("eigenvector j of G (1 = top)")
     axes[0, 0].set_ylabel("test error (unexplained energy)")
-    _legend_below(fig, axes[0, 0], ncol=2, rows=2)
+    _legend_below(fig, axes[0, 0], ncol=2, rows=3)
     return fig
 
 
-def power_by_n(summary: pd.DataFrame) -> plt.Figure:
-    """Test error against the training size n, aligned (solid) and unaligned (dashed) targets, per kernel; one
-    panel per data set. summary: `report.dual.power_summary` (mean and 95% interval over seeds)."""
+def power_by_n(summary: pd.DataFrame, noise: float) -> plt.Figure:
+    """Test error against the training size n, aligned (solid) and unaligned (dashed) targets, per kernel, at label
+    noise `noise`; one panel per data set. summary: `report.dual.power_summary` (mean and 95% interval over
+    seeds)."""
+    summary = summary[np.isclose(summary["noise"], noise)]
     datasets = list(dict.fromkeys(summary["dataset"]))
     fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 4.2), squeeze=False, sharey=True)
     for ax, ds in zip(axes[0], datasets, strict=True):
@@ -79,7 +84,7 @@ def power_by_n(summary: pd.DataFrame) -> plt.Figure:
         ax.set_title(DATASET_LABELS.get(ds, ds))
         ax.set_xlabel("training points n")
     axes[0, 0].set_ylabel("test error (unexplained energy)")
-    _legend_below(fig, axes[0, 0], ncol=2, rows=4)
+    _legend_below(fig, axes[0, 0], ncol=2, rows=5)
     return fig
 
 
