@@ -289,7 +289,7 @@ def _figure_rows(seeds=3, widths=(16, 64, 256)):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("which", ["distance", "kernel"])
+@pytest.mark.parametrize("which", ["distance", "kernel", "equal-time", "references"])
 def test_chapter3_figures_read_at_9pt_within_the_column(which):
     """As tests/test_plotting.py for chapters 1-2: the smallest text as the book shows it is >= 9 pt, and the
     figure is no wider than the column (so it is not scaled down)."""
@@ -299,8 +299,11 @@ def test_chapter3_figures_read_at_9pt_within_the_column(which):
     from ntkbook.plotting import ntk_distance as F
 
     rows = _figure_rows()
-    fig = (F.distance_vs_width(rows, "dist_abs", ylabel=r"$\|f_m - f_{\mathrm{NTK}}\|_F$") if which == "distance"
-           else F.kernel_distance_vs_width(rows))
+    rows = rows.assign(lin_dist_inf=rows["dist_abs"] * 0.7, dist_lin=rows["dist_abs"] * 0.5,
+                       dist_t100=rows["dist_abs"] * 0.3, dist_t1000=rows["dist_abs"])
+    fig = {"distance": lambda: F.distance_vs_width(rows, "dist_abs", ylabel=r"$\|f_m - f_{\mathrm{NTK}}\|_F$"),
+           "kernel": lambda: F.kernel_distance_vs_width(rows), "equal-time": lambda: F.equal_time_curves(rows),
+           "references": lambda: F.references_vs_width(rows)}[which]()
     assert fig.get_size_inches()[0] <= P.COLUMN_INCHES + 1e-9
     shown = P.rendered_text_pt(fig)
     assert shown >= P.MIN_TEXT_PT, f"smallest text {P.smallest_font_pt(fig)} pt reads as {shown:.2f} pt"
