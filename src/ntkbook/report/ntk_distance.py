@@ -95,7 +95,7 @@ __all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", 
            "slope_noise", "difference_noise", "trend_design", "cached_runs", "measured_noise",
            "paired_slopes", "contrast_status", "contrast_verdicts", "equal_time_table", "reference_table",
            "REFERENCE_COLUMNS", "COUNTERPART_WORDS", "NO_PENALTY_REASON", "FLAT_MARGIN", "flat_status", "shape_status",
-           "half_slopes_per_seed", "shape_verdicts", "reference_verdicts"]
+           "half_slopes_per_seed", "shape_verdicts", "reference_verdicts", "penalty_runs"]
 
 
 
@@ -364,15 +364,20 @@ def penalty_verdicts(spec, runs_none: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def penalty_runs(spec, *, scheduler=None, cache_dir=None) -> pd.DataFrame:
+    """The no-penalty check's rows (`nd.penalty_results`), or no rows when the profile runs no penalty check."""
+    if not spec.penalty_check:
+        return pd.DataFrame(columns=["dataset", "arch", "centred", "protocol", "width", "seed"])
+    return nd.penalty_results(spec, scheduler=scheduler, cache_dir=cache_dir)
+
+
 def claim_verdicts(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides) -> list[Verdict]:
     """The chapter's verdicts for `profile`, from the chapter's results (`nd.results`, `nd.penalty_results`: read
     from the result cache, computed where missing)."""
     spec = nd.resolve(profile, **overrides)
     runs, _ = nd.results(spec, scheduler=scheduler, cache_dir=cache_dir)
-    out = verdicts_from_results(spec, runs)
-    if spec.penalty_check:
-        out += penalty_verdicts(spec, nd.penalty_results(spec, scheduler=scheduler, cache_dir=cache_dir))
-    return out
+    return verdicts_from_results(spec, runs) + penalty_verdicts(
+        spec, penalty_runs(spec, scheduler=scheduler, cache_dir=cache_dir))
 
 
 def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
@@ -408,8 +413,17 @@ def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
     for key, col in (("lin", "lin_dist_inf"), ("beyond", "dist_lin")):
         for _, r in slope_table(runs[runs["centred"] == False], col).iterrows():  # noqa: E712
             out[f"{key}_slope_{r['protocol']}_{r['dataset']}_{r['arch']}"] = float(r["slope"])
+    for t in spec.gd_times:
+        col = f"dist_t{int(t)}"
+        if col in runs:
+            for _, r in slope_table(runs[runs["centred"] == False], col).iterrows():  # noqa: E712
+                if r["protocol"] == "gd":
+                    out[f"slope_t{int(t)}_{r['dataset']}_{r['arch']}"] = float(r["slope"])
     s = slope_table(runs)
     for _, r in s.iterrows():
         key = f"{r['protocol']}_{r['dataset']}_{r['arch']}_{'centred' if r['centred'] else 'raw'}"
         out[f"slope_{key}"] = float(r["slope"])
+    # a profile without the centred control (or a data set) still glues every number the prose names: NaN
+    for key in [k for k in out if k.endswith("_raw")]:
+        out.setdefault(key[: -len("_raw")] + "_centred", math.nan)
     return out

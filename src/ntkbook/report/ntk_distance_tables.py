@@ -55,8 +55,8 @@ def reference_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The trained network's distance read against its two references, per (protocol, data set, model) on raw
     inputs: slope intervals in m of ||f_m − f_NTK|| (Table 1's), of the linearised network's distance to the
     infinite-width counterpart ||f_lin − f_NTK|| (the kernel's randomness at initialisation; m^(-1/2) expected)
-    and of ||f_m − f_lin|| (what training beyond the linear regime adds), and the mean of each at the largest
-    width."""
+    and of ||f_m − f_lin|| (what training beyond the linear regime adds), each with its mean at the largest width
+    in brackets."""
     raw = runs[runs["centred"] == False]  # noqa: E712
     tabs = {c: slope_table(raw, c) for c in REFERENCE_COLUMNS}
     top = raw[raw["width"] == raw["width"].max()]
@@ -68,8 +68,8 @@ def reference_table(runs: pd.DataFrame) -> pd.DataFrame:
         for c, name in REFERENCE_COLUMNS.items():
             t = tabs[c]
             r = t[(t["dataset"] == b["dataset"]) & (t["arch"] == b["arch"]) & (t["protocol"] == b["protocol"])]
-            row[f"Slope {name}"] = format_interval(*r.iloc[0][["slope", "lo", "hi"]]) if len(r) else "–"
-            row[f"{name} at $m$ = {int(raw['width'].max())}"] = f"{sel[c].mean():.2f}"
+            slope = format_interval(*r.iloc[0][["slope", "lo", "hi"]]) if len(r) else "–"
+            row[name] = f"{slope} ({sel[c].mean():.3g})"
         out.append(row)
     return pd.DataFrame(out)
 
