@@ -331,3 +331,25 @@ def test_equal_time_table_reads_every_step_count():
     t = R.equal_time_table(runs)
     assert list(t.columns) == ["Data", "Model", "$T$ = 100", "$T$ = 1000"] and len(t) == 2
     assert t[t.Model == "MLP-Attn"].iloc[0]["$T$ = 1000"].startswith("+0.30")
+
+
+def test_operating_characteristics_of_the_chapter3_equivalence_and_shape_rules():
+    """The simulated rules behave as stated: at a small per-seed SD they decide (holds when true, rarely when
+    false); at a large SD the shape rule's design does not decide and says how many seeds would."""
+    import dataclasses
+
+    from ntkbook import operating as op
+    from ntkbook.report import verdict_tests as vt
+
+    quiet = dataclasses.replace(op.NOISE, slope_sd=0.02)
+    flat_t = op.simulate_slope_equivalence(0.0, seeds=8, centre=0.0, margin=0.1, sims=400, noise=quiet)
+    flat_f = op.simulate_slope_equivalence(0.2, seeds=8, centre=0.0, margin=0.1, sims=400, noise=quiet)
+    assert flat_t["holds"] > 0.95 and flat_f["holds"] < 0.05 and flat_f["does not hold"] > 0.95
+    rate = op.simulate_slope_equivalence(-0.5, seeds=8, centre=-0.5, margin=0.25, sims=400, noise=quiet)
+    assert rate["holds"] > 0.95
+    shape_t = op.simulate_shape(-0.2, 0.2, seeds=8, sims=400, noise=quiet)
+    shape_f = op.simulate_shape(0.2, 0.2, seeds=8, sims=400, noise=quiet)
+    assert shape_t["holds"] > 0.95 and shape_f["does not hold"] > 0.95
+    loud = dataclasses.replace(op.NOISE, slope_sd=0.3)
+    d = vt.design_at("shape", {"seeds": 8, "widths": 5}, sims=200, noise=loud)[1]
+    assert not d.decides and "seeds" in d.needed

@@ -244,11 +244,14 @@ def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
     and under GD; not evaluable with fewer than 4 widths or where the model has not trained."""
     rows = _trend_rows(runs) if len(runs) else {}
     halves = half_slopes_per_seed(runs[runs["centred"] == False]) if len(runs) else half_slopes_per_seed(runs)  # noqa: E712
+    design = trend_design(spec, slope_noise(runs), "shape") if len(spec.widths) >= 4 else None
     rule = ("per-seed log-log slopes of " + DIST_TEX + " over the smaller and the larger half of the widths (the "
             "middle width in both), 95 % t-intervals over seeds: holds if the late interval lies above 0 and the "
             "early one below 0 (a sign change of the local slope), does not hold if the late one lies below 0 or "
             "both above 0 (monotone), else not resolved; not evaluable with fewer than 4 widths or where the "
-            "train-accuracy interval reaches chance")
+            "train-accuracy interval reaches chance; true at early and late slopes of -/+ "
+            f"{op.NOISE.effect:g}, simulated with the pooled SD of the slopes"
+            + (f" ({design_sd(design, runs)})" if design is not None else "") + _gate_words(design))
     out = []
     for _, p in paper.TABLE1[paper.TABLE1["trend"].str.startswith("non-monotonic")].iterrows():
         arch = {v: k for k, v in MODEL_LABELS.items()}[p["model"]]
@@ -260,6 +263,8 @@ def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
                 mean_interval(h["late"]) if len(h) else (math.nan, None))
             status = (claims.NOT_RUN if got is None else
                       shape_status(early[1], late[1], trained_everywhere=got[1], evaluable=len(spec.widths) >= 4))
+            if design is not None:
+                status = claims.gated(status, design)
             tag, where = _protocol_words("shape", protocol)
             out.append(Verdict(
                 claim=f"table1.{tag}.{p['dataset']}.{p['model']}",
@@ -270,7 +275,8 @@ def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
                 interval=None if late[1] is None else (float(late[1][0]), float(late[1][1])), rule=rule,
                 profile=spec.profile, config={**_config(spec), "protocol": protocol,
                                               "early_slope": None if not np.isfinite(early[0]) else float(early[0])},
-                section=SECTIONS["table1"], chapter=CHAPTER, beyond_paper=beyond, design=""))
+                section=SECTIONS["table1"], chapter=CHAPTER, beyond_paper=beyond,
+                design=design.name if design is not None and status != claims.NOT_RUN else ""))
     return out
 
 
@@ -283,12 +289,17 @@ def reference_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
 
     raw = runs[runs["centred"] == False] if len(runs) else runs  # noqa: E712
     tab = slope_table(raw, "lin_dist_inf") if len(raw) else pd.DataFrame()
+    design = trend_design(spec, slope_noise(raw, "lin_dist_inf"), "lin-rate") if len(raw) else None
     rule = (f"per-seed log-log slope of {REFERENCE_COLUMNS['lin_dist_inf']} against m, 95 % t-interval; holds if "
-            f"it lies within -1/2 +- {RATE_MARGIN:g} (equivalence), does not hold if wholly outside")
+            f"it lies within -1/2 +- {RATE_MARGIN:g} (equivalence), does not hold if wholly outside; simulated with "
+            "the pooled SD of these slopes" + (f" (SD {slope_noise(raw, 'lin_dist_inf'):.3f})" if design else "")
+            + _gate_words(design))
     out = []
     for _, r in tab.iterrows():
         iv = (r["lo"], r["hi"]) if np.isfinite(r["lo"]) else None
         status = claims.equivalence_rule(iv, RATE_MARGIN, centre=-0.5) if iv is not None else claims.NOT_EVALUABLE
+        if design is not None:
+            status = claims.gated(status, design)
         out.append(Verdict(
             claim=f"table1.lin-rate.{r['protocol']}.{r['dataset']}.{MODEL_LABELS[r['arch']]}",
             statement=(f"the linearised {MODEL_LABELS[r['arch']]} ({PROTOCOL_LABELS[r['protocol']]}, "
@@ -297,7 +308,7 @@ def reference_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
             ours=None if not np.isfinite(r["slope"]) else float(r["slope"]),
             interval=None if iv is None else (float(iv[0]), float(iv[1])), rule=rule, profile=spec.profile,
             config={**_config(spec), "protocol": r["protocol"]}, section=SECTIONS["table1"], chapter=CHAPTER,
-            beyond_paper=True, design=""))
+            beyond_paper=True, design=design.name if design is not None else ""))
     return out
 
 
