@@ -217,6 +217,13 @@ def test_chapter_numbers_and_figures():
                          "ntk_effective_rank": 1.4, "ntk_top_share": 0.95}])
     nums = R.chapter_numbers(nd.resolve("default"), runs, col)
     assert nums["cos_mnist_attn_raw"] == 0.99 and nums["gd_reached"] == nums["gd_runs"]
+    assert nums["gd_steps"] == max(nd.resolve("default").gd_times)
+    assert nums["lin_slope_adam_mnist_relu"] == pytest.approx(-0.5, abs=0.02)
+    assert nums["slope_t1000_mnist_attn"] == pytest.approx(nums["slope_gd_mnist_attn_raw"], abs=1e-12)
+    # a profile without the centred control still names every number the prose quotes (as NaN)
+    raw_only = R.chapter_numbers(nd.resolve("decisive"), fake_runs(centred=(False,)), col)
+    assert math.isnan(raw_only["slope_gd_mnist_attn_centred"]) and math.isnan(raw_only["cos_mnist_attn_centred"])
+    assert len(R.penalty_runs(nd.resolve("decisive"))) == 0
     assert R.collapse_table(col).iloc[0]["Mean cosine"] == 0.99
     from ntkbook.plotting import ntk_distance as P
 
