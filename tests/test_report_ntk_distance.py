@@ -220,6 +220,7 @@ def test_chapter_numbers_and_figures():
     assert nums["gd_steps"] == max(nd.resolve("default").gd_times)
     assert nums["lin_slope_adam_mnist_relu"] == pytest.approx(-0.5, abs=0.02)
     assert nums["slope_t1000_mnist_attn"] == pytest.approx(nums["slope_gd_mnist_attn_raw"], abs=1e-12)
+    assert nums["gd_first_time"] == 100 and nums["slope_tfirst_mnist_attn"] == nums["slope_t100_mnist_attn"]
     # a profile without the centred control still names every number the prose quotes (as NaN)
     raw_only = R.chapter_numbers(nd.resolve("decisive"), fake_runs(centred=(False,)), col)
     assert math.isnan(raw_only["slope_gd_mnist_attn_centred"]) and math.isnan(raw_only["cos_mnist_attn_centred"])

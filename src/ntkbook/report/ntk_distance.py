@@ -430,6 +430,9 @@ def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
             for _, r in slope_table(runs[runs["centred"] == False], col).iterrows():  # noqa: E712
                 if r["protocol"] == "gd":
                     out[f"slope_t{int(t)}_{r['dataset']}_{r['arch']}"] = float(r["slope"])
+                    if int(t) == min(spec.gd_times):  # the grid's first time, named whatever the profile's grid
+                        out[f"slope_tfirst_{r['dataset']}_{r['arch']}"] = float(r["slope"])
+    out["gd_first_time"] = int(min(spec.gd_times))
     s = slope_table(runs)
     for _, r in s.iterrows():
         key = f"{r['protocol']}_{r['dataset']}_{r['arch']}_{'centred' if r['centred'] else 'raw'}"
