@@ -22,7 +22,8 @@ follow `f(x) = f0(x) + Theta(x, X) alpha`; the minimum value is `mean CE(F) + (l
 `solve` finds alpha by damped Newton in float64: the step solves `(H Theta / n + lambda I) delta = -g`, H the
 block-diagonal softmax Hessian `diag(p_i) - p_i p_i^T`; `Theta delta` is then the Newton step of the convex
 objective `h(alpha) = L(w0 + J^T alpha)` (whose Hessian is `Theta (H Theta / n + lambda I)`), so an Armijo
-backtracking on h makes it globally convergent and quadratic near the solution. It stops when the stationarity
+backtracking on h makes it globally convergent and quadratic near the solution; where h changes by less than its
+own rounding (about |h| eps64), a step that lowers the stationarity residual is accepted instead. It stops when the stationarity
 residual `max |n g|` (in units of the per-example gradient `P - Y`, whose entries lie in [-1, 1]) is at most
 `tol`.
 
@@ -141,6 +142,12 @@ def solve(k_train, f0_train, y, l2: float, *, tol: float = TOL, max_iter: int = 
         while True:
             h_new, _ = objective(ta + step * t_delta, alpha + step * delta, f0, y, l2)
             if h_new <= h + 1e-4 * step * slope or step < 1e-12:
+                break
+            # near the minimiser h changes by less than its rounding (|h| eps), so Armijo cannot tell a good step:
+            # there accept a step that lowers the stationarity residual instead (Newton's own merit function)
+            p_new = _softmax(f0 + ta + step * t_delta)
+            res_new = float(np.max(np.abs(p_new - y + n * l2 * (alpha + step * delta))))
+            if res_new < res and abs(h_new - h) <= 1e3 * np.finfo(np.float64).eps * max(abs(h), 1.0):
                 break
             step *= 0.5
         alpha, ta, h = alpha + step * delta, ta + step * t_delta, h_new
