@@ -92,3 +92,28 @@ def test_design_table_uses_the_measured_noise_it_is_given():
     # a slope SD of 0.5 at 5 seeds cannot tell a slope of 0.2 from 0; the stated 0.1 can
     assert t.loc["trend", "noise"] == "measured: a test" and t.loc["trend", "decides at this design"].startswith("no")
     assert t.loc["slope-difference", "decides at this design"] == "yes"
+
+
+def test_chapter3_counterparts_equal_the_linearised_network_and_the_check_can_fail():
+    """(e) with 3 outputs: both counterparts from the full empirical NTK read their known answer within the derived
+    bounds (rounding-level for GD); the same logistic check with only the per-output diagonal block of the kernel
+    (dropping the cross-output terms, which vanish only as m grows) misses it by far more than the bound."""
+    import jax
+    import jax.numpy as jnp
+
+    from ntkbook import kernel_logistic, linearized, models
+
+    rows = ka.counterpart_checks("quick")
+    assert len(rows) == 4 and all(r["measured"] <= r["bound"] < 1e-6 for r in rows)
+    s = ka.SIZES["quick"]
+    x, _ = ka.synthetic_inputs(s["n"], s["n_test"], s["d"], 0)
+    y = np.eye(3)[np.argmax(x[:, :3], axis=1)]
+    with jax.enable_x64(True):
+        params, signs = models.init_network(jax.random.PRNGKey(0), x.shape[1], min(s["width"], 256), 3)
+        z = models.features("relu", jnp.asarray(x), jnp.asarray(x))
+        p, _, _ = linearized.train_lbfgs(params, signs, z, jnp.asarray(y), l2=1e-2, gtol=1e-11)
+        out = np.asarray(linearized.linearize(params, signs)(p, z))
+        f0 = np.asarray(models.apply_network(params, signs, z))
+    block = linearized.full_empirical_ntk(params, signs, z)[:, 0, :, 0]
+    wrong = kernel_logistic.solve(block, f0, y, 1e-2).f_train
+    assert np.linalg.norm(out - wrong) > 100 * rows[0]["bound"]

@@ -178,7 +178,14 @@ def test_units_cover_the_grid_once_with_json_params():
     for u in units:
         json.dumps(u.params)
         assert u.fn in (E.run_unit, E.collapse_unit)
-    assert len(units) - len(runs) == len(spec.datasets) * len(spec.centred)
+    penalty = [u for u in units if u.kind == E.KIND_PENALTY]
+    # the no-penalty check is part of the registered sweep: Adam only, raw inputs, first data set, l2_form "none"
+    assert len(penalty) == len(spec.archs) * len(spec.widths) * len(spec.seeds)
+    assert {u.params["l2_form"] for u in penalty} == {"none"} and {u.params["centred"] for u in penalty} == {False}
+    assert len(units) - len(runs) - len(penalty) == len(spec.datasets) * len(spec.centred)
+    assert not [u for u in E.units(spec.replace(penalty_check=False)) if u.kind == E.KIND_PENALTY]
+    with pytest.raises(ValueError, match="penalty_check"):
+        E.penalty_results(spec.replace(penalty_check=False))
 
 
 def _fake_split(monkeypatch, n=40, n_test=20, d=16):
@@ -194,7 +201,7 @@ def _fake_split(monkeypatch, n=40, n_test=20, d=16):
 def _unit(**over):
     kw = dict(n_train=40, n_test=20, data_seed=0, protocols=["adam", "gd"], learning_rate=1e-2, batch_size=128,
               l2=1e-3, l2_form="w-w0", adam_max_epochs=40, plateau_window=20, plateau_tol=0.005, gd_rate=0.5,
-              gd_fraction=0.2, gd_max_steps=500)
+              gd_fraction=0.2, gd_times=[50, 500])
     kw.update(over)
     return kw
 
@@ -207,9 +214,15 @@ def test_run_unit_rows_are_plain_typed_and_deterministic(monkeypatch):
     assert all(a[c].dtype != object for c in a.columns)
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True)
     gd = a[a["protocol"] == "gd"].iloc[0]
-    # the criterion is what stopped GD (or the budget, then flagged)
+    # equal times: GD runs the whole grid, and the flag says whether the MSE criterion was met by its end
+    assert gd["steps"] == 500 and gd["dist_t500"] == gd["dist_abs"] and np.isfinite(gd["dist_t50"])
     assert gd["criterion_met"] == (gd["train_loss"] <= 0.2 * gd["train_loss_init"])
     assert gd["dist_rel_learned"] == pytest.approx(gd["dist_abs"] / gd["dist_learned"], rel=1e-15)
+    adam = a[a["protocol"] == "adam"].iloc[0]
+    # the logistic counterpart is solved to its stated tolerance; the gap is measured against the own-kernel minimum
+    assert adam["ntk_residual"] <= E.kernel_logistic.TOL
+    assert adam["objective_gap"] == pytest.approx(adam["objective"] - adam["lin_objective"], rel=1e-12)
+    assert np.isnan(adam["dist_t50"])
     with pytest.raises(ValueError, match="protocol"):
         E.run_unit("mnist", "relu", 8, 0, False, **_unit(protocols=["sgd"]))
 
@@ -248,7 +261,7 @@ def test_width_slopes_per_seed_recover_known_slopes():
 
 def test_sweep_runs_through_the_runner_and_cache(monkeypatch, tmp_path):
     _fake_split(monkeypatch)
-    spec = E.resolve("quick", widths=(8, 16), seeds=(0,), centred=(False,), protocols=("gd",), gd_max_steps=50)
+    spec = E.resolve("quick", widths=(8, 16), seeds=(0,), centred=(False,), protocols=("gd",), gd_times=(10, 50))
     first = E.sweep(spec, cache_dir=tmp_path)
     assert len(first) == 2 * 2 and set(first["arch"]) == {"relu", "attn"}
     again = E.sweep(spec, cache_dir=tmp_path)
@@ -276,7 +289,7 @@ def _figure_rows(seeds=3, widths=(16, 64, 256)):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("which", ["distance", "kernel"])
+@pytest.mark.parametrize("which", ["distance", "kernel", "equal-time", "references"])
 def test_chapter3_figures_read_at_9pt_within_the_column(which):
     """As tests/test_plotting.py for chapters 1-2: the smallest text as the book shows it is >= 9 pt, and the
     figure is no wider than the column (so it is not scaled down)."""
@@ -286,8 +299,11 @@ def test_chapter3_figures_read_at_9pt_within_the_column(which):
     from ntkbook.plotting import ntk_distance as F
 
     rows = _figure_rows()
-    fig = (F.distance_vs_width(rows, "dist_abs", ylabel=r"$\|f_m - f_{\mathrm{NTK}}\|_F$") if which == "distance"
-           else F.kernel_distance_vs_width(rows))
+    rows = rows.assign(lin_dist_inf=rows["dist_abs"] * 0.7, dist_lin=rows["dist_abs"] * 0.5,
+                       dist_t100=rows["dist_abs"] * 0.3, dist_t1000=rows["dist_abs"])
+    fig = {"distance": lambda: F.distance_vs_width(rows, "dist_abs", ylabel=r"$\|f_m - f_{\mathrm{NTK}}\|_F$"),
+           "kernel": lambda: F.kernel_distance_vs_width(rows), "equal-time": lambda: F.equal_time_curves(rows),
+           "references": lambda: F.references_vs_width(rows)}[which]()
     assert fig.get_size_inches()[0] <= P.COLUMN_INCHES + 1e-9
     shown = P.rendered_text_pt(fig)
     assert shown >= P.MIN_TEXT_PT, f"smallest text {P.smallest_font_pt(fig)} pt reads as {shown:.2f} pt"
@@ -309,3 +325,49 @@ def test_chapter3_bands_are_the_seed_range_clipped_at_zero():
             ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
             assert ys.min() >= 0.0
     plt.close(fig)
+
+
+def test_no_penalty_adam_has_no_counterpart(monkeypatch):
+    """Cross-entropy without a penalty has no finite minimiser: the row carries the network's numbers and NaN
+    distances (the report calls it not evaluable)."""
+    _fake_split(monkeypatch)
+    row = E.run_unit("mnist", "relu", 16, 0, False, **_unit(protocols=["adam"], l2_form="none")).iloc[0]
+    assert np.isnan(row["dist_abs"]) and np.isnan(row["ntk_test_acc"]) and np.isfinite(row["train_acc"])
+
+
+def test_resampled_splits_differ_per_seed(monkeypatch):
+    split = _fake_split(monkeypatch)
+    seen = []
+    monkeypatch.setattr(E, "_split", lambda ds, n, nt, s: seen.append(s) or split)
+    for seed in (0, 2):
+        row = E.run_unit("mnist", "relu", 8, seed, False, **_unit(protocols=["gd"], data_seed=3,
+                                                                   resample_splits=True)).iloc[0]
+        assert row["split_seed"] == 3 + seed
+    assert seen == [3, 5]
+    assert E.split_seed(3, 4, True) == 7 and E.split_seed(3, 4, False) == 3
+    spec = E.resolve("quick", resample_splits=True)
+    assert {u.params["resample_splits"] for u in E.units(spec) if u.kind == E.KIND_RUN} == {True}
+
+
+def test_kernel_gd_at_times_equals_kernel_predict_and_the_explicit_iteration():
+    """One eigendecomposition for several T equals `kernel_predict.gradient_descent` per T (same formula: a few
+    eps64 kappa), and where a mode overshoots (c > 1, which kernel_predict clips) the explicit iteration."""
+    from ntkbook import kernel_predict
+    from ntkbook.lazy_counterparts import kernel_gd_at_times
+
+    (ktt, kst), rng = _kernels()
+    y, f0, f0t = rng.normal(size=(25, 2)), rng.normal(size=(25, 2)), rng.normal(size=(7, 2))
+    lam_max = np.linalg.eigvalsh(ktt)[-1]
+    for rate, times in ((0.9, (1, 7, 40)), (1.6, (3, 11))):
+        eta = rate * y.size / lam_max
+        got = kernel_gd_at_times(ktt, kst, y, f0, f0t, eta, times)
+        f = f0.copy()
+        for T, (ft, fs) in zip(times, got, strict=True):
+            if rate < 1:
+                ref = kernel_predict.gradient_descent(ktt, kst, y, eta, T, f0, f0t)
+                np.testing.assert_allclose(ft, ref[0], rtol=0, atol=1e-10 * np.abs(ref[0]).max())
+                np.testing.assert_allclose(fs, ref[1], rtol=0, atol=1e-10 * np.abs(ref[1]).max())
+        for _ in range(times[-1]):
+            f = f - eta / y.size * ktt @ (f - y)
+        # T explicit steps accumulate T (n + 2) u64 ||F|| of rounding; 1e-9 relative covers T <= 40 by far
+        np.testing.assert_allclose(got[-1][0], f, rtol=0, atol=1e-9 * np.abs(f).max())

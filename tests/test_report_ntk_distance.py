@@ -18,8 +18,13 @@ from ntkbook.report import ntk_distance as R  # noqa: E402
 WIDTHS = (16, 64, 256)
 
 
-def fake_runs(slopes=None, acc=None, seeds=5, noise=0.02, datasets=("mnist", "cifar10"), centred=(False, True)):
-    """Sweep-shaped rows whose distance follows c m^slope with per-seed noise in the slope."""
+def fake_runs(slopes=None, acc=None, seeds=5, noise=0.02, datasets=("mnist", "cifar10"), centred=(False, True),
+              widths=WIDTHS, shape=None):
+    """Sweep-shaped rows whose distance follows c m^slope with per-seed noise in the slope (or, for the groups in
+    `shape`, slope s_early up to the middle width and s_late after it); the linearised network's distance to the
+    infinite-width counterpart follows m^(-1/2). Accuracy a: test a, train a + 0.2 (a itself below 0.2: an
+    untrained model)."""
+    shape = shape or {}
     slopes = slopes or {}
     acc = acc or {}
     rng = np.random.default_rng(0)
@@ -32,12 +37,24 @@ def fake_runs(slopes=None, acc=None, seeds=5, noise=0.02, datasets=("mnist", "ci
                     a = acc.get((ds, arch, protocol), 0.6)
                     for seed in range(seeds):
                         s = s0 + noise * rng.normal()
-                        for w in WIDTHS:
+                        mid = widths[len(widths) // 2]
+                        for w in widths:
+                            if (ds, arch, protocol) in shape:
+                                e, late = shape[(ds, arch, protocol)]
+                                logd = (e * math.log(min(w, mid)) + late * math.log(max(w, mid) / mid)
+                                        + noise * rng.normal())
+                            else:
+                                logd = s * math.log(w)
                             rows.append({"dataset": ds, "arch": arch, "centred": c, "protocol": protocol,
                                          "width": w, "seed": seed, "n_classes": 10, "n_train": 100, "n_test": 200,
-                                         "dist_abs": 5.0 * w**s, "dist_rel_learned": 0.5 * w**s,
+                                         "dist_abs": 5.0 * math.exp(logd), "dist_rel_learned": 0.5 * w**s,
+                                         "lin_dist_inf": 3.0 * w**-0.5 * (1 + 0.01 * rng.normal()),
+                                         "dist_lin": 2.0 * w**s, "objective_gap": 0.01, "ntk_residual": 1e-12,
+                                         "dist_t100": 2.0 * math.exp(logd) if protocol == "gd" else math.nan,
+                                         "dist_t1000": 5.0 * math.exp(logd) if protocol == "gd" else math.nan,
                                          "kernel_dist_final": 0.3 * w**-0.5, "kernel_dist_init": 0.3 * w**-0.5,
-                                         "test_acc": a + 0.01 * rng.normal(), "train_acc": min(1.0, a + 0.2),
+                                         "test_acc": a + 0.01 * rng.normal(),
+                                         "train_acc": min(1.0, a + 0.2) if a >= 0.2 else a + 0.01 * rng.normal(),
                                          "train_loss": 0.5, "train_loss_init": 2.3, "steps": 100,
                                          "criterion_met": True, "kernel_steps": 50.0, "ntk_test_acc": a,
                                          "ntk0_test_acc": a + 0.1})
@@ -132,7 +149,8 @@ def test_an_underpowered_design_turns_every_trend_verdict_into_not_resolved():
     assert not design.decides and design.needed
     v = {x.claim: x for x in R.verdicts_from_results(spec, runs)}
     assert v["table1.trend.mnist.MLP-Attn"].interval[0] > 0  # the ungated rule would say holds
-    assert all(x.status == claims.NOT_RESOLVED for x in v.values()), {k: x.status for k, x in v.items()}
+    gated = {k: x for k, x in v.items() if ".trend." in k or "contrast" in k}
+    assert gated and all(x.status == claims.NOT_RESOLVED for x in gated.values()), {k: x.status for k, x in v.items()}
     assert R.table1(runs, spec).loc[1, "Adam"] == claims.NOT_RESOLVED and R.table1(runs).loc[1, "Adam"] == claims.HOLDS
 
 
@@ -178,7 +196,8 @@ def test_table1_is_narrow_and_carries_statuses():
 def test_accuracy_centring_readings_and_criterion_tables():
     runs = fake_runs(acc={("mnist", "attn", "adam"): 0.1})
     a = R.table1_accuracy(runs, "adam")
-    assert list(a.columns) == ["Data", "Model", "$m$ = 16", "$m$ = 64", "$m$ = 256", "Train loss"]
+    assert list(a.columns) == ["Data", "Model", "$m$ = 16", "$m$ = 64", "$m$ = 256", "Objective gap"]
+    assert list(R.table1_accuracy(runs, "gd").columns)[-1] == "Train loss"
     attn = a[(a.Data == "MNIST") & (a.Model == "MLP-Attn")].iloc[0]
     assert attn["$m$ = 16"].endswith("✗")
     c = R.centring_table(runs)
@@ -198,6 +217,14 @@ def test_chapter_numbers_and_figures():
                          "ntk_effective_rank": 1.4, "ntk_top_share": 0.95}])
     nums = R.chapter_numbers(nd.resolve("default"), runs, col)
     assert nums["cos_mnist_attn_raw"] == 0.99 and nums["gd_reached"] == nums["gd_runs"]
+    assert nums["gd_steps"] == max(nd.resolve("default").gd_times)
+    assert nums["lin_slope_adam_mnist_relu"] == pytest.approx(-0.5, abs=0.02)
+    assert nums["slope_t1000_mnist_attn"] == pytest.approx(nums["slope_gd_mnist_attn_raw"], abs=1e-12)
+    assert nums["gd_first_time"] == 100 and nums["slope_tfirst_mnist_attn"] == nums["slope_t100_mnist_attn"]
+    # a profile without the centred control still names every number the prose quotes (as NaN)
+    raw_only = R.chapter_numbers(nd.resolve("decisive"), fake_runs(centred=(False,)), col)
+    assert math.isnan(raw_only["slope_gd_mnist_attn_centred"]) and math.isnan(raw_only["cos_mnist_attn_centred"])
+    assert len(R.penalty_runs(nd.resolve("decisive"))) == 0
     assert R.collapse_table(col).iloc[0]["Mean cosine"] == 0.99
     from ntkbook.plotting import ntk_distance as P
 
@@ -218,10 +245,13 @@ def test_penalty_variant_table_and_verdicts():
     t = R.penalty_table(runs, runs_none)
     assert len(t) == 2 and set(t["Data"]) == {"MNIST"}
     attn = t[t.Model == "MLP-Attn"].iloc[0]
-    assert attn[f"Status, {R.PENALTY_TEX}"] == claims.DOES_NOT_HOLD and attn["Status, no penalty"] == claims.HOLDS
+    assert attn[f"Status, {R.PENALTY_TEX}"] == claims.DOES_NOT_HOLD
+    assert attn["Status, no penalty"] == claims.NOT_EVALUABLE
     v = {x.claim: x for x in R.penalty_verdicts(spec, runs_none)}
     assert set(v) == {"table1.trend-no-penalty.mnist.2L-ReLU", "table1.trend-no-penalty.mnist.MLP-Attn"}
-    assert v["table1.trend-no-penalty.mnist.MLP-Attn"].status == claims.HOLDS
+    # no finite minimiser without a penalty: not evaluable whatever the rows say, and the rule says why
+    assert all(x.status == claims.NOT_EVALUABLE and x.rule == R.NO_PENALTY_REASON for x in v.values())
+    assert R.penalty_verdicts(spec, runs_none.iloc[:0]) == []
     assert all(x.beyond_paper for x in v.values())
 
 
@@ -241,3 +271,93 @@ def test_tables_typeset_their_math():
     assert r"\(\kappa(K_\infty)\)" in page and r"\(2.50\times10^{6}\)" in page
     v = R.verdicts_from_results(nd.resolve("default"), runs)[0]
     assert v.statement.startswith(R.DIST_TEX) and "‖" not in v.rule
+
+
+# ---------------------------------------------------------------- gate, flat, shape, references, equal times
+
+
+def test_the_trained_gate_is_on_the_training_side():
+    """Train accuracy decides (test accuracy only shown): a model at chance on test but fitting its training set
+    is trained; one at chance on both is not."""
+    runs = fake_runs(acc={("cifar10", "relu", "gd"): 0.1})
+    acc = R.accuracy_table(runs)
+    sel = acc[(acc.dataset == "cifar10") & (acc.arch == "relu") & (acc.protocol == "gd")]
+    assert not sel["trained"].any()
+    runs.loc[(runs.dataset == "cifar10") & (runs.arch == "relu") & (runs.protocol == "gd"), "train_acc"] = 0.8
+    acc = R.accuracy_table(runs)
+    sel = acc[(acc.dataset == "cifar10") & (acc.arch == "relu") & (acc.protocol == "gd")]
+    assert sel["trained"].all() and (sel["test_acc"] < 0.15).all()
+
+
+def test_flat_status_reaches_every_status():
+    m = R.FLAT_MARGIN
+    assert R.flat_status((-m / 2, m / 2)) == claims.HOLDS
+    assert R.flat_status((m * 1.5, m * 3)) == claims.DOES_NOT_HOLD
+    assert R.flat_status((-m / 2, m * 2)) == claims.NOT_RESOLVED
+    assert R.flat_status(None) == claims.NOT_EVALUABLE
+    assert R.flat_status((-m / 2, m / 2), trained_everywhere=False) == claims.NOT_EVALUABLE
+    t = R.table1(fake_runs({("mnist", "relu", "adam"): 0.0}))
+    assert t.loc[0, "Slope, Adam"].endswith("flat") and not t.loc[1, "Slope, Adam"].endswith("flat")
+
+
+def test_shape_status_and_verdicts_from_half_slopes():
+    assert R.shape_status((-0.4, -0.1), (0.1, 0.3)) == claims.HOLDS
+    assert R.shape_status((0.1, 0.3), (0.1, 0.3)) == claims.DOES_NOT_HOLD  # monotone increasing
+    assert R.shape_status((-0.4, -0.1), (-0.3, -0.1)) == claims.DOES_NOT_HOLD  # falls at large width
+    assert R.shape_status((-0.4, 0.1), (0.1, 0.3)) == claims.NOT_RESOLVED
+    assert R.shape_status(None, (0.1, 0.3)) == claims.NOT_EVALUABLE
+    assert R.shape_status((-0.4, -0.1), (0.1, 0.3), evaluable=False) == claims.NOT_EVALUABLE
+    widths = (16, 64, 256, 1024, 4096)
+    spec = nd.resolve("decisive")
+    dip = fake_runs(widths=widths, shape={("mnist", "attn", "adam"): (-0.3, 0.4)}, datasets=("mnist",),
+                    centred=(False,))
+    v = {x.claim: x for x in R.shape_verdicts(spec, dip)}
+    assert v["table1.shape.mnist.MLP-Attn"].status == claims.HOLDS
+    assert dict(v["table1.shape.mnist.MLP-Attn"].config)["early_slope"] == pytest.approx(-0.3, abs=0.05)
+    mono = fake_runs(widths=widths, shape={("mnist", "attn", "adam"): (0.3, 0.4)}, datasets=("mnist",),
+                     centred=(False,))
+    assert {x.claim: x for x in R.shape_verdicts(spec, mono)}["table1.shape.mnist.MLP-Attn"].status == \
+        claims.DOES_NOT_HOLD
+    # three widths cannot show a sign change of the local slope
+    three = {x.claim: x for x in R.shape_verdicts(nd.resolve("default"), fake_runs(datasets=("mnist",)))}
+    assert three["table1.shape.mnist.MLP-Attn"].status == claims.NOT_EVALUABLE
+
+
+def test_reference_verdicts_measure_the_m_to_the_minus_half_law():
+    runs = fake_runs(datasets=("mnist",), centred=(False,))
+    v = R.reference_verdicts(nd.resolve("default"), runs)
+    assert len(v) == 4 and all(x.status == claims.HOLDS for x in v)
+    assert all(x.ours == pytest.approx(-0.5, abs=0.02) for x in v)
+    flat = runs.assign(lin_dist_inf=3.0)
+    assert all(x.status == claims.DOES_NOT_HOLD for x in R.reference_verdicts(nd.resolve("default"), flat))
+    ref = R.reference_table(runs)
+    assert len(ref) == 4 and any("lin" in c for c in ref.columns)
+
+
+def test_equal_time_table_reads_every_step_count():
+    runs = fake_runs({("mnist", "attn", "gd"): 0.3}, datasets=("mnist",), centred=(False,))
+    t = R.equal_time_table(runs)
+    assert list(t.columns) == ["Data", "Model", "$T$ = 100", "$T$ = 1000"] and len(t) == 2
+    assert t[t.Model == "MLP-Attn"].iloc[0]["$T$ = 1000"].startswith("+0.30")
+
+
+def test_operating_characteristics_of_the_chapter3_equivalence_and_shape_rules():
+    """The simulated rules behave as stated: at a small per-seed SD they decide (holds when true, rarely when
+    false); at a large SD the shape rule's design does not decide and says how many seeds would."""
+    import dataclasses
+
+    from ntkbook import operating as op
+    from ntkbook.report import verdict_tests as vt
+
+    quiet = dataclasses.replace(op.NOISE, slope_sd=0.02)
+    flat_t = op.simulate_slope_equivalence(0.0, seeds=8, centre=0.0, margin=0.1, sims=400, noise=quiet)
+    flat_f = op.simulate_slope_equivalence(0.2, seeds=8, centre=0.0, margin=0.1, sims=400, noise=quiet)
+    assert flat_t["holds"] > 0.95 and flat_f["holds"] < 0.05 and flat_f["does not hold"] > 0.95
+    rate = op.simulate_slope_equivalence(-0.5, seeds=8, centre=-0.5, margin=0.25, sims=400, noise=quiet)
+    assert rate["holds"] > 0.95
+    shape_t = op.simulate_shape(-0.2, 0.2, seeds=8, sims=400, noise=quiet)
+    shape_f = op.simulate_shape(0.2, 0.2, seeds=8, sims=400, noise=quiet)
+    assert shape_t["holds"] > 0.95 and shape_f["does not hold"] > 0.95
+    loud = dataclasses.replace(op.NOISE, slope_sd=0.3)
+    d = vt.design_at("shape", {"seeds": 8, "widths": 5}, sims=200, noise=loud)[1]
+    assert not d.decides and "seeds" in d.needed

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 __all__ = ["U", "SIZES", "synthetic_inputs", "gd_check", "logistic_check", "width_check", "identical_ratio_check",
-           "zero_perturbation_check", "power_check", "all_checks"]
+           "zero_perturbation_check", "power_check", "all_checks", "counterpart_checks"]
 
 U = float(np.finfo(np.float64).eps) / 2
 #: per profile: training / test points, input dimension, width, GD steps, widths and seeds of the m^(-1/2) check
@@ -373,6 +373,72 @@ def all_checks(profile: str = "default") -> list[dict]:
     rows.append(zero_perturbation_check(profile))
     rows.extend(power_check(profile))
     rows.extend(tuned_power_check(profile))
+    rows.extend(counterpart_checks(profile))
+    return rows
+
+
+def counterpart_checks(profile: str = "default", seed: int = 0, l2: float = 1e-2, n_classes: int = 3) -> list[dict]:
+    """(e) Chapter 3's counterparts with C outputs, built from the full (example, output) empirical NTK at
+    initialisation (`ntkbook.linearized.full_empirical_ntk`), equal the linearised network trained by the same
+    protocol, per model:
+
+    - kernel multinomial logistic regression (`ntkbook.kernel_logistic.solve`, the lazy limit of cross-entropy +
+      (l2 / 2) ||W - W0||^2) against the linearised network trained to convergence by L-BFGS: within the
+      strong-convexity bound sqrt(lambda_max(Theta_all)) (||grad L(W_a)|| + sqrt(lambda_max(Theta)) ||g_b||) / l2
+      (Theta_all over train and test points: ||J (W_a - W_b)|| <= ||J|| ||W_a - W_b||) plus rounding;
+    - kernel gradient descent after T steps (`ntkbook.lazy_counterparts.kernel_gd_at_times`) against T steps of GD
+      on the linearised network: to rounding (`gd_bound` with the d m + n C terms of the full kernel).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from ntkbook import kernel_logistic, linearized, models
+    from ntkbook.lazy_counterparts import kernel_gd_at_times
+
+    s = SIZES[profile]
+    n, n_test, width, steps = s["n"], s["n_test"], min(s["width"], 256), s["steps"]
+    x, xt = synthetic_inputs(n, n_test, s["d"], seed)
+    y = np.eye(n_classes)[np.argmax(x[:, :n_classes], axis=1)]
+    rows = []
+    for arch in ("relu", "attn"):
+        with jax.enable_x64(True):
+            params, signs = models.init_network(jax.random.PRNGKey(seed), x.shape[1], width, n_classes)
+            z = models.features(arch, jnp.asarray(x), jnp.asarray(x))
+            zt = models.features(arch, jnp.asarray(xt), jnp.asarray(x))
+            zall = jnp.concatenate([z, zt])
+            f_lin = linearized.linearize(params, signs)
+            p_a, _, _ = linearized.train_lbfgs(params, signs, z, jnp.asarray(y), l2=l2, gtol=1e-11)
+            grad_a = float(jnp.linalg.norm(jax.grad(linearized.ridge_xent_objective)(
+                p_a, params, signs, z, jnp.asarray(y), l2)["W"]))
+            out_a = np.asarray(f_lin(p_a, zall))
+            theta = linearized.full_empirical_ntk(params, signs, z)
+            eta = 0.5 * n * n_classes / float(np.linalg.eigvalsh(theta.reshape(n * n_classes, -1))[-1])
+            p_g = linearized.train_gd(params, signs, z, jnp.asarray(y), learning_rate=eta, steps=steps)
+            out_g = np.asarray(f_lin(p_g, zall))
+            f0 = np.asarray(models.apply_network(params, signs, zall))
+        theta_s = linearized.full_empirical_ntk(params, signs, zall, z)
+        theta_all = linearized.full_empirical_ntk(params, signs, zall).reshape((n + n_test) * n_classes, -1)
+        sol = kernel_logistic.solve(theta, f0[:n], y, l2)
+        out_b = kernel_logistic.predict(theta_s, f0, sol.alpha)
+        lam = float(np.linalg.eigvalsh(theta.reshape(n * n_classes, -1))[-1])
+        g_b = float(np.linalg.norm(sol.residual)) / n * math.sqrt(n * n_classes)  # ||g||_2 <= sqrt(nC) max|g|
+        j_all = math.sqrt(float(np.linalg.eigvalsh(theta_all)[-1]))
+        bound = j_all * (grad_a + math.sqrt(lam) * g_b) / l2 + 8 * (x.shape[1] * width + n) * U * max(
+            1.0, float(np.abs(out_a).max()))
+        rows.append({"check": f"linearised {_label(arch)} ({n_classes} outputs; cross-entropy + ridge, to "
+                              "convergence) vs kernel logistic regression with its full empirical NTK",
+                     "answer": "equal", "kind": "tolerance", "measured": float(np.linalg.norm(out_a - out_b)),
+                     "bound": bound, "bound_from": f"strong convexity (l2 {l2:g}) from both solvers' final gradients "
+                                                   f"({grad_a:.1e}, {g_b:.1e}) plus rounding"})
+        (_, fg), = kernel_gd_at_times(theta.reshape(n * n_classes, -1), theta_s.reshape(-1, n * n_classes),
+                                      y.reshape(-1, 1), f0[:n].reshape(-1, 1), f0.reshape(-1, 1), eta, [steps])
+        scale = float(np.abs(out_g).max() + np.abs(f0).max() + 1.0)
+        rows.append({"check": f"linearised {_label(arch)} ({n_classes} outputs; GD on MSE, {steps} steps) vs kernel "
+                              "GD with its full empirical NTK after the same steps",
+                     "answer": "equal", "kind": "tolerance",
+                     "measured": float(np.abs(fg.reshape(-1, n_classes) - out_g).max()),
+                     "bound": gd_bound(n * n_classes, x.shape[1], width, steps, scale),
+                     "bound_from": "float64 rounding of both recursions (gamma_k sums, non-expansive update)"})
     return rows
 
 

@@ -28,8 +28,8 @@ from ntkbook import claims
 __all__ = ["Noise", "NOISE", "BAND_FACTOR", "FALSE_FACTOR", "EXPONENT_MARGIN", "FLAT_MARGIN", "status_rates",
            "simulate_ratio_band", "simulate_trend", "simulate_exponent_difference", "simulate_flat_exponent",
            "simulate_grid", "simulate_poisoning", "simulate_paired_sides", "oc_frame", "design_of",
-           "smallest_deciding", "binomial_tolerance",
-           "simulate_excess_ratio_band"]
+           "smallest_deciding", "binomial_tolerance", "HALF_SLOPE_FACTOR", "simulate_slope_equivalence",
+           "simulate_shape", "simulate_excess_ratio_band"]
 
 #: the paper's ratio range counts as reproduced inside [low / BAND_FACTOR, high * BAND_FACTOR] (a declared knob:
 #: a quarter either way is the least a 2-3 seed design could hope to resolve, and still excludes 2x and 20x)
@@ -308,3 +308,46 @@ def simulate_excess_ratio_band(ratio: float, *, seeds: int, points: int, band: t
         st.append(claims.band_rule((lo, hi), band))
         covered.append(lo <= ratio <= hi)
     return _rates(st, np.asarray(covered), ratio, scenario)
+# -- chapter 3: "flat" / a rate by equivalence, and the non-monotone shape ----------------------------------
+
+#: a slope fitted on half the widths spreads this many times more between seeds than one fitted on all of them
+#: (half the log-range, about half the points: 2 x sqrt(2) ~ 2.8 for evenly spaced widths; 2.5 stated)
+HALF_SLOPE_FACTOR = 2.5
+
+
+def simulate_slope_equivalence(slope: float, *, seeds: int, centre: float, margin: float, sims: int = 2000,
+                               noise: Noise = NOISE, seed: int = 0, level: float = 0.95, scenario: str = "") -> dict:
+    """`claims.equivalence_rule(t-interval, margin, centre=centre)` on `seeds` per-seed slopes ~ N(slope,
+    slope_sd^2): chapter 3's "flat" (centre 0) and the linearised network's m^(-1/2) rate (centre -1/2)."""
+    rng = np.random.default_rng(seed)
+    x = slope + noise.slope_sd * rng.standard_normal((sims, seeds))
+    m, s = x.mean(1), x.std(1, ddof=1)
+    half = stats.t.ppf(0.5 + level / 2, seeds - 1) * s / math.sqrt(seeds)
+    lo, hi = m - half, m + half
+    st = [claims.equivalence_rule((a, b), margin, centre=centre) for a, b in zip(lo, hi, strict=True)]
+    return _rates(st, (lo <= slope) & (slope <= hi), slope, scenario)
+
+
+def simulate_shape(early: float, late: float, *, seeds: int, sims: int = 2000, noise: Noise = NOISE, seed: int = 0,
+                   level: float = 0.95, scenario: str = "") -> dict:
+    """Chapter 3's "non-monotonic, then increasing" (`report.ntk_distance_rules.shape_status`) on `seeds` per-seed
+    early and late half-width slopes ~ N(early, (f sd)^2), N(late, (f sd)^2), f = HALF_SLOPE_FACTOR; coverage is of
+    the late slope."""
+    rng = np.random.default_rng(seed)
+    sd = HALF_SLOPE_FACTOR * noise.slope_sd
+    t = stats.t.ppf(0.5 + level / 2, seeds - 1) / math.sqrt(seeds)
+    out, covered = [], []
+    for _ in range(sims):
+        e = early + sd * rng.standard_normal(seeds)
+        la = late + sd * rng.standard_normal(seeds)
+        ie = (e.mean() - t * e.std(ddof=1), e.mean() + t * e.std(ddof=1))
+        il = (la.mean() - t * la.std(ddof=1), la.mean() + t * la.std(ddof=1))
+        de, dl = claims.trend_from_interval(ie), claims.trend_from_interval(il)
+        if dl == "decreasing" or (dl == "increasing" and de == "increasing"):
+            out.append(claims.DOES_NOT_HOLD)
+        elif dl == "increasing" and de == "decreasing":
+            out.append(claims.HOLDS)
+        else:
+            out.append(claims.NOT_RESOLVED)
+        covered.append(il[0] <= late <= il[1])
+    return _rates(out, np.asarray(covered), late, scenario)

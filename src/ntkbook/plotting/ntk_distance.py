@@ -16,7 +16,7 @@ from ntkbook.models import MODEL_LABELS
 from ntkbook.plotting import COLUMN_INCHES, clip_interval, nonnegative
 
 #: short panel titles; the caption says what each protocol is
-PROTOCOL_LABELS = {"adam": "Adam to a plateau", "gd": "GD to the criterion"}
+PROTOCOL_LABELS = {"adam": "Adam to a plateau", "gd": "GD at equal steps"}
 INPUT_LABELS = {False: "raw inputs", True: "centred inputs"}
 _LINESTYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
@@ -125,4 +125,73 @@ def kernel_distance_vs_width(frame: pd.DataFrame, *, centred: bool = False) -> p
     return fig
 
 
-__all__ = ["distance_vs_width", "kernel_distance_vs_width"]
+def equal_time_curves(frame: pd.DataFrame, *, centred: bool = False) -> plt.Figure:
+    """GD at equal times: ||f_m − f_NTK||_F against the step count T (the grid's columns `dist_t{T}`), one panel
+    per data set, one line per (model: colour, width: shade from light (small m) to dark); mean over seeds with a
+    min-max band."""
+    frame = _labelled(frame, set())
+    frame = frame[(frame["protocol"] == "gd") & (frame["centred"] == centred)]
+    cols = sorted((c for c in frame.columns if c.startswith("dist_t") and frame[c].notna().any()),
+                  key=lambda c: int(c[6:]))
+    if not cols:
+        raise ValueError("no equal-time columns dist_t{T} with values: pass GD rows of ntk_distance.sweep(...)")
+    times = [int(c[6:]) for c in cols]
+    long = frame.melt(id_vars=["dataset", "model", "width", "seed"], value_vars=cols, var_name="T", value_name="d")
+    long["T"] = long["T"].str[6:].astype(int)
+    datasets = list(frame["dataset"].drop_duplicates())
+    widths = sorted(frame["width"].unique())
+    colours = _colours()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.4), squeeze=False, sharey=False)
+    for j, dataset in enumerate(datasets):
+        ax = axes[0, j]
+        for model, colour in colours.items():
+            for k, w in enumerate(widths):
+                sub = long[(long["dataset"] == dataset) & (long["model"] == model) & (long["width"] == w)]
+                if sub.empty:
+                    continue
+                stats = sub.groupby("T")["d"].agg(["mean", "min", "max"]).sort_index()
+                shade = 0.35 + 0.65 * (k + 1) / len(widths)
+                ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.08, linewidth=0)
+                ax.plot(stats.index, stats["mean"], color=colour, alpha=shade, marker=_MARKERS[k % len(_MARKERS)],
+                        markersize=3, linewidth=1.2)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_log_ticks(ax)
+        ax.set_xticks(times, [f"{t:g}" for t in times])
+        ax.set_title(DATASET_LABELS.get(dataset, dataset))
+        ax.set_xlabel("GD steps T")
+        ax.set_ylabel(r"$\|f_m - f_{\mathrm{NTK}}\|_F$" if j == 0 else "")
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    handles = [Line2D([], [], color=c, linewidth=2, label=m) for m, c in colours.items()]
+    handles += [Line2D([], [], color="0.3", linestyle="", marker=_MARKERS[k % len(_MARKERS)], markersize=4,
+                       label=f"m = {w}") for k, w in enumerate(widths)]
+    fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // 2), frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
+def references_vs_width(frame: pd.DataFrame, protocol: str = "adam") -> plt.Figure:
+    """The trained network's distance beside its references, raw inputs, one panel per data set: ||f_m − f_NTK||
+    (solid), the linearised network's ||f_lin − f_NTK|| (dashed: the finite-width kernel fluctuation) and
+    ||f_m − f_lin|| (dotted: beyond the linear regime), against width; mean over seeds with a min-max band."""
+    frame = _labelled(frame, {"dist_abs", "lin_dist_inf", "dist_lin"})
+    frame = frame[(frame["protocol"] == protocol) & (frame["centred"] == False)]  # noqa: E712
+    names = {"dist_abs": "trained vs NTK", "lin_dist_inf": "linearised vs NTK", "dist_lin": "trained vs linearised"}
+    long = pd.concat([frame.assign(reading=name, value=frame[col]) for col, name in names.items()],
+                     ignore_index=True)
+    datasets = list(frame["dataset"].drop_duplicates())
+    styles = list(names.values())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(COLUMN_INCHES, 3.4), squeeze=False)
+    for j, dataset in enumerate(datasets):
+        ax = axes[0, j]
+        _draw(ax, long[long["dataset"] == dataset], "value", "reading", styles)
+        _axes_style(ax, True)
+        ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}: {protocol.upper() if protocol == 'gd' else 'Adam'}")
+        ax.set_xlabel("width m")
+        ax.set_ylabel("distance (test outputs)" if j == 0 else "")
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    _legend(fig, styles)
+    return fig
+
+
+__all__ = ["distance_vs_width", "kernel_distance_vs_width", "equal_time_curves", "references_vs_width"]

@@ -85,6 +85,17 @@ RULES = {
                         "Student-t 95 % interval of the mean per-seed exponent of the spread between readout draws "
                         "in the width; one-sided: holds if it lies above -1/4 (midway between no decay, 0, and the "
                         "m^-1/2 of a converging kernel), does not hold if below; true at 0, false at -1/2"),
+    "flat": ("a distance flat in the width (Table 1's slopes)", "03_ntk_distance",
+             "equivalence (TOST, 0.025 each side): the Student-t 95 % interval of the mean per-seed log-log slope lies "
+             "within +-0.1; true at 0, false at a slope of 0.2"),
+    "shape": ("non-monotonic, then increasing (Table 1, MLP-Attn on MNIST)", "03_ntk_distance",
+              "Student-t 95 % intervals of the per-seed slopes on the smaller and the larger half of the widths; holds "
+              "if the early one lies below 0 and the late one above; true at early -effect and late +effect, false "
+              "at early 0 (no dip); half-width slopes simulated with operating.HALF_SLOPE_FACTOR times the slope SD"),
+    "lin-rate": ("the linearised network approaches the infinite-width counterpart like m^-1/2 (chapter 3)",
+                 "03_ntk_distance",
+                 "equivalence: the Student-t 95 % interval of the mean per-seed slope lies within -1/2 +- 0.25; true "
+                 "at -1/2, false at 0 (no convergence)"),
 }
 
 #: rules decided by a one-sided test on a mean of per-seed values (simulated by `operating.simulate_trend` on the
@@ -115,7 +126,8 @@ def design_inputs(profile: str = "default") -> dict:
             "power": {"seeds": len(ds.seeds)},
             "pair": {"seeds": len(ds.seeds)},
             "excess-ratio-band": {"seeds": len(ms.seeds), "points": top_count(max(ms.n_trains), ms.tau)},
-            **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED}}
+            **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED},
+            **{rule: {"seeds": len(nd.seeds), "widths": len(nd.widths)} for rule in ("flat", "shape", "lin-rate")}}
 
 
 _BAND = tuple(v for v in paper.RATIO_CLAIMS.get("mnist", (6.0, 9.0)))
@@ -154,6 +166,13 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
         band = (_BAND[0] / op.BAND_FACTOR, _BAND[1] * op.BAND_FACTOR)
         r = math.sqrt(_BAND[0] * _BAND[1]) if true else band[0] / op.FALSE_FACTOR
         return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=band, **kw)
+    if rule == "flat":
+        return op.simulate_slope_equivalence(0.0 if true else 0.2, seeds=size["seeds"], centre=0.0, margin=0.1, **kw)
+    if rule == "lin-rate":
+        return op.simulate_slope_equivalence(-0.5 if true else 0.0, seeds=size["seeds"], centre=-0.5, margin=0.25,
+                                             **kw)
+    if rule == "shape":
+        return op.simulate_shape(-noise.effect if true else 0.0, noise.effect, seeds=size["seeds"], **kw)
     raise ValueError(f"unknown rule {rule!r}; use one of {tuple(RULES)}")
 
 
@@ -162,7 +181,8 @@ _GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("s
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
          "power": ("seeds", (3, 5, 8, 10, 15, 20)),
          "excess-ratio-band": ("seeds", (10, 20, 40, 60, 80, 100, 150, 200)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
-         **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED}}
+         **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED},
+         **{rule: ("seeds", (5, 8, 10, 15, 20, 30, 50)) for rule in ("flat", "shape", "lin-rate")}}
 
 
 @functools.lru_cache(maxsize=64)
