@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from ntkbook.stats import loglog_fit
+
 __all__ = ["U", "SIZES", "synthetic_inputs", "gd_check", "logistic_check", "width_check", "identical_ratio_check",
            "zero_perturbation_check", "power_check", "all_checks", "counterpart_checks"]
 
@@ -225,7 +227,7 @@ def width_slopes(arch: str, profile: str = "default") -> np.ndarray:
                 th = np.asarray(models.empirical_ntk(params, z, z))
                 tht = np.asarray(models.empirical_ntk(params, zt, z))
                 dist.append(np.linalg.norm(_gd_predictor(th, tht, y, eta, s["steps"]) - f_inf) / np.linalg.norm(f_inf))
-        slopes.append(np.polyfit(np.log(s["widths"]), np.log(dist), 1)[0])
+        slopes.append(loglog_fit(s["widths"], dist)[0])  # the slope is the same in any log base
     return np.asarray(slopes)
 
 
