@@ -59,8 +59,10 @@ DISTINCTIVE = {45.1, 246.2, 101.7, 34.6, 28.9, 26.4, 43.4, 38.6, 42.2, 36.5, 41.
 
 
 def _paper_numbers_in(source: str) -> list[tuple[int, str]]:
-    """(line, literal) of every numeric literal of `source` equal to one of the paper's distinctive numbers
-    (code only: comments and strings are other tokens)."""
+    """(line, literal) of every float literal of `source` equal to one of the paper's distinctive numbers
+    (code only: comments and strings are other tokens). The paper states each of them with a decimal point or an
+    exponent (percentages to one decimal, 1.2e3); an integer literal in code is a count (41 grid points), not one
+    of them."""
     import ast
     import io
     import tokenize
@@ -69,13 +71,14 @@ def _paper_numbers_in(source: str) -> list[tuple[int, str]]:
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.NUMBER:
             value = ast.literal_eval(tok.string)  # 0x08, 1_000, 2j, 1.2e3 alike
-            if not isinstance(value, complex) and value in DISTINCTIVE:
+            if isinstance(value, float) and value in DISTINCTIVE:
                 out.append((tok.start[0], tok.string))
     return out
 
 
 def test_paper_number_scanner():
     assert _paper_numbers_in("x = 45.1  # 34.6\ny = '28.9'\nz = 1.2e3 + 0x08 + 2j\n") == [(1, "45.1"), (3, "1.2e3")]
+    assert _paper_numbers_in("grid = 41\nrate = 41.0\nlow = 41.\n") == [(2, "41.0"), (3, "41.")]
 
 
 def test_no_other_module_holds_a_paper_number():
