@@ -266,3 +266,15 @@ def test_every_decisive_empirical_verdict_of_chapter_5_names_a_deciding_design()
         assert x.design in vt.RULES, x.claim
         power, false_holds = map(float, re.search(r"power ([0-9.]+), false holds ([0-9.]+)", x.rule).groups())
         assert power >= claims.MIN_POWER and false_holds <= claims.MAX_FALSE_HOLDS, x.claim
+
+
+def test_softmax_trained_sentence_reads_the_numbers_or_says_none_was_trained():
+    from ntkbook.report.dual_tables import softmax_trained_sentence
+
+    spec = ex.DualSpec.resolve("quick").replace(mal_families=("relu", "attn", "softmax", "softmax-centred"),
+                                                mal_temperatures=(0.1, 10.0))
+    nums = {"mnist_test_acc_softmax": 0.11, "mnist_test_acc_softmax_low": 0.52, "mnist_test_acc_centred": 0.61}
+    text = softmax_trained_sentence(nums, spec)
+    assert "T = 10 reaches a mean test accuracy of 0.11" in text and "0.52" in text and text.endswith("0.61.")
+    bare = softmax_trained_sentence({"mnist_test_acc_softmax": 0.11}, spec.replace(mal_families=("relu", "attn")))
+    assert "trains no softmax variant" in bare and "relu and attn" in bare

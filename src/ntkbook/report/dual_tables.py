@@ -150,7 +150,21 @@ def chapter_numbers(spec: ex.DualSpec, res: dict) -> dict:
                     out[f"{ds}_floor"] = float(r["floor"])
         out["n_not_evaluable"] = int((~vs["evaluable"]).sum())
         out["n_variants"] = int(len(vs))
+    out["softmax_trained_sentence"] = softmax_trained_sentence(out, spec)
     return out
+
+
+def softmax_trained_sentence(numbers: dict, spec: ex.DualSpec, ds: str = "mnist") -> str:
+    """The chapter's sentence on the trained softmax variants (plain at the highest and lowest training temperature,
+    centred at the highest) from `chapter_numbers`' values, or that the profile trains none of them."""
+    keys = [f"{ds}_test_acc_softmax", f"{ds}_test_acc_softmax_low", f"{ds}_test_acc_centred"]
+    if not all(k in numbers for k in keys):
+        return ("This profile trains no softmax variant, so their test accuracies are not measured here "
+                f"(trained families: {_words(list(spec.mal_families))}).")
+    hi, lo = max(spec.mal_temperatures), min(spec.mal_temperatures)
+    a, b, c = (numbers[k] for k in keys)
+    return (f"Trained, plain softmax at T = {hi:g} reaches a mean test accuracy of {a:.2f} (every point is mapped near "
+            f"the mean image), while at T = {lo:g} it reaches {b:.2f} and the centred version at T = {hi:g} {c:.2f}.")
 
 
 def _fmt_ci(m, lo, hi, digits: int = 3) -> str:
