@@ -2,6 +2,7 @@
 synthetic sweep rows (no training here)."""
 
 import math
+import re
 
 import matplotlib
 
@@ -124,6 +125,8 @@ def test_verdicts_follow_the_measurements():
     design = R.trend_design(spec, R.slope_noise(runs))
     assert design.decides and v["table1.trend.mnist.2L-ReLU"].design == "trend" == design.name
     assert f"SD {R.slope_noise(runs):.3f}" in v["table1.trend.mnist.2L-ReLU"].rule
+    # no unformatted f-string placeholder ("{name:spec}") in a rule (TeX braces such as f_{\\mathrm{NTK}} are fine)
+    assert not any(re.search(r"\{[\w.]+:[^}]*\}", x.rule) for x in v.values())
     # a data set the profile did not run
     v2 = {x.claim: x for x in R.verdicts_from_results(spec, fake_runs(datasets=("mnist",)))}
     assert v2["table1.trend.cifar10.2L-ReLU"].status == claims.NOT_RUN

@@ -214,8 +214,8 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
     design = trend_design(spec, slope_noise(runs))
     rule = (f"mean over seeds of the per-seed log-log slope of {DIST_TEX} against $m$, 95 % t-interval; "
             f"{COUNTERPART_WORDS}; a direction only if the interval excludes 0; not evaluable unless the "
-            "train-accuracy interval lies above chance at every width; true at a slope of {op.NOISE.effect:g} in the claimed direction, "
-            "simulated with the pooled seed-to-seed SD of the slopes"
+            f"train-accuracy interval lies above chance at every width; true at a slope of {op.NOISE.effect:g} in the "
+            "claimed direction, simulated with the pooled seed-to-seed SD of the slopes"
             + (f" ({design_sd(design, runs)})" if design is not None else "") + _gate_words(design))
     out = []
     for _, p in paper.TABLE1.iterrows():
