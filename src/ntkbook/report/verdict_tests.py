@@ -50,7 +50,7 @@ class VerdictTestsSpec(Spec):
 RULES = {
     "trend": ("a direction from per-seed slopes (Table 1)", "03_ntk_distance",
               "Student-t 95 % interval of the mean per-seed log-log slope; holds if it lies on the claimed side of 0"),
-    "slope-difference": ("MLP-Attn's distance grows where 2L-ReLU's shrinks (Table 1)", "03_ntk_distance",
+    "slope-difference": ("MLP-Attn's distance falls more slowly than 2L-ReLU's, or rises (Table 1)", "03_ntk_distance",
                          "Student-t 95 % interval of the paired per-seed slope difference MLP-Attn - 2L-ReLU; "
                          "one-sided: holds if it lies above 0"),
     "ratio-band": ("a flip-rate ratio in the paper's range (Tables 2-3)", "04_influence_malleability",
