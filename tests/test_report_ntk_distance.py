@@ -333,6 +333,14 @@ def test_reference_verdicts_measure_the_m_to_the_minus_half_law():
     assert all(x.ours == pytest.approx(-0.5, abs=0.02) for x in v)
     flat = runs.assign(lin_dist_inf=3.0)
     assert all(x.status == claims.DOES_NOT_HOLD for x in R.reference_verdicts(nd.resolve("default"), flat))
+    # one group whose slopes scatter wildly between seeds does not gate the others (each is judged at its own SD)
+    wild = runs.copy()
+    one = (wild["arch"] == "attn") & (wild["protocol"] == "gd")
+    wild.loc[one, "lin_dist_inf"] *= np.exp(5.0 * np.random.default_rng(3).normal(size=int(one.sum())))
+    by = {(x.claim.split(".")[2], "MLP-Attn" in x.claim): x.status
+          for x in R.reference_verdicts(nd.resolve("default"), wild)}
+    assert by[("gd", True)] != claims.HOLDS
+    assert by[("adam", True)] == by[("adam", False)] == by[("gd", False)] == claims.HOLDS
     ref = R.reference_table(runs)
     assert len(ref) == 4 and any("lin" in c for c in ref.columns)
 
