@@ -63,3 +63,10 @@ def test_every_decisive_verdict_names_a_design_that_decides(make):
         assert power >= claims.MIN_POWER and false_holds <= claims.MAX_FALSE_HOLDS, v.claim
     # and every verdict that names a design has a table for it on the page
     assert all(v.design in vt.RULES for v in verdicts if v.design)
+
+
+def test_the_width_ratio_rule_states_chapter_5s_extrapolation_cap():
+    from ntkbook.report import dual as rd
+    from ntkbook.report import verdict_tests as vt
+
+    assert f"more than {rd.EXTRAPOLATION_CAP:g} decades beyond the widest width" in vt.RULES["width-ratio"][2]

@@ -75,7 +75,10 @@ RULES = {
              "false at 0"),
     "width-ratio": ("one model needs a width at least ten times another's (chapter 5)", "05_dual_implication",
                     "Student-t 95 % interval over seeds of the per-seed log10 width ratio; one-sided: holds if it "
-                    "lies beyond one decade; true at two decades, false at none"),
+                    "lies beyond one decade; true at two decades, false at none. Where either model's m* lies more "
+                    "than 2 decades beyond the widest width run (chapter 5's extrapolation cap), the verdict is "
+                    "\"not resolved\" whatever the interval; not simulated: the cap can only turn a verdict into "
+                    "\"not resolved\", so the power shown is an upper bound there"),
     "function-trend": ("a trained network approaches its kernel predictor with width (chapter 5)",
                        "05_dual_implication",
                        "Student-t 95 % interval of the mean per-seed log-log slope of the function distance; holds "
