@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ntkbook import kernels
-from ntkbook.experiments.gram_sensitivity import (
+from ntkbook.experiments.gram_sensitivity import (  # noqa: F401  (re-exported: chapter 1's compute in one place)
+    _slope,
     growth_at_max,
     growth_frame,
     growth_slopes,
@@ -38,7 +39,6 @@ from ntkbook.experiments.gram_sensitivity import (
 )
 from ntkbook.kernels import _linearization_errors, _matrix
 from ntkbook.spec import Spec, knob, require
-from ntkbook.stats import loglog_fit
 
 __all__ = [
     "GramKernelSpec",
@@ -73,11 +73,6 @@ __all__ = [
     "growth_at_max",
     "mean_similarity",
 ]
-
-
-def _slope(x, y) -> float:
-    """The slope of `ntkbook.stats.loglog_fit(x, y)` (log10 y against log10 x)."""
-    return loglog_fit(x, y)[0]
 
 
 # ----------------------------------------------------------------------------------------------------------
