@@ -12,6 +12,7 @@ from scipy import stats
 
 from ntkbook import attacks, influence, models, runner, train
 from ntkbook.experiments import malleability as M
+from ntkbook.experiments import malleability_blocks as B
 from ntkbook.report import malleability_summary as S
 from ntkbook.stats import ratio_interval, wilson_interval
 
@@ -32,20 +33,20 @@ def test_fit_equals_train_train(arch, l2_form):
     split, loss, t = _split()
     p0, signs = models.init_network(jax.random.PRNGKey(3), split.x_train.shape[1], 16, t.shape[1])
     cfg = train.TrainConfig(epochs=4, batch_size=8, learning_rate=1e-2, loss=loss, seed=5, l2=0.1, l2_form=l2_form)
-    fast = M.fit(arch, p0, signs, split.x_train, t, cfg)
+    fast = B.fit(arch, p0, signs, split.x_train, t, cfg)
     x = jnp.asarray(split.x_train, jnp.float32)
     ref, _ = train.train(p0, signs, models.features(arch, x, x), t, cfg)
     np.testing.assert_allclose(np.asarray(fast["W"]), np.asarray(ref["W"]), rtol=1e-6, atol=1e-6)
     assert not np.allclose(np.asarray(fast["W"]), np.asarray(p0["W"]))
     with pytest.raises(ValueError, match="training"):
-        M.fit(arch, p0, signs, split.x_train, t, cfg, training="robust")
+        B.fit(arch, p0, signs, split.x_train, t, cfg, training="robust")
 
 
 @pytest.mark.parametrize("arch", models.ARCHITECTURES)
 def test_ntk_kernels_match_neural_tangents_and_attend_over_the_given_set(arch):
     split, _, t = _split(n=30, n_test=15)
     params, signs = models.init_network(jax.random.PRNGKey(0), split.x_train.shape[1], 24, t.shape[1])
-    k_train, k_test = M.ntk_kernels(arch, params, split.x_train, split.x_test)
+    k_train, k_test = B.ntk_kernels(arch, params, split.x_train, split.x_test)
     assert k_train.dtype == np.float64 and k_train.shape == (30, 30) and k_test.shape == (15, 30)
     x = jnp.asarray(split.x_train, jnp.float32)
     z = models.features(arch, x, x)
@@ -54,7 +55,7 @@ def test_ntk_kernels_match_neural_tangents_and_attend_over_the_given_set(arch):
     np.testing.assert_allclose(k_test, np.asarray(models.empirical_ntk_nt(params, signs, zt, z)), atol=2e-5)
     x2 = split.x_train.copy()
     x2[0] = np.clip(x2[0] + 0.2, 0, 1)
-    _, k_test2 = M.ntk_kernels(arch, params, x2, split.x_test)
+    _, k_test2 = B.ntk_kernels(arch, params, x2, split.x_test)
     changed = np.abs(k_test2[:, 1:] - k_test[:, 1:]).max()
     assert (changed > 1e-8) == (arch == "attn")  # moving one point moves the others only through attention
 
@@ -64,15 +65,15 @@ def test_perturb_stays_in_budget_and_moves_only_chosen_rows(attack):
     split, loss, t = _split()
     params, signs = models.init_network(jax.random.PRNGKey(0), split.x_train.shape[1], 16, t.shape[1])
     x = split.x_train
-    out = M.perturb(attack, "attn", params, signs, x, t, 0.3, loss=loss, steps=3)
+    out = B.perturb(attack, "attn", params, signs, x, t, 0.3, loss=loss, steps=3)
     assert out.dtype == np.float64 and out.min() >= 0 and out.max() <= 1
     assert np.abs(out - x).max() <= 0.3 + 1e-12 and np.abs(out - x).max() > 0.1
     budget = np.zeros((len(x), 1))
     budget[[2, 7]] = 0.3
-    out = M.perturb(attack, "attn", params, signs, x, t, budget, loss=loss, steps=3)
+    out = B.perturb(attack, "attn", params, signs, x, t, budget, loss=loss, steps=3)
     assert np.flatnonzero(np.abs(out - x).max(axis=1) > 0).tolist() == [2, 7]
     with pytest.raises(ValueError, match="attack"):
-        M.perturb("cw", "attn", params, signs, x, t, 0.3, loss=loss, steps=3)
+        B.perturb("cw", "attn", params, signs, x, t, 0.3, loss=loss, steps=3)
 
 
 def test_influence_scores_in_both_readings():
@@ -80,8 +81,8 @@ def test_influence_scores_in_both_readings():
     params, signs = models.init_network(jax.random.PRNGKey(0), split.x_train.shape[1], 16, 1)
     t_test = np.asarray(train.targets(split.y_test, 2, loss), np.float64)
     t64 = np.asarray(t, np.float64)
-    got = M.influence_scores("relu", params, signs, split.x_train, t, split.x_test, t_test, ridge=0.1, loss=loss)
-    k_train, k_test = M.ntk_kernels("relu", params, split.x_train, split.x_test)
+    got = B.influence_scores("relu", params, signs, split.x_train, t, split.x_test, t_test, ridge=0.1, loss=loss)
+    k_train, k_test = B.ntk_kernels("relu", params, split.x_train, split.x_test)
     # kernel reading: brute-force refit without point i
     full = influence.krr_predict(k_test, k_train, t64, 0.1)
     i = 4
@@ -90,15 +91,15 @@ def test_influence_scores_in_both_readings():
     expected = influence.pointwise_loss(f_i, t_test, loss).sum() - influence.pointwise_loss(full, t_test, loss).sum()
     assert got["kernel"][i] == pytest.approx(expected, rel=1e-6)
     # network reading: at the network's own outputs
-    f_tr = M.network_outputs("relu", params, signs, split.x_train, split.x_train)
-    f_te = M.network_outputs("relu", params, signs, split.x_train, split.x_test)
+    f_tr = B.network_outputs("relu", params, signs, split.x_train, split.x_train)
+    f_te = B.network_outputs("relu", params, signs, split.x_train, split.x_test)
     np.testing.assert_allclose(f_tr, np.asarray(models.apply_network(params, signs, models.features(
         "relu", jnp.asarray(split.x_train)))), rtol=1e-5, atol=1e-5)
     ref = influence.network_influence_on_test_loss(k_test, k_train, f_tr, t64, f_te, t_test, 0.1, loss)
     np.testing.assert_allclose(got["network"], ref, rtol=1e-12)
     assert not np.allclose(got["network"], got["kernel"])  # two different quantities
     with pytest.raises(ValueError, match="readings"):
-        M.influence_scores("relu", params, signs, split.x_train, t, split.x_test, t_test, ridge=0.1, loss=loss,
+        B.influence_scores("relu", params, signs, split.x_train, t, split.x_test, t_test, ridge=0.1, loss=loss,
                            readings=("tracin",))
 
 
@@ -152,7 +153,7 @@ def test_training_loss_is_the_tasks_and_the_influence_loss_a_separate_choice():
                      attacks=["pgd"], protocols=["a"])
     split = M.load_task("digits-3v8", 20, 10, 0)
     with pytest.raises(ValueError, match="outputs"):
-        M.influence_targets(split, "mse", "xent")
+        B.influence_targets(split, "mse", "xent")
 
 
 def test_spec_resolve_and_validation():
@@ -327,11 +328,11 @@ def test_margin_objective_pushes_an_overshooting_target_towards_the_boundary():
     """A target whose NTK-regression output overshoots its label (y f > 1) has its margin y f moved towards zero by
     PGD on the poisoner's objective; the squared error ½(f − y)² it replaced would push it further out."""
     split = M.load_task("digits-3v8", 40, 40, 0)
-    t, t_test = M.task_targets(split, "mse")
+    t, t_test = B.task_targets(split, "mse")
     params, _ = models.init_network(jax.random.PRNGKey(0), split.x_train.shape[1], 32, 1)
     w64 = {"W": np.asarray(params["W"], np.float64)}
     x, xt = np.asarray(split.x_train, np.float64), np.asarray(split.x_test, np.float64)
-    k_train, k_test = M.ntk_kernels("relu", w64, x, xt)
+    k_train, k_test = B.ntk_kernels("relu", w64, x, xt)
     f = influence.krr_predict(k_test, k_train, np.asarray(t, np.float64), 1e-3)[:, 0]
     margins = f * t_test[:, 0]
     j = int(np.argmax(margins))
@@ -344,7 +345,7 @@ def test_margin_objective_pushes_an_overshooting_target_towards_the_boundary():
         # the squared error's own ascent direction at the clean data moves the margin the other way
         sq = jax.grad(lambda xx: 0.5 * jnp.sum((_krr_f(xx, *args) - args[3]) ** 2))(jnp.asarray(x))
         mg = jax.grad(fn)(jnp.asarray(x), *args)
-    kp_train, kp_test = M.ntk_kernels("relu", w64, x_p, xt[j:j + 1])
+    kp_train, kp_test = B.ntk_kernels("relu", w64, x_p, xt[j:j + 1])
     after = influence.krr_predict(kp_test, kp_train, np.asarray(t, np.float64), 1e-3)[0, 0] * t_test[j, 0]
     assert after < margins[j]
     # the two objectives' gradients point in opposite directions for an overshooting target

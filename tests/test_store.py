@@ -196,3 +196,43 @@ def test_an_entry_whose_data_changed_is_stale_with_the_refresh_command(toy, tmp_
     (problem,) = result.problems
     assert "stale (the data changed since it was stored)" in problem
     assert "refresh with: python -m ntkbook sweep store-toy --profile quick --store" in problem
+
+
+def failing_toy_unit(seed: int) -> pd.DataFrame:
+    if seed == 1:
+        raise RuntimeError("this toy unit fails")
+    return toy_unit(seed)
+
+
+def test_sweep_store_records_each_unit_as_it_finishes_and_prunes_old_entries(toy, capsys, monkeypatch):
+    """`--store` records a unit as soon as it is computed: a sweep in which one unit fails (as one killed midway)
+    keeps the others. A completed sweep then drops the entries that are not its units (earlier code or params)."""
+    import sys
+
+    here = sys.modules[__name__]
+    old = runner.Unit("store-toy", {"seed": 99}, toy_unit)  # an entry no current unit has
+    store.record("store-toy", "quick", old, toy_unit(99), seconds=0.1, root=toy)
+    monkeypatch.setattr(here, "units",
+                        lambda spec: [runner.Unit("store-toy", {"seed": s}, failing_toy_unit) for s in spec.seeds])
+    assert main(["sweep", "store-toy", "--profile", "quick", "--store", os.fspath(toy)]) == 1
+    recs = store.records("store-toy", toy)
+    good = runner.Unit("store-toy", {"seed": 0}, failing_toy_unit)
+    assert f"store-toy-{good.key}" in recs and recs[f"store-toy-{good.key}"]["seconds"] is not None
+    assert len(recs) == 2  # the finished unit and the old entry; the failed unit is absent
+    monkeypatch.setattr(here, "units", lambda spec: [runner.Unit("store-toy", {"seed": s}, toy_unit) for s in spec.seeds])
+    capsys.readouterr()
+    assert main(["sweep", "store-toy", "--profile", "quick", "--store", os.fspath(toy)]) == 0
+    assert "1 entries of earlier code or parameters removed" in capsys.readouterr().out
+    recs = store.records("store-toy", toy)
+    assert sorted(recs) == sorted(f"store-toy-{u.key}" for u in units(StoreToySpec.resolve("quick")))
+    assert not list((toy / "store-toy" / "quick").glob(f"*{old.key}*"))
+    assert store.verify(toy, sample=0).ok
+
+
+def test_dry_run_labels_an_estimated_profile_as_an_estimate(toy, capsys, monkeypatch):
+    """A profile too large to measure carries an estimate (`ESTIMATED_SECONDS`); --dry-run says so."""
+    monkeypatch.setattr(StoreToySpec, "ESTIMATED_SECONDS", {"default": 3 * 7200.0})
+    assert main(["sweep", "store-toy", "--profile", "default", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated 6.00 CPU-hours" in out and "an estimate of 6 CPU-hours" in out and "not a measurement" in out
+    assert "measured" not in out.replace("measured per-unit", "")

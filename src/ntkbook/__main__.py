@@ -153,10 +153,11 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except cache.CacheWriteError as err:
         parser.error(str(err))
     results = []
+    on_computed = _recorder(args) if args.store is not None else None
     with runner.cluster(args.scheduler) as scheduler:
         for kind, todo in groups.items():
             results.append(runner.run(todo, scheduler=scheduler, refresh=args.refresh, cache_dir=args.cache_dir,
-                                      desc=f"{args.name}: {kind}", allow_failures=True))
+                                      desc=f"{args.name}: {kind}", allow_failures=True, on_computed=on_computed))
     _print_summary(args.name, groups, results, sum(r.seconds for r in results))
     if any(r.failed for r in results):
         print(f"{args.name}: some units failed; fix the cause and run again (completed units are cached)",
@@ -197,6 +198,11 @@ def _unit_cost(name: str, spec, n_units: int) -> tuple[float | None, str]:
     measured = type(spec).MEASURED_SECONDS
     if spec.profile in measured and n_units:
         return measured[spec.profile] / n_units, f"measured {measured[spec.profile]:.0f} s for the whole profile"
+    estimated = type(spec).ESTIMATED_SECONDS
+    if spec.profile in estimated and n_units:
+        return (estimated[spec.profile] / n_units,
+                f"an estimate of {estimated[spec.profile] / 3600:.0f} CPU-hours for the whole profile, scaled from "
+                "measured per-unit costs at a smaller size (the chapter's spec says how), not a measurement")
     costs = [sum(v) / len(v) for v in seconds.values() if v]
     entry = get_sweep(name)
     for profile, total in measured.items():
@@ -208,11 +214,26 @@ def _unit_cost(name: str, spec, n_units: int) -> tuple[float | None, str]:
     return max(costs), "the most expensive measured profile's per-unit cost: a lower bound at a larger scale"
 
 
+def _recorder(args: argparse.Namespace):
+    """A runner callback that records each unit in the result store as soon as it is computed, so that a sweep
+    stopped midway (killed, or a unit failing) keeps every unit it finished."""
+    from ntkbook import store
+
+    device = _device()
+
+    def record(unit, frame, seconds):
+        store.record(args.name, args.profile, unit, frame, seconds=seconds, root=args.store, device=device)
+
+    return record
+
+
 def _record(args: argparse.Namespace, groups: dict[str, list], results: list) -> None:
-    """Copy every unit of the run into the result store with its provenance."""
+    """Copy every unit of the run into the result store with its provenance (the units computed now are there
+    already; this adds those read from the cache), then drop the layer's entries that are not units of this run."""
     from ntkbook import cache, store
 
     device = _device()
+    recorded = store.records(args.name, args.store)
     n = 0
     for (_, units), result in zip(groups.items(), results, strict=True):
         for unit in units:
@@ -221,10 +242,16 @@ def _record(args: argparse.Namespace, groups: dict[str, list], results: list) ->
                 frame = store.lookup(unit)
             if frame is None:
                 raise SystemExit(f"{args.name}: unit {unit.key} is neither cached nor stored; run again")
-            store.record(args.name, args.profile, unit, frame, seconds=result.unit_seconds.get(unit.key),
-                         root=args.store, device=device)
+            done = recorded.get(f"{unit.kind}-{unit.key}")
+            # computed now (recorded when it finished) or recorded before: keep that record and its run time
+            if unit.key not in result.unit_seconds and not (done and done["profile"] == args.profile):
+                store.record(args.name, args.profile, unit, frame, seconds=None, root=args.store, device=device)
             n += 1
-    print(f"{args.name}: {n} units recorded in the result store {store.layer(args.name, args.profile, args.store)}")
+    keys = [unit.key for units in groups.values() for unit in units]
+    dropped = store.prune(args.name, args.profile, keys, root=args.store)
+    where = store.layer(args.name, args.profile, args.store)
+    print(f"{args.name}: {n} units recorded in the result store {where}"
+          + (f"; {len(dropped)} entries of earlier code or parameters removed" if dropped else ""))
 
 
 def _device() -> str:

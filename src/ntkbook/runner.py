@@ -575,6 +575,7 @@ def run(
     cache_dir: str | os.PathLike | None = None,
     desc: str | None = None,
     allow_failures: bool = False,
+    on_computed: Callable[[Unit, pd.DataFrame, float], None] | None = None,
 ) -> RunResult:
     """Compute the units that are not in the cache on `scheduler`, store them, return all results.
 
@@ -585,6 +586,8 @@ def run(
       cache_dir: the cache folder (None: the cache's default, `NTKBOOK_CACHE`).
       desc: label of the progress bar (shown only interactively, see `ntkbook.progress`).
       allow_failures: return the partial result instead of raising `UnitsFailed`.
+      on_computed: called as ``on_computed(unit, frame, seconds)`` as soon as each unit is computed and cached (e.g.
+        to record it in the result store at once, so that a run stopped midway keeps what it finished).
 
     Returns:
       RunResult(frame, computed, cached, failed): frame concatenates the unit results in unit order.
@@ -644,6 +647,8 @@ def run(
                     continue
                 computed.append(unit.key)
                 unit_seconds[unit.key] = outcome[2]
+                if on_computed is not None:
+                    on_computed(unit, frames[unit.key], outcome[2])
         finally:
             bar.close()
     ordered = [frames[u.key] for u in units if u.key in frames]

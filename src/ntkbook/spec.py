@@ -203,6 +203,9 @@ class Spec:
     PROFILES: ClassVar[dict[str, dict]] = {}
     #: {profile: seconds} measured on the reference 2-core machine (stated in the chapter), for planning runs.
     MEASURED_SECONDS: ClassVar[dict[str, float]] = {}
+    #: {profile: seconds} for a profile too large to measure here: an estimate scaled from measured per-unit costs
+    #: (the chapter's spec says how), which `--dry-run` labels as an estimate, never as a measurement.
+    ESTIMATED_SECONDS: ClassVar[dict[str, float]] = {}
 
     def __post_init__(self) -> None:
         for name, declared in self.declarations().items():

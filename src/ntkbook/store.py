@@ -47,6 +47,7 @@ __all__ = [
     "layer",
     "lookup",
     "machine",
+    "prune",
     "record",
     "records",
     "refresh_command",
@@ -204,6 +205,25 @@ def record(
     blob = json.dumps(manifest, indent=1, sort_keys=True).encode()
     cache._atomic_write(folder / MANIFEST, blob)
     return rec
+
+
+def prune(sweep: str, profile: str, keep: Sequence[str], root: str | os.PathLike | None = None) -> list[str]:
+    """Drop from the layer of `sweep` at `profile` every entry whose key is not in `keep` (the keys of the sweep's
+    current units), with its files; return the dropped ``<kind>-<key>`` names. A sweep recorded again after its
+    code changed thus leaves no stale entries behind."""
+    folder = layer(sweep, profile, root)
+    manifest = _read_manifest(folder)
+    keep = set(keep)
+    dropped = sorted(name for name, rec in manifest["units"].items() if rec["key"] not in keep)
+    if not dropped:
+        return []
+    cache = _cache()
+    for name in dropped:
+        rec = manifest["units"].pop(name)
+        for path in (folder / f"{name}{cache.MANIFEST_SUFFIX}", folder / rec["table"]):
+            path.unlink(missing_ok=True)
+    cache._atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return dropped
 
 
 def lookup(unit, root: str | os.PathLike | None = None) -> pd.DataFrame | None:

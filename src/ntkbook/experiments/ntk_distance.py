@@ -120,7 +120,7 @@ class NtkDistanceSpec(Spec):
     gd_rate: float = knob(0.5, type=float, low=0, high=2, low_open=True, high_open=True,
                           doc="GD step as a fraction of the kernel's stability scale n C / lambda_max(K_inf)")
     gd_fraction: float = knob(0.1, type=float, low=0, high=1, low_open=True, high_open=True,
-                              doc="GD stops when the training MSE is below this fraction of its initial value")
+                              doc="GD's training criterion: the MSE at the last step at most this fraction of its initial value")
     gd_times: tuple = knob((100, 1000, 4000), type=int, low=1, min_len=1, distinct=True,
                            doc="GD: the equal-time grid of steps at which every width and seed is compared (runs "
                            "max(gd_times) steps)")
@@ -149,16 +149,16 @@ class NtkDistanceSpec(Spec):
                       penalty_check=False),
     }
 
-    #: Wall seconds on the 2-core development machine while five other jobs shared it (1-minute load 10-12):
-    #: quick = the whole notebook under papermill; default = the sweep plus its no-penalty check (688 + 206 s; the
-    #: processes used 207 + 84 = 291 s of CPU time, the uncontended-equivalent), 2026-11-30.
+    #: quick: wall seconds of the whole notebook under papermill on the 2-core development machine (2026-11-30).
+    #: default: CPU seconds of the default sweep's units from an empty cache (about 1,400, 2026-12-07, after the
+    #: equal-time GD grid and the exact logistic counterpart replaced the stopping rule and KRR; it was 291 before).
     #: decisive: the per-unit CPU seconds measured above (2026-12-07, n = 100) times the units, 8 seeds x 300 s.
-    #: paper: per unit (n = 1000, up to m = 4096) the measured n = 100 costs scaled by the work of each part --
-    #: Adam x 20 steps x 1.28 batch (about 20 x 1.28 x 15 s at m = 4096), GD x 100 (n^2 per step) x 2.5 steps (x 9 s),
-    #: the float64 kernel solves on n C = 10^4 x 1000 (n^3) (x 1 s) -- about 1.4 CPU-hours per unit at m = 4096 and
-    #: less below; 220 units at a mean of 0.4 CPU-hours: an estimate, not a measurement at that scale.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 70.0, "default": 894.0, "decisive": 8 * 300.0,
-                                                    "paper": 220 * 0.4 * 3600.0}
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 70.0, "default": 1400.0, "decisive": 8 * 300.0}
+    #: paper (an estimate, not a measurement at that scale): per unit (n = 1000, up to m = 4096) the measured
+    #: n = 100 costs scaled by the work of each part -- Adam x 20 steps x 1.28 batch (about 20 x 1.28 x 15 s at
+    #: m = 4096), GD x 100 (n^2 per step) x 2.5 steps (x 9 s), the float64 kernel solves on n C = 10^4 x 1000 (n^3)
+    #: (x 1 s) -- about 1.4 CPU-hours per unit at m = 4096 and less below; 220 units at a mean of 0.4 CPU-hours.
+    ESTIMATED_SECONDS: ClassVar[dict[str, float]] = {"paper": 220 * 0.4 * 3600.0}
 
     def check(self) -> None:
         require(self.plateau_window <= self.adam_max_epochs, "plateau_window", "an integer in 1..adam_max_epochs",

@@ -12,8 +12,8 @@ configuration in `ntkbook.report.malleability_summary`, the display tables in `n
 - the grid verdict (`grid_joint_status` on the per-seed raw log ratios against the null curve, Simonsohn et al.
   2020) and the literal reading's (`configuration_status`), shown as variants beneath the deciding one; the grid
   also as counts of configurations above, inside and below the band (`band_counts`).
-- Table 4 (`rise_grid_status` on per-seed rises; "not run" without adversarial training), the ε sweep (one ε per
-  profile: "not run"), poisoning (`poisoning_status`, `easier_to_poison_status`, beyond the paper).
+- Table 4 (`rise_grid_status` on per-seed rises; "not run" without adversarial training), the ε sweep
+  (`report.malleability_eps`: the control-excess ratio above 1 at every budget; "not run" where no sweep ran), poisoning (`poisoning_status`, `easier_to_poison_status`, beyond the paper).
 
 Every verdict passes through its design's gate (`claims.gated`): an underpowered design says "not resolved".
 """
@@ -30,6 +30,8 @@ from ntkbook import claims, operating, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import malleability as mx
 from ntkbook.report import malleability_summary as summary
+from ntkbook.report.malleability_eps import eps_rows as eps_rows_of
+from ntkbook.report.malleability_eps import eps_sweep_verdict
 from ntkbook.report.malleability_rules import (  # noqa: F401  (the chapter's rules, re-exported)
     BINARY,
     CHAPTER,
@@ -230,25 +232,17 @@ def _num(v: float) -> str:
     return "∞" if v == math.inf else "−∞" if v == -math.inf else "–" if math.isnan(v) else f"{v:.2g}"
 
 
-def eps_sweep_verdict(task: str, profile: str, spec_items: tuple = ()) -> Verdict:
-    """The ε-sweep claim ("MLP-Attn keeps the higher flip rate for ε in {0.1, 0.2, 0.3, 0.5}"): every profile runs
-    one budget (ε = `spec.eps`), so it is "not run"; the verdict says what would decide it."""
-    return Verdict(f"eps_sweep.{task}", paper.statement("eps_sweep").text, claims.NOT_RUN, "ε ∈ {0.1, 0.2, 0.3, 0.5}",
-                   None, None, "needs the deciding configuration at each budget (the grid runs one ε per profile); "
-                   "it would be decided by the ratio of control-excess flips above 1 at every ε", profile,
-                   spec_items, SECTIONS["table2"], CHAPTER)
-
-
 def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = (),
-                  grid: pd.DataFrame | None = None) -> list[Verdict]:
+                  grid: pd.DataFrame | None = None, eps_rows: pd.DataFrame | None = None) -> list[Verdict]:
     """Verdicts from the configuration table (and the poisoning rates): per task with a ratio claim, one over the
     grid (status `grid_joint_status` on the per-seed counts of the unit rows `grid`, not evaluable without them;
     ours the median evaluable ratio, interval the range of evaluable ratios; the rule names how many
     configurations decide each way, `claims.grid_counts`) and one for the literal reading (its ratio and interval,
     `configuration_status`); Table 4 per adversarially trained task; poisoning (beyond the paper) per task and
     fraction under protocol a; and per task the verdicts at the deciding configuration (`deciding_verdicts`: the
-    claim as the chapter decides it, and v2's "2–9×") and the ε sweep (`eps_sweep_verdict`). `configs`:
-    `report.malleability_summary.configurations` (pooled counts, control-excess ratios)."""
+    claim as the chapter decides it, and v2's "2–9×") and the ε sweep (`report.malleability_eps.eps_sweep_verdict` on
+    `eps_rows`, "not run" without them). `configs`: `report.malleability_summary.configurations` (pooled counts,
+    control-excess ratios)."""
     from ntkbook.report.malleability_tables import adversarial_table, poisoning_table
 
     out = []
@@ -257,7 +251,7 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
             continue
         out += deciding_verdicts(configs, task, profile, spec_items)
         if task in TEN_CLASS:
-            out.append(eps_sweep_verdict(task, profile, spec_items))
+            out.append(eps_sweep_verdict(eps_rows, task, profile, spec_items))
         key, text = _statement(task)
         section = SECTIONS["table2" if task in TEN_CLASS else "table3"]
         cur = curve(configs, task)
@@ -354,18 +348,29 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
 
 
 def cached_results(spec: mx.MalleabilitySpec, cache_dir=None) -> dict[str, pd.DataFrame] | None:
-    """The chapter's results for `spec` read from the result cache or store only ({"grid", "poisoning"},
-    `runner.read_only`), or None when a unit is missing (the chapter has not run at this profile)."""
+    """The chapter's results for `spec` read from the result cache or store only ({"grid", "eps", "poisoning"} as
+    `experiments.malleability.sweep` returns them, via `runner.read_only`), or None when a unit is missing (the
+    chapter has not run at this profile)."""
     from ntkbook import runner
 
     units = mx.units(spec)
     frames = {}
     for name, mine in (("grid", [u for u in units if u.kind == mx.KIND]),
-                       ("poisoning", [u for u in units if u.kind != mx.KIND])):
+                       ("poisoning", [u for u in units if u.kind == mx.POISON_KIND])):
         frame = runner.read_only(mine, cache_dir=cache_dir) if mine else pd.DataFrame()
         if frame is None:
             return None
         frames[name] = frame
+    budgets = {}
+    for unit in mx.eps_units(spec):
+        budgets.setdefault(unit.params["eps"], []).append(unit)
+    parts = []
+    for eps, mine in budgets.items():
+        frame = runner.read_only(mine, cache_dir=cache_dir)
+        if frame is None:
+            return None
+        parts.append(frame.assign(eps=eps))
+    frames["eps"] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return frames
 
 
@@ -387,4 +392,4 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]
         return out
     configs = summary.configurations(res["grid"])
     rates = summary.poisoning_rates(res["poisoning"]) if len(res["poisoning"]) else None
-    return verdicts_from(configs, rates, profile, items, grid=res["grid"])
+    return verdicts_from(configs, rates, profile, items, grid=res["grid"], eps_rows=eps_rows_of(res, spec))

@@ -129,11 +129,16 @@ def design_inputs(profile: str = "default") -> dict:
             "power": {"seeds": len(ds.seeds)},
             "pair": {"seeds": len(ds.seeds)},
             "excess-ratio-band": {"seeds": len(ms.seeds), "points": top_count(max(ms.n_trains), ms.tau)},
+            "excess-ratio-direction": {"seeds": min(ms.eps_sweep_seeds, len(ms.seeds)),
+                                       "points": top_count(ms.n_trains[0], ms.tau)},
             **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED},
             **{rule: {"seeds": len(nd.seeds), "widths": len(nd.widths)} for rule in ("flat", "shape", "lin-rate")}}
 
 
 _BAND = tuple(v for v in paper.RATIO_CLAIMS.get("mnist", (6.0, 9.0)))
+#: the ratio at which the direction rule (the eps sweep: "MLP-Attn keeps the higher flip rate") must say "holds":
+#: the low edge of the paper's own smallest stated range (v2's 2-9x)
+DIRECTION_TRUE_RATIO = float(paper.RATIO_CLAIMS_V2[0])
 
 
 def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise: op.Noise = op.NOISE) -> dict:
@@ -169,6 +174,9 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
         band = (_BAND[0] / op.BAND_FACTOR, _BAND[1] * op.BAND_FACTOR)
         r = math.sqrt(_BAND[0] * _BAND[1]) if true else band[0] / op.FALSE_FACTOR
         return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=band, **kw)
+    if rule == "excess-ratio-direction":  # the band [1, inf): true at v2's low edge 2, false at the boundary 1
+        r = DIRECTION_TRUE_RATIO if true else 1.0
+        return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=(1.0, math.inf), **kw)
     if rule == "flat":
         return op.simulate_slope_equivalence(0.0 if true else 0.2, seeds=size["seeds"], centre=0.0, margin=0.1, **kw)
     if rule == "lin-rate":
@@ -183,7 +191,8 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
 _GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "ratio-band": ("seeds", (3, 6, 10, 20, 30, 50, 100, 200)),
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
          "power": ("seeds", (3, 5, 8, 10, 15, 20)),
-         "excess-ratio-band": ("seeds", (10, 20, 40, 60, 80, 100, 150, 200)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
+         "excess-ratio-band": ("seeds", (10, 20, 40, 60, 80, 100, 150, 200)),
+         "excess-ratio-direction": ("seeds", (10, 20, 30, 40, 60, 80, 100)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
          **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED},
          **{rule: ("seeds", (5, 8, 10, 15, 20, 30, 50)) for rule in ("flat", "shape", "lin-rate")}}
 
@@ -323,6 +332,14 @@ RULES["excess-ratio-band"] = (
     f"range widened by a factor {op.BAND_FACTOR:g}, does not hold if it misses it; simulated with 2L-ReLU's excess "
     "and both models' control rate at the stated knobs, true at the band's geometric centre, false at half its low "
     "edge")
+
+
+RULES["excess-ratio-direction"] = (
+    "a ratio of control-excess flip rates above 1 at every budget (the eps sweep)",
+    "04_influence_malleability",
+    "the excess-ratio interval of rule excess-ratio-band at each budget against [1, inf): holds if it lies above 1, "
+    "does not hold if below; simulated like excess-ratio-band, true at a ratio of 2 (the low edge of v2's 2-9x), "
+    "false at 1 (equal excess flip rates, the boundary)")
 
 
 def chapter4_decisive_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
