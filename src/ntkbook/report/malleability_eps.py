@@ -91,8 +91,8 @@ def eps_sweep_verdict(rows: pd.DataFrame | None, task: str, profile: str, spec_i
     configs = configs[configs.attack == DECIDING["attack"]] if len(configs) else configs
     if len(configs) < 2:
         return Verdict(f"eps_sweep.{task}", statement, claims.NOT_RUN, paper_value, None, None,
-                       "the ε sweep is not run in this profile (it runs in the decisive profile: the deciding "
-                       "configuration at every budget)", profile, spec_items, section, CHAPTER)
+                       f"this profile runs no ε sweep on {task} (the decisive profile runs one on the first task's "
+                       "deciding configuration)", profile, spec_items, section, CHAPTER)
     per = [direction_status(bool(r.evaluable), r.ratio_low, r.ratio_high) for r in configs.itertuples()]
     if claims.NOT_EVALUABLE in per:
         status = claims.NOT_EVALUABLE
