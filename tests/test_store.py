@@ -2,6 +2,7 @@
 recomputation) and the command line (`sweep --store`, `store verify`, `--dry-run`)."""
 
 import dataclasses
+import io
 import json
 import os
 import warnings
@@ -236,3 +237,66 @@ def test_dry_run_labels_an_estimated_profile_as_an_estimate(toy, capsys, monkeyp
     out = capsys.readouterr().out
     assert "estimated 6.00 CPU-hours" in out and "an estimate of 6 CPU-hours" in out and "not a measurement" in out
     assert "measured" not in out.replace("measured per-unit", "")
+
+
+def _pack_members(path) -> dict:
+    import tarfile
+
+    with tarfile.open(path, "r:xz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+
+
+def test_pack_keeps_a_layer_in_one_deterministic_archive_that_lookup_and_verify_read(toy, capsys):
+    us = _fill(toy)
+    folder = toy / "store-toy" / "quick"
+    loose = sorted(p.name for p in folder.iterdir() if p.name != store.MANIFEST)
+    assert store.pack("store-toy", "quick", toy) == 2
+    assert sorted(p.name for p in folder.iterdir()) == sorted([store.MANIFEST, store.PACK])
+    assert sorted(_pack_members(folder / store.PACK)) == loose
+    first = (folder / store.PACK).read_bytes()
+    store.pack("store-toy", "quick", toy)
+    assert (folder / store.PACK).read_bytes() == first  # deterministic: packing again changes nothing
+    pd.testing.assert_frame_equal(store.lookup(us[0]), toy_unit(0))
+    result = store.verify(toy, sample=2)
+    assert result.ok and result.checked == 2 and result.max_deviation == 0.0
+    assert runner.run(us).stored == tuple(u.key for u in us)
+    # a unit recorded after packing is loose and shadows nothing else; prune + pack drop an entry no unit has
+    old = runner.Unit("store-toy", {"seed": 99}, toy_unit)
+    store.record("store-toy", "quick", old, toy_unit(99), seconds=0.1, root=toy)
+    pd.testing.assert_frame_equal(store.lookup(old), toy_unit(99))
+    assert store.prune("store-toy", "quick", [u.key for u in us], toy) == [f"store-toy-{old.key}"]
+    store.pack("store-toy", "quick", toy)
+    assert (folder / store.PACK).read_bytes() == first and store.lookup(old) is None
+    assert main(["store", "pack", "--root", os.fspath(toy)]) == 0
+    assert "store-toy/quick: 2 units in" in capsys.readouterr().out
+
+
+def test_a_packed_table_altered_by_one_value_fails_verification_with_its_key(toy):
+    us = _fill(toy)
+    folder = toy / "store-toy" / "quick"
+    store.pack("store-toy", "quick", toy)
+    members = _pack_members(folder / store.PACK)
+    name = json.loads((folder / store.MANIFEST).read_text())["units"][f"store-toy-{us[1].key}"]["table"]
+    frame = pd.read_parquet(io.BytesIO(members[name]))
+    frame.loc[0, "x"] += 1e-3
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    members[name] = buffer.getvalue()
+    (folder / store.PACK).write_bytes(store._tar_xz(members))
+    with pytest.warns(cache.CacheEntryWarning, match="SHA-256 does not match"):
+        bad = store.verify(toy, sample=0)
+    assert not bad.ok and bad.checked == 1
+    assert any(us[1].key in p and "does not match the manifest" in p for p in bad.problems)
+
+
+def test_a_pack_holding_anything_but_entries_or_not_xz_is_refused(toy):
+    _fill(toy)
+    folder = toy / "store-toy" / "quick"
+    store.pack("store-toy", "quick", toy)
+    members = _pack_members(folder / store.PACK)
+    (folder / store.PACK).write_bytes(store._tar_xz({**members, "../outside.txt": b"x"}))
+    with pytest.raises(store.StoreError, match="not a result-cache entry; restore it from git"):
+        store.verify(toy, sample=0)
+    (folder / store.PACK).write_bytes(b"not an archive")
+    with pytest.raises(store.StoreError, match="cannot be read"):
+        store.verify(toy, sample=0)

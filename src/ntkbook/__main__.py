@@ -249,8 +249,9 @@ def _record(args: argparse.Namespace, groups: dict[str, list], results: list) ->
             n += 1
     keys = [unit.key for units in groups.values() for unit in units]
     dropped = store.prune(args.name, args.profile, keys, root=args.store)
+    store.pack(args.name, args.profile, args.store)
     where = store.layer(args.name, args.profile, args.store)
-    print(f"{args.name}: {n} units recorded in the result store {where}"
+    print(f"{args.name}: {n} units recorded in the result store {where} (packed)"
           + (f"; {len(dropped)} entries of earlier code or parameters removed" if dropped else ""))
 
 
@@ -273,6 +274,12 @@ def _store_cmd(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             return 0
         counts = table.groupby(["sweep", "profile"]).agg(units=("key", "size"), seconds=("seconds", "sum"))
         print(counts.to_string())
+        return 0
+    if args.action == "pack":
+        for sweep, profile in store.layers(args.root):
+            if not args.sweep or sweep in args.sweep:
+                n = store.pack(sweep, profile, args.root)
+                print(f"{sweep}/{profile}: {n} units in {store.layer(sweep, profile, args.root) / store.PACK}")
         return 0
     if args.sample < 0:
         parser.error(f"--sample must be >= 0, got {args.sample}")
@@ -314,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "results/ folder, or $NTKBOOK_STORE). 'verify' checks every stored table against its manifest, "
                     "reports stale entries with the command that refreshes them, and recomputes a seeded sample.",
     )
-    stored.add_argument("action", choices=["verify", "list"])
+    stored.add_argument("action", choices=["verify", "list", "pack"],
+                        help="verify: what CI checks; list: what the store holds; pack: put every layer's loose "
+                        "entries into its compressed pack (a sweep stopped before its end leaves them loose)")
     stored.add_argument("--root", default=None, help="the store folder (default: $NTKBOOK_STORE, else results/)")
     stored.add_argument("--sample", type=int, default=2, help="units recomputed per sweep and profile (default 2)")
     stored.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")

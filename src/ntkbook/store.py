@@ -4,10 +4,16 @@ A decisive-scale sweep takes CPU-hours, more than a book build may spend. Its re
 (as showyourwork keeps cached intermediate results) and re-verified, instead of being recomputed by every build::
 
     <root>/<sweep>/<profile>/
-        <kind>-<key>.entry.json             result-cache entries in the format of `ntkbook.cache`
-        <kind>-<key>.<sha16>.parquet        (the table, named by its own content hash)
         manifest.json                       one record per unit: its key, params, unit function, table and SHA-256,
                                             the compute fingerprint, package versions, machine, seconds and date
+        tables.tar.xz                       the pack: every unit's result-cache entry in one compressed archive
+        <kind>-<key>.entry.json             loose result-cache entries in the format of `ntkbook.cache`, as a sweep
+        <kind>-<key>.<sha16>.parquet        records them (the table, named by its own content hash) until `pack`
+
+A layer's tables are small Parquet files whose schema and metadata repeat from unit to unit; packed into one xz
+archive they take about a seventh of the space, so the store stays a few MB. A sweep run with ``--store`` records each
+unit as a loose entry the moment it finishes and packs the layer when the whole sweep has run; a loose entry is read
+before the pack, so a refreshed unit shadows its packed predecessor until the next `pack`.
 
 `<root>` is `NTKBOOK_STORE` if set, else the repository's ``results/`` folder. The runner reads the store as a
 read-only layer under the user cache (`lookup`): a unit found in neither is computed. `record` adds a unit;
@@ -21,15 +27,21 @@ an entry is served only to the code that computed it; the fingerprints in the ma
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime
 import hashlib
 import importlib
+import io
 import json
+import lzma
 import os
 import platform
 import random
 import re
+import shutil
+import tarfile
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +50,7 @@ import pandas as pd
 
 __all__ = [
     "MANIFEST",
+    "PACK",
     "STORE_ENV",
     "StoreError",
     "Verification",
@@ -45,8 +58,10 @@ __all__ = [
     "is_timing_column",
     "entries",
     "layer",
+    "layers",
     "lookup",
     "machine",
+    "pack",
     "prune",
     "record",
     "records",
@@ -58,6 +73,7 @@ __all__ = [
 
 STORE_ENV = "NTKBOOK_STORE"
 MANIFEST = "manifest.json"
+PACK = "tables.tar.xz"
 FORMAT = "ntkbook-result-store/1"
 #: Relative tolerance for recomputed floating-point columns. A unit is a deterministic function of its params on
 #: one CPU family and numeric stack (XLA's CPU reductions run in a fixed order), so a recomputation on the machine
@@ -116,6 +132,11 @@ def _read_manifest(folder: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("units"), dict):
         raise StoreError(f"{path} is not a {FORMAT} manifest; restore it from git")
     return manifest
+
+
+def layers(root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(sweep, profile) of every layer of the store, sorted."""
+    return [(sweep, profile) for sweep, profile, _ in _layers(store_root(root))]
 
 
 def _layers(root: Path) -> list[tuple[str, str, Path]]:
@@ -207,10 +228,90 @@ def record(
     return rec
 
 
+_MEMBER = re.compile(r"[A-Za-z0-9_-]+-[0-9a-f]{24}(\.entry\.json|\.[0-9a-f]{16}\.parquet)")
+#: (pack path, size, mtime) -> the private folder its members were extracted to in this process
+_UNPACKED: dict[tuple[str, int, int], Path] = {}
+
+
+def _unpacked(folder: Path) -> Path | None:
+    """A private temporary folder holding the members of the layer's pack, extracted once per process and pack
+    version (removed at exit), or None when the layer has no pack. A pack that cannot be read, or holds anything
+    but result-cache entries, is a `StoreError`."""
+    path = folder / PACK
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    signature = (os.fspath(path.resolve()), st.st_size, st.st_mtime_ns)
+    hit = _UNPACKED.get(signature)
+    if hit is not None and hit.is_dir():
+        return hit
+    target = Path(tempfile.mkdtemp(prefix="ntkbook-store-"))
+    atexit.register(shutil.rmtree, target, True)
+    try:
+        with tarfile.open(path, "r:xz") as tar:
+            members = tar.getmembers()
+            odd = [m.name for m in members if not (m.isfile() and _MEMBER.fullmatch(m.name))]
+            if odd:
+                raise StoreError(f"the store pack {path} holds {odd[0]!r}, which is not a result-cache entry; "
+                                 "restore it from git")
+            tar.extractall(target, members=members, filter="data")
+    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as err:
+        raise StoreError(f"the store pack {path} cannot be read ({err}); restore it from git") from err
+    _UNPACKED[signature] = target
+    return target
+
+
+def _entry_folder(folder: Path, name: str) -> Path | None:
+    """Where the entry ``name`` (``<kind>-<key>``) of a layer lies: the layer folder (loose), the extracted pack,
+    or None."""
+    suffix = _cache().MANIFEST_SUFFIX
+    if (folder / f"{name}{suffix}").is_file():
+        return folder
+    unpacked = _unpacked(folder)
+    if unpacked is not None and (unpacked / f"{name}{suffix}").is_file():
+        return unpacked
+    return None
+
+
+def _tar_xz(members: dict[str, bytes]) -> bytes:
+    """A deterministic xz-compressed tar of `members` (sorted, no times, owners or modes from this machine)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz", preset=9, format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(members):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(members[name]), 0, 0o644
+            tar.addfile(info, io.BytesIO(members[name]))
+    return buffer.getvalue()
+
+
+def pack(sweep: str, profile: str, root: str | os.PathLike | None = None) -> int:
+    """Pack the layer of `sweep` at `profile`: every unit its manifest names goes into ``tables.tar.xz`` (loose
+    entries first, then the old pack), members the manifest no longer names are dropped, and the loose entry files
+    are deleted. Returns the number of units packed. A unit of the manifest without an entry is a `StoreError`."""
+    folder = layer(sweep, profile, root)
+    manifest = _read_manifest(folder)
+    suffix = _cache().MANIFEST_SUFFIX
+    members: dict[str, bytes] = {}
+    for name, rec in manifest["units"].items():
+        where = _entry_folder(folder, name)
+        if where is None or not (where / rec["table"]).is_file():
+            raise StoreError(f"{sweep}/{profile} {name}: in the manifest but its entry is missing; refresh with: "
+                             f"{refresh_command(sweep, profile, root)}")
+        for file in (f"{name}{suffix}", rec["table"]):
+            members[file] = (where / file).read_bytes()
+    if not members and not (folder / PACK).exists():
+        return 0
+    _cache()._atomic_write(folder / PACK, _tar_xz(members))
+    for path in list(folder.glob(f"*{suffix}")) + list(folder.glob("*.parquet")):
+        path.unlink()
+    return len(manifest["units"])
+
+
 def prune(sweep: str, profile: str, keep: Sequence[str], root: str | os.PathLike | None = None) -> list[str]:
     """Drop from the layer of `sweep` at `profile` every entry whose key is not in `keep` (the keys of the sweep's
-    current units), with its files; return the dropped ``<kind>-<key>`` names. A sweep recorded again after its
-    code changed thus leaves no stale entries behind."""
+    current units), with its loose files (its packed copy goes at the next `pack`); return the dropped
+    ``<kind>-<key>`` names. A sweep recorded again after its code changed thus leaves no stale entries behind."""
     folder = layer(sweep, profile, root)
     manifest = _read_manifest(folder)
     keep = set(keep)
@@ -236,8 +337,9 @@ def lookup(unit, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
         return None
     cache = _cache()
     for _sweep, _profile, folder in _layers(base):
-        if (folder / f"{unit.kind}-{unit.key}{cache.MANIFEST_SUFFIX}").is_file():
-            frame = cache.load(unit.kind, unit.params, cache_dir=folder, key=unit.key)
+        where = _entry_folder(folder, f"{unit.kind}-{unit.key}")
+        if where is not None:
+            frame = cache.load(unit.kind, unit.params, cache_dir=where, key=unit.key)
             if frame is not None:
                 return frame
     return None
@@ -392,8 +494,9 @@ def verify(
                 problems.append(f"{sweep}/{profile} {name}: stale ({why or _what_changed(rec, unit)} since it was "
                                 f"stored); refresh with: {command}")
                 continue
-            frame = cache.load(rec["kind"], rec["params"], cache_dir=folder, key=rec["key"])
-            table = folder / rec["table"]
+            where = _entry_folder(folder, name)
+            frame = cache.load(rec["kind"], rec["params"], cache_dir=where, key=rec["key"]) if where else None
+            table = where / rec["table"] if where else None
             if frame is None or not table.is_file() or hashlib.sha256(table.read_bytes()).hexdigest() != rec["sha256"]:
                 problems.append(f"{sweep}/{profile} {name}: its table does not match the manifest (altered or "
                                 f"missing); restore it from git or refresh with: {command}")
