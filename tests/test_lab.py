@@ -43,6 +43,13 @@ def test_lab_markdown_moves_a_figure_caption_out_of_the_directive():
                    "\n\nNext.")
 
 
+def test_lab_markdown_unfolds_a_folded_figure():
+    text = ("Before.\n\n::::{dropdown} Figure: the same on CIFAR-10\n```{glue:figure} fig_a\n:name: fig-a\n\nCaption."
+            "\n```\n::::\n\nAfter.")
+    out = lab.lab_markdown(text, LABELS, CITES)
+    assert out == "Before.\n\n```{glue:figure} fig_a\n```\n\n*Figure.* Caption.\n\nAfter."
+
+
 def test_lab_markdown_refuses_unknown_targets():
     with pytest.raises(ValueError, match="references.bib"):
         lab.lab_markdown("{cite:p}`nobody`", LABELS, CITES)

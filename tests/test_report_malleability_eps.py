@@ -70,6 +70,7 @@ def test_eps_sweep_verdict_from_unit_rows_each_way():
     assert few.status == claims.NOT_RESOLVED and "underpowered" in few.rule  # 3 seeds cannot decide
     table = E.eps_table(_rows({e: 3.0 for e in budgets}))
     assert list(table["ε"]) == ["0.1", "0.2", "0.3", "0.5"] and set(table.status) == {claims.HOLDS}
+    assert not table.filter(like="(%)").apply(lambda c: c.str.contains(r"-0\b")).any().any()  # no signed zero
     numbers = E.eps_numbers(_rows({e: 3.0 for e in budgets}), higher, "decisive")
     assert numbers["eps_status"] == claims.HOLDS and numbers["eps_budgets"] == "0.1, 0.2, 0.3, 0.5"
     assert "40 seeds" in numbers["eps_design_text"]

@@ -11,7 +11,8 @@ the copies.
 The rewriting (`lab_markdown`) turns what only the book's build resolves into plain MyST that jupyterlab-myst
 renders: citations become "Author (Year)" / "(Author Year)" from book/references.bib, cross-references to labels
 and documents become the section's title (a link to the chapter's copy where it is one), and a `glue:figure`'s
-caption moves out of the directive into a paragraph after it, so its math is typeset (the lab extension puts the
+caption moves out of the directive into a paragraph after it, so its math is typeset; the dropdowns that fold the
+book's secondary figures are unfolded (the lab extension puts the
 figure itself there and hides its copy under the code cell that made it, so each figure shows once).
 """
 
@@ -37,6 +38,7 @@ _PRF_LABEL = re.compile(r"^```\{prf:(?P<kind>\w+)\}\s*(?P<title>[^\n]*)\n:label:
 _FIG_NAME = re.compile(r"^```\{glue:figure\}[^\n]*\n:name:\s*(?P<label>\S+)", re.MULTILINE)
 _TITLE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 _ROLE = re.compile(r"\{(?P<role>cite:p|cite:t|ref|doc|numref|prf:ref)\}`(?P<body>[^`]+)`")
+_DROPDOWN = re.compile(r"^(?P<fence>:{3,})\{dropdown\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,})\{glue:figure\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
                           re.MULTILINE | re.DOTALL)
 
@@ -99,7 +101,8 @@ def lab_markdown(text: str, labels: dict[str, tuple[str, str]], cites: dict[str,
     {cite:p}`a,b` -> (A 2019; B 2020); {cite:t}`a` -> A (2019); {ref}/{numref}/{prf:ref}/{doc} -> the target's
     title (the given text if any; a link to `<doc>.ipynb` when the target is in another document than `doc`, the
     one being rewritten); a glue:figure
-    keeps only its name in the directive and its caption follows as a paragraph. Unknown keys raise ValueError.
+    keeps only its name in the directive and its caption follows as a paragraph; a dropdown (the book's fold for a
+    secondary figure) is unfolded. Unknown keys raise ValueError.
     """
     def role(m: re.Match) -> str:
         kind, body = m["role"], m["body"]
@@ -130,7 +133,8 @@ def lab_markdown(text: str, labels: dict[str, tuple[str, str]], cites: dict[str,
         head = f"{m['fence']}{{glue:figure}}{m['arg']}\n{m['fence']}"
         return head + (f"\n\n*Figure.* {caption}" if caption else "")
 
-    return _ROLE.sub(role, _GLUE_FIGURE.sub(figure, text))
+    unfolded = _DROPDOWN.sub(lambda m: m["body"].rstrip("\n"), text)  # the book folds secondary figures; here not
+    return _ROLE.sub(role, _GLUE_FIGURE.sub(figure, unfolded))
 
 
 def lab_notebook(nb: dict, doc: str, labels: dict, cites: dict) -> dict:

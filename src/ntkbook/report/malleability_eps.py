@@ -127,9 +127,13 @@ def eps_table(rows: pd.DataFrame) -> pd.DataFrame:
     if not len(configs):
         return pd.DataFrame()
 
+    def pct(v: float) -> str:
+        text = f"{100 * v:.0f}"
+        return "0" if text == "-0" else text  # a rate that rounds to zero has no sign
+
     def rate(r, arch, what):
         m, lo, hi = (getattr(r, f"{arch}_{what}{s}") for s in ("", "_low", "_high"))
-        return "–" if not math.isfinite(m) else f"{100 * m:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]"
+        return "–" if not math.isfinite(m) else f"{pct(m)} [{pct(lo)}, {pct(hi)}]"
 
     out = []
     for r in configs.itertuples():
