@@ -59,8 +59,6 @@ def test_poisoning_rules():
     assert R.poisoning_status((0.0, 0.1), (0.2, 0.4)) == claims.DOES_NOT_HOLD
     assert R.poisoning_status((0.1, 0.5), (0.0, 0.2)) == claims.NOT_RESOLVED
     assert R.poisoning_status((0.5, 0.8), (0.0, 0.2), evaluable=False) == claims.NOT_EVALUABLE
-    assert R.easier_to_poison_status((0.6, 0.9), (0.1, 0.4)) == claims.HOLDS
-    assert R.easier_to_poison_status((0.1, 0.4), (0.6, 0.9)) == claims.DOES_NOT_HOLD
 
 
 def _configs():
@@ -169,7 +167,11 @@ def test_poisoning_table_from_rates():
     tab = T.poisoning_table(rates)
     assert len(tab) == 1
     row = tab.iloc[0]
-    assert row["2L-ReLU beats control"] == claims.HOLDS and row["MLP-Attn easier"] == claims.DOES_NOT_HOLD
+    assert row["2L-ReLU beats control"] == claims.HOLDS and "MLP-Attn easier" not in row
+    pairs = pd.DataFrame([{"task": "mnist-3v8", "fraction": 0.05, "protocol": "a", "seeds": 6, "diff": -0.5,
+                           "low": -0.6, "high": -0.4}])
+    assert T.poisoning_table(rates, pairs).iloc[0]["MLP-Attn − 2L-ReLU, paired by seed (pp)"] == (
+        "-50 [-60, -40] over 6 seeds")
     assert np.all([isinstance(v, str) for v in tab.filter(like="%").iloc[0][1:]])
 
 
@@ -221,7 +223,8 @@ def test_claim_verdicts_read_the_chapters_results_from_the_cache(real_data_dir, 
     assert verdicts["table2.ratio.cifar10.grid"].status == claims.NOT_RUN  # not in the quick grid
     # the same verdicts as the chapter computes from the frames it ran
     direct = {v.claim: v for v in R.verdicts_from(S.configurations(res["grid"]),
-                                                  S.poisoning_rates(res["poisoning"]), "quick", grid=res["grid"])}
+                                                  S.poisoning_rates(res["poisoning"]), "quick", grid=res["grid"],
+                                                  poison=res["poisoning"])}
 
     def key(v):
         return v.status, None if v.ours is None or math.isnan(v.ours) else v.ours
@@ -429,3 +432,32 @@ def test_the_papers_tables_stand_beside_ours_at_the_deciding_configuration():
     t4 = T.paper_table4(configs, "mnist").set_index(["model", "training"])
     assert t4.loc[("2L-ReLU", "adversarial"), "paper (%)"] == "43.4"
     assert t4.loc[("2L-ReLU", "adversarial"), "ours, raw (%)"] == "not run"
+
+
+def _poison_rows(attn_rate, relu_rate, seeds=10, targets=20, rng_seed=0):
+    """Poisoning unit rows: per seed and model, `targets` attacked targets succeeding with the given rate (plus a
+    random-sign control that never succeeds)."""
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for seed in range(seeds):
+        for arch, rate in (("attn", attn_rate), ("relu", relu_rate)):
+            for kind, p in (("pgd", rate), ("random", 0.0)):
+                for t in range(targets):
+                    rows.append({"task": "mnist-3v8", "arch": arch, "seed": seed, "fraction": 0.05,
+                                 "perturbation": kind, "target": t, "success_a": float(rng.random() < p),
+                                 "success_b": math.nan, "test_accuracy": 0.95, "krr_test_accuracy": 0.95})
+    return pd.DataFrame(rows)
+
+
+def test_easier_to_poison_is_decided_on_per_seed_paired_differences_each_way():
+    for attn, relu, want in ((0.8, 0.2, claims.HOLDS), (0.2, 0.8, claims.DOES_NOT_HOLD),
+                             (0.5, 0.5, claims.NOT_RESOLVED)):
+        poison = _poison_rows(attn, relu)
+        pairs = S.poisoning_pairs(poison)
+        assert list(pairs.protocol) == ["a"] and int(pairs.seeds.iloc[0]) == 10  # protocol b not run: left out
+        per_seed = poison[poison.perturbation == "pgd"].groupby(["seed", "arch"]).success_a.mean().unstack()
+        assert pairs["diff"].iloc[0] == pytest.approx((per_seed.attn - per_seed.relu).mean())
+        (v,) = R.poisoning_verdicts(poison, "default")
+        assert v.claim == "poisoning.easier.mnist-3v8.5" and v.status == want and v.beyond_paper
+    (few,) = R.poisoning_verdicts(_poison_rows(0.9, 0.1, seeds=2), "default")
+    assert few.status == claims.NOT_RESOLVED  # two seeds: the design cannot decide

@@ -13,7 +13,8 @@ configuration in `ntkbook.report.malleability_summary`, the display tables in `n
   2020) and the literal reading's (`configuration_status`), shown as variants beneath the deciding one; the grid
   also as counts of configurations above, inside and below the band (`band_counts`).
 - Table 4 (`rise_grid_status` on per-seed rises; "not run" without adversarial training), the ε sweep
-  (`report.malleability_eps`: the control-excess ratio above 1 at every budget; "not run" where no sweep ran), poisoning (`poisoning_status`, `easier_to_poison_status`, beyond the paper).
+  (`report.malleability_eps`: the control-excess ratio above 1 at every budget; "not run" where no sweep ran),
+  poisoning (`poisoning_status`; `poisoning_verdicts` on per-seed paired differences, beyond the paper).
 
 Every verdict passes through its design's gate (`claims.gated`): an underpowered design says "not resolved".
 """
@@ -51,7 +52,6 @@ from ntkbook.report.malleability_rules import (  # noqa: F401  (the chapter's ru
     curve_summary,
     deciding_choices,
     deciding_mask,
-    easier_to_poison_status,
     grid_joint_status,
     grid_status,
     literal_mask,
@@ -233,17 +233,19 @@ def _num(v: float) -> str:
 
 
 def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = (),
-                  grid: pd.DataFrame | None = None, eps_rows: pd.DataFrame | None = None) -> list[Verdict]:
+                  grid: pd.DataFrame | None = None, eps_rows: pd.DataFrame | None = None,
+                  poison: pd.DataFrame | None = None) -> list[Verdict]:
     """Verdicts from the configuration table (and the poisoning rates): per task with a ratio claim, one over the
     grid (status `grid_joint_status` on the per-seed counts of the unit rows `grid`, not evaluable without them;
     ours the median evaluable ratio, interval the range of evaluable ratios; the rule names how many
     configurations decide each way, `claims.grid_counts`) and one for the literal reading (its ratio and interval,
     `configuration_status`); Table 4 per adversarially trained task; poisoning (beyond the paper) per task and
-    fraction under protocol a; and per task the verdicts at the deciding configuration (`deciding_verdicts`: the
+    fraction under protocol a (decided on the per-seed paired differences of `poison`, the poisoning unit rows:
+    `poisoning_verdicts`); and per task the verdicts at the deciding configuration (`deciding_verdicts`: the
     claim as the chapter decides it, and v2's "2–9×") and the ε sweep (`report.malleability_eps.eps_sweep_verdict` on
     `eps_rows`, "not run" without them). `configs`: `report.malleability_summary.configurations` (pooled counts,
     control-excess ratios)."""
-    from ntkbook.report.malleability_tables import adversarial_table, poisoning_table
+    from ntkbook.report.malleability_tables import adversarial_table
 
     out = []
     for task in mx.TASKS:
@@ -332,18 +334,33 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
                                f"{paper.TABLE4[(task, 'attn')]['adversarial']:g} %", None, None,
                                "adversarial training is not run in this profile", profile, spec_items,
                                SECTIONS["table4"], CHAPTER))
-    if rates is not None and len(rates):
-        tab = poisoning_table(rates[rates.protocol == "a"])
-        poison_design = _design("poisoning", profile)
-        for _, r in tab.iterrows():
-            task = next(t for t, v in mx.TASKS.items() if v["label"] == r["task"])
-            out.append(Verdict(
-                f"poisoning.easier.{task}.{r['poisoned (%)']:g}", "MLP-Attn, the more malleable model in the paper, "
-                "is also easier to poison (targeted, same ℓ∞ budget)", claims.gated(r["MLP-Attn easier"], poison_design),
-                None, None, None,
-                "Wilson 95 % intervals of the success rates (protocol a) are disjoint" + _gate_note(poison_design),
-                profile, spec_items + (("fraction", float(r["poisoned (%)"]) / 100),), SECTIONS["poisoning"], CHAPTER,
-                beyond_paper=True, design=poison_design.name))
+    if poison is not None and len(poison):
+        out += poisoning_verdicts(poison, profile, spec_items)
+    return out
+
+
+def poisoning_verdicts(poison: pd.DataFrame, profile: str, spec_items: tuple = ()) -> list[Verdict]:
+    """Beyond the paper, per poisoned task and fraction (protocol a): "MLP-Attn, the more malleable model in the
+    paper, is also easier to poison", decided on the per-seed paired differences of the attack's success rate
+    (`summary.poisoning_pairs`: holds if the t-interval lies above 0, does not hold if below), gated by rule
+    "paired-poisoning" of `report.verdict_tests` at the seeds counted."""
+    from ntkbook.report import verdict_tests
+
+    out = []
+    pairs = summary.poisoning_pairs(poison)
+    for r in pairs[pairs.protocol == "a"].itertuples():
+        design = verdict_tests.design_at("paired-poisoning", {"seeds": int(r.seeds)})[1]
+        interval = _interval_or_none(r.low, r.high)
+        status = claims.one_sided_rule(interval, 0.0, side="above") if interval else claims.NOT_EVALUABLE
+        out.append(Verdict(
+            f"poisoning.easier.{r.task}.{100 * r.fraction:g}", "MLP-Attn, the more malleable model in the paper, is "
+            "also easier to poison (targeted, same ℓ∞ budget)", claims.gated(status, design), None,
+            float(r.diff), interval,
+            f"per seed, MLP-Attn's success rate of the targeted poisoning (protocol a, {100 * r.fraction:g} % of the "
+            f"training set moved) minus 2L-ReLU's, on the same split and budget; Student-t 95 % interval of the mean "
+            f"over {int(r.seeds)} seeds: holds if above 0, does not hold if below" + _gate_note(design), profile,
+            spec_items + (("fraction", float(r.fraction)),), SECTIONS["poisoning"], CHAPTER, beyond_paper=True,
+            design=design.name))
     return out
 
 
@@ -392,4 +409,5 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]
         return out
     configs = summary.configurations(res["grid"])
     rates = summary.poisoning_rates(res["poisoning"]) if len(res["poisoning"]) else None
-    return verdicts_from(configs, rates, profile, items, grid=res["grid"], eps_rows=eps_rows_of(res, spec))
+    return verdicts_from(configs, rates, profile, items, grid=res["grid"], eps_rows=eps_rows_of(res, spec),
+                         poison=res["poisoning"])

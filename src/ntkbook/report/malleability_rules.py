@@ -182,11 +182,6 @@ def poisoning_status(attack: tuple[float, float], control: tuple[float, float], 
     return _separated(attack, control) if evaluable else claims.NOT_EVALUABLE
 
 
-def easier_to_poison_status(attn: tuple[float, float], relu: tuple[float, float], evaluable: bool = True) -> str:
-    """MLP-Attn is easier to poison than 2L-ReLU: its success interval lies above 2L-ReLU's."""
-    return _separated(attn, relu) if evaluable else claims.NOT_EVALUABLE
-
-
 # -- the specification curve ----------------------------------------------------------------------------------
 
 

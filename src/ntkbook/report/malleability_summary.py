@@ -143,6 +143,28 @@ def adversarial_pairs(configs: pd.DataFrame) -> pd.DataFrame:
     return std.merge(adv, on=keys, suffixes=("_std", "_adv"))
 
 
+def poisoning_pairs(poison: pd.DataFrame) -> pd.DataFrame:
+    """The poisoning link decided on paired differences: per (task, fraction, protocol), each seed's success rate
+    of the attack (over its targets) for both models, and the mean per-seed difference MLP-Attn − 2L-ReLU with its
+    Student-t 95 % interval (`claims.paired_difference`) over the seeds where both models were poisoned. Columns:
+    task, fraction, protocol, seeds, diff, low, high (NaN with fewer than 2 seeds)."""
+    rows = []
+    attack = poison[poison.perturbation != "random"]
+    for (task, frac), g in attack.groupby(["task", "fraction"], sort=True):
+        for protocol in mx.PROTOCOLS:
+            col = f"success_{protocol}"
+            per_seed = g.dropna(subset=[col]).groupby(["seed", "arch"])[col].mean().unstack("arch")
+            per_seed = per_seed.dropna() if set(ARCHS) <= set(per_seed.columns) else per_seed.iloc[0:0]
+            if per_seed.empty:
+                continue
+            n = len(per_seed)
+            diff, lo, hi = (claims.paired_difference(per_seed["attn"], per_seed["relu"]) if n >= 2
+                            else (float(per_seed["attn"].iloc[0] - per_seed["relu"].iloc[0]), math.nan, math.nan))
+            rows.append({"task": task, "fraction": float(frac), "protocol": protocol, "seeds": n, "diff": diff,
+                         "low": lo, "high": hi})
+    return pd.DataFrame(rows, columns=["task", "fraction", "protocol", "seeds", "diff", "low", "high"])
+
+
 def poisoning_rates(poison: pd.DataFrame) -> pd.DataFrame:
     """Success rates pooled over seeds and targets per (task, model, fraction, perturbation, protocol): `successes`
     of `targets`, `rate` and its Wilson 95 % interval (`low`, `high`, inside [0, 1]), beside the mean test accuracy

@@ -23,7 +23,6 @@ from ntkbook.report.malleability_rules import (
     WEIGHT_RATIO,
     adversarial_status,
     deciding_mask,
-    easier_to_poison_status,
     poisoning_status,
 )
 
@@ -224,10 +223,11 @@ def adversarial_table(configs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
+def poisoning_table(rates: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Poisoning per task, fraction and protocol: success (%) [Wilson 95 %] of the attack and of random signs on
-    the same rows, for both models, with test accuracies, `poisoning_status` per model and
-    `easier_to_poison_status`."""
+    the same rows, for both models, with test accuracies and `poisoning_status` per model; with `pairs`
+    (`summary.poisoning_pairs`) the per-seed paired difference MLP-Attn − 2L-ReLU of the attack's success rate
+    (percentage points, Student-t 95 %), the quantity the link "easier to poison" is decided on."""
     rows = []
     for (task, frac, protocol), g in rates.groupby(["task", "fraction", "protocol"], sort=True):
         row = {"task": mx.TASKS[task]["label"], "poisoned (%)": round(100 * frac, 1),
@@ -244,7 +244,11 @@ def poisoning_table(rates: pd.DataFrame) -> pd.DataFrame:
                     f"of {int(k.targets.iloc[0])}" if len(k) else "–")
             row[f"{lab} test acc. (%)"] = _pct(float(h.test_accuracy.mean())) if len(h) else "–"
             row[f"{lab} beats control"] = poisoning_status(iv[arch, "pgd"], iv[arch, "random"])
-        row["MLP-Attn easier"] = easier_to_poison_status(iv["attn", "pgd"], iv["relu", "pgd"])
+        if pairs is not None:
+            p = pairs[(pairs.task == task) & (pairs.fraction == frac) & (pairs.protocol == protocol)]
+            row["MLP-Attn − 2L-ReLU, paired by seed (pp)"] = (
+                f"{100 * p['diff'].iloc[0]:+.0f} [{100 * p['low'].iloc[0]:+.0f}, {100 * p['high'].iloc[0]:+.0f}] "
+                f"over {int(p['seeds'].iloc[0])} seeds" if len(p) and math.isfinite(p["low"].iloc[0]) else "–")
         rows.append(row)
     return pd.DataFrame(rows)
 

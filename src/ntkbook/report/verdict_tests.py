@@ -129,6 +129,7 @@ def design_inputs(profile: str = "default") -> dict:
             "power": {"seeds": len(ds.seeds)},
             "pair": {"seeds": len(ds.seeds)},
             "excess-ratio-band": {"seeds": len(ms.seeds), "points": top_count(max(ms.n_trains), ms.tau)},
+            "paired-poisoning": {"seeds": len(ms.seeds)},
             "excess-ratio-direction": {"seeds": min(ms.eps_sweep_seeds, len(ms.seeds)),
                                        "points": top_count(ms.n_trains[0], ms.tau)},
             **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED},
@@ -174,6 +175,9 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
         band = (_BAND[0] / op.BAND_FACTOR, _BAND[1] * op.BAND_FACTOR)
         r = math.sqrt(_BAND[0] * _BAND[1]) if true else band[0] / op.FALSE_FACTOR
         return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=band, **kw)
+    if rule == "paired-poisoning":  # a one-sided mean of per-seed differences in units of their seed-to-seed SD
+        unit = dataclasses.replace(noise, slope_sd=1.0)
+        return op.simulate_trend(1.0 if true else 0.0, seeds=size["seeds"], **{**kw, "noise": unit})
     if rule == "excess-ratio-direction":  # the band [1, inf): true at v2's low edge 2, false at the boundary 1
         r = DIRECTION_TRUE_RATIO if true else 1.0
         return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=(1.0, math.inf), **kw)
@@ -192,7 +196,8 @@ _GROW = {"trend": ("seeds", (5, 8, 10, 15, 20, 30, 50)), "slope-difference": ("s
          "grid": ("seeds", (3, 5, 6, 8, 10, 15)), "poisoning": ("trials", (45, 60, 90, 120, 200, 400)),
          "power": ("seeds", (3, 5, 8, 10, 15, 20)),
          "excess-ratio-band": ("seeds", (10, 20, 40, 60, 80, 100, 150, 200)),
-         "excess-ratio-direction": ("seeds", (10, 20, 30, 40, 60, 80, 100)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
+         "excess-ratio-direction": ("seeds", (10, 20, 30, 40, 60, 80, 100)),
+         "paired-poisoning": ("seeds", (3, 5, 8, 10, 15, 20, 30)), "pair": ("seeds", (3, 5, 8, 10, 15, 20, 30)),
          **{rule: ("seeds", (3, 5, 8, 10, 15, 20, 30)) for rule in _SHIFTED},
          **{rule: ("seeds", (5, 8, 10, 15, 20, 30, 50)) for rule in ("flat", "shape", "lin-rate")}}
 
@@ -334,12 +339,30 @@ RULES["excess-ratio-band"] = (
     "edge")
 
 
+RULES["paired-poisoning"] = (
+    "MLP-Attn easier to poison than 2L-ReLU (poisoning, beyond the paper)",
+    "04_influence_malleability",
+    "per seed, MLP-Attn's targeted-poisoning success rate minus 2L-ReLU's (same split and budget); Student-t 95 % "
+    "interval of the mean difference: holds if above 0, does not hold if below; simulated in units of the "
+    "seed-to-seed SD, true at one SD, false at 0")
+
 RULES["excess-ratio-direction"] = (
     "a ratio of control-excess flip rates above 1 at every budget (the eps sweep)",
     "04_influence_malleability",
     "the excess-ratio interval of rule excess-ratio-band at each budget against [1, inf): holds if it lies above 1, "
     "does not hold if below; simulated like excess-ratio-band, true at a ratio of 2 (the low edge of v2's 2-9x), "
     "false at 1 (equal excess flip rates, the boundary)")
+
+
+def chapter4_eps_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
+    """(size, OC table) of rule "excess-ratio-direction" at the size of chapter 4's `decisive` eps sweep: its seeds
+    and the top points per seed of its configuration."""
+    from ntkbook.experiments import malleability as mx
+    from ntkbook.malleability import top_count
+
+    spec = mx.resolve("decisive")
+    size = {"seeds": min(spec.eps_sweep_seeds, len(spec.seeds)), "points": top_count(spec.n_trains[0], spec.tau)}
+    return size, design_at("excess-ratio-direction", size, sims=sims)[0]
 
 
 def chapter4_decisive_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
