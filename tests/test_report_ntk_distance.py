@@ -372,3 +372,21 @@ def test_operating_characteristics_of_the_chapter3_equivalence_and_shape_rules()
     loud = dataclasses.replace(op.NOISE, slope_sd=0.3)
     d = vt.design_at("shape", {"seeds": 8, "widths": 5}, sims=200, noise=loud)[1]
     assert not d.decides and "seeds" in d.needed
+
+
+def test_a_diverged_linearised_gd_run_makes_its_rate_not_evaluable_and_says_where():
+    """GD on a quadratic with a stable step never raises the loss: a linearised run whose final training MSE is
+    above its initial one diverged (the step exceeds 2 / lambda_max of its own kernel), and its group's m^(-1/2)
+    verdict says so instead of reading a slope from it."""
+    runs = fake_runs(datasets=("mnist",), centred=(False,)).assign(train_loss_init=0.5, lin_objective=0.1)
+    assert R.diverged_linearised(runs).empty
+    one = (runs["arch"] == "attn") & (runs["protocol"] == "gd") & (runs["width"] == 16) & (runs["seed"] == 1)
+    runs.loc[one, "lin_objective"] = 4e188
+    assert R.diverged_linearised(runs).to_dict("records") == [{"width": 16, "seed": 1}]
+    by = {x.claim: x for x in R.reference_verdicts(nd.resolve("default"), runs)}
+    bad = by["table1.lin-rate.gd.mnist.MLP-Attn"]
+    assert bad.status == claims.NOT_EVALUABLE and "diverges at m = 16 (seed 1)" in bad.rule
+    assert by["table1.lin-rate.adam.mnist.MLP-Attn"].status == claims.HOLDS  # Adam's minimum cannot diverge
+    nan = runs.copy()
+    nan.loc[one, "lin_objective"] = np.nan  # overflowed to NaN: also not a stable run
+    assert len(R.diverged_linearised(nan)) == 1

@@ -280,6 +280,18 @@ def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def diverged_linearised(runs: pd.DataFrame) -> pd.DataFrame:
+    """The GD rows whose linearised network diverged: its final training MSE (`lin_objective`) above the initial
+    one (`train_loss_init`, shared with the network, f_lin(0) = f(0)). Gradient descent on a quadratic with a step
+    below 2 / lambda_max never raises the loss, so a rise means the step exceeds the stability bound of the
+    network's own finite-width kernel (the step is set from K_inf's). Rows: width, seed."""
+    if not len(runs) or "lin_objective" not in runs:
+        return pd.DataFrame(columns=["width", "seed"])
+    gd = runs[runs["protocol"] == "gd"]
+    bad = gd[~(gd["lin_objective"] <= gd["train_loss_init"])]
+    return bad[["width", "seed"]].sort_values(["width", "seed"]).reset_index(drop=True)
+
+
 def reference_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
     """Known answer, measured on the chapter's own runs: the linearised network's distance to the infinite-width
     counterpart shrinks like m^(-1/2), per (protocol, data set, model) on raw inputs: the slope interval of
@@ -305,6 +317,13 @@ def reference_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
         status = claims.equivalence_rule(iv, RATE_MARGIN, centre=-0.5) if iv is not None else claims.NOT_EVALUABLE
         if design is not None:
             status = claims.gated(status, design)
+        unstable = diverged_linearised(group)
+        if len(unstable):
+            status = claims.NOT_EVALUABLE
+            rule += ("; not evaluable: the linearised network's gradient descent diverges at "
+                     + ", ".join(f"m = {int(u.width)} (seed {int(u.seed)})" for u in unstable.itertuples())
+                     + " (its training loss ends above its start, impossible for a step below 2 / lambda_max of its "
+                     "own kernel; the step is set from the infinite-width kernel)")
         out.append(Verdict(
             claim=f"table1.lin-rate.{r['protocol']}.{r['dataset']}.{MODEL_LABELS[r['arch']]}",
             statement=(f"the linearised {MODEL_LABELS[r['arch']]} ({PROTOCOL_LABELS[r['protocol']]}, "
