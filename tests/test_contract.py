@@ -1,5 +1,5 @@
 """Every chapter speaks one contract, found through one registry (`ntkbook.sweeps.SWEEPS`): compute `units(spec)`
-and `results(spec, *, cache_dir=...)`, report `verdicts_from_results` (or `verdicts_from`), `chapter_numbers` and
+and `results(spec, *, cache_dir=...)`, report `verdicts(spec, results)`, `numbers(spec, results)` and
 `claim_verdicts(profile)`; the command line and the claims page read the same registry; the report layer never
 runs a sweep nor reaches into compute's private names; no chapter's compute imports another chapter's."""
 
@@ -34,8 +34,9 @@ def test_entry_speaks_the_contract(name):
     spec_class = entry.spec_class
     assert issubclass(spec_class, Spec) and spec_class.declarations()  # every knob declared once
     assert "cache_dir" in inspect.signature(compute.results).parameters
-    assert callable(getattr(report, "verdicts_from_results", None) or getattr(report, "verdicts_from", None))
-    assert callable(report.chapter_numbers) and callable(report.claim_verdicts)
+    for name in ("verdicts", "numbers"):  # one pair, one signature, in every chapter's report
+        assert list(inspect.signature(getattr(report, name)).parameters) == ["spec", "results"], (name, entry.report)
+    assert callable(report.claim_verdicts)
     units = entry.units(entry.resolve("quick"))
     assert units and all(isinstance(u, runner.Unit) for u in units)
     assert len({u.key for u in units}) == len(units)

@@ -407,10 +407,22 @@ def verdicts_from_results(spec: ex.DualSpec, res: dict) -> list[Verdict]:
     return out
 
 
+def verdicts(spec: ex.DualSpec, results: dict) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.dual.results(spec)` returned (the contract every chapter's report
+    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return verdicts_from_results(spec, results)
+
+
+def numbers(spec: ex.DualSpec, results: dict) -> dict:
+    """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
+    `results`."""
+    return chapter_numbers(spec, results)
+
+
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
     """The chapter's verdicts for `profile` (results through the cache: cheap after the chapter ran)."""
     spec = ex.DualSpec.resolve(profile, **overrides)
-    return verdicts_from_results(spec, ex.results(spec, cache_dir=cache_dir))
+    return verdicts(spec, ex.results(spec, cache_dir=cache_dir))
 
 
 from ntkbook.report.dual_tables import (  # noqa: E402, F401  (re-exported; imports this module's names)

@@ -187,6 +187,20 @@ def _label(dataset: str) -> str:
     return dataset_label(dataset)
 
 
+def verdicts(spec: gk.GramKernelSpec, results: dict) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.gram_kernel.results(spec)` returned (the contract every chapter's report
+    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return verdicts_from_results(results, spec)
+
+
+def numbers(spec: gk.GramKernelSpec, results: dict) -> dict:
+    """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
+    `results`."""
+    return {**chapter_numbers(results), **{k: getattr(spec, k) for k in (
+        "n_theorem", "n_triple", "n_attention", "n_ntk", "n_sens", "n_targets", "n_random", "n_heatmap",
+        "poly_degree")}}
+
+
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
     """Chapter 1's verdicts for `profile` (and any knob overrides), from the cached results (computed if absent).
 
@@ -194,7 +208,7 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> 
     reading ||G e_j||_1 and the first-order reading ||G X x_j||_1 (per data set) and its growth remark.
     """
     spec = gk.GramKernelSpec.resolve(profile, **overrides)
-    return verdicts_from_results(gk.results(spec, cache_dir=cache_dir), spec)
+    return verdicts(spec, gk.results(spec, cache_dir=cache_dir))
 
 
 def chapter_numbers(res: dict) -> dict:

@@ -364,6 +364,23 @@ def poisoning_verdicts(poison: pd.DataFrame, profile: str, spec_items: tuple = (
     return out
 
 
+def _rates(results: dict) -> pd.DataFrame | None:
+    return summary.poisoning_rates(results["poisoning"]) if len(results["poisoning"]) else None
+
+
+def verdicts(spec: mx.MalleabilitySpec, results: dict) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.malleability.results(spec)` returned (the contract every chapter's report
+    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return verdicts_from(summary.configurations(results["grid"]), _rates(results), spec.profile, grid=results["grid"],
+                         eps_rows=eps_rows_of(results, spec), poison=results["poisoning"])
+
+
+def numbers(spec: mx.MalleabilitySpec, results: dict) -> dict:
+    """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
+    `results`."""
+    return chapter_numbers(summary.configurations(results["grid"]), _rates(results), verdicts(spec, results))
+
+
 def cached_results(spec: mx.MalleabilitySpec, cache_dir=None) -> dict[str, pd.DataFrame] | None:
     """The chapter's results for `spec` read from the result cache or store only ({"grid", "eps", "poisoning"} as
     `experiments.malleability.sweep` returns them, via `runner.read_only`), or None when a unit is missing (the

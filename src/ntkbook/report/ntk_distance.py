@@ -408,6 +408,18 @@ def penalty_runs(spec, *, scheduler=None, cache_dir=None) -> pd.DataFrame:
     return nd.penalty_results(spec, scheduler=scheduler, cache_dir=cache_dir)
 
 
+def verdicts(spec: nd.NtkDistanceSpec, results: tuple) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.ntk_distance.results(spec)` returned (the contract every chapter's report
+    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return verdicts_from_results(spec, results[0])  # the penalty check has its own runs: `penalty_verdicts`
+
+
+def numbers(spec: nd.NtkDistanceSpec, results: tuple) -> dict:
+    """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
+    `results`."""
+    return chapter_numbers(spec, *results)
+
+
 def claim_verdicts(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides) -> list[Verdict]:
     """The chapter's verdicts for `profile`, from the chapter's results (`nd.results`, `nd.penalty_results`: read
     from the result cache, computed where missing)."""

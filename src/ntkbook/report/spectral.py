@@ -416,6 +416,18 @@ def verdicts_from_results(res: dict, spec: sp.SpectralSpec) -> list[Verdict]:
     return out
 
 
+def verdicts(spec: sp.SpectralSpec, results: dict) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.spectral.results(spec)` returned (the contract every chapter's report
+    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return verdicts_from_results(results, spec)
+
+
+def numbers(spec: sp.SpectralSpec, results: dict) -> dict:
+    """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
+    `results`."""
+    return chapter_numbers(results, spec)
+
+
 def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> list[Verdict]:
     """Chapter 2's verdicts for `profile` (and any knob overrides), from the cached results (computed if absent).
 
@@ -423,7 +435,7 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None, **overrides) -> 
     set, the depth remark; beyond the paper: truncation, and the measured width law (exponents against kappa(G)
     and kappa(K_inf), the arc-cosine cap)."""
     spec = sp.SpectralSpec.resolve(profile, **overrides)
-    return verdicts_from_results(sp.results(spec, cache_dir=cache_dir), spec)
+    return verdicts(spec, sp.results(spec, cache_dir=cache_dir))
 
 
 def chapter_numbers(res: dict, spec: sp.SpectralSpec) -> dict:

@@ -4,7 +4,8 @@ the claims page and the contract test (tests/test_contract.py) read.
 Each entry names the chapter's document, its compute module, which exposes one `ntkbook.spec.Spec` subclass (the
 chapter's knobs and profiles), `units(spec) -> list[ntkbook.runner.Unit]` and `results(spec, *, cache_dir=None,
 ...)` (its result tables, from the cache or computed), and its report module, which exposes
-`verdicts_from_results` (or `verdicts_from`), `chapter_numbers` and `claim_verdicts(profile)`. Modules are imported only when a sweep is used, so listing the
+`verdicts(spec, results)` and `numbers(spec, results)` (on what `results(spec)` returned) and
+`claim_verdicts(profile)`. Modules are imported only when a sweep is used, so listing the
 sweeps is instant. Unit functions live in those compute modules, never here: the result cache keys on the compute
 code and ignores this package, so only there does editing a unit function invalidate its cached results.
 """
