@@ -30,14 +30,22 @@ $(STAMP): requirements.txt pyproject.toml
 # per build folder, so a change of profile (or of _config.yml) re-executes every chapter.
 PROFILE ?=
 _STAMP_PROFILE = $(if $(PROFILE),$(PROFILE),config-$(firstword $(shell sha256sum _config.yml)))
+# The executed-notebook cache keys on a notebook's own cells only, but every page's output also depends on the package
+# and the result store (the claims page on what the chapters computed): a change to either re-executes every page.
+_STAMP_INPUTS = inputs-$(firstword $(shell find src/ntkbook results book/_ext -type f \( -name '*.py' -o -name '*.json' \
+  -o -name '*.xz' -o -name '*.js' \) 2>/dev/null | LC_ALL=C sort | xargs sha256sum 2>/dev/null | sha256sum))
 
 book: $(STAMP)
 	@mkdir -p book/_build && (git diff HEAD -- book/ 2>/dev/null | sha256sum) > book/_build/.tracked-before
 	@if [ -f book/_build/.profile ] && [ "$$(cat book/_build/.profile)" != "$(_STAMP_PROFILE)" ]; then \
 	  echo "profile changed from $$(cat book/_build/.profile) to $(_STAMP_PROFILE): re-executing every chapter"; \
 	  rm -rf book/_build/.jupyter_cache book/_build/jupyter_execute book/_build/html; fi
+	@if [ -f book/_build/.inputs ] && [ "$$(cat book/_build/.inputs)" != "$(_STAMP_INPUTS)" ]; then \
+	  echo "the package code or the result store changed since the last build: re-executing every page"; \
+	  rm -rf book/_build/.jupyter_cache book/_build/jupyter_execute book/_build/html; fi
 	$(if $(PROFILE),NTKBOOK_PROFILE=$(PROFILE) )NTKBOOK_PROGRESS=0 $(BIN)/jupyter-book build book/
 	@echo "$(_STAMP_PROFILE)" > book/_build/.profile
+	@echo "$(_STAMP_INPUTS)" > book/_build/.inputs
 	@# the build reads the tracked chapters and writes only under book/_build: their bytes are as before
 	@(git diff HEAD -- book/ 2>/dev/null | sha256sum) | cmp -s - book/_build/.tracked-before || { \
 	  echo "error: the build changed tracked files in book/ (git diff -- book/)"; exit 1; }

@@ -142,6 +142,10 @@ def test_make_book_passes_its_profile_to_every_chapter_and_rebuilds_on_a_change(
     configured = subprocess.run(["make", "-n", "-W", ".venv/.installed", "book"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout
     assert "NTKBOOK_PROFILE" not in configured and 'echo "config-' in configured  # _config.yml's profiles
+    # the package and the result store are inputs of every page: a change to either re-executes them all
+    stamp = re.search(r'echo "(inputs-[0-9a-f]{64})" > book/_build/\.inputs', configured)
+    assert stamp and '"$(cat book/_build/.inputs)" != "' + stamp.group(1) + '"' in configured
+    assert configured.count("rm -rf book/_build/.jupyter_cache") == 2
 
 
 def test_check_refuses_an_unknown_name_with_the_valid_names_and_a_hint():
