@@ -2,7 +2,7 @@
 
 Inputs are the tidy tables of `ntkbook.kernels` (with a `dataset` column added by the chapter) or matrices.
 Figures are at most `ntkbook.plotting.COLUMN_INCHES` wide and use the book style's font sizes, so that their text
-reads at >= 9 pt in the book (tests/test_plotting.py checks every figure).
+reads at >= 9 pt in the book (tests/plotting/test_plotting.py checks every figure).
 """
 
 from __future__ import annotations

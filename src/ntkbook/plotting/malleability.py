@@ -2,7 +2,7 @@
 against the fraction of training points poisoned. Each function returns a `matplotlib.figure.Figure`.
 
 Both are at most `ntkbook.plotting.COLUMN_INCHES` wide and use the book's font sizes (no smaller overrides), so
-their text reads at >= `ntkbook.plotting.MIN_TEXT_PT` as the book shows them (tests/test_plotting_malleability.py);
+their text reads at >= `ntkbook.plotting.MIN_TEXT_PT` as the book shows them (tests/plotting/test_plotting_malleability.py);
 more configurations or protocols make a figure taller, never wider. Rates are drawn in [0, 100] %.
 """
 

@@ -2,7 +2,7 @@
 
 Each function takes the tidy tables of `ntkbook.experiments.spectral` and returns a `matplotlib.figure.Figure`.
 Figures are `ntkbook.plotting.COLUMN_INCHES` wide and use the book style's font sizes, so that their text reads at
->= 9 pt in the book (tests/test_plotting.py checks every figure); long legends sit below the axes.
+>= 9 pt in the book (tests/plotting/test_plotting.py checks every figure); long legends sit below the axes.
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ def _figure_rows(seeds=3, widths=(16, 64, 256)):
 
 @pytest.mark.parametrize("which", ["distance", "kernel", "equal-time", "references"])
 def test_chapter3_figures_read_at_9pt_within_the_column(which):
-    """As tests/test_plotting.py for chapters 1-2: the smallest text as the book shows it is >= 9 pt, and the
+    """As tests/plotting/test_plotting.py for chapters 1-2: the smallest text as the book shows it is >= 9 pt, and the
     figure is no wider than the column (so it is not scaled down)."""
     import matplotlib.pyplot as plt
 

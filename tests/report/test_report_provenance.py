@@ -99,7 +99,7 @@ def test_every_chapter_ends_with_its_provenance_note():
     import re
     from pathlib import Path
 
-    book = Path(__file__).resolve().parents[1] / "book"
+    book = Path(__file__).resolve().parents[2] / "book"
     for entry in SWEEPS.values():
         nb = json.loads((book / f"{entry.document}.ipynb").read_text())
         last = nb["cells"][-1]

@@ -175,7 +175,7 @@ def test_the_chapter_parameters_cell_lists_exactly_the_spec_knobs():
     import ast
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "book" / "05_dual_implication.ipynb").read_text())
+    nb = json.loads((Path(__file__).resolve().parents[2] / "book" / "05_dual_implication.ipynb").read_text())
     cells = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
     assert len(cells) == 1
     names = [t.id for node in ast.parse("".join(cells[0]["source"])).body for t in node.targets]
