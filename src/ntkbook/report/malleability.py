@@ -56,6 +56,7 @@ from ntkbook.report.malleability_rules import (  # noqa: F401  (the chapter's ru
     grid_status,
     literal_mask,
     poisoning_status,
+    ratio_text,
     rise_effects,
     rise_grid_status,
     rise_status,
@@ -228,8 +229,7 @@ def deciding_verdicts(configs: pd.DataFrame, task: str, profile: str, spec_items
     return out
 
 
-def _num(v: float) -> str:
-    return "∞" if v == math.inf else "−∞" if v == -math.inf else "–" if math.isnan(v) else f"{v:.2g}"
+_num = ratio_text
 
 
 def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: str, spec_items: tuple = (),
@@ -369,10 +369,15 @@ def _rates(results: dict) -> pd.DataFrame | None:
 
 
 def verdicts(spec: mx.MalleabilitySpec, results: dict) -> list[Verdict]:
-    """The chapter's verdicts from `results`, what `experiments.malleability.results(spec)` returned (the contract every chapter's report
-    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
-    return verdicts_from(summary.configurations(results["grid"]), _rates(results), spec.profile, grid=results["grid"],
-                         eps_rows=eps_rows_of(results, spec), poison=results["poisoning"])
+    """The chapter's verdicts from `results`, what `experiments.malleability.results(spec)` returned (the contract
+    every chapter's report speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
+    return _verdicts(spec, results)
+
+
+def _verdicts(spec: mx.MalleabilitySpec, results: dict, spec_items: tuple = ()) -> list[Verdict]:
+    """`verdicts`, each labelled with the configuration `spec_items` (the claims page's call)."""
+    return verdicts_from(summary.configurations(results["grid"]), _rates(results), spec.profile, spec_items,
+                         grid=results["grid"], eps_rows=eps_rows_of(results, spec), poison=results["poisoning"])
 
 
 def numbers(spec: mx.MalleabilitySpec, results: dict) -> dict:
@@ -424,7 +429,4 @@ def claim_verdicts(profile: str = "default", *, cache_dir=None) -> list[Verdict]
                                    "the chapter has not run at this profile", profile, items,
                                    SECTIONS["table2" if task in TEN_CLASS else "table3"], CHAPTER))
         return out
-    configs = summary.configurations(res["grid"])
-    rates = summary.poisoning_rates(res["poisoning"]) if len(res["poisoning"]) else None
-    return verdicts_from(configs, rates, profile, items, grid=res["grid"], eps_rows=eps_rows_of(res, spec),
-                         poison=res["poisoning"])
+    return _verdicts(spec, res, items)

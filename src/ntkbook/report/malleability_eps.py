@@ -25,7 +25,8 @@ from ntkbook import claims, paper
 from ntkbook.claims import Verdict
 from ntkbook.experiments import malleability as mx
 from ntkbook.report import malleability_summary as summary
-from ntkbook.report.malleability_rules import CHAPTER, DECIDING, SECTIONS
+from ntkbook.report.malleability_rules import CHAPTER, DECIDING, SECTIONS, ratio_text
+from ntkbook.report.malleability_tables import rate_text
 
 __all__ = ["RULE", "direction_status", "eps_configurations", "eps_design", "eps_numbers", "eps_rows", "eps_sweep_verdict",
            "eps_table"]
@@ -77,8 +78,15 @@ def eps_design(configs: pd.DataFrame, profile: str) -> tuple[claims.Design, dict
     return verdict_tests.design_at(RULE, size, sims=sims)[1], size
 
 
-def _ratio(v: float) -> str:
-    return "∞" if v == math.inf else "−∞" if v == -math.inf else "–" if math.isnan(v) else f"{v:.2g}"
+_ratio = ratio_text
+
+
+def _deciding(rows: pd.DataFrame | None, task: str | None = None) -> pd.DataFrame:
+    """`eps_configurations` of `rows` (of `task` if given) under the deciding attack only (PGD)."""
+    if rows is None or not len(rows):
+        return pd.DataFrame()
+    configs = eps_configurations(rows if task is None else rows[rows.task == task])
+    return configs[configs.attack == DECIDING["attack"]] if len(configs) else configs
 
 
 def eps_sweep_verdict(rows: pd.DataFrame | None, task: str, profile: str, spec_items: tuple = ()) -> Verdict:
@@ -86,9 +94,7 @@ def eps_sweep_verdict(rows: pd.DataFrame | None, task: str, profile: str, spec_i
     statement = paper.statement("eps_sweep").text
     paper_value = "ε ∈ {" + ", ".join(f"{e:g}" for e in paper.EPS_SWEEP) + "}"
     section = SECTIONS["table2"]
-    rows = rows if rows is not None and len(rows) else pd.DataFrame()
-    configs = eps_configurations(rows[rows.task == task]) if len(rows) else pd.DataFrame()
-    configs = configs[configs.attack == DECIDING["attack"]] if len(configs) else configs
+    configs = _deciding(rows, task)
     if len(configs) < 2:
         return Verdict(f"eps_sweep.{task}", statement, claims.NOT_RUN, paper_value, None, None,
                        f"this profile runs no ε sweep on {task} (the decisive profile runs one on the first task's "
@@ -127,13 +133,8 @@ def eps_table(rows: pd.DataFrame) -> pd.DataFrame:
     if not len(configs):
         return pd.DataFrame()
 
-    def pct(v: float) -> str:
-        text = f"{100 * v:.0f}"
-        return "0" if text == "-0" else text  # a rate that rounds to zero has no sign
-
     def rate(r, arch, what):
-        m, lo, hi = (getattr(r, f"{arch}_{what}{s}") for s in ("", "_low", "_high"))
-        return "–" if not math.isfinite(m) else f"{pct(m)} [{pct(lo)}, {pct(hi)}]"
+        return rate_text(*(getattr(r, f"{arch}_{what}{s}") for s in ("", "_low", "_high")))
 
     out = []
     for r in configs.itertuples():
@@ -150,12 +151,10 @@ def eps_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-
 def eps_numbers(rows: pd.DataFrame, verdict: Verdict, profile: str) -> dict:
     """The values the chapter's ε-sweep section glues: `eps_status`, `eps_budgets` (the budgets run) and
     `eps_design_text` (the design's size and operating characteristics, or that the profile runs no sweep)."""
-    configs = eps_configurations(rows) if rows is not None and len(rows) else pd.DataFrame()
-    configs = configs[configs.attack == DECIDING["attack"]] if len(configs) else configs
+    configs = _deciding(rows)
     if len(configs) < 2:
         return {"eps_status": verdict.status, "eps_budgets": "–",
                 "eps_design_text": "This profile runs no ε sweep (the decisive profile does)."}

@@ -198,6 +198,11 @@ def literal_mask(configs: pd.DataFrame) -> pd.Series:
 DECIDING = {"l2_form": "none", "reading": "kernel", "protocol": "a", "attack": "pgd"}
 
 
+def ratio_text(v: float) -> str:
+    """A ratio in the verdicts' words: two significant digits, ±∞ and "–" for NaN."""
+    return "∞" if v == math.inf else "−∞" if v == -math.inf else "–" if math.isnan(v) else f"{v:.2g}"
+
+
 def _mask(configs: pd.DataFrame, l2_form: str, attack: str | None) -> pd.Series:
     loss = configs.task.map(lambda t: mx.TASKS[t]["loss"])
     m = ((configs.loss == loss) & (configs.l2_form == l2_form) & (configs.reading == "kernel")

@@ -35,13 +35,20 @@ def _choices(r, skip=()) -> dict:
 
 
 def _pct(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{100 * v:.0f}"
+    if not math.isfinite(v):
+        return "–"
+    text = f"{100 * v:.0f}"
+    return "0" if text == "-0" else text  # a rate that rounds to zero has no sign
 
 
-def _rate(mean: float, lo: float, hi: float) -> str:
+def rate_text(mean: float, lo: float, hi: float) -> str:
+    """A rate and its interval in %: "12 [10, 14]" ("–" without a rate)."""
     if not math.isfinite(mean):
         return "–"
-    return f"{100 * mean:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]"
+    return f"{_pct(mean)} [{_pct(lo)}, {_pct(hi)}]"
+
+
+_rate = rate_text
 
 
 def _ratio_text(r: float, lo: float, hi: float) -> str:

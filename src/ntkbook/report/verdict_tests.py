@@ -130,8 +130,7 @@ def design_inputs(profile: str = "default") -> dict:
             "pair": {"seeds": len(ds.seeds)},
             "excess-ratio-band": {"seeds": len(ms.seeds), "points": top_count(max(ms.n_trains), ms.tau)},
             "paired-poisoning": {"seeds": len(ms.seeds)},
-            "excess-ratio-direction": {"seeds": min(ms.eps_sweep_seeds, len(ms.seeds)),
-                                       "points": top_count(ms.n_trains[0], ms.tau)},
+            "excess-ratio-direction": eps_sweep_size(ms),
             **{rule: {"seeds": len(ds.seeds)} for rule in _SHIFTED},
             **{rule: {"seeds": len(nd.seeds), "widths": len(nd.widths)} for rule in ("flat", "shape", "lin-rate")}}
 
@@ -354,14 +353,19 @@ RULES["excess-ratio-direction"] = (
     "false at 1 (equal excess flip rates, the boundary)")
 
 
-def chapter4_eps_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
-    """(size, OC table) of rule "excess-ratio-direction" at the size of chapter 4's `decisive` eps sweep: its seeds
-    and the top points per seed of its configuration."""
-    from ntkbook.experiments import malleability as mx
+def eps_sweep_size(spec) -> dict:
+    """The design size of chapter 4's eps sweep under `spec`: its seeds and the top points per seed of its
+    configuration (the first n of the grid)."""
     from ntkbook.malleability import top_count
 
-    spec = mx.resolve("decisive")
-    size = {"seeds": min(spec.eps_sweep_seeds, len(spec.seeds)), "points": top_count(spec.n_trains[0], spec.tau)}
+    return {"seeds": min(spec.eps_sweep_seeds, len(spec.seeds)), "points": top_count(spec.n_trains[0], spec.tau)}
+
+
+def chapter4_eps_oc(sims: int = SIMS["default"]) -> tuple[dict, pd.DataFrame]:
+    """(size, OC table) of rule "excess-ratio-direction" at the size of chapter 4's `decisive` eps sweep."""
+    from ntkbook.experiments import malleability as mx
+
+    size = eps_sweep_size(mx.resolve("decisive"))
     return size, design_at("excess-ratio-direction", size, sims=sims)[0]
 
 
