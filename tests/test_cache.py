@@ -183,7 +183,8 @@ def test_editing_report_code_keeps_keys_editing_compute_code_changes_them(tmp_pa
     pkg = _package_copy(tmp_path)
     base = _keys(pkg)
     for rel in ["report/chapter.py", "plotting/extra.py", "paper.py", "claims.py", "notebook.py", "spec.py",
-                "runner.py", "sweeps.py", "sweeps/gram.py", "__main__.py", "progress.py", "_quiet.py"]:
+                "runner.py", "sweeps.py", "sweeps/gram.py", "__main__.py", "progress.py", "_quiet.py",
+                "specs/spectral.py", "result_tables.py"]:
         path = pkg / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text((path.read_text() if path.exists() else "") + "\nVERDICT_WORDING = 'reworded'\n")
@@ -191,7 +192,9 @@ def test_editing_report_code_keeps_keys_editing_compute_code_changes_them(tmp_pa
     for rel in ["kernels.py", "data.py", "experiments/spectral.py", "cache.py"]:
         path = pkg / rel
         original = path.read_text()
-        path.write_text(original + "\n# a change in compute code\n")
+        path.write_text(original + "\n# a comment: not code\n")
+        assert _keys(pkg) == base, f"a comment in {rel} changed the cache keys"
+        path.write_text(original + "\n_A_CHANGE_IN_COMPUTE_CODE = 1\n")
         assert _keys(pkg) != base, f"editing {rel} left the cache keys unchanged"
         path.write_text(original)
         assert _keys(pkg) == base

@@ -60,13 +60,18 @@ def test_editing_chapter_5_leaves_the_other_chapters_unit_keys_unchanged(tmp_pat
     env = {**os.environ, "NTKBOOK_CACHE": os.fspath(tmp_path / "cache")}
     original = package_copy(tmp_path, "a")
     edited = package_copy(tmp_path, "b")
+    documented = package_copy(tmp_path, "c")
     dual = edited / "ntkbook" / "experiments" / "dual.py"
-    text = dual.read_text()
-    dual.write_text(text.replace('"""', '"""An edited docstring. ', 1))
+    dual.write_text(dual.read_text() + "\n_AN_EDIT = 1\n")  # a code edit
+    doc = documented / "ntkbook" / "experiments" / "dual.py"
+    doc.write_text(doc.read_text().replace('"""', '"""An edited docstring. ', 1).replace("\n# ", "\n# edited: ", 1))
+    spec = documented / "ntkbook" / "specs" / "ntk_distance.py"  # a profile's doc and a recorded run time
+    spec.write_text(spec.read_text().replace('"quick": 70.0', '"quick": 71.0', 1))
     before, after = quick_keys(original, tmp_path / "a.json", env), quick_keys(edited, tmp_path / "b.json", env)
     for name in ("gram-kernel", "spectral", "ntk-distance", "malleability"):
         assert before[name] == after[name], f"{name}: keys changed by an edit of chapter 5"
     assert not set(before["dual"]) & set(after["dual"]), "chapter 5's own keys must change"
+    assert quick_keys(documented, tmp_path / "c.json", env) == before, "docs, comments and specs must keep the keys"
 
 
 def test_every_chapter_unit_that_names_a_data_set_declares_what_it_reads():
@@ -82,10 +87,10 @@ def test_module_fingerprint_follows_the_closure_only(tmp_path):
     (b / "ntkbook" / "report" / "spectral.py").write_text("# reworded\n" +
                                                            (b / "ntkbook" / "report" / "spectral.py").read_text())
     path = b / "ntkbook" / "experiments" / "ntk_distance.py"
-    path.write_text(path.read_text() + "\n# a comment\n")
+    path.write_text(path.read_text() + "\n_AN_EDIT = 1\n")
     c = package_copy(tmp_path, "c")
     shared = c / "ntkbook" / "kernel_limits.py"  # shared by chapters 2, 3 and 5
-    shared.write_text(shared.read_text() + "\n# a comment\n")
+    shared.write_text(shared.read_text() + "\n_AN_EDIT = 1\n")
     fa = {n: cache.module_fingerprint(f"ntkbook.experiments.{m}", a / "ntkbook") for n, m in CHAPTERS.items()}
     fb = {n: cache.module_fingerprint(f"ntkbook.experiments.{m}", b / "ntkbook") for n, m in CHAPTERS.items()}
     fc = {n: cache.module_fingerprint(f"ntkbook.experiments.{m}", c / "ntkbook") for n, m in CHAPTERS.items()}
@@ -179,3 +184,21 @@ def test_a_new_jax_version_changes_every_units_key(monkeypatch):
     for name, e in SWEEPS.items():
         new = [u.key for u in e.units(e.resolve("quick"))]
         assert set(new).isdisjoint(keys[name]), name
+
+
+def test_code_text_drops_docstrings_and_comments_only():
+    source = (b'"""Module doc."""\nimport math  # why\n\n\ndef f(x):\n    """Doc\n    on two lines."""\n'
+              b'    # a comment\n    s = "# not a comment"\n    return math.sqrt(x)  \n\n'
+              b'class A:\n    "doc"\n    X = 1\n    """attribute doc"""\n')
+    text = cache.code_text(source)
+    assert text == (b'""\nimport math\ndef f(x):\n    ""\n    s = "# not a comment"\n    return math.sqrt(x)\n'
+                    b'class A:\n    ""\n    X = 1\n    ""')
+    assert cache.code_text(source.replace(b"Doc", b"Reworded doc").replace(b"# why", b"# because")) == text
+    assert cache.code_text(source.replace(b"X = 1", b"X = 2")) != text  # code still counts
+    assert cache.code_text(source.replace(b'"# not a comment"', b'"# changed"')) != text  # so do strings in code
+
+
+def test_every_package_file_reads_as_code_text():
+    for path in PACKAGE.rglob("*.py"):
+        text = cache.code_text(path.read_bytes())
+        compile(text, str(path), "exec")  # still valid Python: only whole docstrings and comments went

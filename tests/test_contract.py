@@ -7,11 +7,13 @@ import ast
 import inspect
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import ntkbook
 from ntkbook import runner
 from ntkbook.claims import Verdict
+from ntkbook.result_tables import ResultTables
 from ntkbook.report import claims as claims_report
 from ntkbook.spec import Spec
 from ntkbook.sweeps import SWEEPS
@@ -96,7 +98,13 @@ def test_every_chapter_runs_through_the_same_calls_at_quick(name, tmp_path, monk
     entry = SWEEPS[name]
     spec = entry.resolve("quick")
     res = entry.load().results(spec, cache_dir=tmp_path)
-    assert res is not None
-    verdicts = entry.load_report().claim_verdicts("quick", cache_dir=tmp_path)
+    assert isinstance(res, ResultTables) and len(res) and all(isinstance(f, pd.DataFrame) for f in res.values())
+    with pytest.raises(TypeError):
+        res["extra"] = next(iter(res.values()))  # read-only: the compute layer decides a chapter's tables
+    report = entry.load_report()
+    verdicts = report.claim_verdicts("quick", cache_dir=tmp_path)
     assert verdicts and all(isinstance(v, Verdict) for v in verdicts)
     assert {v.chapter for v in verdicts} and all(v.profile == "quick" for v in verdicts)
+    assert [v.claim for v in report.verdicts(spec, res)] == [v.claim for v in verdicts]  # one path to a verdict
+    glued = report.numbers(spec, res)
+    assert glued and all(isinstance(k, str) for k in glued)

@@ -54,8 +54,8 @@ def parse_overrides(spec_class, assignments: Sequence[str]) -> dict:
 
 def profiles_from_source(entry: SweepEntry) -> list[str] | None:
     """The profile names of the sweep's spec, read from the `PROFILES = {"name": ..., ...}` literal in the source
-    of `entry.module` without importing it; None when the source holds no such literal (then import the module)."""
-    top, *parts = entry.module.split(".")
+    of `entry.spec_module` without importing it; None when the source holds no such literal (then import it)."""
+    top, *parts = entry.spec_module.split(".")
     spec = importlib.util.find_spec(top)  # not of entry.module itself: that would import its parent packages
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -49,6 +49,7 @@ import re
 import stat
 import tempfile
 import time
+import tokenize
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -64,6 +65,7 @@ __all__ = [
     "CacheWriteError",
     "cache_root",
     "cached_frame",
+    "code_text",
     "compute_fingerprint",
     "entry_key",
     "entry_paths",
@@ -84,13 +86,16 @@ GRACE_SECONDS = 600.0  # unreferenced tables / temp files younger than this may 
 #   report/, plotting/         results -> tables, verdicts, wording, figures (the report layer)
 #   paper.py, claims.py        the paper's numbers and the verdict vocabulary/rules (applied after the cache)
 #   notebook.py, spec.py       notebook plumbing and profile/knob validation (the resolved knobs are the params)
+#   specs/                     each chapter's knobs, profiles and recorded run times (likewise)
 #   runner.py, sweeps*         where and in which order units run, and the registry of sweeps; every number a
 #                              unit computes is fixed by its params and by the compute modules it calls
 #   __main__.py, progress.py, _quiet.py   the command line, progress bars, start-up noise
 #   store.py                   where finished results are kept (the repository's result store)
+#   result_tables.py           the read-only mapping of tables a chapter's results(spec) returns (a container)
 #   labels.py                  display names of data sets, models and choices (words, applied by the report layer)
 # Everything else (data, kernels, models, train, influence, attacks, malleability, experiments/, this cache, ...)
-# is compute code: changing any of it changes every key. A unit function must therefore live in a compute module,
+# is compute code: changing its code changes the key of every unit that runs it; its docstrings and comments are
+# left out of the hash (`code_text`), so documenting a compute module keeps the cache. A unit function must therefore live in a compute module,
 # not in sweeps*, or editing it would not invalidate its cached results.
 COMPUTE_EXCLUDED = (
     "report/",
@@ -99,6 +104,7 @@ COMPUTE_EXCLUDED = (
     "claims.py",
     "notebook.py",
     "spec.py",
+    "specs/",
     "runner.py",
     "sweeps*",
     "__main__.py",
@@ -106,6 +112,7 @@ COMPUTE_EXCLUDED = (
     "_quiet.py",
     "store.py",
     "labels.py",
+    "result_tables.py",
 )
 #: The numeric stack whose versions enter every unit's key: a new release may change a computed number.
 STACK = ("jax", "jaxlib", "numpy", "scipy", "optax")
@@ -148,6 +155,43 @@ def _is_excluded(rel: Path) -> bool:
     return False
 
 
+def _docstring_nodes(tree: ast.AST) -> list[ast.expr]:
+    """The docstrings of a module, its classes and functions, and the string statements documenting assignments."""
+    found = []
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            found += [stmt.value for stmt in body
+                      if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                      and isinstance(stmt.value.value, str)]
+    return found
+
+
+def code_text(source: bytes) -> bytes:
+    """The code of a Python source, without what cannot change what it computes: docstrings (and other bare string
+    statements) become ``""``, comments go, trailing blanks and empty lines go. Byte-level edits on the positions
+    `ast` and `tokenize` report, so the result does not depend on the Python version that reads it."""
+    lines = source.split(b"\n")
+    spans = []  # (line, byte col) start and end, 1-based lines, with the replacement
+    for node in _docstring_nodes(ast.parse(source)):
+        spans.append(((node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset), b'""'))
+    text = source.decode("utf-8")
+    text_lines = text.split("\n")
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.COMMENT:
+            (row, col), (end_row, end_col) = tok.start, tok.end
+            line = text_lines[row - 1]
+            spans.append(((row, len(line[:col].encode())), (end_row, len(line[:end_col].encode())), b""))
+    for (row, col), (end_row, end_col), repl in sorted(spans, reverse=True):
+        merged = lines[row - 1][:col] + repl + lines[end_row - 1][end_col:]
+        lines[row - 1 : end_row] = [merged]
+    return b"\n".join(stripped for line in lines if (stripped := line.rstrip()))
+
+
+def _file_digest(path: Path) -> bytes:
+    return hashlib.sha256(code_text(path.read_bytes())).digest()
+
+
 @functools.cache
 def _fingerprint(package: Path) -> str:
     digest = hashlib.sha256()
@@ -156,12 +200,12 @@ def _fingerprint(package: Path) -> str:
         if _is_excluded(rel):
             continue
         digest.update(rel.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(_file_digest(path))
     return digest.hexdigest()
 
 
 def compute_fingerprint(package_dir: str | os.PathLike | None = None) -> str:
-    """SHA-256 over the compute modules of the package: every ``*.py`` (relative path and contents) except the
+    """SHA-256 over the compute modules of the package: every ``*.py`` (relative path and `code_text`) except the
     parts listed in `COMPUTE_EXCLUDED`. Computed once per process and folder.
 
     `package_dir` defaults to this installed package; tests pass a copy to check which edits change the keys.
@@ -240,12 +284,12 @@ def _files_fingerprint(package: Path, files: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.encode() + b"\0")
-        digest.update(hashlib.sha256((package / rel).read_bytes()).digest())
+        digest.update(_file_digest(package / rel))
     return digest.hexdigest()
 
 
 def module_fingerprint(module: str, package_dir: str | os.PathLike | None = None) -> str:
-    """SHA-256 over the files of `module_closure(module)` (relative path and contents): the code a unit whose
+    """SHA-256 over the files of `module_closure(module)` (relative path and `code_text`): the code a unit whose
     function lives in `module` runs. A module outside ntkbook (e.g. a test's) gets `compute_fingerprint()`, the
     whole package's compute code. Computed once per process, folder and module."""
     if module != "ntkbook" and not module.startswith("ntkbook."):

@@ -41,7 +41,9 @@ def test_spec_profiles_and_validation():
         GK.GramKernelSpec.resolve("quick", n_targets=1000)
     with pytest.raises(ValueError, match="temperatures must be"):
         GK.GramKernelSpec.resolve("quick", temperatures=[1.0, 2.0])
-    assert GK.sample_size(n_theorem=10, n_attention=5, n_ntk=3, n_sens=7, growth_ns=[4, 40], n_heatmap=20) == 40
+    from ntkbook.specs.gram_kernel import sample_size
+
+    assert sample_size(n_theorem=10, n_attention=5, n_ntk=3, n_sens=7, growth_ns=[4, 40], n_heatmap=20) == 40
     with pytest.raises(ValueError, match="unknown result parts"):
         GK.results(spec, ["nope"])
 

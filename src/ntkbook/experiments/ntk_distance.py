@@ -25,7 +25,10 @@ network itself, its finite-width kernel fluctuation):
   far Adam is from the lazy optimum (negative when training beyond the linear regime does better). Without a
   penalty ("none") cross-entropy has no finite minimiser: no counterpart (its distance columns are NaN).
 - "gd" (the exact check): full-batch gradient descent on 0.5 mean (f - y)^2 with one-hot targets, no penalty,
-  step eta = gd_rate n C / lambda_max(K_inf), for exactly max(`gd_times`) steps at every width and seed, read at
+  step eta = gd_rate n C / max(lambda_max(K_inf), lambda_max(Theta_0)) (the larger of the two kernels' stability
+  scales, so that both kernel iterations converge: at small widths Theta_0's top eigenvalue can exceed K_inf's
+  several times, and a step set from K_inf alone made the linearised network diverge; `gd_step`,
+  `lambda_max_inf` and `lambda_max_own` record it), for exactly max(`gd_times`) steps at every width and seed, read at
   each T in `gd_times` (equal times: `dist_t{T}`, `dist_lin_t{T}`, `lin_dist_inf_t{T}`; the row's other columns
   are at the last T). Counterpart: discrete kernel gradient descent for the same T steps from the same f0,
   F_T = Y + (I - eta K / (n C))^T (F_0 - Y), extended to test points through K(x, X) K^(-1)
@@ -53,10 +56,8 @@ attention for MLP-Attn). It removes the common direction that makes all attentio
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -76,93 +77,16 @@ from ntkbook.lazy_counterparts import (
     relative_frobenius,
     train_gd_span,
 )
-from ntkbook.spec import Spec, knob, require
+from ntkbook.result_tables import ResultTables
+from ntkbook.specs.ntk_distance import DATASETS, PROTOCOLS, NtkDistanceSpec
 from ntkbook.stats import loglog_fit
 
-__all__ = ["NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
+__all__ = ["DATASETS", "NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "collapse", "run_unit", "collapse_unit",
            "PROTOCOLS", "adam_ridge", "relative_frobenius", "ntk_ridge_predictor", "ntk_gd_predictor", "kernel_gd_predictor",
            "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank",
            "train_gd_span", "split_seed", "width_slopes_per_seed", "results", "penalty_variant", "penalty_results"]
 
-PROTOCOLS = ("adam", "gd")
-DATASETS = ("mnist", "cifar10")
 KIND_RUN, KIND_COLLAPSE, KIND_PENALTY = "ntk-distance", "ntk-distance-collapse", "ntk-distance-penalty"
-
-
-@dataclasses.dataclass(frozen=True)
-class NtkDistanceSpec(Spec):
-    """The knobs of chapter 3 (see the module docstring for what each protocol does with them; each knob is
-    documented where it is declared)."""
-
-    datasets: tuple = knob(DATASETS, type=str, choices=DATASETS, doc='("mnist", "cifar10")')
-    archs: tuple = knob(models.ARCHITECTURES, type=str, choices=models.ARCHITECTURES,
-                        doc='("relu", "attn"): 2L-ReLU, MLP-Attn')
-    widths: tuple = knob((16, 64, 256), type=int, low=1, high=65536, min_len=2, distinct=True,
-                         doc="hidden widths m")
-    seeds: tuple = knob((0, 1, 2, 3, 4), type=int, low=0, doc="initialisation (and minibatch order) seeds; a trend "
-                        "needs at least 2, the book uses 5")
-    centred: tuple = knob((False, True), type=bool,
-                          doc="(False, True): raw inputs (the paper) and the centred-input control")
-    protocols: tuple = knob(PROTOCOLS, type=str, choices=PROTOCOLS, doc='("adam", "gd")')
-    n_train: int = knob(100, type=int, low=20, high=5000,
-                        doc="training points per data set (the same split for every run)")
-    n_test: int = knob(200, type=int, low=10, high=5000, doc="test points")
-    data_seed: int = knob(0, type=int, low=0, doc="seed of the train/test split")
-    learning_rate: float = knob(1e-3, type=float, low=0, low_open=True, doc="Adam learning rate (the paper: 1e-3)")
-    batch_size: int = knob(128, type=int, low=1, doc="Adam minibatch size (the paper: 128)")
-    l2: float = knob(1e-3, type=float, low=0, doc="L2 penalty strength lambda (the paper: 1e-3)")
-    l2_form: str = knob("w-w0", type=str, choices=train.L2_FORMS, doc='"w-w0" (penalty on W - W0, the NTK reading) '
-                        '| "w" (the paper\'s words) | "none"')
-    adam_max_epochs: int = knob(2000, type=int, low=1, doc="Adam budget in epochs")
-    plateau_window: int = knob(100, type=int, low=1, doc="Adam: epochs between two evaluations of the objective")
-    plateau_tol: float = knob(0.005, type=float, low=0, high=1, low_open=True, high_open=True,
-                              doc="Adam stops when one window lowers the objective by less than this fraction")
-    gd_rate: float = knob(0.5, type=float, low=0, high=2, low_open=True, high_open=True,
-                          doc="GD step as a fraction of the kernel's stability scale n C / lambda_max(K_inf)")
-    gd_fraction: float = knob(0.1, type=float, low=0, high=1, low_open=True, high_open=True,
-                              doc="GD's training criterion: the MSE at the last step at most this fraction of its initial value")
-    gd_times: tuple = knob((100, 1000, 4000), type=int, low=1, min_len=1, distinct=True,
-                           doc="GD: the equal-time grid of steps at which every width and seed is compared (runs "
-                           "max(gd_times) steps)")
-    penalty_check: bool = knob(True, type=bool, doc="also run Adam without the penalty (raw inputs, first data "
-                               "set; no lazy-limit counterpart exists, so it shows accuracies only)")
-    resample_splits: bool = knob(False, type=bool, doc="draw a new train/test split per seed (data_seed + seed)")
-
-    PROFILES: ClassVar[dict[str, dict]] = {
-        # CI's re-execution: seconds, not a measurement (two seeds cannot decide a trend)
-        "quick": dict(datasets=("mnist",), widths=(16, 64), seeds=(0, 1), n_train=30, n_test=30,
-                      adam_max_epochs=100, plateau_window=50, gd_times=(20, 200)),
-        # the book build on a 2-core CPU
-        "default": dict(),
-        # decides Table 1's trends: widths 16..4096 (2.4 decades), 8 seeds with resampled splits, raw inputs. Sized
-        # with the harness (report.verdict_tests.design_at("trend"/"slope-difference")): at a per-seed slope SD of
-        # 0.1 the trend rule's power at an effect of 0.2 is 0.90 with 5 seeds and 1.00 with 8 (false holds <= 0.03);
-        # at SD 0.2 it is 0.66 with 8 seeds. Measured CPU seconds per unit (both protocols, this machine): MNIST
-        # 8 (m = 16) to 22 (m = 4096), CIFAR-10 11.5 (m = 256) to 40 (m = 4096): about 300 s per seed, 0.7 CPU-hours.
-        # (no penalty check: cross-entropy without a penalty has no lazy-limit counterpart to decide against)
-        "decisive": dict(widths=(16, 64, 256, 1024, 4096), seeds=tuple(range(8)), centred=(False,),
-                         resample_splits=True, penalty_check=False),
-        # the paper's widths 4..4096 and budgets (Adam 500 epochs of batches of 128; GD read at 100, 1000, 10^4
-        # steps), n = 1000, five seeds with resampled splits (a cluster or GPU job: see MEASURED_SECONDS)
-        "paper": dict(widths=tuple(2**k for k in range(2, 13)), n_train=1000, n_test=500, adam_max_epochs=500,
-                      plateau_window=500, gd_times=(100, 1000, 10_000), centred=(False,), resample_splits=True,
-                      penalty_check=False),
-    }
-
-    #: quick: wall seconds of the whole notebook under papermill on the 2-core development machine (2026-11-30).
-    #: default: CPU seconds of the default sweep's units from an empty cache (about 1,400, 2026-12-07, after the
-    #: equal-time GD grid and the exact logistic counterpart replaced the stopping rule and KRR; it was 291 before).
-    #: decisive: the per-unit CPU seconds measured above (2026-12-07, n = 100) times the units, 8 seeds x 300 s.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 70.0, "default": 1400.0, "decisive": 8 * 300.0}
-    #: paper (an estimate, not a measurement at that scale): per unit (n = 1000, up to m = 4096) the measured
-    #: n = 100 costs scaled by the work of each part -- Adam x 20 steps x 1.28 batch (about 20 x 1.28 x 15 s at
-    #: m = 4096), GD x 100 (n^2 per step) x 2.5 steps (x 9 s), the float64 kernel solves on n C = 10^4 x 1000 (n^3)
-    #: (x 1 s) -- about 1.4 CPU-hours per unit at m = 4096 and less below; 220 units at a mean of 0.4 CPU-hours.
-    ESTIMATED_SECONDS: ClassVar[dict[str, float]] = {"paper": 220 * 0.4 * 3600.0}
-
-    def check(self) -> None:
-        require(self.plateau_window <= self.adam_max_epochs, "plateau_window", "an integer in 1..adam_max_epochs",
-                self.plateau_window)
 
 
 Spec = NtkDistanceSpec  # noqa: F811  (the name the sweep registry looks up)
@@ -215,7 +139,9 @@ def _gd_rows(params0, signs, z_train, z_test, y1, ktt, kst, theta0, theta0_s, f0
     """The GD protocol at the equal-time grid `gd_times` (see the module docstring): the row's columns."""
     n, c = y1.shape
     times = [int(x) for x in gd_times]
-    eta = gd_rate * n * c / float(np.linalg.eigvalsh(ktt)[-1])
+    lam_inf = float(np.linalg.eigvalsh(ktt)[-1])
+    lam_own = float(np.linalg.eigvalsh(theta0.reshape(n * c, n * c))[-1])
+    eta = gd_rate * n * c / max(lam_inf, lam_own)
     t = jnp.asarray(y1, jnp.float32)
     snaps, mse0 = lc.train_gd_times(params0, signs, z_train, t, learning_rate=eta, times=times)
     inf = lc.kernel_gd_at_times(ktt, kst, y1, f0_train, f0_test, eta, times)
@@ -236,7 +162,8 @@ def _gd_rows(params0, signs, z_train, z_test, y1, ktt, kst, theta0, theta0_s, f0
             "criterion_met": loss <= gd_fraction * mse0,
             "kernel_steps": lc.kernel_steps_to_fraction(ktt, y1, f0_train, eta, gd_fraction),
             "train_loss_init": mse0, "train_loss": loss, "objective": loss, "lin_objective": _mse(f_lin_train, y1),
-            "ntk_objective": _mse(f_ntk_train, y1), "ntk_train": f_ntk_train, "ntk_residual": 0.0, **row}
+            "ntk_objective": _mse(f_ntk_train, y1), "ntk_train": f_ntk_train, "ntk_residual": 0.0,
+            "gd_step": eta, "lambda_max_inf": lam_inf, "lambda_max_own": lam_own, **row}
 
 
 def _mse(f, y) -> float:
@@ -442,11 +369,13 @@ def width_slopes_per_seed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The chapter's results `(runs, collapse)`: `sweep(spec)` and `collapse(spec)`, each unit read from the result
-    cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
-    return sweep(spec, scheduler, cache_dir=cache_dir), collapse(spec, scheduler, cache_dir=cache_dir)
+def results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None) -> ResultTables:
+    """The chapter's results, tables `runs` (`sweep(spec)`), `collapse` (`collapse(spec)`) and `penalty` (the
+    no-penalty Adam runs of `penalty_variant(spec)`; no rows when `penalty_check` is off), each unit read from the
+    result cache or computed (on `scheduler`, see `ntkbook.runner`) and stored there."""
+    penalty = _run(spec, KIND_PENALTY, scheduler, cache_dir, False) if spec.penalty_check else pd.DataFrame()
+    return ResultTables(runs=sweep(spec, scheduler, cache_dir=cache_dir),
+                        collapse=collapse(spec, scheduler, cache_dir=cache_dir), penalty=penalty)
 
 
 def penalty_variant(spec: NtkDistanceSpec) -> NtkDistanceSpec:
@@ -455,7 +384,7 @@ def penalty_variant(spec: NtkDistanceSpec) -> NtkDistanceSpec:
 
 
 def penalty_results(spec: NtkDistanceSpec, *, scheduler: str | None = None, cache_dir=None) -> pd.DataFrame:
-    """The rows of `penalty_variant(spec)`, through the runner and its cache (like `results`)."""
+    """The rows of `penalty_variant(spec)` alone (`results(spec)["penalty"]` without the rest)."""
     if not spec.penalty_check:
         raise ValueError(f"profile {spec.profile!r} runs no penalty check (penalty_check=False): pass "
                          "penalty_check=True to compute it")

@@ -95,7 +95,7 @@ __all__ = ["CHAPTER", "SECTIONS", "LEVEL", "DATASET_LABELS", "PROTOCOL_LABELS", 
            "slope_noise", "difference_noise", "trend_design", "cached_runs", "measured_noise",
            "paired_slopes", "contrast_status", "contrast_verdicts", "equal_time_table", "reference_table",
            "REFERENCE_COLUMNS", "COUNTERPART_WORDS", "NO_PENALTY_REASON", "FLAT_MARGIN", "flat_status", "shape_status",
-           "half_slopes_per_seed", "shape_verdicts", "reference_verdicts", "penalty_runs"]
+           "half_slopes_per_seed", "shape_verdicts", "reference_verdicts"]
 
 
 
@@ -401,32 +401,24 @@ def penalty_verdicts(spec, runs_none: pd.DataFrame) -> list[Verdict]:
     return out
 
 
-def penalty_runs(spec, *, scheduler=None, cache_dir=None) -> pd.DataFrame:
-    """The no-penalty check's rows (`nd.penalty_results`), or no rows when the profile runs no penalty check."""
-    if not spec.penalty_check:
-        return pd.DataFrame(columns=["dataset", "arch", "centred", "protocol", "width", "seed"])
-    return nd.penalty_results(spec, scheduler=scheduler, cache_dir=cache_dir)
+def verdicts(spec: nd.NtkDistanceSpec, results) -> list[Verdict]:
+    """The chapter's verdicts from `results`, what `experiments.ntk_distance.results(spec)` returned (the contract
+    every chapter's report speaks: `verdicts(spec, results)` and `numbers(spec, results)`): Table 1's from the runs,
+    then the no-penalty check's (`penalty_verdicts`) from its own runs."""
+    return verdicts_from_results(spec, results["runs"]) + penalty_verdicts(spec, results["penalty"])
 
 
-def verdicts(spec: nd.NtkDistanceSpec, results: tuple) -> list[Verdict]:
-    """The chapter's verdicts from `results`, what `experiments.ntk_distance.results(spec)` returned (the contract every chapter's report
-    speaks: `verdicts(spec, results)` and `numbers(spec, results)`)."""
-    return verdicts_from_results(spec, results[0])  # the penalty check has its own runs: `penalty_verdicts`
-
-
-def numbers(spec: nd.NtkDistanceSpec, results: tuple) -> dict:
+def numbers(spec: nd.NtkDistanceSpec, results) -> dict:
     """The numbers the chapter's prose glues, keyed by their glue names (plain Python values), from the same
     `results`."""
-    return chapter_numbers(spec, *results)
+    return chapter_numbers(spec, results["runs"], results["collapse"])
 
 
 def claim_verdicts(profile: str = "default", *, scheduler=None, cache_dir=None, **overrides) -> list[Verdict]:
-    """The chapter's verdicts for `profile`, from the chapter's results (`nd.results`, `nd.penalty_results`: read
-    from the result cache, computed where missing)."""
+    """The chapter's verdicts for `profile`, from the chapter's results (`nd.results`: read from the result cache
+    or the store, computed where missing)."""
     spec = nd.resolve(profile, **overrides)
-    runs, _ = nd.results(spec, scheduler=scheduler, cache_dir=cache_dir)
-    return verdicts_from_results(spec, runs) + penalty_verdicts(
-        spec, penalty_runs(spec, scheduler=scheduler, cache_dir=cache_dir))
+    return verdicts(spec, nd.results(spec, scheduler=scheduler, cache_dir=cache_dir))
 
 
 def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:

@@ -1,8 +1,8 @@
 """The registry of the chapters: one entry per chapter, the one list the command line (`python -m ntkbook sweep`),
 the claims page and the contract test (tests/test_contract.py) read.
 
-Each entry names the chapter's document, its compute module, which exposes one `ntkbook.spec.Spec` subclass (the
-chapter's knobs and profiles), `units(spec) -> list[ntkbook.runner.Unit]` and `results(spec, *, cache_dir=None,
+Each entry names the chapter's document, its knobs (the one `ntkbook.spec.Spec` subclass of
+`ntkbook.specs.<module>`: the chapter's knobs and profiles), its compute module, which exposes `units(spec) -> list[ntkbook.runner.Unit]` and `results(spec, *, cache_dir=None,
 ...)` (its result tables, from the cache or computed), and its report module, which exposes
 `verdicts(spec, results)` and `numbers(spec, results)` (on what `results(spec)` returned) and
 `claim_verdicts(profile)`. Modules are imported only when a sweep is used, so listing the
@@ -53,16 +53,25 @@ class SweepEntry:
         return module
 
     @property
+    def spec_module(self) -> str:
+        """The dotted path of the chapter's knobs: `ntkbook.specs.<name>` for a chapter's compute module
+        `ntkbook.experiments.<name>`; any other module (e.g. a test's) declares its Spec itself."""
+        if self.module.startswith("ntkbook.experiments."):
+            return "ntkbook.specs." + self.module.rpartition(".")[2]
+        return self.module
+
+    @property
     def spec_class(self) -> type[Spec]:
-        """The one `Spec` subclass defined in the module."""
-        module = self.load()
-        found = list({  # by identity: a module may also export its spec under a second name
-            id(obj): obj for _, obj in inspect.getmembers(module, inspect.isclass)
-            if issubclass(obj, Spec) and obj is not Spec and obj.__module__ == module.__name__
-        }.values())
+        """The one `Spec` subclass defined in `spec_module` (the compute module imports it from there)."""
+        try:
+            module = importlib.import_module(self.spec_module)
+        except ImportError as err:
+            raise ImportError(f"sweep {self.name!r}: cannot import its knobs {self.spec_module} ({err})") from err
+        found = [obj for _, obj in inspect.getmembers(module, inspect.isclass)
+                 if issubclass(obj, Spec) and obj is not Spec and obj.__module__ == module.__name__]
         if len(found) != 1:
             raise AttributeError(
-                f"sweep {self.name!r}: {self.module} must define exactly one ntkbook.spec.Spec subclass, "
+                f"sweep {self.name!r}: {self.spec_module} must define exactly one ntkbook.spec.Spec subclass, "
                 f"found {[c.__name__ for c in found]}"
             )
         return found[0]

@@ -1,0 +1,35 @@
+"""The chapters' knobs live in `ntkbook.specs`, outside every unit's cache key. That is safe only if a unit's
+numbers cannot depend on anything there except through its parameters: a compute module may import from
+`ntkbook.specs` its Spec class and tuples of names (the knobs' vocabularies), nothing that computes."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import ntkbook
+from ntkbook import cache
+from ntkbook.spec import Spec
+from ntkbook.sweeps import SWEEPS
+
+PACKAGE = Path(ntkbook.__file__).resolve().parent
+
+
+def test_specs_are_outside_every_key():
+    for entry in SWEEPS.values():
+        closure = cache.module_closure(entry.module)
+        assert not any(f.startswith("specs/") for f in closure), entry.name
+        assert entry.spec_class.__module__ == entry.spec_module
+
+
+def test_compute_imports_from_specs_only_spec_classes_and_vocabularies():
+    for path in sorted((PACKAGE / "experiments").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ntkbook.specs"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    value = getattr(module, alias.name)
+                    ok = (isinstance(value, type) and issubclass(value, Spec)) or (
+                        isinstance(value, tuple) and all(isinstance(v, str) for v in value))
+                    assert ok, f"{path.name} imports {alias.name} from {node.module}: not a Spec or a vocabulary"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("ntkbook.specs") for a in node.names), path.name
