@@ -33,3 +33,12 @@ def test_compute_imports_from_specs_only_spec_classes_and_vocabularies():
                     assert ok, f"{path.name} imports {alias.name} from {node.module}: not a Spec or a vocabulary"
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("ntkbook.specs") for a in node.names), path.name
+
+
+def test_each_chapters_spec_finds_its_registry_entry():
+    from ntkbook.notebook import sweep_of
+    from ntkbook.report.provenance import _entry_of
+
+    for name, entry in SWEEPS.items():
+        assert sweep_of(entry.spec_class) == name  # how a chapter finds its configured profile
+        assert _entry_of(entry.resolve("quick")) is entry  # how its provenance note finds its units

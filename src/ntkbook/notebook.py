@@ -197,11 +197,11 @@ def configured_profiles(path: str | os.PathLike | None = None) -> tuple[str, dic
 
 
 def sweep_of(spec: type | None) -> str | None:
-    """The registered sweep whose compute module defines the Spec class `spec` (None for a page of its own)."""
+    """The registered sweep whose knobs module defines the Spec class `spec` (None for a page of its own)."""
     from ntkbook.sweeps import SWEEPS
 
     module = getattr(spec, "__module__", None)
-    return next((name for name, entry in SWEEPS.items() if entry.module == module), None)
+    return next((name for name, entry in SWEEPS.items() if entry.spec_module == module), None)
 
 
 def book_profile(profile: str, spec: type | None = None) -> str:

@@ -32,7 +32,7 @@ SHORT = 12  # hex digits of a fingerprint shown
 def _entry_of(spec) -> SweepEntry:
     module = type(spec).__module__
     for entry in SWEEPS.values():
-        if entry.module == module:
+        if entry.spec_module == module:
             return entry
     raise ValueError(f"{type(spec).__name__} is the spec of no chapter in ntkbook.sweeps.SWEEPS (module {module})")
 
