@@ -13,8 +13,8 @@ import pytest
 import ntkbook
 from ntkbook import runner
 from ntkbook.claims import Verdict
-from ntkbook.result_tables import ResultTables
 from ntkbook.report import claims as claims_report
+from ntkbook.result_tables import ResultTables
 from ntkbook.spec import Spec
 from ntkbook.sweeps import SWEEPS
 
