@@ -25,10 +25,12 @@ network itself, its finite-width kernel fluctuation):
   far Adam is from the lazy optimum (negative when training beyond the linear regime does better). Without a
   penalty ("none") cross-entropy has no finite minimiser: no counterpart (its distance columns are NaN).
 - "gd" (the exact check): full-batch gradient descent on 0.5 mean (f - y)^2 with one-hot targets, no penalty,
-  step eta = gd_rate n C / max(lambda_max(K_inf), lambda_max(Theta_0)) (the larger of the two kernels' stability
-  scales, so that both kernel iterations converge: at small widths Theta_0's top eigenvalue can exceed K_inf's
-  several times, and a step set from K_inf alone made the linearised network diverge; `gd_step`,
-  `lambda_max_inf` and `lambda_max_own` record it), for exactly max(`gd_times`) steps at every width and seed, read at
+  step eta = min(gd_rate n C / lambda_max(K_inf), OWN_STEP_CAP n C / lambda_max(Theta_0)): the same step at every
+  width of a split, except where it would bring the linearised network (kernel Theta_0) near its stability bound
+  2 n C / lambda_max(Theta_0) -- at m = 16, where Theta_0's top eigenvalue reaches about 4 times K_inf's (the
+  cross-output blocks of the finite-width kernel), a step set from K_inf alone made it diverge. `gd_step`,
+  `gd_step_capped`, `lambda_max_inf` and `lambda_max_own` record it. For exactly max(`gd_times`) steps at every
+  width and seed, read at
   each T in `gd_times` (equal times: `dist_t{T}`, `dist_lin_t{T}`, `lin_dist_inf_t{T}`; the row's other columns
   are at the last T). Counterpart: discrete kernel gradient descent for the same T steps from the same f0,
   F_T = Y + (I - eta K / (n C))^T (F_0 - Y), extended to test points through K(x, X) K^(-1)
@@ -86,6 +88,9 @@ __all__ = ["DATASETS", "NtkDistanceSpec", "Spec", "resolve", "units", "sweep", "
            "kernel_steps_to_fraction", "infinite_kernels", "prepare_features", "effective_rank",
            "train_gd_span", "split_seed", "width_slopes_per_seed", "results", "penalty_variant", "penalty_results"]
 
+#: GD's step never exceeds this fraction of n C / lambda_max(Theta_0): 90 % of the linearised network's stability
+#: bound 2 n C / lambda_max, so its top mode still contracts by a factor 0.8 per step.
+OWN_STEP_CAP = 1.8
 KIND_RUN, KIND_COLLAPSE, KIND_PENALTY = "ntk-distance", "ntk-distance-collapse", "ntk-distance-penalty"
 
 
@@ -141,7 +146,8 @@ def _gd_rows(params0, signs, z_train, z_test, y1, ktt, kst, theta0, theta0_s, f0
     times = [int(x) for x in gd_times]
     lam_inf = float(np.linalg.eigvalsh(ktt)[-1])
     lam_own = float(np.linalg.eigvalsh(theta0.reshape(n * c, n * c))[-1])
-    eta = gd_rate * n * c / max(lam_inf, lam_own)
+    eta_inf, eta_cap = gd_rate * n * c / lam_inf, OWN_STEP_CAP * n * c / lam_own
+    eta = min(eta_inf, eta_cap)
     t = jnp.asarray(y1, jnp.float32)
     snaps, mse0 = lc.train_gd_times(params0, signs, z_train, t, learning_rate=eta, times=times)
     inf = lc.kernel_gd_at_times(ktt, kst, y1, f0_train, f0_test, eta, times)
@@ -163,7 +169,8 @@ def _gd_rows(params0, signs, z_train, z_test, y1, ktt, kst, theta0, theta0_s, f0
             "kernel_steps": lc.kernel_steps_to_fraction(ktt, y1, f0_train, eta, gd_fraction),
             "train_loss_init": mse0, "train_loss": loss, "objective": loss, "lin_objective": _mse(f_lin_train, y1),
             "ntk_objective": _mse(f_ntk_train, y1), "ntk_train": f_ntk_train, "ntk_residual": 0.0,
-            "gd_step": eta, "lambda_max_inf": lam_inf, "lambda_max_own": lam_own, **row}
+            "gd_step": eta, "gd_step_capped": float(eta_cap < eta_inf), "lambda_max_inf": lam_inf,
+            "lambda_max_own": lam_own, **row}
 
 
 def _mse(f, y) -> float:

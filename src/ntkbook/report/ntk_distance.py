@@ -281,23 +281,25 @@ def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:
 
 
 def gd_step_numbers(gd: pd.DataFrame) -> dict:
-    """How often the GD step was set by the network's own kernel at initialisation: `gd_step_own_runs` GD runs of
-    `gd_runs` had lambda_max(Theta_0) > lambda_max(K_inf), the widest of them at `gd_step_own_max_width` (0 if
-    none), and `gd_lambda_ratio_max` the largest ratio lambda_max(Theta_0) / lambda_max(K_inf) (NaN without the
-    columns)."""
-    if not len(gd) or "lambda_max_own" not in gd:
-        return {"gd_step_own_runs": 0, "gd_step_own_max_width": 0, "gd_lambda_ratio_max": math.nan}
+    """How often the GD step was capped by the network's own kernel at initialisation (`gd_step_capped`, see
+    `experiments.ntk_distance.OWN_STEP_CAP`): `gd_step_own_runs` of the GD runs, the widest of them at
+    `gd_step_own_max_width` (0 if none), and `gd_lambda_ratio_max` the largest ratio lambda_max(Theta_0) /
+    lambda_max(K_inf) (NaN without the columns)."""
+    if not len(gd) or "gd_step_capped" not in gd:
+        return {"gd_step_own_runs": 0, "gd_step_own_max_width": 0, "gd_lambda_ratio_max": math.nan,
+                "gd_own_cap": nd.OWN_STEP_CAP, "gd_own_cap_pct": 50 * nd.OWN_STEP_CAP}
     ratio = gd["lambda_max_own"] / gd["lambda_max_inf"]
-    own = gd[ratio > 1]
+    own = gd[gd["gd_step_capped"] > 0]
     return {"gd_step_own_runs": int(len(own)), "gd_step_own_max_width": int(own["width"].max()) if len(own) else 0,
-            "gd_lambda_ratio_max": float(ratio.max())}
+            "gd_lambda_ratio_max": float(ratio.max()), "gd_own_cap": nd.OWN_STEP_CAP,
+            "gd_own_cap_pct": 50 * nd.OWN_STEP_CAP}
 
 
 def diverged_linearised(runs: pd.DataFrame) -> pd.DataFrame:
     """The GD rows whose linearised network diverged: its final training MSE (`lin_objective`) above the initial
     one (`train_loss_init`, shared with the network, f_lin(0) = f(0)). Gradient descent on a quadratic with a step
-    below 2 / lambda_max never raises the loss, and the step is set from the larger of K_inf's and Theta_0's top
-    eigenvalues, so a rise would mean a broken iteration, not a property of the model. Rows: width, seed."""
+    below 2 / lambda_max never raises the loss, and the step is capped below Theta_0's bound, so a rise would mean a
+    broken iteration, not a property of the model. Rows: width, seed."""
     if not len(runs) or "lin_objective" not in runs:
         return pd.DataFrame(columns=["width", "seed"])
     gd = runs[runs["protocol"] == "gd"]

@@ -45,8 +45,8 @@ class NtkDistanceSpec(Spec):
     plateau_tol: float = knob(0.005, type=float, low=0, high=1, low_open=True, high_open=True,
                               doc="Adam stops when one window lowers the objective by less than this fraction")
     gd_rate: float = knob(0.5, type=float, low=0, high=2, low_open=True, high_open=True,
-                          doc="GD step as a fraction of the stability scale n C / max(lambda_max(K_inf), "
-                          "lambda_max(Theta_0))")
+                          doc="GD step as a fraction of the kernel's stability scale n C / lambda_max(K_inf) (capped "
+                          "below the finite-width kernel's bound)")
     gd_fraction: float = knob(0.1, type=float, low=0, high=1, low_open=True, high_open=True,
                               doc="GD's training criterion: the MSE at the last step at most this fraction of its initial value")
     gd_times: tuple = knob((100, 1000, 4000), type=int, low=1, min_len=1, distinct=True,
