@@ -371,3 +371,17 @@ def test_kernel_gd_at_times_equals_kernel_predict_and_the_explicit_iteration():
             f = f - eta / y.size * ktt @ (f - y)
         # T explicit steps accumulate T (n + 2) u64 ||F|| of rounding; 1e-9 relative covers T <= 40 by far
         np.testing.assert_allclose(got[-1][0], f, rtol=0, atol=1e-9 * np.abs(f).max())
+
+
+def test_gd_step_is_set_by_k_inf_and_capped_below_the_own_kernels_bound(monkeypatch):
+    """The step is gd_rate n C / lambda_max(K_inf) unless that exceeds OWN_STEP_CAP n C / lambda_max(Theta_0); with
+    the cap the linearised network's loss never rises (gradient descent on a quadratic below its bound)."""
+    _fake_split(monkeypatch)
+    n, c = 40, 3
+    for rate in (0.5, 1.99):  # 1.99: so large that the cap must bind whenever Theta_0's top eigenvalue is larger
+        row = E.run_unit("mnist", "attn", 8, 0, False, **_unit(protocols=["gd"], gd_rate=rate)).iloc[0]
+        free, cap = rate * n * c / row["lambda_max_inf"], E.OWN_STEP_CAP * n * c / row["lambda_max_own"]
+        assert row["gd_step"] == pytest.approx(min(free, cap), rel=1e-12)
+        assert bool(row["gd_step_capped"]) == (cap < free)
+        assert row["lin_objective"] <= row["train_loss_init"]
+    assert row["lambda_max_own"] > row["lambda_max_inf"] and row["gd_step_capped"]  # m = 8: the cap binds
