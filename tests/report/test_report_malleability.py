@@ -461,3 +461,13 @@ def test_easier_to_poison_is_decided_on_per_seed_paired_differences_each_way():
         assert v.claim == "poisoning.easier.mnist-3v8.5" and v.status == want and v.beyond_paper
     (few,) = R.poisoning_verdicts(_poison_rows(0.9, 0.1, seeds=2), "default")
     assert few.status == claims.NOT_RESOLVED  # two seeds: the design cannot decide
+
+
+def test_the_retrained_protocol_gets_its_own_poisoning_verdict():
+    poison = _poison_rows(0.2, 0.8)
+    retrained = poison.assign(success_b=poison["success_a"].map(lambda s: 1.0 - s))  # the other way round under (b)
+    verdicts = {v.claim: v for v in R.poisoning_verdicts(retrained, "default")}
+    assert set(verdicts) == {"poisoning.easier.mnist-3v8.5", "poisoning.easier-retrained.mnist-3v8.5"}
+    assert verdicts["poisoning.easier.mnist-3v8.5"].status == claims.DOES_NOT_HOLD
+    assert verdicts["poisoning.easier-retrained.mnist-3v8.5"].status == claims.HOLDS
+    assert "retrained" in verdicts["poisoning.easier-retrained.mnist-3v8.5"].rule

@@ -339,28 +339,39 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
     return out
 
 
+#: the words and claim-id prefix of each poisoning protocol: (a) the same weights' kernel regressor, (b) the
+#: network retrained on the poisoned set (protocol (a)'s ids are the ones earlier builds used)
+_POISON_PROTOCOLS = {"a": ("protocol a, same weights", "poisoning.easier"),
+                     "b": ("protocol b, retrained on the poisoned set", "poisoning.easier-retrained")}
+
+
 def poisoning_verdicts(poison: pd.DataFrame, profile: str, spec_items: tuple = ()) -> list[Verdict]:
-    """Beyond the paper, per poisoned task and fraction (protocol a): "MLP-Attn, the more malleable model in the
+    """Beyond the paper, per poisoned task, fraction and protocol: "MLP-Attn, the more malleable model in the
     paper, is also easier to poison", decided on the per-seed paired differences of the attack's success rate
     (`summary.poisoning_pairs`: holds if the t-interval lies above 0, does not hold if below), gated by rule
-    "paired-poisoning" of `report.verdict_tests` at the seeds counted."""
+    "paired-poisoning" of `report.verdict_tests` at the seeds counted. Protocol (a) scores the same weights' kernel
+    regressor, protocol (b) the network retrained on the poisoned set (claim ids `_POISON_PROTOCOLS`)."""
     from ntkbook.report import verdict_tests
 
     out = []
     pairs = summary.poisoning_pairs(poison)
-    for r in pairs[pairs.protocol == "a"].itertuples():
+    for r in pairs.itertuples():
+        if r.protocol not in _POISON_PROTOCOLS:
+            continue
+        words, prefix = _POISON_PROTOCOLS[r.protocol]
         design = verdict_tests.design_at("paired-poisoning", {"seeds": int(r.seeds)})[1]
         interval = _interval_or_none(r.low, r.high)
         status = claims.one_sided_rule(interval, 0.0, side="above") if interval else claims.NOT_EVALUABLE
+        retrained = " after retraining" if r.protocol == "b" else ""
         out.append(Verdict(
-            f"poisoning.easier.{r.task}.{100 * r.fraction:g}", "MLP-Attn, the more malleable model in the paper, is "
-            "also easier to poison (targeted, same ℓ∞ budget)", claims.gated(status, design), None,
+            f"{prefix}.{r.task}.{100 * r.fraction:g}", "MLP-Attn, the more malleable model in the paper, is "
+            f"also easier to poison{retrained} (targeted, same ℓ∞ budget)", claims.gated(status, design), None,
             float(r.diff), interval,
-            f"per seed, MLP-Attn's success rate of the targeted poisoning (protocol a, {100 * r.fraction:g} % of the "
+            f"per seed, MLP-Attn's success rate of the targeted poisoning ({words}, {100 * r.fraction:g} % of the "
             f"training set moved) minus 2L-ReLU's, on the same split and budget; Student-t 95 % interval of the mean "
             f"over {int(r.seeds)} seeds: holds if above 0, does not hold if below" + _gate_note(design), profile,
-            spec_items + (("fraction", float(r.fraction)),), SECTIONS["poisoning"], CHAPTER, beyond_paper=True,
-            design=design.name))
+            spec_items + (("fraction", float(r.fraction)), ("protocol", r.protocol)), SECTIONS["poisoning"],
+            CHAPTER, beyond_paper=True, design=design.name))
     return out
 
 
