@@ -42,3 +42,25 @@ def test_each_chapters_spec_finds_its_registry_entry():
     for name, entry in SWEEPS.items():
         assert sweep_of(entry.spec_class) == name  # how a chapter finds its configured profile
         assert _entry_of(entry.resolve("quick")) is entry  # how its provenance note finds its units
+
+
+def test_the_specs_vocabulary_is_the_compute_layers():
+    from ntkbook import models, train
+    from ntkbook.experiments import malleability_blocks
+    from ntkbook.specs import vocabulary as v
+
+    assert v.ARCHITECTURES == models.ARCHITECTURES and v.L2_FORMS == train.L2_FORMS and v.LOSSES == train.LOSSES
+    assert v.TASK_NAMES == tuple(malleability_blocks.TASKS)
+    assert v.READINGS == malleability_blocks.READINGS and v.ATTACKS == malleability_blocks.ATTACKS
+
+
+def test_reading_a_chapters_knobs_imports_no_numeric_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ntkbook.sweeps import SWEEPS\n"
+            "for e in SWEEPS.values():\n    e.spec_class.declarations()\n"
+            "print(sorted(m for m in ('jax', 'jaxlib', 'scipy', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", done.stdout

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from ntkbook.experiments.dual_models import num_label
 from ntkbook.spec import Spec, knob, require
 
 __all__ = ["DATASETS", "DualSpec", "FAMILIES"]
@@ -118,6 +117,10 @@ class DualSpec(Spec):
     def variant_models(self, families: tuple[str, ...] = FAMILIES, temperatures=None) -> tuple[str, ...]:
         """The models of `families`: the paper's two, each truncation, temperature (`temperatures`, default the
         kernel experiments'), the centred linearized control and each depth (> 1)."""
+        from ntkbook.experiments.dual_models import (
+            num_label,  # here: reading the knobs imports no numeric stack
+        )
+
         temps = self.temperatures if temperatures is None else temperatures
         out = ["relu", "attn"]
         out += [f"truncated:{r}" for r in self.ranks]

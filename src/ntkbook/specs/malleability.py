@@ -7,10 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from ntkbook import models as _models
-from ntkbook import train as _train
-from ntkbook.experiments.malleability_blocks import ATTACKS, READINGS, TASKS
 from ntkbook.spec import Spec, knob, require
+from ntkbook.specs.vocabulary import ARCHITECTURES, ATTACKS, L2_FORMS, LOSSES, READINGS, TASK_NAMES
 
 __all__ = ["MalleabilitySpec", "PROTOCOLS"]
 
@@ -23,17 +21,17 @@ class MalleabilitySpec(Spec):
     `ATTACKS` share one training). Each knob is documented where it is declared; the poisoning experiment trains
     with each task's paper loss at the largest width and the first n of the grid."""
 
-    tasks: tuple[str, ...] = knob(("mnist",), type=str, choices=tuple(TASKS),
+    tasks: tuple[str, ...] = knob(("mnist",), type=str, choices=TASK_NAMES,
                                   doc='tasks trained normally, e.g. ["mnist", "mnist-3v8"]')
-    adv_tasks: tuple[str, ...] = knob((), type=str, choices=tuple(TASKS), min_len=0,
+    adv_tasks: tuple[str, ...] = knob((), type=str, choices=TASK_NAMES, min_len=0,
                                       doc="tasks also trained with PGD adversarial training (Table 4)")
-    archs: tuple[str, ...] = knob(_models.ARCHITECTURES, type=str, choices=_models.ARCHITECTURES,
+    archs: tuple[str, ...] = knob(ARCHITECTURES, type=str, choices=ARCHITECTURES,
                                   doc='["relu", "attn"]')
     seeds: tuple[int, ...] = knob((0, 1, 2), type=int, low=0,
                                   doc="one unit per seed: split, initialisation and minibatch order follow it")
-    losses: tuple[str, ...] = knob(("xent", "mse"), type=str, choices=_train.LOSSES,
+    losses: tuple[str, ...] = knob(("xent", "mse"), type=str, choices=LOSSES,
                                    doc='grid: influence losses ["xent", "mse"] (training: the task\'s paper loss)')
-    l2_forms: tuple[str, ...] = knob(_train.L2_FORMS, type=str, choices=_train.L2_FORMS, doc='grid: ["w", "w-w0", '
+    l2_forms: tuple[str, ...] = knob(L2_FORMS, type=str, choices=L2_FORMS, doc='grid: ["w", "w-w0", '
                                      '"none"] (lambda ||W||^2, lambda ||W - W0||^2, no penalty)')
     widths: tuple[int, ...] = knob((256,), type=int, low=1, doc="grid: hidden units m")
     n_trains: tuple[int, ...] = knob((200,), type=int, low=10, doc="grid: training points n")
@@ -60,12 +58,12 @@ class MalleabilitySpec(Spec):
                                         doc="the eps sweep: further budgets at which the grid's first configuration "
                                         "is attacked again (standard training)")
     eps_sweep_seeds: int = knob(30, type=int, low=1, doc="the eps sweep runs the first this many seeds")
-    poison_tasks: tuple[str, ...] = knob(("mnist-3v8",), type=str, choices=tuple(TASKS), min_len=0,
+    poison_tasks: tuple[str, ...] = knob(("mnist-3v8",), type=str, choices=TASK_NAMES, min_len=0,
                                          doc="tasks of the poisoning experiment")
     poison_fractions: tuple[float, ...] = knob((0.05, 0.2), type=float, low=0, high=1, low_open=True,
                                                doc="fractions of the training set the poisoner may move")
     poison_targets: int = knob(15, type=int, low=1, doc="targets per seed (correctly classified test points)")
-    poison_l2_form: str = knob("none", type=str, choices=_train.L2_FORMS,
+    poison_l2_form: str = knob("none", type=str, choices=L2_FORMS,
                                doc="L2 form the poisoned networks are trained with")
     poison_protocols: tuple[str, ...] = knob(("a",), type=str, choices=PROTOCOLS, min_len=0,
                                              doc='["a"] or ["a", "b"]')

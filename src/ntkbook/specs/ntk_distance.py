@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from ntkbook import models, train
 from ntkbook.spec import Spec, knob, require
+from ntkbook.specs.vocabulary import ARCHITECTURES, L2_FORMS
 
 __all__ = ["DATASETS", "NtkDistanceSpec", "PROTOCOLS"]
 
@@ -22,7 +22,7 @@ class NtkDistanceSpec(Spec):
     documented where it is declared)."""
 
     datasets: tuple = knob(DATASETS, type=str, choices=DATASETS, doc='("mnist", "cifar10")')
-    archs: tuple = knob(models.ARCHITECTURES, type=str, choices=models.ARCHITECTURES,
+    archs: tuple = knob(ARCHITECTURES, type=str, choices=ARCHITECTURES,
                         doc='("relu", "attn"): 2L-ReLU, MLP-Attn')
     widths: tuple = knob((16, 64, 256), type=int, low=1, high=65536, min_len=2, distinct=True,
                          doc="hidden widths m")
@@ -38,7 +38,7 @@ class NtkDistanceSpec(Spec):
     learning_rate: float = knob(1e-3, type=float, low=0, low_open=True, doc="Adam learning rate (the paper: 1e-3)")
     batch_size: int = knob(128, type=int, low=1, doc="Adam minibatch size (the paper: 128)")
     l2: float = knob(1e-3, type=float, low=0, doc="L2 penalty strength lambda (the paper: 1e-3)")
-    l2_form: str = knob("w-w0", type=str, choices=train.L2_FORMS, doc='"w-w0" (penalty on W - W0, the NTK reading) '
+    l2_form: str = knob("w-w0", type=str, choices=L2_FORMS, doc='"w-w0" (penalty on W - W0, the NTK reading) '
                         '| "w" (the paper\'s words) | "none"')
     adam_max_epochs: int = knob(2000, type=int, low=1, doc="Adam budget in epochs")
     plateau_window: int = knob(100, type=int, low=1, doc="Adam: epochs between two evaluations of the objective")
