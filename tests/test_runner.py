@@ -153,6 +153,22 @@ def test_inprocess_fills_the_cache_then_reads_it(cache_dir):
     assert refreshed.computed == first.computed and refreshed.cached == ()
 
 
+def test_reading_only_reads_what_is_recorded_and_computes_nothing(cache_dir):
+    units = toy_units(3)
+    run(units[:2], cache_dir=cache_dir)
+    with runner.reading_only():
+        read = run(units[:2], cache_dir=cache_dir)
+        assert read.computed == () and read.cached == tuple(u.key for u in units[:2])
+        with pytest.raises(runner.NotRecorded, match="1 of 3 'toy' unit") as missing:
+            run(units, cache_dir=cache_dir)
+        assert (missing.value.kind, missing.value.missing, missing.value.total) == ("toy", 1, 3)
+        with pytest.raises(runner.NotRecorded):  # a refresh would compute every unit
+            run(units[:1], cache_dir=cache_dir, refresh=True)
+    assert run(units, cache_dir=cache_dir).computed == (units[2].key,)  # outside the block it computes again
+    with runner.reading_only():
+        assert run(units, cache_dir=cache_dir).computed == ()
+
+
 def test_identical_keys_are_computed_once(cache_dir):
     units = toy_units(2)
     result = run([units[0], units[1], Unit("toy", dict(units[0].params), toy_unit)], cache_dir=cache_dir)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import dataclasses
 import importlib
 import multiprocessing
@@ -167,6 +168,33 @@ class UnitsFailed(RuntimeError):
             f"{len(result.failed)} unit(s) failed ({done} completed and are in the cache):\n{lines}\n"
             "Fix the cause and run again: completed units are read from the cache."
         )
+
+
+class NotRecorded(LookupError):
+    """Raised by `run` inside `reading_only()` when units are in neither the result cache nor the store.
+    `.kind` is the sweep's name, `.missing` the number of units that would have to be computed."""
+
+    def __init__(self, kind: str, missing: int, total: int):
+        self.kind, self.missing, self.total = kind, missing, total
+        super().__init__(
+            f"{missing} of {total} {kind!r} unit(s) are in neither the result cache nor the result store, and this "
+            "reader may not compute: run the chapter (or `python -m ntkbook sweep` at its profile) first"
+        )
+
+
+#: True inside `reading_only()`: `run` then reads and never computes.
+_READ_ONLY = contextvars.ContextVar("ntkbook_runner_read_only", default=False)
+
+
+@contextlib.contextmanager
+def reading_only() -> Iterator[None]:
+    """Within this block `run` only reads the result cache and the store; a unit found in neither raises
+    `NotRecorded` before anything is computed (for a page that summarises what the chapters recorded)."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 # --- schedulers ------------------------------------------------------------------------------------------------
@@ -613,6 +641,8 @@ def run(
                 frames[unit.key] = hit
                 stored.append(unit.key)
     todo = [unit for unit in units if unit.key not in frames]
+    if todo and _READ_ONLY.get():
+        raise NotRecorded(units[0].kind, len(todo), len(units))
     computed: list[str] = []
     failed: dict[str, str] = {}
     unit_seconds: dict[str, float] = {}

@@ -43,6 +43,25 @@ def test_collect_lists_missing_reports_as_not_run(fake_reports):
     assert counts[HOLDS] == 1 and counts[NOT_RUN] == 2 and sum(counts.values()) == 4
 
 
+def test_collect_never_computes_and_lists_unrecorded_chapters_as_not_run(fake_reports, monkeypatch):
+    """A chapter whose results are not recorded is "not run" on the page: its report's run() is refused."""
+    from ntkbook import runner
+
+    computing = types.ModuleType("ntkbook.report._fake_computing")
+    seen = []
+
+    def claim_verdicts(profile, **kw):
+        seen.append(runner._READ_ONLY.get())
+        raise runner.NotRecorded("toy", 2, 5)
+
+    computing.claim_verdicts = claim_verdicts
+    monkeypatch.setattr(R, "_report_module", lambda m: {"_fake_computing": computing}.get(m))
+    verdicts = R.collect("quick", chapters=(("01_x", "_fake_computing", "Computing"),))
+    assert seen == [True] and not runner._READ_ONLY.get()
+    assert [(v.claim, v.status, v.profile) for v in verdicts] == [("_fake_computing.report", NOT_RUN, "quick")]
+    assert "2 of 5 'toy' units missing" in verdicts[0].rule and verdicts[0].section == R.NOT_RUN_SECTION
+
+
 def test_collect_refuses_duplicate_ids_and_non_verdicts(fake_reports, monkeypatch):
     twice = (fake_reports[0], ("01_x", "_fake_good", "Good again"))
     with pytest.raises(ValueError, match="unique"):
@@ -239,3 +258,18 @@ def test_glue_verdicts_records_headline_statuses_and_the_box():
 def test_format_ours_keeps_the_digits_that_tell_the_numbers_apart(ours, interval, text):
     assert R.format_ours(_v("x.s", ours=ours, interval=interval)) == text
     assert R.verdict_digits(_v("x.s", ours=ours, interval=interval)) >= 3
+
+
+@pytest.mark.realdata
+def test_the_real_page_computes_nothing_with_an_empty_cache_and_store(real_data_dir, tmp_path, monkeypatch):
+    """Every chapter's report, at quick, with nothing recorded: the page lists each claim as "not run" and no unit
+    is computed (the cache folder stays empty)."""
+    from ntkbook import store
+
+    monkeypatch.setenv("NTKBOOK_DATA", str(real_data_dir))
+    monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "store"))
+    (tmp_path / "store").mkdir()
+    cache = tmp_path / "cache"
+    verdicts = R.collect("quick", cache_dir=cache)
+    assert verdicts and {v.status for v in verdicts} == {NOT_RUN}
+    assert not cache.exists() or not any(cache.rglob("*.parquet")) and not any(cache.rglob("*.json"))

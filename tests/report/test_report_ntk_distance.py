@@ -389,3 +389,50 @@ def test_a_diverged_linearised_gd_run_makes_its_rate_not_evaluable_and_says_wher
     nan = runs.copy()
     nan.loc[one, "lin_objective"] = np.nan  # overflowed to NaN: also not a stable run
     assert len(R.diverged_linearised(nan)) == 1
+
+
+def _lin_time_runs(slope_of, widths=(16, 64, 256, 1024, 4096), seeds=6, noise=0.02):
+    """GD rows whose lin_dist_inf_t{T} follows m^slope_of(T, width) per seed (with noise on log distance)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for arch in ("relu", "attn"):
+        for seed in range(seeds):
+            row0 = {"dataset": "mnist", "arch": arch, "centred": False, "protocol": "gd", "seed": seed}
+            for w in widths:
+                row = {**row0, "width": w}
+                for t in (100, 4000):
+                    row[f"lin_dist_inf_t{t}"] = math.exp(slope_of(arch, t, w) * math.log(w) + noise * rng.normal())
+                row["kernel_dist_init"] = 0.3 * w**-0.5 * math.exp(noise * rng.normal())
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_lin_rate_by_time_recovers_known_slopes_and_their_change():
+    """Known answer: 2L-ReLU at -1/2 at every T; MLP-Attn at -1/2 at T = 100 and -0.1 at T = 4000. The table reads
+    those slopes within the noise, the paired change (0 and +0.4), and the numbers name the groups correctly."""
+    runs = _lin_time_runs(lambda arch, t, w: -0.5 if arch == "relu" or t == 100 else -0.1)
+    tab = R.lin_rate_by_time(runs).set_index(["arch", "T"])
+    assert list(tab.index) == [("relu", 100), ("relu", 4000), ("attn", 100), ("attn", 4000)]
+    assert all(abs(tab.loc[k, "slope"] - v) < 0.02 for k, v in
+               {("relu", 100): -0.5, ("relu", 4000): -0.5, ("attn", 100): -0.5, ("attn", 4000): -0.1}.items())
+    assert tab.loc[("attn", 4000), "change_lo"] > 0.3 and tab.loc[("relu", 4000), "change_lo"] < 0
+    assert tab.loc[("relu", 4000), "change_hi"] > 0 and tab.loc[("attn", 100), "change"] == 0
+    assert all(tab["lo"] < tab["slope"]) and all(tab["slope"] < tab["hi"]) and all(tab["n_seeds"] == 6)
+    num = R.lin_rate_numbers(runs)
+    assert num["lin_near_last"] == "2L-ReLU on MNIST" and num["lin_far_last"] == "MLP-Attn on MNIST"
+    assert num["lin_recovered"] == "MLP-Attn on MNIST" and (num["lin_flatter"], num["lin_groups"]) == (1, 2)
+    assert abs(num["kinit_slope_min"] + 0.5) < 0.05 and abs(num["kinit_slope_max"] + 0.5) < 0.05
+    shown = R.lin_rate_time_table(runs)
+    assert list(shown.columns) == ["Data", "Model", "$T$", "slope, all widths", "slope, m = 256–4096"]
+    assert shown.iloc[-1]["slope, all widths"].startswith("-0.10")
+
+
+def test_lin_rate_numbers_see_a_slope_that_steepens_only_at_large_widths():
+    """MLP-Attn flat below m = 256 and at -1/2 above it, at T = 100 only: the larger-half slope reads -1/2 (so the
+    group counts as recovered at the first T), the all-width slope does not."""
+    runs = _lin_time_runs(lambda arch, t, w: -0.5 if arch == "relu" else
+                          (-0.5 * (1 - math.log(256) / math.log(w)) if (t == 100 and w > 256) else 0.0))
+    tab = R.lin_rate_by_time(runs).set_index(["arch", "T"])
+    assert abs(tab.loc[("attn", 100), "late"] + 0.5) < 0.05 and tab.loc[("attn", 100), "slope"] > -0.35
+    assert R.lin_rate_numbers(runs)["lin_recovered"] == "MLP-Attn on MNIST"
+    assert R.lin_rate_by_time(runs.iloc[:0]).empty

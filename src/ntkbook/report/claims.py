@@ -1,8 +1,9 @@
 """The "Claims at a glance" page: every chapter's verdicts, collected, formatted and glued.
 
-`collect(profile)` imports the report module of every chapter and calls its `claim_verdicts(profile)`; those read
-the chapters' results through the result cache, so the page re-reads what the chapters computed in the same build
-and never retypes a number. A chapter whose report module does not exist (or offers no `claim_verdicts`) is listed
+`collect(profile)` imports the report module of every chapter and calls its `claim_verdicts(profile)` inside
+`runner.reading_only()`: those read the chapters' results from the result cache or the store, so the page re-reads
+what the chapters computed in the same build, never retypes a number and never computes. A chapter whose report
+module does not exist (or offers no `claim_verdicts`), or whose results are not recorded at its profile, is listed
 with status "not run", never skipped. `glue_verdicts` glues each verdict's value and status under
 ``claim.<id>.ours`` / ``claim.<id>.status``; the chapters call it too, and a test checks that the page's glued
 values equal the chapters' in the same build.
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from ntkbook import claims
+from ntkbook import claims, runner
 from ntkbook.claims import NOT_RUN, Verdict
 from ntkbook.report.claim_profiles import chapter_profile
 from ntkbook.report.claim_rows import (  # noqa: F401 - re-exported: the claims page and chapters use report.claims
@@ -73,8 +74,9 @@ def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Ve
     """Every chapter's verdicts, each at the profile it renders at (`chapter_profile`), in book order.
 
     chapters: (doc, module, title) triples (default `CHAPTERS`); kwargs are passed to each `claim_verdicts` (e.g.
-    cache_dir). A chapter whose module `ntkbook.report.<module>` is missing, or has no `claim_verdicts`, gives one
-    verdict with status "not run" (claim "<module>.report"). Any error raised by an existing report propagates.
+    cache_dir). A chapter whose module `ntkbook.report.<module>` is missing, or has no `claim_verdicts`, or whose
+    results are not in the cache or store (`runner.NotRecorded`: nothing is computed here), gives one verdict with
+    status "not run" (claim "<module>.report"). Any other error raised by an existing report propagates.
     """
     out: list[Verdict] = []
     for doc, module, title in chapters:
@@ -86,7 +88,17 @@ def collect(profile: str = "default", *, chapters=CHAPTERS, **kwargs) -> list[Ve
                                rule="no verdicts: the chapter's report is not part of this build", profile=profile,
                                section=NOT_RUN_SECTION, chapter=CLAIMS_DOC))
             continue
-        verdicts = list(fn(chapter_profile(doc, profile), **kwargs))
+        at = chapter_profile(doc, profile)
+        try:
+            with runner.reading_only():  # the page reads what the chapters recorded; it never computes
+                verdicts = list(fn(at, **kwargs))
+        except runner.NotRecorded as missing:
+            out.append(Verdict(claim=f"{module}.report", statement=f"The claims of the chapter “{title}”",
+                               status=NOT_RUN, paper_value=None, ours=None, interval=None,
+                               rule=f"no verdicts: the chapter's results at profile {at!r} are not recorded "
+                                    f"({missing.missing} of {missing.total} {missing.kind!r} units missing)",
+                               profile=at, section=NOT_RUN_SECTION, chapter=CLAIMS_DOC))
+            continue
         for v in verdicts:
             if not isinstance(v, Verdict):
                 raise TypeError(f"ntkbook.report.{module}.claim_verdicts returned {type(v).__name__}, not Verdict")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ntkbook import claims, paper
+from ntkbook.experiments import ntk_distance as nd
 from ntkbook.labels import DATASET_LABELS
 from ntkbook.models import MODEL_LABELS
 from ntkbook.report.ntk_distance_rules import (
@@ -24,10 +25,12 @@ from ntkbook.report.ntk_distance_rules import (
     accuracy_table,
     claimed_direction,
     format_interval,
+    half_slopes_per_seed,
+    mean_interval,
     slope_table,
 )
 
-__all__ = ["REFERENCE_COLUMNS", "equal_time_table", "reference_table", "centring_table", "distance_readings_table",
+__all__ = ["REFERENCE_COLUMNS", "equal_time_table", "lin_rate_by_time", "lin_rate_time_table", "reference_table", "centring_table", "distance_readings_table",
            "gd_criterion_table", "collapse_table", "penalty_table"]
 
 
@@ -44,6 +47,60 @@ def equal_time_table(runs: pd.DataFrame) -> pd.DataFrame:
             r = tabs[t][(tabs[t]["dataset"] == b["dataset"]) & (tabs[t]["arch"] == b["arch"])].iloc[0]
             row[f"$T$ = {t}"] = f"{format_interval(r['slope'], r['lo'], r['hi'])} {_ARROWS[r['direction']]}"
         out.append(row)
+    return pd.DataFrame(out)
+
+
+def _times(gd: pd.DataFrame, prefix: str) -> list[int]:
+    """The step counts T of the columns `{prefix}_t{T}` that have values, in order."""
+    head = f"{prefix}_t"
+    return sorted(int(c[len(head):]) for c in gd.columns
+                  if c.startswith(head) and c[len(head):].isdigit() and gd[c].notna().any())
+
+
+def lin_rate_by_time(runs: pd.DataFrame) -> pd.DataFrame:
+    """How the linearised network's distance to the infinite-width counterpart, ||f_lin(T) − f_NTK(T)||, scales with
+    m at each step count T of the GD grid (raw inputs), per (data set, model): the mean per-seed log-log slope over
+    all widths with its 95 % t-interval (slope, lo, hi), the same over the larger half of the widths (late, late_lo,
+    late_hi; `half_slopes_per_seed`), and the paired per-seed change of the all-width slope from the grid's first
+    T to this one (change, change_lo, change_hi; 0 at the first T). Numbers only."""
+    gd = runs[(runs["protocol"] == "gd") & (runs["centred"] == False)] if len(runs) else runs  # noqa: E712
+    times = _times(gd, "lin_dist_inf") if len(gd) else []
+    keys = ["dataset", "arch"]
+    per_seed = {t: nd.width_slopes_per_seed(gd, f"lin_dist_inf_t{t}") for t in times}
+    out = []
+    for t in times:
+        halves = half_slopes_per_seed(gd, f"lin_dist_inf_t{t}")
+        for key, g in per_seed[t].groupby(keys, sort=False):
+            mean, iv = mean_interval(g["slope"])
+            late = halves[(halves["dataset"] == key[0]) & (halves["arch"] == key[1])]["late"] if len(halves) else []
+            late_mean, late_iv = mean_interval(late)
+            first = per_seed[times[0]]
+            first = first[(first["dataset"] == key[0]) & (first["arch"] == key[1])].set_index("seed")["slope"]
+            change_mean, change_iv = mean_interval((g.set_index("seed")["slope"] - first).dropna())
+            nan2 = (math.nan, math.nan)
+            out.append({"dataset": key[0], "arch": key[1], "T": int(t), "slope": mean, "lo": (iv or nan2)[0],
+                        "hi": (iv or nan2)[1], "late": late_mean, "late_lo": (late_iv or nan2)[0],
+                        "late_hi": (late_iv or nan2)[1], "change": change_mean,
+                        "change_lo": (change_iv or nan2)[0], "change_hi": (change_iv or nan2)[1],
+                        "n_seeds": int(g["slope"].notna().sum())})
+    frame = pd.DataFrame(out, columns=keys + ["T", "slope", "lo", "hi", "late", "late_lo", "late_hi", "change",
+                                             "change_lo", "change_hi", "n_seeds"])
+    return _ordered(frame)  # a stable sort by data set and model: T stays in grid order within each
+
+
+def lin_rate_time_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """`lin_rate_by_time` for reading: per (data set, model) and T, the slope over all widths and over the larger
+    half of the widths (95 % t-intervals), against the first-order value −1/2."""
+    tab = lin_rate_by_time(runs)
+    widths = sorted(runs["width"].unique()) if len(runs) else []
+    h = -(-len(widths) // 2)
+    half = widths[-h:] if len(widths) >= 4 else []  # half_slopes_per_seed's larger half
+    late_name = f"slope, m = {half[0]}–{half[-1]}" if half else "slope, larger widths"
+    out = []
+    for _, r in tab.iterrows():
+        out.append({"Data": DATASET_LABELS.get(r["dataset"], r["dataset"]), "Model": MODEL_LABELS[r["arch"]],
+                    "$T$": int(r["T"]), "slope, all widths": format_interval(r["slope"], r["lo"], r["hi"]),
+                    late_name: format_interval(r["late"], r["late_lo"], r["late_hi"])})
     return pd.DataFrame(out)
 
 
