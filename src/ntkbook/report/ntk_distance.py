@@ -84,6 +84,7 @@ from ntkbook.report.ntk_distance_tables import (  # noqa: F401
     equal_time_table,
     gd_criterion_table,
     lin_rate_by_time,
+    lin_rate_numbers,
     lin_rate_time_table,
     penalty_table,
     reference_table,
@@ -436,50 +437,6 @@ def claim_verdicts(profile: str = "default", *, scheduler=None, cache_dir=None, 
     or the store, computed where missing)."""
     spec = nd.resolve(profile, **overrides)
     return verdicts(spec, nd.results(spec, scheduler=scheduler, cache_dir=cache_dir))
-
-
-def lin_rate_numbers(runs: pd.DataFrame) -> dict:
-    """Numbers the prose quotes on how the linearised network's GD distance to the infinite-width counterpart
-    scales with m at each time (`lin_rate_by_time`): per (data set, model) the slope over the larger half of the
-    widths at the grid's first T (`lin_late_tfirst_*`) and over all widths at its last (`lin_all_tlast_*`); how many
-    groups flatten from the first T to the last (paired change interval above 0; `lin_flatter`, of `lin_groups`)
-    and the range of those changes; the range of the slopes of the kernel distance at initialisation
-    (`kinit_slope_min/max`, raw inputs)."""
-    tab = lin_rate_by_time(runs)
-    out = {}
-    if len(tab):
-        first, last = tab["T"].min(), tab["T"].max()
-        for _, r in tab[tab["T"] == first].iterrows():
-            out[f"lin_late_tfirst_{r['dataset']}_{r['arch']}"] = float(r["late"])
-        end = tab[tab["T"] == last]
-        for _, r in end.iterrows():
-            out[f"lin_all_tlast_{r['dataset']}_{r['arch']}"] = float(r["slope"])
-        out["lin_groups"] = int(len(end))
-        # which groups read -1/2 (the lin-rate verdict's equivalence rule) late in the grid of widths at the first T,
-        # and over all widths at the last T (what the verdicts read)
-        from ntkbook.known_answers import RATE_MARGIN
-
-        def near(lo, hi) -> bool:
-            return bool(np.isfinite(lo) and np.isfinite(hi)
-                        and claims.equivalence_rule((lo, hi), RATE_MARGIN, centre=-0.5) == claims.HOLDS)
-
-        def names(rows):
-            return ", ".join(f"{MODEL_LABELS[r['arch']]} on {DATASET_LABELS[r['dataset']]}" for r in rows) or "none"
-
-        early = {(r["dataset"], r["arch"]): near(r["late_lo"], r["late_hi"])
-                 for _, r in tab[tab["T"] == first].iterrows()}
-        late = {(r["dataset"], r["arch"]): near(r["lo"], r["hi"]) for _, r in end.iterrows()}
-        rows = {(r["dataset"], r["arch"]): r for _, r in end.iterrows()}
-        out["lin_near_last"] = names([rows[k] for k in rows if late[k]])
-        out["lin_far_last"] = names([rows[k] for k in rows if not late[k]])
-        out["lin_recovered"] = names([rows[k] for k in rows if early.get(k) and not late[k]])
-        out["lin_flatter"] = int((end["change_lo"] > 0).sum())
-        out["lin_change_min"], out["lin_change_max"] = float(end["change"].min()), float(end["change"].max())
-    raw = runs[runs["centred"] == False] if len(runs) else runs  # noqa: E712
-    if len(raw) and "kernel_dist_init" in raw:
-        k = slope_table(raw, "kernel_dist_init")["slope"]
-        out["kinit_slope_min"], out["kinit_slope_max"] = float(k.min()), float(k.max())
-    return out
 
 
 def chapter_numbers(spec, runs: pd.DataFrame, collapse: pd.DataFrame) -> dict:
