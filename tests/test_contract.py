@@ -108,3 +108,14 @@ def test_every_chapter_runs_through_the_same_calls_at_quick(name, tmp_path, monk
     assert [v.claim for v in report.verdicts(spec, res)] == [v.claim for v in verdicts]  # one path to a verdict
     glued = report.numbers(spec, res)
     assert glued and all(isinstance(k, str) for k in glued)
+
+
+#: the longest a compute or report module may grow before it is split (one concept per module)
+MAX_MODULE_LINES = 500
+
+
+@pytest.mark.parametrize("folder", ["experiments", "report"])
+def test_no_compute_or_report_module_grows_past_the_limit(folder):
+    long = {p.name: n for p in sorted((PACKAGE / folder).glob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these {folder}/ modules (over {MAX_MODULE_LINES} lines): {long}"
