@@ -36,10 +36,16 @@ def quantitative_frame(verdicts: Iterable) -> pd.DataFrame:
 def paper_vs_ours_figure(verdicts: Iterable, *, labels: dict | None = None) -> plt.Figure:
     """One row per quantitative claim: ours / paper on a log axis (dot, coloured by status) with our interval
     (bar); the vertical line is agreement (ratio 1) and the band a factor 10 either way. Infinite values and
-    interval ends beyond the axis are drawn as arrows at its edge. labels: {claim id: row label} (default: ids)."""
+    interval ends beyond the axis are drawn as arrows at its edge. labels: {claim id: row label} (default: ids).
+    With no quantitative verdict, a figure that says so."""
     q = quantitative_frame(verdicts)
-    if q.empty:
-        raise ValueError("no verdict has a numeric paper value and a positive value of ours to plot")
+    if q.empty:  # e.g. no chapter's results recorded at this profile: the figure says so instead of an empty axis
+        fig, ax = plt.subplots(figsize=(6.0, 1.2))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No quantitative verdict to plot: no verdict has both a numeric paper value\n"
+                "and a positive value of ours (the chapters' results are not recorded at this profile).",
+                ha="center", va="center", fontsize=9, transform=ax.transAxes)
+        return fig
     labels = labels or {}
     finite = np.concatenate([q.ratio.to_numpy(), q.low.to_numpy(), q.high.to_numpy()])
     finite = finite[np.isfinite(finite) & (finite > 0)]

@@ -224,13 +224,17 @@ def format_paper(v: Verdict) -> str:
     return format_value(v.paper_value) if v.paper_value is not None else "–"
 
 
+CLAIMS_FRAME_COLUMNS = ["claim", "statement", "paper", "ours", "status", "profile", "chapter", "section", "href",
+                        "beyond_paper", "rule"]
+
+
 def claims_frame(verdicts: Iterable[Verdict]) -> pd.DataFrame:
     """The claims table as data: columns claim, statement, paper, ours, status, profile, chapter, section, href,
-    beyond_paper, rule (one row per verdict, in order)."""
+    beyond_paper, rule (one row per verdict, in order; those columns and no row for no verdicts)."""
     return pd.DataFrame([{"claim": v.claim, "statement": v.statement, "paper": format_paper(v), "ours": format_ours(v),
                           "status": v.status, "profile": v.profile, "chapter": v.chapter, "section": v.section,
                           "href": section_href(v), "beyond_paper": v.beyond_paper, "rule": v.rule}
-                         for v in verdicts])
+                         for v in verdicts], columns=CLAIMS_FRAME_COLUMNS)
 
 
 def chapter_table(verdicts: Iterable[Verdict]) -> pd.DataFrame:
