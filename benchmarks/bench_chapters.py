@@ -34,8 +34,10 @@ def _children_cpu() -> float:
 
 def time_chapter(document: str, profile: str, scratch: Path) -> dict:
     """Run book/<document>.ipynb at `profile` under papermill with a fresh cache and store under `scratch`."""
-    env = {**os.environ, "NTKBOOK_CACHE": os.fspath(scratch / "cache"), "NTKBOOK_STORE": os.fspath(scratch / "store")}
-    env.pop("NTKBOOK_PROFILE", None)
+    # NTKBOOK_PROFILE, not `-p profile`: a chapter given "default" renders the profile the book's configuration names
+    # for it (ntkbook.notebook.book_profile), which is `decisive` for most chapters
+    env = {**os.environ, "NTKBOOK_CACHE": os.fspath(scratch / "cache"), "NTKBOOK_STORE": os.fspath(scratch / "store"),
+           "NTKBOOK_PROFILE": profile}
     (scratch / "store").mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     cpu0, start = _children_cpu(), time.perf_counter()
@@ -46,6 +48,32 @@ def time_chapter(document: str, profile: str, scratch: Path) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"{document} at {profile} failed:\n{done.stderr[-3000:]}")
     return {"chapter": document, "profile": profile, "wall_s": wall, "cpu_s": cpu, "load_at_start": load}
+
+
+_HEADER = "| chapter | profile | date | wall (s) | CPU (s) | load at start |"
+
+
+def _row_line(r: dict) -> str:
+    return (f"| {r['chapter']} | {r['profile']} | {r.get('date', dt.date.today().isoformat())} | {r['wall_s']:.0f} | "
+            f"{r['cpu_s']:.0f} | {r['load_at_start']:.1f} |")
+
+
+def write_rows(rows: list[dict]) -> None:
+    """Merge `rows` into RESULTS: a (chapter, profile) measured now replaces its earlier line, the others stay."""
+    kept = {}
+    if RESULTS.exists():
+        for line in RESULTS.read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("| ") and len(cells) == 6 and cells[0] not in ("chapter", "---"):
+                kept[(cells[0], cells[1])] = line
+    for r in rows:
+        kept[(r["chapter"], r["profile"])] = _row_line(r)
+    lines = ["## Chapter run times", "",
+             f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}: each chapter's notebook "
+             "under papermill (`NTKBOOK_PROFILE` names the profile) from an empty result cache and store; CPU is user + "
+             "system of papermill and its kernel.", "", _HEADER, "|---|---|---|---|---|---|",
+             *[kept[k] for k in sorted(kept)], ""]
+    RESULTS.write_text("\n".join(lines))
 
 
 def main(argv=None) -> int:
@@ -63,14 +91,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"{row['chapter']:28s} {profile:8s} wall {row['wall_s']:7.1f} s  cpu {row['cpu_s']:7.1f} s  "
                   f"load {row['load_at_start']:.1f}", flush=True)
-    lines = [
-        "# Chapter run times", "",
-        f"{dt.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}: each chapter's notebook under papermill from an empty result cache and store.",
-        "", "| chapter | profile | wall (s) | CPU (s) | load at start |", "|---|---|---|---|---|",
-        *[f"| {r['chapter']} | {r['profile']} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['load_at_start']:.1f} |"
-          for r in rows], ""]
-    RESULTS.write_text("\n".join(lines))
+    write_rows(rows)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -72,10 +72,10 @@ class DualSpec(Spec):
                                         "descent")
     gd_steps: int = knob(50, type=int, low=1, doc="full-batch gradient-descent steps of that comparison")
 
-    #: the whole chapter notebook (papermill) on the shared 2-core machine at a load average of about 3: quick 21 s,
-    #: default 128 s (119 s of CPU time); under a load average of 10-12 (other jobs) default took 374 s wall for the
-    #: same CPU time.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 21.0, "default": 128.0}
+    #: CPU seconds (user + system of papermill and its kernel) of the whole chapter notebook from an empty result
+    #: cache and store, on the 2-core reference machine at a load average of 1-2 (benchmarks/bench_chapters.py,
+    #: 2026-12-07; benchmarks/results/chapters.md has the wall seconds beside them).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 54.0, "default": 257.0}
 
     PROFILES: ClassVar[dict[str, dict]] = {
         "quick": dict(datasets=("mnist",), seeds=(0, 1), n_ref=200, ns=(40, 80), n_test=60, modes=(1, 2, 20, 60),

@@ -102,11 +102,10 @@ class MalleabilitySpec(Spec):
             "poison_targets": 20, "poison_protocols": ("a", "b"), "eps_sweep": (0.1, 0.2, 0.5), "eps_sweep_seeds": 6,
         },
     }
-    #: CPU seconds (user + system, `/usr/bin/time`) of a whole chapter run (papermill, kernel included) from an
-    #: empty cache on the 2-core reference machine; the chapter's BLAS runs on one thread, so an uncontended run
-    #: takes about this long. quick: 2026-11 (load 3-4); default (MNIST and MNIST 3 vs 8, 78 units): 179 s,
-    #: re-measured 2026-12-07 after the poisoning and accuracy-gate changes.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 23.0, "default": 179.0}
+    #: CPU seconds (user + system of papermill and its kernel) of the whole chapter notebook from an empty result
+    #: cache and store, on the 2-core reference machine at a load average of 1-2 (benchmarks/bench_chapters.py,
+    #: 2026-12-07; benchmarks/results/chapters.md has the wall seconds beside them).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 40.0, "default": 216.0}
 
     @property
     def poisoning_seeds(self) -> tuple[int, ...]:

@@ -77,11 +77,11 @@ class NtkDistanceSpec(Spec):
                       penalty_check=False),
     }
 
-    #: quick: wall seconds of the whole notebook under papermill on the 2-core development machine (2026-11-30).
-    #: default: CPU seconds of the default sweep's units from an empty cache (about 1,400, 2026-12-07, after the
-    #: equal-time GD grid and the exact logistic counterpart replaced the stopping rule and KRR; it was 291 before).
-    #: decisive: the per-unit CPU seconds measured above (2026-12-07, n = 100) times the units, 8 seeds x 300 s.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 70.0, "default": 1400.0, "decisive": 8 * 300.0}
+    #: CPU seconds (user + system of papermill and its kernel) of the whole chapter notebook from an empty result
+    #: cache and store, on the 2-core reference machine at a load average of 1-2 (benchmarks/bench_chapters.py,
+    #: 2026-12-07; benchmarks/results/chapters.md has the wall seconds beside them: default 426 s, decisive
+    #: 1,246 s, the GD kernels' BLAS using both cores).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 50.0, "default": 661.0, "decisive": 2216.0}
     #: paper (an estimate, not a measurement at that scale): per unit (n = 1000, up to m = 4096) the measured
     #: n = 100 costs scaled by the work of each part -- Adam x 20 steps x 1.28 batch (about 20 x 1.28 x 15 s at
     #: m = 4096), GD x 100 (n^2 per step) x 2.5 steps (x 9 s), the float64 kernel solves on n C = 10^4 x 1000 (n^3)

@@ -60,8 +60,10 @@ class SpectralSpec(Spec):
                       ranks=[1, 2, 5, 10, 20, 50, 100, 200, 500], n_real_ntk=200, width_n=64, width_d=128,
                       width_kappas=np.logspace(0.5, 5, 10).tolist(), width_seeds=[0, 1, 2, 3, 4], max_width_log2=19),
     }
-    #: Wall-clock seconds of the whole chapter (papermill, empty cache) on a 2-core machine shared with other jobs.
-    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 65.0, "default": 203.0}
+    #: CPU seconds (user + system of papermill and its kernel) of the whole chapter notebook from an empty result
+    #: cache and store, on the 2-core reference machine at a load average of 1-2 (benchmarks/bench_chapters.py,
+    #: 2026-12-07; benchmarks/results/chapters.md has the wall seconds beside them).
+    MEASURED_SECONDS: ClassVar[dict[str, float]] = {"quick": 45.0, "default": 78.0}
 
     def check(self) -> None:
         require(max(self.ranks) <= self.n_trunc, "ranks", f"ranks between 1 and n_trunc = {self.n_trunc}", self.ranks)
