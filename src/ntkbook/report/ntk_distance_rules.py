@@ -233,6 +233,12 @@ def flat_status(interval, *, trained_everywhere: bool = True, margin: float = FL
     return claims.equivalence_rule(interval, margin)
 
 
+def larger_half(widths) -> list:
+    """The ceil(k/2) largest of k sorted widths (the middle one included when k is odd); none below 4 widths,
+    too few for two halves with a slope each."""
+    return list(widths[len(widths) // 2:]) if len(widths) >= 4 else []
+
+
 def half_slopes_per_seed(runs: pd.DataFrame, column: str = "dist_abs") -> pd.DataFrame:
     """Per seed and group, the log-log slope of `column` on the smaller half of the widths (`early`: the
     ceil(k/2) smallest) and on the larger half (`late`: the ceil(k/2) largest; with an odd k the middle width is
@@ -240,7 +246,7 @@ def half_slopes_per_seed(runs: pd.DataFrame, column: str = "dist_abs") -> pd.Dat
     widths = sorted(runs["width"].unique()) if len(runs) else []
     if len(widths) < 4:
         return pd.DataFrame(columns=_GROUP + ["seed", "early", "late"])
-    h = -(-len(widths) // 2)
+    h = len(larger_half(widths))
     early = nd.width_slopes_per_seed(runs[runs["width"].isin(widths[:h])], column).rename(columns={"slope": "early"})
     late = nd.width_slopes_per_seed(runs[runs["width"].isin(widths[-h:])], column).rename(columns={"slope": "late"})
     keys = _GROUP + ["seed"]

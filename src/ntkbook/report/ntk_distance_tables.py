@@ -26,6 +26,7 @@ from ntkbook.report.ntk_distance_rules import (
     claimed_direction,
     format_interval,
     half_slopes_per_seed,
+    larger_half,
     mean_interval,
     slope_table,
 )
@@ -34,11 +35,18 @@ __all__ = ["REFERENCE_COLUMNS", "equal_time_table", "lin_rate_by_time", "lin_rat
            "gd_criterion_table", "collapse_table", "penalty_table"]
 
 
+def _times(gd: pd.DataFrame, prefix: str) -> list[int]:
+    """The step counts T of the columns `{prefix}_t{T}` that have values, in order."""
+    head = f"{prefix}_t"
+    return sorted(int(c[len(head):]) for c in gd.columns
+                  if c.startswith(head) and c[len(head):].isdigit() and gd[c].notna().any())
+
+
 def equal_time_table(runs: pd.DataFrame) -> pd.DataFrame:
     """GD at equal times: per (data set, model) on raw inputs, the slope interval of ||f_m − f_NTK|| against m at
     each step count T of the grid (columns `dist_t{T}`), all widths and seeds read at the same T."""
     gd = runs[(runs["protocol"] == "gd") & (runs["centred"] == False)]  # noqa: E712
-    times = sorted(int(c[6:]) for c in gd.columns if c.startswith("dist_t") and gd[c].notna().any())
+    times = _times(gd, "dist")
     tabs = {t: slope_table(gd, f"dist_t{t}") for t in times}
     out = []
     for _, b in (tabs[times[0]].iterrows() if times else []):
@@ -48,13 +56,6 @@ def equal_time_table(runs: pd.DataFrame) -> pd.DataFrame:
             row[f"$T$ = {t}"] = f"{format_interval(r['slope'], r['lo'], r['hi'])} {_ARROWS[r['direction']]}"
         out.append(row)
     return pd.DataFrame(out)
-
-
-def _times(gd: pd.DataFrame, prefix: str) -> list[int]:
-    """The step counts T of the columns `{prefix}_t{T}` that have values, in order."""
-    head = f"{prefix}_t"
-    return sorted(int(c[len(head):]) for c in gd.columns
-                  if c.startswith(head) and c[len(head):].isdigit() and gd[c].notna().any())
 
 
 def lin_rate_by_time(runs: pd.DataFrame) -> pd.DataFrame:
@@ -67,6 +68,8 @@ def lin_rate_by_time(runs: pd.DataFrame) -> pd.DataFrame:
     times = _times(gd, "lin_dist_inf") if len(gd) else []
     keys = ["dataset", "arch"]
     per_seed = {t: nd.width_slopes_per_seed(gd, f"lin_dist_inf_t{t}") for t in times}
+    first = {key: g.set_index("seed")["slope"] for key, g in per_seed[times[0]].groupby(keys)} if times else {}
+    nan2 = (math.nan, math.nan)
     out = []
     for t in times:
         halves = half_slopes_per_seed(gd, f"lin_dist_inf_t{t}")
@@ -74,10 +77,7 @@ def lin_rate_by_time(runs: pd.DataFrame) -> pd.DataFrame:
             mean, iv = mean_interval(g["slope"])
             late = halves[(halves["dataset"] == key[0]) & (halves["arch"] == key[1])]["late"] if len(halves) else []
             late_mean, late_iv = mean_interval(late)
-            first = per_seed[times[0]]
-            first = first[(first["dataset"] == key[0]) & (first["arch"] == key[1])].set_index("seed")["slope"]
-            change_mean, change_iv = mean_interval((g.set_index("seed")["slope"] - first).dropna())
-            nan2 = (math.nan, math.nan)
+            change_mean, change_iv = mean_interval((g.set_index("seed")["slope"] - first[key]).dropna())
             out.append({"dataset": key[0], "arch": key[1], "T": int(t), "slope": mean, "lo": (iv or nan2)[0],
                         "hi": (iv or nan2)[1], "late": late_mean, "late_lo": (late_iv or nan2)[0],
                         "late_hi": (late_iv or nan2)[1], "change": change_mean,
@@ -92,9 +92,7 @@ def lin_rate_time_table(runs: pd.DataFrame) -> pd.DataFrame:
     """`lin_rate_by_time` for reading: per (data set, model) and T, the slope over all widths and over the larger
     half of the widths (95 % t-intervals), against the first-order value −1/2."""
     tab = lin_rate_by_time(runs)
-    widths = sorted(runs["width"].unique()) if len(runs) else []
-    h = -(-len(widths) // 2)
-    half = widths[-h:] if len(widths) >= 4 else []  # half_slopes_per_seed's larger half
+    half = larger_half(sorted(runs["width"].unique()) if len(runs) else [])
     late_name = f"slope, m = {half[0]}–{half[-1]}" if half else "slope, larger widths"
     out = []
     for _, r in tab.iterrows():
