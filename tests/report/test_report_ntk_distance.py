@@ -436,3 +436,26 @@ def test_lin_rate_numbers_see_a_slope_that_steepens_only_at_large_widths():
     assert abs(tab.loc[("attn", 100), "late"] + 0.5) < 0.05 and tab.loc[("attn", 100), "slope"] > -0.35
     assert R.lin_rate_numbers(runs)["lin_recovered"] == "MLP-Attn on MNIST"
     assert R.lin_rate_by_time(runs.iloc[:0]).empty
+
+
+def test_the_early_lin_rate_verdict_reads_the_known_answer_and_can_say_otherwise():
+    """The known-answer check of the slope instrument: GD's first T, the larger half of the widths. 2L-ReLU at -1/2
+    there holds; MLP-Attn flat there does not hold; noisy slopes with 3 seeds leave the design unable to decide
+    (not resolved); 3 widths give no larger half (not evaluable). The last T never enters."""
+    from ntkbook.report.ntk_distance_known import early_lin_rate_verdicts
+
+    spec = nd.resolve("default", seeds=list(range(6)))
+    runs = _lin_time_runs(lambda arch, t, w: -0.5 if arch == "relu" and t == 100 else 0.0 if t == 100 else -0.5)
+    by = {v.claim: v for v in early_lin_rate_verdicts(spec, runs)}
+    relu, attn = by["table1.lin-rate-early.gd.mnist.2L-ReLU"], by["table1.lin-rate-early.gd.mnist.MLP-Attn"]
+    assert relu.status == claims.HOLDS and abs(relu.ours + 0.5) < 0.03 and "m = 256–4096" in relu.rule
+    assert attn.status == claims.DOES_NOT_HOLD and abs(attn.ours) < 0.03
+    assert relu.beyond_paper and relu.design == "lin-rate" and "(T = 100)" in relu.rule
+    noisy = _lin_time_runs(lambda arch, t, w: -0.5, seeds=3, noise=0.6)
+    few = {v.claim: v for v in early_lin_rate_verdicts(nd.resolve("default", seeds=[0, 1, 2]), noisy)}
+    assert few["table1.lin-rate-early.gd.mnist.2L-ReLU"].status == claims.NOT_RESOLVED
+    assert "cannot decide" in few["table1.lin-rate-early.gd.mnist.2L-ReLU"].rule
+    three = _lin_time_runs(lambda arch, t, w: -0.5, widths=(16, 256, 4096))
+    assert {v.status for v in early_lin_rate_verdicts(spec, three) if "mnist" in v.claim} == {claims.NOT_EVALUABLE}
+    assert {v.status for v in early_lin_rate_verdicts(spec, runs.iloc[:0])} == {claims.NOT_RUN}
+    assert by["table1.lin-rate-early.gd.cifar10.MLP-Attn"].status == claims.NOT_RUN  # no CIFAR-10 rows

@@ -23,7 +23,9 @@ Rules (in `ntkbook.report.ntk_distance_rules`, re-exported here; tests drive eve
   per-seed slopes over the smaller and the larger half of the widths (`shape_status`).
 - `reference_verdicts`: the linearised network's distance to the infinite-width counterpart (`lin_dist_inf`, the
   finite-width kernel fluctuation) shrinks like m^(-1/2): its slope interval within `known_answers.RATE_MARGIN`
-  of -1/2 (`claims.equivalence_rule` centred at -1/2).
+  of -1/2 (`claims.equivalence_rule` centred at -1/2); `early_lin_rate_verdicts`
+  (`report.ntk_distance_known`) reads the same rule where m^(-1/2) is the known answer: GD's first T, the larger
+  widths.
 - Without the penalty, cross-entropy has no finite minimiser, so no lazy-limit counterpart exists: those trends
   are not evaluable, with that reason in the rule (`penalty_verdicts`).
 """
@@ -41,9 +43,11 @@ from ntkbook.claims import Verdict
 from ntkbook.experiments import ntk_distance as nd
 from ntkbook.labels import DATASET_LABELS
 from ntkbook.models import MODEL_LABELS
+from ntkbook.report.ntk_distance_known import early_lin_rate_verdicts
 from ntkbook.report.ntk_distance_rules import (  # noqa: F401  # noqa: F401
     _GROUP,
     CHAPTER,
+    _gate_words,
     COLLAPSE_FORMATS,
     COUNTERPART_WORDS,
     DIST_TEX,
@@ -192,15 +196,6 @@ def _config(spec) -> dict:
     return {k: getattr(spec, k) for k in keys}
 
 
-def _gate_words(design: claims.Design | None) -> str:
-    if design is None:
-        return ""
-    if design.decides:
-        return (f"; the design at these seeds decides (power {design.power:.2f}, false holds "
-                f"{design.false_holds:.2f})")
-    return f"; the design at these seeds cannot decide (power {design.power:.2f}): {design.needed}"
-
-
 def _protocol_words(kind: str, protocol: str) -> tuple[str, str]:
     """(claim-id tag, words added to the statement) of a Table 1 verdict under `protocol`: the paper's Adam
     protocol as is, full-batch GD (beyond the paper) tagged "gd-" and said so."""
@@ -238,7 +233,8 @@ def verdicts_from_results(spec, runs: pd.DataFrame) -> list[Verdict]:
                 config={**_config(spec), "protocol": protocol}, section=SECTIONS["table1"], chapter=CHAPTER,
                 beyond_paper=beyond, design=design.name if design is not None and status != claims.NOT_RUN
                 else ""))
-    return out + contrast_verdicts(spec, runs) + shape_verdicts(spec, runs) + reference_verdicts(spec, runs)
+    return (out + contrast_verdicts(spec, runs) + shape_verdicts(spec, runs) + reference_verdicts(spec, runs)
+            + early_lin_rate_verdicts(spec, runs, _config(spec)))
 
 
 def shape_verdicts(spec, runs: pd.DataFrame) -> list[Verdict]:

@@ -190,6 +190,16 @@ def difference_noise(runs: pd.DataFrame, column: str = "dist_abs") -> float:
     return pooled_sd(groups)
 
 
+def _gate_words(design: claims.Design | None) -> str:
+    """The design gate in a verdict's rule: whether the design decides, with its power and false holds."""
+    if design is None:
+        return ""
+    if design.decides:
+        return (f"; the design at these seeds decides (power {design.power:.2f}, false holds "
+                f"{design.false_holds:.2f})")
+    return f"; the design at these seeds cannot decide (power {design.power:.2f}): {design.needed}"
+
+
 def _noise(sd: float) -> op.Noise | None:
     # rounded, so that the chapter and the page simulate the same design (and share its cached table)
     return dataclasses.replace(op.NOISE, slope_sd=round(float(sd), 3)) if math.isfinite(sd) and sd > 0 else None
