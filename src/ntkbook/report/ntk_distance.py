@@ -47,7 +47,6 @@ from ntkbook.report.ntk_distance_known import early_lin_rate_verdicts
 from ntkbook.report.ntk_distance_rules import (  # noqa: F401  # noqa: F401
     _GROUP,
     CHAPTER,
-    _gate_words,
     COLLAPSE_FORMATS,
     COUNTERPART_WORDS,
     DIST_TEX,
@@ -57,6 +56,7 @@ from ntkbook.report.ntk_distance_rules import (  # noqa: F401  # noqa: F401
     PENALTY_TEX,
     PROTOCOL_LABELS,
     SECTIONS,
+    _gate_words,
     _noise,
     _ordered,
     _status_for,
