@@ -141,16 +141,19 @@ def test_unit_frame_is_tidy_and_plain_typed(unit):
 
 def test_training_loss_is_the_tasks_and_the_influence_loss_a_separate_choice():
     """10 classes: trained with cross-entropy whatever the influence loss; both influence losses score the same
-    network (same accuracies) and differ; a one-output binary network cannot take a softmax influence loss."""
+    network (same accuracies) and differ; a one-output binary network is scored with squared error, the only
+    influence loss defined on one output, whatever the axis lists."""
     frame = M.unit_frame("digits", "relu", 0, "standard", "none", 16, 40, **{**COMMON, "epochs": 5},
                          losses=["xent", "mse"], attacks=["pgd"], protocols=["a"], readings=["kernel"])
     assert (frame.train_loss == "xent").all() and list(frame.loss) == ["xent", "mse"]
     assert frame.test_accuracy.nunique() == 1 and frame.weight_ratio.nunique() == 1
     assert M.influence_losses("digits-3v8", ("xent", "mse")) == ("mse",)
+    assert M.influence_losses("digits-3v8", ("xent",)) == ("mse",)  # the only loss defined on one output
     assert M.influence_losses("mnist", ("xent", "mse")) == ("xent", "mse")
-    with pytest.raises(ValueError, match="influence loss"):
-        M.unit_frame("digits-3v8", "relu", 0, "standard", "none", 16, 40, **COMMON, losses=["xent"],
-                     attacks=["pgd"], protocols=["a"])
+    assert M.influence_losses("mnist", ("xent",)) == ("xent",)
+    binary = M.unit_frame("digits-3v8", "relu", 0, "standard", "none", 16, 40, **{**COMMON, "epochs": 5},
+                          losses=["xent"], attacks=["pgd"], protocols=["a"], readings=["kernel"])
+    assert list(binary.loss) == ["mse"] and (binary.train_loss == "mse").all()
     split = M.load_task("digits-3v8", 20, 10, 0)
     with pytest.raises(ValueError, match="outputs"):
         B.influence_targets(split, "mse", "xent")

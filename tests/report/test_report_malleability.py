@@ -471,3 +471,14 @@ def test_the_retrained_protocol_gets_its_own_poisoning_verdict():
     assert verdicts["poisoning.easier.mnist-3v8.5"].status == claims.DOES_NOT_HOLD
     assert verdicts["poisoning.easier-retrained.mnist-3v8.5"].status == claims.HOLDS
     assert "retrained" in verdicts["poisoning.easier-retrained.mnist-3v8.5"].rule
+
+
+def test_excess_words_say_when_the_ratio_of_excesses_is_not_identified():
+    """2L-ReLU's excess interval straddling 0 (binary MNIST at decisive: PGD flips no more than random signs) leaves
+    the ratio of excesses unidentified, and the words say so; an excess interval above 0 does not."""
+    row = {"relu_excess": -0.023, "relu_excess_low": -0.054, "relu_excess_high": 0.009, "attn_excess": 0.11,
+           "attn_excess_low": 0.073, "attn_excess_high": 0.147}
+    words = R.excess_words(row)
+    assert "-2.3 [-5.4, 0.9] points (2L-ReLU)" in words and "11.0 [7.3, 14.7] points (MLP-Attn)" in words
+    assert "not identified" in words
+    assert "not identified" not in R.excess_words({**row, "relu_excess_low": 0.01, "relu_excess_high": 0.05})

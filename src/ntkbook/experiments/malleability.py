@@ -91,10 +91,12 @@ UNIT_COLUMNS = (
 
 
 def influence_losses(task: str, losses: Sequence[str]) -> tuple[str, ...]:
-    """The influence losses of `losses` that `task`'s network can be scored with: all of them for a network with
-    C >= 2 outputs, only "mse" for a one-output binary network (no softmax over one output)."""
+    """The influence losses `task`'s units are scored with: the axis `losses` for a network with C >= 2 outputs;
+    squared error for a one-output binary network whatever the axis says, because it is the only influence loss
+    defined on one output (no softmax over one output): the axis has the single value "mse" there, which the rows'
+    `loss` column states."""
     one_output = TASKS[task]["loss"] == "mse" and TASKS[task]["classes"] is not None
-    return tuple(lo for lo in losses if not (one_output and lo == "xent"))
+    return ("mse",) if one_output else tuple(losses)
 
 
 @_blocks.single_threaded_blas
@@ -119,8 +121,6 @@ def unit_frame(
     perturbed data, on the clean test set; NaN / −1 under a) and `unit_seconds`. Plain-typed columns.
     """
     start = time.perf_counter()
-    if not influence_losses(task, losses):
-        raise ValueError(f"no influence loss of {list(losses)} applies to {task!r} (one output: use 'mse')")
     losses = influence_losses(task, losses)
     train_loss = TASKS[task]["loss"]
     split = load_task(task, n_train, n_test, seed, data_dir=data_dir)

@@ -73,7 +73,9 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None,
     configurations), `paper_low_<k>` / `paper_high_<k>`; on MNIST (standard training) per L2 form f ("w", "w_w0",
     "none") and model a: `weight_ratio_<f>_<a>` (mean ‖W‖/‖W₀‖) and `acc_<a>_<loss>_<f>` (mean network test
     accuracy, %); and, with poisoning rates, `poison_targets_min` (fewest targets behind one rate) and
-    `poison_halfwidth_max` (widest half-interval, in points). Plain Python types.
+    `poison_halfwidth_max` (widest half-interval, in points); `<k>_deciding_text` the deciding configuration's ratio
+    of excess flips with its interval and the raw ratio, in words ("not run at this profile" where it was not run).
+    Plain Python types.
 
     With the chapter's `verdicts` (`verdicts_from`), `<k>_literal_status` and `adv_<k>_status` are the statuses of
     the literal-reading and Table 4 verdicts (after their designs' gates), so the prose says what the claims say."""
@@ -104,6 +106,11 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None,
             out[f"adv_{k}_status"] = decided[f"table4.rise.{task}"]
         out[f"{k}_verdict"] = decided.get(f"{key}.ratio.{task}.deciding", out[f"{k}_deciding_status"])
         out[f"{k}_v2_verdict"] = decided.get(f"ratio.v2.{task}", claims.NOT_RUN)
+        dec = cur[cur.deciding] if len(cur) else cur
+        out[f"{k}_deciding_text"] = (
+            f"{_num(out[f'{k}_deciding_ratio'])}× [{_num(out[f'{k}_deciding_low'])}, "
+            f"{_num(out[f'{k}_deciding_high'])}] (raw ratio {_num(out[f'{k}_deciding_raw_ratio'])}×)"
+            + excess_words(dec.iloc[0]) if len(dec) else "not run at this profile")
         counts = band_counts(cur, paper.RATIO_CLAIMS[task]) if len(cur) else dict.fromkeys(
             ("above", "below", "inside", "straddles", "not_evaluable"), 0)
         for name, value in counts.items():
@@ -167,10 +174,12 @@ def _statement(task: str) -> tuple[str, str]:
     return key, paper.statement(key).text
 
 
-def deciding_design(row, profile: str) -> tuple[claims.Design, pd.DataFrame, dict]:
+def deciding_design(row, profile: str, band: tuple[float, float] | None = None
+                    ) -> tuple[claims.Design, pd.DataFrame, dict]:
     """(design, OC table, size) of the interval-in-band rule on the control-excess ratio (rule
     "excess-ratio-band" of `report.verdict_tests`) at the deciding configuration's own size: the seeds counted for
-    both models (the fewer of the two) and the top points per seed. `row`: a row of `curve` (None: no design)."""
+    both models (the fewer of the two), the top points per seed and the claimed `band` (the task's
+    `paper.RATIO_CLAIMS`; None: MNIST's), true at its geometric centre. `row`: a row of `curve` (None: no design)."""
     from ntkbook.report import verdict_tests
 
     if row is None or not int(min(row["relu_counted"], row["attn_counted"])) >= 2:
@@ -179,6 +188,8 @@ def deciding_design(row, profile: str) -> tuple[claims.Design, pd.DataFrame, dic
     seeds = int(min(row["relu_counted"], row["attn_counted"]))
     points = int(round(row["relu_top"] / max(int(row["relu_counted"]), 1)))
     size = {"seeds": seeds, "points": points}
+    if band is not None and tuple(band) != tuple(paper.RATIO_CLAIMS["mnist"]):
+        size |= {"band_low": float(band[0]), "band_high": float(band[1])}
     sims = verdict_tests.SIMS.get(profile, verdict_tests.SIMS["default"])
     table, design = verdict_tests.design_at("excess-ratio-band", size, sims=sims)
     return design, table, size
@@ -210,7 +221,7 @@ def deciding_verdicts(configs: pd.DataFrame, task: str, profile: str, spec_items
                                "is not run in this profile", profile, spec_items, section, CHAPTER))
             continue
         r = dec.iloc[0]
-        design, table, size = deciding_design(r, profile)
+        design, table, size = deciding_design(r, profile, band)
         status = configuration_status(r.evaluable, r.ratio, r.ratio_low, r.ratio_high, band)
         coverage = (f", coverage {float(table.set_index('scenario').loc['true', 'coverage']):.2f}"
                     if len(table) else "")
@@ -224,9 +235,22 @@ def deciding_verdicts(configs: pd.DataFrame, task: str, profile: str, spec_items
             f"the paper's range widened by a factor {operating.BAND_FACTOR:g}: holds if inside, does not hold if "
             f"outside; raw ratio {_num(r.raw_ratio)} [{_num(r.raw_ratio_low)}, {_num(r.raw_ratio_high)}]; test "
             f"accuracy {100 * r.relu_test_acc:.0f} % (2L-ReLU), {100 * r.attn_test_acc:.0f} % (MLP-Attn)"
-            + coverage + _gate_note(design), profile, spec_items + (("configuration", "deciding"),), section,
-            CHAPTER, design=design.name))
+            + coverage + _gate_note(design) + excess_words(r), profile, spec_items + (("configuration", "deciding"),),
+            section, CHAPTER, design=design.name))
     return out
+
+
+def excess_words(row) -> str:
+    """Both models' control-excess flip rates (percentage points, 95 % intervals) at a configuration, and, when
+    2L-ReLU's interval does not exclude 0, that no ratio is identified there (the rule's design assumes 2L-ReLU's
+    excess at `operating.NOISE.excess_relu`)."""
+    words = "; excess flips over the random-sign control: " + ", ".join(
+        f"{100 * row[f'{a}_excess']:.1f} [{100 * row[f'{a}_excess_low']:.1f}, {100 * row[f'{a}_excess_high']:.1f}]"
+        f" points ({label})" for a, label in (("relu", "2L-ReLU"), ("attn", "MLP-Attn")))
+    if row["relu_excess_low"] <= 0 <= row["relu_excess_high"]:
+        words += (f"; 2L-ReLU's excess does not exclude 0 (the design assumes {100 * operating.NOISE.excess_relu:.0f} "
+                  "points), so the ratio of excesses is not identified here")
+    return words
 
 
 _num = ratio_text
@@ -294,7 +318,7 @@ def verdicts_from(configs: pd.DataFrame, rates: pd.DataFrame | None, profile: st
         if len(lit):
             r = lit.iloc[0]
             finite = math.isfinite(r.ratio_low) and math.isfinite(r.ratio) and not math.isnan(r.ratio_high)
-            band_design = (deciding_design(r, profile)[0] if r.get("decided") == "excess"
+            band_design = (deciding_design(r, profile, (lo, hi))[0] if r.get("decided") == "excess"
                            else _design("ratio-band", profile))
             out.append(Verdict(
                 f"{key}.ratio.{task}.literal", text, claims.gated(str(r.status), band_design), paper_value,

@@ -170,9 +170,10 @@ def _simulate(rule: str, size: dict, scenario: str, sims: int, seed: int, noise:
         return op.simulate_trend(_SHIFTED[rule][0 if true else 1], seeds=size["seeds"], **kw)
     if rule == "power":
         return op.simulate_paired_sides(op.NOISE.power_effect if true else 0.0, seeds=size["seeds"], **kw)
-    if rule == "excess-ratio-band":  # the band of RATIO_CLAIMS["mnist"]; true at its geometric centre
-        band = (_BAND[0] / op.BAND_FACTOR, _BAND[1] * op.BAND_FACTOR)
-        r = math.sqrt(_BAND[0] * _BAND[1]) if true else band[0] / op.FALSE_FACTOR
+    if rule == "excess-ratio-band":  # the claimed band (size "band_low"/"band_high", default RATIO_CLAIMS["mnist"])
+        claimed = (size.get("band_low", _BAND[0]), size.get("band_high", _BAND[1]))  # true at its geometric centre
+        band = (claimed[0] / op.BAND_FACTOR, claimed[1] * op.BAND_FACTOR)
+        r = math.sqrt(claimed[0] * claimed[1]) if true else band[0] / op.FALSE_FACTOR
         return op.simulate_excess_ratio_band(r, seeds=size["seeds"], points=size["points"], band=band, **kw)
     if rule == "paired-poisoning":  # a one-sided mean of per-seed differences in units of their seed-to-seed SD
         unit = dataclasses.replace(noise, slope_sd=1.0)
