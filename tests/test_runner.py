@@ -103,6 +103,37 @@ def test_unit_key_is_the_cache_key_and_ignores_param_order():
     assert Unit("other", {"seed": 1, "width": 8}, toy_unit).key != a.key
 
 
+def test_units_built_in_a_burst_share_one_data_fingerprint(monkeypatch):
+    """A fingerprint whose folder walk takes most of the data module's reuse window is computed once for a burst of
+    units (the window counts from the end of the walk), again after the window, and again at once when the code
+    changes; the keys are those of `cache.unit_fingerprint` itself."""
+    import time
+
+    from ntkbook import cache, data
+
+    calls = []
+    real = cache.unit_fingerprint
+
+    def slow(module, reads=(), **kw):
+        calls.append(module)
+        time.sleep(0.3)  # a walk taking 3/4 of the window
+        return real(module, reads, **kw)
+
+    monkeypatch.setattr(data, "FINGERPRINT_REUSE_SECONDS", 0.4)
+    monkeypatch.setattr(cache, "unit_fingerprint", slow)
+    runner._STAMPS.clear()
+    units = [Unit("toy", {"seed": s, "width": 2}, toy_unit, reads=(("digits", "train"),)) for s in range(4)]
+    assert len(calls) == 1
+    assert units[0].key == cache.entry_key("toy", {"seed": 0, "width": 2},
+                                           fingerprint=real(__name__, (("digits", "train"),)))
+    time.sleep(0.5)
+    Unit("toy", {"seed": 9, "width": 2}, toy_unit, reads=(("digits", "train"),))
+    assert len(calls) == 2
+    monkeypatch.setattr(cache, "compute_fingerprint", lambda *a, **k: "code-after-an-edit")
+    edited = Unit("toy", {"seed": 0, "width": 2}, toy_unit, reads=(("digits", "train"),))
+    assert len(calls) == 3 and edited.key != units[0].key
+
+
 def test_unit_params_are_copied():
     params = {"seed": 1, "width": 8}
     unit = Unit("toy", params, toy_unit)

@@ -68,6 +68,29 @@ def code_fingerprint(module: str | None = None) -> str:
 
 # --- units -----------------------------------------------------------------------------------------------------
 
+#: (module, its code fingerprint, the numeric stack's versions, reads, data_dir, NTKBOOK_DATA, NTKBOOK_CACHE): what
+#: `ntkbook.cache.unit_fingerprint` depends on -> (monotonic time the stamp was computed, stamp)
+_STAMPS: dict[tuple, tuple[float, str]] = {}
+
+
+def _unit_stamp(module: str, reads: tuple, data_dir) -> str:
+    """`ntkbook.cache.unit_fingerprint(module, reads, data_dir=data_dir)`, reused for
+    `ntkbook.data.FINGERPRINT_REUSE_SECONDS` counted from the end of its computation. The data module counts its own
+    reuse from the start of a folder walk, so a folder whose walk takes nearly that long (CIFAR-10's 10,000 files:
+    about 1.5 s of a 2 s window) was walked again for almost every unit of a sweep; counting from the end, units
+    built in one burst share one walk, and a changed file is still seen after the same window. Same values."""
+    data = importlib.import_module("ntkbook.data")
+    key = (module, code_fingerprint(module), tuple(sorted(_cache().stack_versions().items())), reads,
+           None if data_dir is None else str(data_dir), os.environ.get("NTKBOOK_DATA"),
+           os.environ.get("NTKBOOK_CACHE"))
+    hit = _STAMPS.get(key)
+    if hit is not None and time.monotonic() - hit[0] < data.FINGERPRINT_REUSE_SECONDS:
+        return hit[1]
+    stamp = _cache().unit_fingerprint(module, reads, data_dir=data_dir)
+    _STAMPS[key] = (time.monotonic(), stamp)
+    return stamp
+
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Unit:
@@ -102,7 +125,7 @@ class Unit:
                 f"got {qualname or self.fn!r}"
             )
         cache = _cache()
-        stamp = cache.unit_fingerprint(self.fn.__module__, reads, data_dir=self.params.get("data_dir"))
+        stamp = _unit_stamp(self.fn.__module__, reads, self.params.get("data_dir"))
         try:
             key = cache.entry_key(self.kind, dict(self.params), fingerprint=stamp)
         except TypeError as err:
