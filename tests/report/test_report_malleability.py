@@ -479,6 +479,24 @@ def test_excess_words_say_when_the_ratio_of_excesses_is_not_identified():
     row = {"relu_excess": -0.023, "relu_excess_low": -0.054, "relu_excess_high": 0.009, "attn_excess": 0.11,
            "attn_excess_low": 0.073, "attn_excess_high": 0.147}
     words = R.excess_words(row)
-    assert "-2.3 [-5.4, 0.9] points (2L-ReLU)" in words and "11.0 [7.3, 14.7] points (MLP-Attn)" in words
+    assert "−2.3 [−5.4, 0.9] points (2L-ReLU)" in words and "11.0 [7.3, 14.7] points (MLP-Attn)" in words
     assert "not identified" in words
     assert "not identified" not in R.excess_words({**row, "relu_excess_low": 0.01, "relu_excess_high": 0.05})
+
+
+def test_the_deciding_text_gives_the_interval_or_says_it_is_unbounded():
+    configs = _configs()
+    nums = R.chapter_numbers(configs)
+    assert nums["mnist_deciding_text"].startswith("1× [0.9, 1.1] (raw ratio")
+    assert "excess flips over the random-sign control" in nums["mnist_deciding_text"]
+    assert nums["cifar10_deciding_text"] == "not run at this profile"
+    cur = R.curve(configs, "mnist")
+    dec = cur[cur.deciding].iloc[0]
+    open_ended = configs.copy()
+    same = np.ones(len(open_ended), bool)
+    for col in ("task", "training", "loss", "l2_form", "width", "n_train", "reading", "protocol", "attack"):
+        same &= (open_ended[col] == dec[col]).to_numpy()
+    assert same.sum() == 1
+    open_ended.loc[same, ["ratio_low", "ratio_high"]] = [-np.inf, np.inf]
+    text = R.chapter_numbers(open_ended)["mnist_deciding_text"]
+    assert text.startswith("unbounded (its 95 % interval has an infinite end) (raw ratio")

@@ -107,10 +107,12 @@ def chapter_numbers(configs: pd.DataFrame, rates: pd.DataFrame | None = None,
         out[f"{k}_verdict"] = decided.get(f"{key}.ratio.{task}.deciding", out[f"{k}_deciding_status"])
         out[f"{k}_v2_verdict"] = decided.get(f"ratio.v2.{task}", claims.NOT_RUN)
         dec = cur[cur.deciding] if len(cur) else cur
+        bounded = math.isfinite(out[f"{k}_deciding_low"]) and math.isfinite(out[f"{k}_deciding_high"])
         out[f"{k}_deciding_text"] = (
-            f"{_num(out[f'{k}_deciding_ratio'])}× [{_num(out[f'{k}_deciding_low'])}, "
-            f"{_num(out[f'{k}_deciding_high'])}] (raw ratio {_num(out[f'{k}_deciding_raw_ratio'])}×)"
-            + excess_words(dec.iloc[0]) if len(dec) else "not run at this profile")
+            (f"{_num(out[f'{k}_deciding_ratio'])}× [{_num(out[f'{k}_deciding_low'])}, "
+             f"{_num(out[f'{k}_deciding_high'])}]" if bounded else "unbounded (its 95 % interval has an infinite end)")
+            + f" (raw ratio {_num(out[f'{k}_deciding_raw_ratio'])}×)" + excess_words(dec.iloc[0])
+            if len(dec) else "not run at this profile")
         counts = band_counts(cur, paper.RATIO_CLAIMS[task]) if len(cur) else dict.fromkeys(
             ("above", "below", "inside", "straddles", "not_evaluable"), 0)
         for name, value in counts.items():
@@ -244,9 +246,12 @@ def excess_words(row) -> str:
     """Both models' control-excess flip rates (percentage points, 95 % intervals) at a configuration, and, when
     2L-ReLU's interval does not exclude 0, that no ratio is identified there (the rule's design assumes 2L-ReLU's
     excess at `operating.NOISE.excess_relu`)."""
+    def pp(x):
+        return f"{100 * x:.1f}".replace("-", "−")
+
     words = "; excess flips over the random-sign control: " + ", ".join(
-        f"{100 * row[f'{a}_excess']:.1f} [{100 * row[f'{a}_excess_low']:.1f}, {100 * row[f'{a}_excess_high']:.1f}]"
-        f" points ({label})" for a, label in (("relu", "2L-ReLU"), ("attn", "MLP-Attn")))
+        f"{pp(row[f'{a}_excess'])} [{pp(row[f'{a}_excess_low'])}, {pp(row[f'{a}_excess_high'])}] points ({label})"
+        for a, label in (("relu", "2L-ReLU"), ("attn", "MLP-Attn")))
     if row["relu_excess_low"] <= 0 <= row["relu_excess_high"]:
         words += (f"; 2L-ReLU's excess does not exclude 0 (the design assumes {100 * operating.NOISE.excess_relu:.0f} "
                   "points), so the ratio of excesses is not identified here")
