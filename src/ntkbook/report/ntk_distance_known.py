@@ -4,8 +4,8 @@ known.
 The linearised network f_lin and the infinite-width counterpart f_NTK differ only through the finite-width
 fluctuation of the kernel at initialisation, Θ_m − Θ_∞ = O_p(m^(−1/2)). To first order in that fluctuation the
 difference of their predictions after T steps of GD is linear in it, so ||f_lin(T) − f_NTK(T)|| ∝ m^(−1/2) — as long
-as the first-order term dominates: early in training (small T, where the fluctuation has not been amplified along
-the kernel's small eigen-directions) and at large widths. `early_lin_rate_verdicts` reads the chapter's slope
+as the first-order term dominates: where the fluctuation is small (large widths) and the training time short (the
+grid's first T). Why the slope flattens at later T is not tested here; the chapter shows that it does. `early_lin_rate_verdicts` reads the chapter's slope
 instrument there: GD, the grid's first T, the larger half of the widths (`larger_half`), per (data set, model) on
 raw inputs. Where it reads −1/2, the instrument that measures Table 1's slopes reads the known answer; the
 last-T, all-width reading (`reference_verdicts`) then says what training time and small widths add.
