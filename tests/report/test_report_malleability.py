@@ -500,3 +500,5 @@ def test_the_deciding_text_gives_the_interval_or_says_it_is_unbounded():
     open_ended.loc[same, ["ratio_low", "ratio_high"]] = [-np.inf, np.inf]
     text = R.chapter_numbers(open_ended)["mnist_deciding_text"]
     assert text.startswith("unbounded (its 95 % interval has an infinite end) (raw ratio")
+    whole_line = {v.claim: v for v in R.verdicts_from(open_ended, None, "test")}["table2.ratio.mnist.deciding"]
+    assert whole_line.ours is None and whole_line.interval == (-np.inf, np.inf)  # no point value for no ratio

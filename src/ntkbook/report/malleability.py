@@ -229,7 +229,9 @@ def deciding_verdicts(configs: pd.DataFrame, task: str, profile: str, spec_items
                     if len(table) else "")
         out.append(Verdict(
             claim, statement, claims.gated(status, design), paper_value,
-            float(r.ratio) if math.isfinite(r.ratio) else None, _interval_or_none(r.ratio_low, r.ratio_high),
+            # a point value whose interval is the whole line (2L-ReLU's excess not above 0) identifies no ratio
+            float(r.ratio) if math.isfinite(r.ratio) and (math.isfinite(r.ratio_low) or math.isfinite(r.ratio_high))
+            else None, _interval_or_none(r.ratio_low, r.ratio_high),
             f"at the deciding configuration ({VALUE_LABELS[r.loss]} training and influence loss, no penalty, kernel "
             f"reading, protocol (a), PGD, m = {int(r.width)}, n = {int(r.n_train)}; {size['seeds']} seeds counted "
             f"of {size['points']} top points each): the ratio of MLP-Attn's to 2L-ReLU's flips in excess of the "
