@@ -5,8 +5,8 @@ The linearised network f_lin and the infinite-width counterpart f_NTK differ onl
 fluctuation of the kernel at initialisation, Θ_m − Θ_∞ = O_p(m^(−1/2)). To first order in that fluctuation the
 difference of their predictions after T steps of GD is linear in it, so ||f_lin(T) − f_NTK(T)|| ∝ m^(−1/2) — as long
 as the first-order term dominates: where the fluctuation is small (large widths) and the training time short (the
-grid's first T). Why the slope flattens at later T is not tested here; the chapter shows that it does. `early_lin_rate_verdicts` reads the chapter's slope
-instrument there: GD, the grid's first T, the larger half of the widths (`larger_half`), per (data set, model) on
+grid's first T). Why the slope flattens at later T is not tested here; the chapter shows that it does.
+`early_lin_rate_verdicts` reads the chapter's slope instrument there: GD, the grid's first T, the larger half of the widths (`larger_half`), per (data set, model) on
 raw inputs. Where it reads −1/2, the instrument that measures Table 1's slopes reads the known answer; the
 last-T, all-width reading (`reference_verdicts`) then says what training time and small widths add.
 """
@@ -24,30 +24,18 @@ from ntkbook.report.ntk_distance_rules import (
     CHAPTER,
     SECTIONS,
     _gate_words,
-    _noise,
     half_slopes_per_seed,
     larger_half,
     mean_interval,
+    trend_design,
 )
+from ntkbook.report.ntk_distance_tables import _times
 
-__all__ = ["GROUPS", "early_lin_rate_verdicts", "early_lin_rate_design"]
+__all__ = ["GROUPS", "early_lin_rate_verdicts"]
 
 #: (data set, model) of every verdict, in Table 1's order: a group outside the profile is "not run", so that each
 #: verdict (and its glued status) exists at every profile
 GROUPS = tuple((d, a) for d in ("mnist", "cifar10") for a in ("relu", "attn"))
-
-
-def early_lin_rate_design(spec, sd: float, widths: int) -> claims.Design | None:
-    """The design of rule "lin-rate" (`report.verdict_tests`: equivalence to −1/2 within
-    `known_answers.RATE_MARGIN`, true at −1/2, false at 0) at the spec's seeds and `widths` widths, simulated with
-    the measured per-seed SD `sd` of the larger-half slopes; None without a measured spread."""
-    from ntkbook.report import verdict_tests as vt
-
-    noise = _noise(sd)
-    if noise is None:
-        return None
-    size = {"seeds": len(spec.seeds), "widths": int(widths)}
-    return vt.design_at("lin-rate", size, sims=vt.SIMS.get(spec.profile, vt.SIMS["default"]), noise=noise)[1]
 
 
 def early_lin_rate_verdicts(spec, runs: pd.DataFrame, config: dict | None = None) -> list[Verdict]:
@@ -56,23 +44,21 @@ def early_lin_rate_verdicts(spec, runs: pd.DataFrame, config: dict | None = None
     95 % t-interval; holds if it lies within −1/2 ± `RATE_MARGIN` (`claims.equivalence_rule`), does not hold if
     wholly outside; gated by the design at that group's own seed-to-seed SD of these slopes. "not evaluable" with
     fewer than 4 widths (no larger half with a slope) or no per-time column, "not run" for a group of `GROUPS`
-    without rows. No training gate: the quantity is a
-    property of the kernels at initialisation and the objective. `config`: the chapter's configuration knobs."""
+    without rows. No training gate: the quantity is a property of the kernels at initialisation and the objective. `config`: the chapter's configuration knobs."""
     from ntkbook.known_answers import RATE_MARGIN
 
     gd = runs[(runs["protocol"] == "gd") & (runs["centred"] == False)] if len(runs) else runs  # noqa: E712
     widths = sorted(gd["width"].unique()) if len(gd) else []
     half = larger_half(widths)
-    head = "lin_dist_inf_t"
-    times = sorted(int(c[len(head):]) for c in gd.columns
-                   if c.startswith(head) and c[len(head):].isdigit() and gd[c].notna().any()) if len(gd) else []
+    times = _times(gd, "lin_dist_inf") if len(gd) else []
     out = []
-    halves = half_slopes_per_seed(gd, f"{head}{times[0]}") if times and half else pd.DataFrame()
+    halves = half_slopes_per_seed(gd, f"lin_dist_inf_t{times[0]}") if times and half else pd.DataFrame()
     for dataset, arch in GROUPS:
         late = halves[(halves["dataset"] == dataset) & (halves["arch"] == arch)]["late"] if len(halves) else []
         mean, iv = mean_interval(late)
         sd = float(np.std(np.asarray(late, np.float64), ddof=1)) if len(late) >= 2 else float("nan")
-        design = early_lin_rate_design(spec, sd, len(half)) if half else None
+        # the lin-rate simulation draws per-seed slopes: it depends on the seeds and this SD, not on the widths
+        design = trend_design(spec, sd, "lin-rate") if half else None
         where = (f"m = {half[0]}–{half[-1]}" if half else "the larger half of the widths")
         rule = (f"GD at the grid's first T{f' (T = {times[0]})' if times else ''}, {where}: per-seed log–log slope "
                 "of ||f_lin − f_NTK|| against m, 95 % t-interval; holds if it lies within -1/2 +- "
